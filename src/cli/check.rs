@@ -1,0 +1,99 @@
+//! `privai check`: load, evaluate and validate a spec; print every finding.
+
+use super::Exit;
+use crate::diagnostic::Diagnostic;
+use crate::output::diagnostics::{self, Format};
+use crate::sources::Sources;
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Arguments of `privai check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The spec (`.ncl`, `.toml` or `.json`). Default: `privai.ncl` or `privai.toml` here.
+    pub spec: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// The outcome of checking one spec.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The spec as named in diagnostics.
+    pub spec: String,
+    /// Every finding, errors first, then in spec order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Sources for excerpts.
+    pub sources: Sources,
+}
+
+/// Checks the spec at `path`: evaluation, then (if that succeeds) every semantic pass.
+pub fn check_path(path: &std::path::Path) -> Outcome {
+    let spec = path.display().to_string();
+    let (mut diagnostics, sources) = match crate::spec::load(path) {
+        Ok(loaded) => (crate::check::run(&loaded), loaded.sources),
+        Err(e) => (e.diagnostics, e.sources),
+    };
+    diagnostics.sort_by(|a, b| {
+        let key = |d: &Diagnostic| {
+            (
+                d.severity,
+                d.location
+                    .as_ref()
+                    .map(|l| (l.file.clone(), l.line, l.column)),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Outcome {
+        spec,
+        diagnostics,
+        sources,
+    }
+}
+
+/// Runs `privai check`.
+pub fn run(args: &Args) -> anyhow::Result<Exit> {
+    let cwd = std::env::current_dir()?;
+    let outcome = match crate::spec::find_spec(args.spec.as_deref(), &cwd) {
+        Ok(path) => check_path(&path),
+        Err(d) => Outcome {
+            spec: "(no spec)".into(),
+            diagnostics: vec![d],
+            sources: Sources::default(),
+        },
+    };
+    let failed = outcome.diagnostics.iter().any(Diagnostic::is_error);
+    match args.format {
+        Format::Human => {
+            let mut err = StandardStream::stderr(color_choice());
+            diagnostics::write_human(&mut err, &outcome.sources, &outcome.diagnostics)?;
+            writeln!(
+                err,
+                "{}",
+                diagnostics::summary(&outcome.spec, &outcome.diagnostics)
+            )?;
+        }
+        Format::Json => {
+            let stdout = std::io::stdout();
+            diagnostics::write_json(&mut stdout.lock(), &outcome.spec, &outcome.diagnostics)?;
+        }
+        Format::Github => {
+            let stdout = std::io::stdout();
+            diagnostics::write_github(&mut stdout.lock(), &outcome.diagnostics)?;
+        }
+    }
+    Ok(if failed { Exit::Error } else { Exit::Ok })
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set.
+fn color_choice() -> ColorChoice {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if no_color || !std::io::stderr().is_terminal() {
+        ColorChoice::Never
+    } else {
+        ColorChoice::Auto
+    }
+}

@@ -1,0 +1,62 @@
+//! The command line: clap definitions and dispatch to one module per command.
+
+mod check;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Deploy a fully private AI system (Headscale, Tailscale, Ollama, OpenClaw)
+/// from one declarative spec.
+#[derive(Debug, Parser)]
+#[command(name = "privai", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// privai's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a spec: contracts, references, security lints. Exit 1 on any error.
+    Check(check::Args),
+}
+
+/// Process exit statuses of privai.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success; no errors (warnings allowed).
+    Ok = 0,
+    /// An error: invalid spec, failed command.
+    Error = 1,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::from(Exit::Error as u8)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}

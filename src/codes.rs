@@ -1,0 +1,250 @@
+//! The catalogue of diagnostic codes. Codes are stable: a code, once
+//! released, keeps its meaning, so CI filters and docs can rely on it.
+
+/// The spec file cannot be read or has an unsupported extension.
+pub const UNREADABLE: &str = "PRV000";
+/// Syntax error in the spec.
+pub const SYNTAX: &str = "PRV001";
+/// An import cannot be resolved.
+pub const IMPORT: &str = "PRV002";
+/// Unknown option (a misspelt or misplaced key).
+pub const UNKNOWN_OPTION: &str = "PRV003";
+/// A value breaks its option's contract (wrong type or form).
+pub const CONTRACT: &str = "PRV004";
+/// A required option has no value.
+pub const MISSING: &str = "PRV005";
+/// Two definitions of one option conflict.
+pub const CONFLICT: &str = "PRV006";
+/// Other evaluation error.
+pub const EVALUATION: &str = "PRV007";
+/// The option modules and privai's model disagree (a privai bug).
+pub const SCHEMA_MISMATCH: &str = "PRV008";
+/// A device or group names a user the spec does not declare.
+pub const UNKNOWN_USER: &str = "PRV010";
+/// An ACL rule or test names a group, host, device, tag or user the spec does not declare.
+pub const UNKNOWN_ACL_REF: &str = "PRV011";
+/// Two hosts, devices, users or models share a name.
+pub const DUPLICATE_NAME: &str = "PRV012";
+/// Two hosts, devices or ACL aliases share a tailnet IP.
+pub const DUPLICATE_IP: &str = "PRV013";
+/// A tailnet IP lies outside the tailnet prefixes.
+pub const IP_OUTSIDE_PREFIX: &str = "PRV014";
+/// Two services of one host listen on the same port.
+pub const PORT_CLASH: &str = "PRV015";
+/// A service has no host, an ambiguous host, or a host without its role.
+pub const SERVICE_HOST: &str = "PRV016";
+/// An ACL entry is malformed (user without `@`, destination without port, bad port range).
+pub const ACL_SYNTAX: &str = "PRV017";
+/// A tag is used but has no owner in `acl.tag_owners`.
+pub const TAG_WITHOUT_OWNER: &str = "PRV018";
+/// A group has no members, or a member is not a user.
+pub const EMPTY_GROUP: &str = "PRV019";
+/// Ollama listens on something other than loopback or the host's tailnet IP.
+pub const OLLAMA_EXPOSED: &str = "PRV020";
+/// The gateway is published on something other than loopback or the host's tailnet IP.
+pub const GATEWAY_EXPOSED: &str = "PRV021";
+/// Ollama accepts any browser origin.
+pub const OPEN_ORIGINS: &str = "PRV022";
+/// Headscale's listeners are exposed or inconsistent with the TLS mode.
+pub const HEADSCALE_LISTEN: &str = "PRV023";
+/// The gateway cannot reach Ollama (other host, loopback bind).
+pub const UNREACHABLE_OLLAMA: &str = "PRV024";
+/// The gateway container is privileged.
+pub const PRIVILEGED: &str = "PRV030";
+/// Capabilities are added, or not all are dropped.
+pub const CAPABILITIES: &str = "PRV031";
+/// No-new-privileges is off.
+pub const NEW_PRIVILEGES: &str = "PRV032";
+/// The container's root file system is writable.
+pub const WRITABLE_ROOT: &str = "PRV033";
+/// The container runs as root.
+pub const ROOT_USER: &str = "PRV034";
+/// The container has internet egress or the host network.
+pub const EGRESS: &str = "PRV035";
+/// A sensitive host path (container socket, home directory, system directory) is mounted.
+pub const SENSITIVE_MOUNT: &str = "PRV036";
+/// A hardening exception has no real reason, or relaxes nothing.
+pub const EXCEPTION: &str = "PRV037";
+/// The gateway image is not pinned by digest.
+pub const UNPINNED_IMAGE: &str = "PRV038";
+/// A container resource limit is missing or too small to run.
+pub const LIMITS: &str = "PRV039";
+/// A secret is given as a value instead of a reference.
+pub const LITERAL_SECRET: &str = "PRV040";
+/// A secret reference is malformed.
+pub const SECRET_REF: &str = "PRV041";
+/// Headscale's server_url clashes with the MagicDNS base domain.
+pub const SERVER_URL_DNS: &str = "PRV050";
+/// The TLS settings are incomplete or inconsistent.
+pub const TLS: &str = "PRV051";
+/// A tailnet prefix lies outside the range Tailscale clients support.
+pub const PREFIX_RANGE: &str = "PRV052";
+/// Relay traffic goes through Tailscale Inc.'s public DERP servers.
+pub const DERP_PUBLIC: &str = "PRV053";
+/// Clients reach Headscale over plain HTTP.
+pub const PLAIN_HTTP: &str = "PRV054";
+/// The gateway names a model that `ollama.models` does not declare.
+pub const UNKNOWN_MODEL: &str = "PRV060";
+/// The primary or fallback models are missing or inconsistent with their roles.
+pub const MODEL_ROLES: &str = "PRV061";
+/// A gateway model's context window is below OpenClaw's minimum of 16000 tokens.
+pub const CONTEXT_TOO_SMALL: &str = "PRV062";
+/// A messaging channel is open to anyone, or allows no one.
+pub const CHANNEL_POLICY: &str = "PRV063";
+/// A channel cannot run where the gateway runs.
+pub const CHANNEL_PLATFORM: &str = "PRV064";
+/// A monitoring schedule is out of range.
+pub const SCHEDULE: &str = "PRV065";
+/// Reserved: model memory fit.
+pub const MEMORY_FIT: &str = "PRV066";
+
+/// Every code with a one-line summary, for the docs and `--format json` consumers.
+pub const ALL: &[(&str, &str)] = &[
+    (
+        UNREADABLE,
+        "the spec file cannot be read or has an unsupported extension",
+    ),
+    (SYNTAX, "syntax error in the spec"),
+    (IMPORT, "an import cannot be resolved"),
+    (
+        UNKNOWN_OPTION,
+        "unknown option (a misspelt or misplaced key)",
+    ),
+    (
+        CONTRACT,
+        "a value breaks its option's contract (wrong type or form)",
+    ),
+    (MISSING, "a required option has no value"),
+    (CONFLICT, "two definitions of one option conflict"),
+    (EVALUATION, "other evaluation error"),
+    (
+        SCHEMA_MISMATCH,
+        "the option modules and privai's model disagree (a privai bug)",
+    ),
+    (
+        UNKNOWN_USER,
+        "a device or group names a user the spec does not declare",
+    ),
+    (
+        UNKNOWN_ACL_REF,
+        "an ACL rule or test names a group, host, device, tag or user the spec does not declare",
+    ),
+    (
+        DUPLICATE_NAME,
+        "two hosts, devices, users or models share a name",
+    ),
+    (
+        DUPLICATE_IP,
+        "two hosts, devices or ACL aliases share a tailnet IP",
+    ),
+    (
+        IP_OUTSIDE_PREFIX,
+        "a tailnet IP lies outside the tailnet prefixes",
+    ),
+    (
+        PORT_CLASH,
+        "two services of one host listen on the same port",
+    ),
+    (
+        SERVICE_HOST,
+        "a service has no host, an ambiguous host, or a host without its role",
+    ),
+    (
+        ACL_SYNTAX,
+        "an ACL entry is malformed (user without `@`, destination without port, bad port range)",
+    ),
+    (
+        TAG_WITHOUT_OWNER,
+        "a tag is used but has no owner in `acl.tag_owners`",
+    ),
+    (
+        EMPTY_GROUP,
+        "a group has no members, or a member is not a user",
+    ),
+    (
+        OLLAMA_EXPOSED,
+        "Ollama listens on something other than loopback or the host's tailnet IP",
+    ),
+    (
+        GATEWAY_EXPOSED,
+        "the gateway is published on something other than loopback or the host's tailnet IP",
+    ),
+    (OPEN_ORIGINS, "Ollama accepts any browser origin"),
+    (
+        HEADSCALE_LISTEN,
+        "Headscale's listeners are exposed or inconsistent with the TLS mode",
+    ),
+    (
+        UNREACHABLE_OLLAMA,
+        "the gateway cannot reach Ollama (other host, loopback bind)",
+    ),
+    (PRIVILEGED, "the gateway container is privileged"),
+    (
+        CAPABILITIES,
+        "capabilities are added, or not all are dropped",
+    ),
+    (NEW_PRIVILEGES, "no-new-privileges is off"),
+    (
+        WRITABLE_ROOT,
+        "the container's root file system is writable",
+    ),
+    (ROOT_USER, "the container runs as root"),
+    (
+        EGRESS,
+        "the container has internet egress or the host network",
+    ),
+    (
+        SENSITIVE_MOUNT,
+        "a sensitive host path (container socket, home directory, system directory) is mounted",
+    ),
+    (
+        EXCEPTION,
+        "a hardening exception has no real reason, or relaxes nothing",
+    ),
+    (UNPINNED_IMAGE, "the gateway image is not pinned by digest"),
+    (
+        LIMITS,
+        "a container resource limit is missing or too small to run",
+    ),
+    (
+        LITERAL_SECRET,
+        "a secret is given as a value instead of a reference",
+    ),
+    (SECRET_REF, "a secret reference is malformed"),
+    (
+        SERVER_URL_DNS,
+        "Headscale's server_url clashes with the MagicDNS base domain",
+    ),
+    (TLS, "the TLS settings are incomplete or inconsistent"),
+    (
+        PREFIX_RANGE,
+        "a tailnet prefix lies outside the range Tailscale clients support",
+    ),
+    (
+        DERP_PUBLIC,
+        "relay traffic goes through Tailscale Inc.'s public DERP servers",
+    ),
+    (PLAIN_HTTP, "clients reach Headscale over plain HTTP"),
+    (
+        UNKNOWN_MODEL,
+        "the gateway names a model that `ollama.models` does not declare",
+    ),
+    (
+        MODEL_ROLES,
+        "the primary or fallback models are missing or inconsistent with their roles",
+    ),
+    (
+        CONTEXT_TOO_SMALL,
+        "a gateway model's context window is below OpenClaw's minimum of 16000 tokens",
+    ),
+    (
+        CHANNEL_POLICY,
+        "a messaging channel is open to anyone, or allows no one",
+    ),
+    (
+        CHANNEL_PLATFORM,
+        "a channel cannot run where the gateway runs",
+    ),
+    (SCHEDULE, "a monitoring schedule is out of range"),
+    (MEMORY_FIT, "reserved: model memory fit"),
+];

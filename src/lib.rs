@@ -1,0 +1,21 @@
+//! privai deploys a fully private AI system — Headscale, Tailscale clients,
+//! Ollama and the OpenClaw gateway — from one declarative spec.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! spec (.ncl | .toml | .json)
+//!   └─ spec:   Nickel evaluation with the bundled modules/ and profiles/ → typed model
+//!   └─ check:  semantic validation and security lints → every diagnostic at once
+//! ```
+//!
+//! Later stages (render, observe, plan, apply) build on the typed [`model::Spec`].
+
+pub mod check;
+pub mod cli;
+pub mod codes;
+pub mod diagnostic;
+pub mod model;
+pub mod output;
+pub mod sources;
+pub mod spec;

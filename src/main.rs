@@ -1,0 +1,5 @@
+//! The `privai` command.
+
+fn main() -> std::process::ExitCode {
+    privai::cli::main()
+}

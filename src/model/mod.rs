@@ -1,0 +1,386 @@
+//! The typed spec: what `modules/*.ncl` declare, as Rust types.
+//!
+//! Values arrive here only after Nickel has applied the option modules as a
+//! contract and filled in every default, so fields carry no serde defaults
+//! except where the module declares the option `optional`. Every struct denies
+//! unknown fields: a key the modules accept but this model does not know is a
+//! bug that `tests/schema.rs` catches.
+
+mod openclaw;
+mod tailnet;
+
+pub use openclaw::{
+    Channel, ChannelPolicy, Channels, Container, ContainerNetwork, ContainerRuntime, Exception,
+    ExceptionSetting, Folder, FolderMode, GatewayModels, GroupPolicy, Openclaw,
+};
+pub use tailnet::{Acl, AclAction, AclRule, AclTest, Device, DeviceKind, DeviceOs, Protocol, User};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A whole privai spec after evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Hardware facts every host inherits (already merged into `hosts`).
+    pub host_defaults: HostDefaults,
+    /// The machines privai deploys to.
+    pub hosts: Vec<Host>,
+    /// The Headscale coordinator.
+    pub headscale: Headscale,
+    /// Headscale users.
+    pub users: Vec<User>,
+    /// Groups of users, keyed by name without `group:`.
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Devices that join the tailnet.
+    pub devices: Vec<Device>,
+    /// The access policy.
+    pub acl: Acl,
+    /// The local LLM.
+    pub ollama: Ollama,
+    /// The messaging gateway, when the spec deploys one.
+    #[serde(default)]
+    pub openclaw: Option<Openclaw>,
+    /// Phase 6: log and key rotation.
+    pub monitoring: Monitoring,
+}
+
+/// Hardware facts shared by every host unless the host states its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostDefaults {
+    /// Operating system.
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    /// CPU architecture.
+    #[serde(default)]
+    pub arch: Option<Arch>,
+    /// Installed memory in GB.
+    #[serde(default)]
+    pub ram_gb: Option<u32>,
+    /// Processor name.
+    #[serde(default)]
+    pub chip: Option<String>,
+    /// GPU memory in GB (Linux).
+    #[serde(default)]
+    pub gpu_memory_gb: Option<u32>,
+}
+
+/// One machine that runs some of the system's services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// Unique name; also the host's ACL alias.
+    pub name: String,
+    /// Operating system.
+    pub platform: Platform,
+    /// CPU architecture.
+    pub arch: Arch,
+    /// Installed memory in GB.
+    pub ram_gb: u32,
+    /// Processor name.
+    #[serde(default)]
+    pub chip: Option<String>,
+    /// GPU memory in GB (Linux).
+    #[serde(default)]
+    pub gpu_memory_gb: Option<u32>,
+    /// Services the host runs.
+    pub roles: Vec<Role>,
+    /// Pinned tailnet address.
+    #[serde(default)]
+    pub tailnet_ip: Option<String>,
+    /// ACL tags of the host's node.
+    pub tags: Vec<String>,
+}
+
+/// Operating system of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// macOS: services are launchd jobs.
+    Darwin,
+    /// Linux: services are systemd units.
+    Linux,
+}
+
+/// CPU architecture of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// 64-bit ARM (Apple Silicon).
+    Aarch64,
+    /// 64-bit x86.
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+/// A service a host runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The Headscale coordinator.
+    Headscale,
+    /// The Ollama LLM server.
+    Ollama,
+    /// The OpenClaw gateway.
+    Openclaw,
+}
+
+/// Headscale settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Headscale {
+    /// Host running Headscale, when named explicitly.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// URL clients use.
+    pub server_url: String,
+    /// Listener address.
+    pub listen_addr: String,
+    /// Metrics listener address.
+    pub metrics_listen_addr: String,
+    /// TLS settings.
+    pub tls: Tls,
+    /// Tailnet address ranges.
+    pub prefixes: Prefixes,
+    /// DNS settings.
+    pub dns: Dns,
+    /// DERP relay settings.
+    pub derp: Derp,
+    /// Where the policy lives.
+    pub policy_mode: PolicyMode,
+    /// Reference to the API key.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Default node key expiry.
+    pub node_expiry: String,
+    /// Log level.
+    pub log_level: LogLevel,
+}
+
+/// TLS settings of Headscale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// How TLS is provided.
+    pub mode: TlsMode,
+    /// Certificate (self-signed mode).
+    #[serde(default)]
+    pub cert_path: Option<String>,
+    /// Key (self-signed mode).
+    #[serde(default)]
+    pub key_path: Option<String>,
+    /// Public name (Let's Encrypt).
+    #[serde(default)]
+    pub letsencrypt_hostname: Option<String>,
+    /// ACME contact.
+    #[serde(default)]
+    pub acme_email: Option<String>,
+    /// ACME challenge.
+    pub challenge: AcmeChallenge,
+}
+
+/// How Headscale serves HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// Certificate files provided by the operator.
+    SelfSigned,
+    /// ACME with Let's Encrypt.
+    Letsencrypt,
+    /// A reverse proxy terminates TLS.
+    Proxy,
+}
+
+/// ACME challenge type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcmeChallenge {
+    /// HTTP-01.
+    #[serde(rename = "http_01")]
+    Http01,
+    /// TLS-ALPN-01.
+    #[serde(rename = "tls_alpn_01")]
+    TlsAlpn01,
+}
+
+/// Tailnet address ranges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prefixes {
+    /// IPv4 range.
+    pub v4: String,
+    /// IPv6 range.
+    pub v6: String,
+}
+
+/// DNS settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// MagicDNS on or off.
+    pub magic_dns: bool,
+    /// MagicDNS domain.
+    pub base_domain: String,
+    /// Resolvers pushed to nodes.
+    pub nameservers: Vec<String>,
+}
+
+/// DERP relay settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Derp {
+    /// Embedded or Tailscale's map.
+    pub mode: DerpMode,
+    /// STUN UDP port.
+    pub stun_port: u16,
+    /// Region id of the embedded server.
+    pub region_id: u32,
+}
+
+/// Which DERP relays nodes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DerpMode {
+    /// Headscale's embedded DERP and STUN.
+    Embedded,
+    /// Tailscale Inc.'s public relays.
+    Tailscale,
+}
+
+/// Where Headscale keeps its policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyMode {
+    /// A HuJSON file reloaded on SIGHUP.
+    File,
+    /// Headscale's database, set through the API.
+    Database,
+}
+
+/// Log level of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// Trace.
+    Trace,
+    /// Debug.
+    Debug,
+    /// Info.
+    Info,
+    /// Warnings.
+    Warn,
+    /// Errors.
+    Error,
+}
+
+/// Ollama settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ollama {
+    /// Host running Ollama, when named explicitly.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Bind address (OLLAMA_HOST).
+    pub listen: String,
+    /// API port.
+    pub port: u16,
+    /// Models to pull.
+    pub models: Vec<Model>,
+    /// Default context window.
+    pub context_length: u32,
+    /// KV cache element type.
+    pub kv_cache_type: KvCacheType,
+    /// Flash attention.
+    pub flash_attention: bool,
+    /// Idle unload delay.
+    pub keep_alive: String,
+    /// Most models loaded at once.
+    pub max_loaded_models: u32,
+    /// Parallel slots per model.
+    pub num_parallel: u32,
+    /// Model storage directory.
+    #[serde(default)]
+    pub models_dir: Option<String>,
+    /// Extra CORS origins.
+    pub origins: Vec<String>,
+}
+
+/// One Ollama model of the spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// Ollama tag.
+    pub name: String,
+    /// What it is for.
+    pub role: ModelRole,
+    /// Context window override.
+    #[serde(default)]
+    pub context_length: Option<u32>,
+    /// Keep it loaded.
+    pub keep_warm: bool,
+}
+
+/// What a model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelRole {
+    /// The gateway's model.
+    Primary,
+    /// Used when the primary fails.
+    Fallback,
+    /// Code assistance.
+    Code,
+    /// Embeddings.
+    Embedding,
+    /// Anything else.
+    Extra,
+}
+
+/// Element type of Ollama's KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvCacheType {
+    /// 16-bit floats.
+    F16,
+    /// 8-bit quantized.
+    Q8_0,
+    /// 4-bit quantized.
+    Q4_0,
+}
+
+/// Phase 6 settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// Log rotation.
+    pub log_rotation: LogRotation,
+    /// Key rotation.
+    pub key_rotation: KeyRotation,
+}
+
+/// Log rotation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogRotation {
+    /// On or off.
+    pub enabled: bool,
+    /// Size that triggers rotation, MiB.
+    pub max_size_mb: u32,
+    /// Rotated files kept.
+    pub keep: u32,
+}
+
+/// Key rotation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotation {
+    /// On or off.
+    pub enabled: bool,
+    /// Days between rotations.
+    pub interval_days: u32,
+    /// Hour of day the job runs.
+    pub hour: u32,
+    /// Lifetime of pre-auth keys, days.
+    pub preauth_key_expiry_days: u32,
+}

@@ -1,0 +1,3 @@
+//! Everything privai prints goes through this module.
+
+pub mod diagnostics;

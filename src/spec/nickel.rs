@@ -1,0 +1,430 @@
+//! Nickel evaluation: the user's spec merged with the bundled modules, the
+//! option modules applied as a contract, exported as JSON together with the
+//! source position of every value.
+//!
+//! This is the only module that talks to `nickel-lang-core`, whose API changes
+//! with every release (the crate is pinned exactly in `Cargo.toml`).
+
+use super::bundle;
+use super::docs::DocIndex;
+use super::spans::SpanMap;
+use crate::codes;
+use crate::diagnostic::{Diagnostic, SpecPath};
+use crate::sources::{Source, Sources};
+use nickel_lang_core::cache::{CacheHub, InputFormat, SourcePath};
+use nickel_lang_core::error::{Error, EvalErrorKind, IntoDiagnostics, NullReporter};
+use nickel_lang_core::eval::cache::CacheImpl;
+use nickel_lang_core::eval::value::{Container, NickelValue, ValueContentRef};
+use nickel_lang_core::eval::{VirtualMachine, VmContext};
+use nickel_lang_core::files::{FileId, Files};
+use nickel_lang_core::position::{PosTable, RawSpan, TermPos};
+use std::path::{Path, PathBuf};
+
+/// The result of evaluating a spec: its JSON export and where each value came from.
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The spec, fully evaluated, with every default filled in.
+    pub value: serde_json::Value,
+    /// Where each value (and each key) of `value` was written.
+    pub spans: SpanMap,
+    /// The sources the spans point into.
+    pub sources: Sources,
+}
+
+/// A failed evaluation: the diagnostics that explain it.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong (Nickel stops at the first error it meets).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The sources the diagnostics point into.
+    pub sources: Sources,
+}
+
+/// How the entry point treats the spec.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Merge host defaults and apply the option modules as a contract.
+    Checked,
+    /// Only merge host defaults: used to locate values when the checked run fails.
+    Raw,
+}
+
+/// Evaluates the spec at `path` (`.ncl`, `.toml` or `.json`) against the bundled modules.
+pub fn evaluate(path: &Path, display_name: &str) -> Result<Evaluation, Failure> {
+    let mut session = Session::new(path, display_name, Mode::Checked);
+    match session.run() {
+        Ok(value) => Ok(session.export(&value)),
+        Err(error) => {
+            // Evaluate once more without the contract to learn where each value
+            // sits, so that the error can name its path in the spec.
+            let mut raw = Session::new(path, display_name, Mode::Raw);
+            let located = raw.run().ok().map(|value| raw.export(&value));
+            Err(session.failure(error, located.as_ref()))
+        }
+    }
+}
+
+/// One Nickel virtual machine with the bundled files registered.
+struct Session {
+    ctx: VmContext<CacheHub, CacheImpl>,
+    main: FileId,
+    display_name: String,
+    spec_path: PathBuf,
+}
+
+impl Session {
+    fn new(path: &Path, display_name: &str, mode: Mode) -> Self {
+        let mut cache = CacheHub::new();
+        for (import_path, text) in bundle::FILES {
+            let virtual_path = Path::new(bundle::VIRTUAL_ROOT).join(import_path);
+            cache.sources.add_string(
+                SourcePath::Path(virtual_path, InputFormat::Nickel),
+                (*text).to_owned(),
+            );
+        }
+        cache
+            .sources
+            .add_import_paths(std::iter::once(PathBuf::from(bundle::VIRTUAL_ROOT)));
+        let spec_path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let entry = entry_point(&spec_path, mode);
+        let main = cache
+            .sources
+            .add_string(SourcePath::Generated("privai entry point".into()), entry);
+        let ctx = VmContext::new(cache, std::io::sink(), NullReporter {});
+        Self {
+            ctx,
+            main,
+            display_name: display_name.to_owned(),
+            spec_path,
+        }
+    }
+
+    fn run(&mut self) -> Result<NickelValue, Error> {
+        let prepared = self.ctx.prepare_eval_only(self.main)?;
+        let value = VirtualMachine::new(&mut self.ctx).eval_full_for_export(prepared)?;
+        Ok(value)
+    }
+
+    fn export(&self, value: &NickelValue) -> Evaluation {
+        let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        let mut sources = Sources::default();
+        let mut spans = SpanMap::default();
+        self.collect_spans(value, &SpecPath::root(), &mut spans, &mut sources);
+        Evaluation {
+            value: json,
+            spans,
+            sources,
+        }
+    }
+
+    fn collect_spans(
+        &self,
+        value: &NickelValue,
+        path: &SpecPath,
+        spans: &mut SpanMap,
+        sources: &mut Sources,
+    ) {
+        if let Some(span) = self.span_of(value.pos(&self.ctx.pos_table), sources) {
+            spans.insert_value(path.clone(), span);
+        }
+        match value.content_ref() {
+            ValueContentRef::Record(Container::Alloc(record)) => {
+                for (id, field) in &record.fields {
+                    let Some(field_value) = &field.value else {
+                        continue;
+                    };
+                    if field.metadata.not_exported() {
+                        continue;
+                    }
+                    let child = path.key(id.label());
+                    if let Some(span) = self.span_of(id.pos, sources) {
+                        spans.insert_key(child.clone(), span);
+                    }
+                    self.collect_spans(field_value, &child, spans, sources);
+                }
+            }
+            ValueContentRef::Array(Container::Alloc(array)) => {
+                for (i, element) in array.array.iter().enumerate() {
+                    self.collect_spans(element, &path.index(i), spans, sources);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The span of `pos` as `(source name, start, end)`, registering its source.
+    fn span_of(&self, pos: TermPos, sources: &mut Sources) -> Option<super::spans::Span> {
+        let raw = match pos {
+            TermPos::Original(raw) | TermPos::Inherited(raw) => raw,
+            TermPos::None => return None,
+        };
+        let name = self.register(raw.src_id, sources)?;
+        Some(super::spans::Span {
+            file: name,
+            start: raw.start.to_usize(),
+            end: raw.end.to_usize(),
+        })
+    }
+
+    fn files(&self) -> &Files {
+        self.ctx.import_resolver.sources.files()
+    }
+
+    /// Adds the file `id` to `sources` under the name users know it by.
+    fn register(&self, id: FileId, sources: &mut Sources) -> Option<String> {
+        let files = self.files();
+        let raw_name = files.name(id).to_string_lossy().into_owned();
+        let name = if let Some(bundled) = bundle::display_name(&raw_name) {
+            bundled.to_owned()
+        } else if Path::new(&raw_name) == self.spec_path {
+            self.display_name.clone()
+        } else if raw_name.starts_with('<') || raw_name == "privai entry point" {
+            return None;
+        } else {
+            raw_name
+        };
+        if sources.get(&name).is_none() {
+            sources.add(Source::new(name.clone(), files.source(id)));
+        }
+        Some(name)
+    }
+
+    fn location_of(
+        &self,
+        raw: RawSpan,
+        sources: &mut Sources,
+    ) -> Option<crate::diagnostic::Location> {
+        let name = self.register(raw.src_id, sources)?;
+        sources
+            .get(&name)
+            .map(|s| s.location(raw.start.to_usize(), raw.end.to_usize()))
+    }
+
+    fn pos_to_raw(&self, pos: TermPos) -> Option<RawSpan> {
+        match pos {
+            TermPos::Original(raw) | TermPos::Inherited(raw) => Some(raw),
+            TermPos::None => None,
+        }
+    }
+
+    fn failure(mut self, error: Error, located: Option<&Evaluation>) -> Failure {
+        let mut sources = Sources::default();
+        let diagnostic = self.diagnose(error, located, &mut sources);
+        Failure {
+            diagnostics: vec![diagnostic],
+            sources,
+        }
+    }
+
+    /// Turns a Nickel error into one privai diagnostic.
+    fn diagnose(
+        &mut self,
+        error: Error,
+        located: Option<&Evaluation>,
+        sources: &mut Sources,
+    ) -> Diagnostic {
+        let empty = SpanMap::default();
+        let raw_spans = located.map_or(&empty, |e| &e.spans);
+        let table: PosTable = self.ctx.pos_table.clone();
+        let kind = classify(&error);
+        let mut files = self.files().clone();
+        let rendered = error.clone().into_diagnostics(&mut files);
+        let first = rendered.first();
+        let message = first
+            .map(|d| d.message.clone())
+            .unwrap_or_else(|| "the spec could not be evaluated".into());
+        let mut diagnostic = match kind {
+            ErrorKind::Syntax => Diagnostic::error(codes::SYNTAX, message)
+                .hint("fix the syntax at the marked place; `nickel format` can help with Nickel files"),
+            ErrorKind::Import => Diagnostic::error(codes::IMPORT, message).hint(
+                "check the path; bundled files are imported as `privai/profiles/NAME.ncl`",
+            ),
+            ErrorKind::UnknownField(ref field) => {
+                Diagnostic::error(codes::UNKNOWN_OPTION, format!("unknown option `{field}`"))
+            }
+            ErrorKind::Contract => Diagnostic::error(codes::CONTRACT, message),
+            ErrorKind::Missing(ref field) => Diagnostic::error(
+                codes::MISSING,
+                format!("required option `{field}` has no value"),
+            ),
+            ErrorKind::Conflict => Diagnostic::error(codes::CONFLICT, message).hint(
+                "two definitions of the same option at the same priority: remove one, or mark the winner `| force`",
+            ),
+            ErrorKind::Other => Diagnostic::error(codes::EVALUATION, message),
+        };
+
+        // Where: the primary label of Nickel's own diagnostic.
+        let primary = first.and_then(|d| {
+            d.labels
+                .iter()
+                .find(|l| l.style == codespan_reporting::diagnostic::LabelStyle::Primary)
+                .or(d.labels.first())
+                .map(|l| (l.file_id, l.range.clone()))
+        });
+        if let Some((file_id, range)) = primary {
+            let raw = RawSpan {
+                src_id: file_id,
+                start: (range.start as u32).into(),
+                end: (range.end as u32).into(),
+            };
+            diagnostic.location = self.location_of(raw, sources);
+        }
+        // The notes of Nickel's diagnostics (e.g. the contract's own message).
+        for d in &rendered {
+            for note in &d.notes {
+                if !diagnostic.notes.contains(note) {
+                    diagnostic.notes.push(note.clone());
+                }
+            }
+        }
+
+        match (&kind, &error) {
+            (ErrorKind::UnknownField(field), _) => {
+                // Nickel blames the record; point at the misspelt key instead.
+                if let Some((path, span)) = raw_spans.find_key(field) {
+                    diagnostic.path = Some(path.clone());
+                    if let Some(source) = located.and_then(|e| e.sources.get(&span.file)) {
+                        diagnostic.location = Some(source.location(span.start, span.end));
+                        sources.add(source.clone());
+                    }
+                    let siblings =
+                        DocIndex::bundled().expected_fields(&raw_spans.children(&path.parent()));
+                    // Nickel's notes address contract authors, not spec authors.
+                    diagnostic.notes.clear();
+                    let everywhere = DocIndex::bundled().expected_fields(&[]);
+                    let best = super::suggest::closest(field, &siblings)
+                        .or_else(|| super::suggest::closest(field, &everywhere));
+                    if let Some(best) = best {
+                        diagnostic.hint = Some(format!("did you mean `{best}`?"));
+                    } else if !siblings.is_empty() {
+                        diagnostic.hint = Some(format!(
+                            "the options here are: {}",
+                            siblings
+                                .iter()
+                                .map(|s| format!("`{s}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                }
+            }
+            (ErrorKind::Missing(field), Error::EvalError(data)) => {
+                if let EvalErrorKind::MissingFieldDef { metadata, .. } = &data.error {
+                    if let Some(doc) = &metadata.doc {
+                        diagnostic.notes.insert(0, format!("`{field}`: {doc}"));
+                    }
+                }
+                diagnostic.hint = Some(format!("set `{field}` in the spec"));
+            }
+            (ErrorKind::Contract, Error::EvalError(data)) => {
+                if let EvalErrorKind::BlameError { label, .. } = &data.error {
+                    let contract = self.pos_to_raw(table.get(label.span));
+                    if let Some(entry) = contract.and_then(|raw| {
+                        let name = self.register(raw.src_id, sources)?;
+                        DocIndex::bundled().find(&name, raw.start.to_usize(), raw.end.to_usize())
+                    }) {
+                        diagnostic
+                            .notes
+                            .insert(0, format!("`{}`: {}", entry.name, entry.doc));
+                        diagnostic.hint = Some(format!(
+                            "give `{}` a value of the documented form",
+                            entry.name
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if diagnostic.path.is_none() {
+            if let Some(location) = &diagnostic.location {
+                diagnostic.path = raw_spans.path_at(&location.file, location.start);
+            }
+        }
+        diagnostic
+    }
+}
+
+/// What kind of problem a Nickel error is, for its privai code.
+#[derive(Debug, Clone, PartialEq)]
+enum ErrorKind {
+    Syntax,
+    Import,
+    UnknownField(String),
+    Contract,
+    Missing(String),
+    Conflict,
+    Other,
+}
+
+fn classify(error: &Error) -> ErrorKind {
+    match error {
+        Error::ParseErrors(_) => ErrorKind::Syntax,
+        Error::ImportError(_) => ErrorKind::Import,
+        Error::EvalError(data) => match &data.error {
+            EvalErrorKind::BlameError { label, .. } => {
+                let extra = label.diagnostics.iter().find_map(|d| {
+                    d.message
+                        .as_deref()
+                        .and_then(|m| {
+                            m.strip_prefix("extra field `")
+                                .or_else(|| m.strip_prefix("extra fields `"))
+                        })
+                        .and_then(|m| m.split('`').next())
+                        .map(str::to_owned)
+                });
+                match extra {
+                    Some(field) => ErrorKind::UnknownField(field),
+                    None => ErrorKind::Contract,
+                }
+            }
+            EvalErrorKind::MissingFieldDef { id, .. } => ErrorKind::Missing(id.label().to_owned()),
+            EvalErrorKind::MergeIncompatibleArgs { .. } => ErrorKind::Conflict,
+            EvalErrorKind::ParseError(_) => ErrorKind::Syntax,
+            _ => ErrorKind::Other,
+        },
+        Error::TypecheckError(_) => ErrorKind::Contract,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// The generated Nickel program that evaluates a spec.
+///
+/// Hosts inherit each field of `host_defaults` they do not state themselves,
+/// then (in [`Mode::Checked`]) the option modules are applied as a contract.
+fn entry_point(spec: &Path, mode: Mode) -> String {
+    let spec = nickel_string(&spec.to_string_lossy());
+    let contract = match mode {
+        Mode::Checked => " | (import \"privai/modules/spec.ncl\")",
+        Mode::Raw => "",
+    };
+    format!(
+        r#"let spec = import {spec} in
+let with_defaults = fun defaults host =>
+  host & (std.record.filter (fun name _ => !(std.record.has_field name host)) defaults) in
+let resolved =
+  if std.is_record spec
+    && std.record.has_field "hosts" spec
+    && std.is_array spec.hosts
+    && std.record.has_field "host_defaults" spec
+    && std.is_record spec.host_defaults
+  then
+    std.record.update "hosts"
+      (std.array.map
+        (fun host => if std.is_record host then with_defaults spec.host_defaults host else host)
+        spec.hosts)
+      spec
+  else spec
+in
+resolved{contract}
+"#
+    )
+}
+
+/// `text` as a Nickel string literal.
+fn nickel_string(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('%', "\\%");
+    format!("\"{escaped}\"")
+}
