@@ -16,6 +16,7 @@ pub mod cli;
 pub mod codes;
 pub mod diagnostic;
 pub mod model;
+pub mod net;
 pub mod output;
 pub mod sources;
 pub mod spec;

@@ -12,9 +12,12 @@ mod network;
 mod references;
 mod secrets;
 mod services;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::Spec;
+use crate::sources::Sources;
 use crate::spec::LoadedSpec;
 
 /// A semantic check: reads the spec, reports what is wrong.
@@ -40,4 +43,40 @@ pub fn run(loaded: &LoadedSpec) -> Vec<Diagnostic> {
         pass(&loaded.spec, &mut found);
     }
     found.into_iter().map(|d| loaded.locate(d)).collect()
+}
+
+/// The outcome of checking one spec.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The spec as named in diagnostics.
+    pub spec: String,
+    /// Every finding, errors first, then in spec order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Sources for excerpts.
+    pub sources: Sources,
+}
+
+/// Checks the spec at `path`: evaluation, then (if that succeeds) every semantic pass.
+pub fn check_file(path: &std::path::Path) -> Outcome {
+    let spec = path.display().to_string();
+    let (mut diagnostics, sources) = match crate::spec::load(path) {
+        Ok(loaded) => (crate::check::run(&loaded), loaded.sources),
+        Err(e) => (e.diagnostics, e.sources),
+    };
+    diagnostics.sort_by(|a, b| {
+        let key = |d: &Diagnostic| {
+            (
+                d.severity,
+                d.location
+                    .as_ref()
+                    .map(|l| (l.file.clone(), l.line, l.column)),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Outcome {
+        spec,
+        diagnostics,
+        sources,
+    }
 }

@@ -18,48 +18,12 @@ pub struct Args {
     pub format: Format,
 }
 
-/// The outcome of checking one spec.
-#[derive(Debug)]
-pub struct Outcome {
-    /// The spec as named in diagnostics.
-    pub spec: String,
-    /// Every finding, errors first, then in spec order.
-    pub diagnostics: Vec<Diagnostic>,
-    /// Sources for excerpts.
-    pub sources: Sources,
-}
-
-/// Checks the spec at `path`: evaluation, then (if that succeeds) every semantic pass.
-pub fn check_path(path: &std::path::Path) -> Outcome {
-    let spec = path.display().to_string();
-    let (mut diagnostics, sources) = match crate::spec::load(path) {
-        Ok(loaded) => (crate::check::run(&loaded), loaded.sources),
-        Err(e) => (e.diagnostics, e.sources),
-    };
-    diagnostics.sort_by(|a, b| {
-        let key = |d: &Diagnostic| {
-            (
-                d.severity,
-                d.location
-                    .as_ref()
-                    .map(|l| (l.file.clone(), l.line, l.column)),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    Outcome {
-        spec,
-        diagnostics,
-        sources,
-    }
-}
-
 /// Runs `privai check`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let cwd = std::env::current_dir()?;
     let outcome = match crate::spec::find_spec(args.spec.as_deref(), &cwd) {
-        Ok(path) => check_path(&path),
-        Err(d) => Outcome {
+        Ok(path) => crate::check::check_file(&path),
+        Err(d) => crate::check::Outcome {
             spec: "(no spec)".into(),
             diagnostics: vec![d],
             sources: Sources::default(),

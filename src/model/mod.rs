@@ -384,3 +384,33 @@ pub struct KeyRotation {
     /// Lifetime of pre-auth keys, days.
     pub preauth_key_expiry_days: u32,
 }
+
+impl Spec {
+    /// The host that runs `role`: the one named by the service's `host`
+    /// option, else the only host with that role. `None` when there is no
+    /// such host or several and none is named (reported by `privai check`).
+    pub fn service_host(&self, role: Role) -> Option<&Host> {
+        let named = match role {
+            Role::Headscale => self.headscale.host.as_deref(),
+            Role::Ollama => self.ollama.host.as_deref(),
+            Role::Openclaw => self.openclaw.as_ref().and_then(|o| o.host.as_deref()),
+        };
+        match named {
+            Some(name) => self.hosts.iter().find(|h| h.name == name),
+            None => {
+                let mut with_role = self.hosts.iter().filter(|h| h.roles.contains(&role));
+                match (with_role.next(), with_role.next()) {
+                    (Some(host), None) => Some(host),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Whether the spec deploys `role` at all: a host has the role, or (for
+    /// OpenClaw) the spec configures the gateway.
+    pub fn deploys(&self, role: Role) -> bool {
+        self.hosts.iter().any(|h| h.roles.contains(&role))
+            || (role == Role::Openclaw && self.openclaw.is_some())
+    }
+}
