@@ -12,7 +12,9 @@ use crate::codes;
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::sources::{Source, Sources};
 use nickel_lang_core::cache::{CacheHub, InputFormat, SourcePath};
-use nickel_lang_core::error::{Error, EvalErrorKind, IntoDiagnostics, NullReporter};
+use nickel_lang_core::error::{
+    Error, EvalErrorKind, ImportErrorKind, IntoDiagnostics, NullReporter,
+};
 use nickel_lang_core::eval::cache::CacheImpl;
 use nickel_lang_core::eval::value::{Container, NickelValue, ValueContentRef};
 use nickel_lang_core::eval::{VirtualMachine, VmContext};
@@ -172,7 +174,14 @@ impl Session {
 
     /// Adds the file `id` to `sources` under the name users know it by.
     fn register(&self, id: FileId, sources: &mut Sources) -> Option<String> {
-        let files = self.files();
+        self.register_in(self.files(), id, sources)
+    }
+
+    /// Like [`Self::register`], with the file table `files` (which may hold
+    /// snippets that Nickel added while rendering an error).
+    fn register_in(&self, files: &Files, id: FileId, sources: &mut Sources) -> Option<String> {
+        // `Files::name` panics on an unknown id; the trait method reports it.
+        codespan_reporting::files::Files::name(files, id).ok()?;
         let raw_name = files.name(id).to_string_lossy().into_owned();
         let name = if let Some(bundled) = bundle::display_name(&raw_name) {
             bundled.to_owned()
@@ -191,10 +200,11 @@ impl Session {
 
     fn location_of(
         &self,
+        files: &Files,
         raw: RawSpan,
         sources: &mut Sources,
     ) -> Option<crate::diagnostic::Location> {
-        let name = self.register(raw.src_id, sources)?;
+        let name = self.register_in(files, raw.src_id, sources)?;
         sources
             .get(&name)
             .map(|s| s.location(raw.start.to_usize(), raw.end.to_usize()))
@@ -267,7 +277,31 @@ impl Session {
                 start: (range.start as u32).into(),
                 end: (range.end as u32).into(),
             };
-            diagnostic.location = self.location_of(raw, sources);
+            diagnostic.location = self.location_of(&files, raw, sources);
+        }
+        // Other places Nickel points at (the second of two conflicting
+        // definitions, the declaration of a broken contract).
+        for d in &rendered {
+            for label in &d.labels {
+                let raw = RawSpan {
+                    src_id: label.file_id,
+                    start: (label.range.start as u32).into(),
+                    end: (label.range.end as u32).into(),
+                };
+                if let Some(location) = self.location_of(&files, raw, sources) {
+                    if diagnostic.location.as_ref().is_none_or(|primary| {
+                        primary.file != location.file || primary.start != location.start
+                    }) && !diagnostic.related.iter().any(|(l, _)| *l == location)
+                    {
+                        let message = if label.message.is_empty() {
+                            "see also".to_owned()
+                        } else {
+                            label.message.clone()
+                        };
+                        diagnostic.related.push((location, message));
+                    }
+                }
+            }
         }
         // The notes of Nickel's diagnostics (e.g. the contract's own message).
         for d in &rendered {
@@ -309,7 +343,29 @@ impl Session {
                 }
             }
             (ErrorKind::Missing(field), Error::EvalError(data)) => {
-                if let EvalErrorKind::MissingFieldDef { metadata, .. } = &data.error {
+                if let EvalErrorKind::MissingFieldDef {
+                    metadata,
+                    pos_record,
+                    ..
+                } = &data.error
+                {
+                    // Point at the record that lacks the option, not at its declaration.
+                    if let Some(record) = self
+                        .pos_to_raw(table.get(*pos_record))
+                        .and_then(|raw| self.location_of(&files, raw, sources))
+                        .filter(|l| {
+                            bundle::display_name(&l.file).is_none()
+                                && !l.file.starts_with("privai/")
+                        })
+                    {
+                        diagnostic.path = raw_spans
+                            .path_at(&record.file, record.start)
+                            .map(|p| p.key(field.as_str()));
+                        if let Some(declared) = diagnostic.location.replace(record) {
+                            diagnostic.related.retain(|(l, _)| *l != declared);
+                            diagnostic.related.push((declared, "declared here".into()));
+                        }
+                    }
                     if let Some(doc) = &metadata.doc {
                         diagnostic.notes.insert(0, format!("`{field}`: {doc}"));
                     }
@@ -359,7 +415,10 @@ enum ErrorKind {
 fn classify(error: &Error) -> ErrorKind {
     match error {
         Error::ParseErrors(_) => ErrorKind::Syntax,
-        Error::ImportError(_) => ErrorKind::Import,
+        Error::ImportError(kind) => match **kind {
+            ImportErrorKind::ParseErrors(..) => ErrorKind::Syntax,
+            _ => ErrorKind::Import,
+        },
         Error::EvalError(data) => match &data.error {
             EvalErrorKind::BlameError { label, .. } => {
                 let extra = label.diagnostics.iter().find_map(|d| {

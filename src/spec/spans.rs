@@ -89,7 +89,7 @@ impl SpanMap {
         self.values
             .iter()
             .filter(|(_, s)| s.file == file && s.start <= offset && offset < s.end.max(s.start + 1))
-            .min_by_key(|(_, s)| s.end - s.start)
+            .min_by_key(|(p, s)| (s.end - s.start, std::cmp::Reverse(p.0.len())))
             .map(|(p, _)| p.clone())
     }
 }
