@@ -39,7 +39,7 @@ pub struct Spec {
     /// The local LLM.
     pub ollama: Ollama,
     /// The messaging gateway, when the spec deploys one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openclaw: Option<Openclaw>,
     /// Phase 6: log and key rotation.
     pub monitoring: Monitoring,
@@ -50,19 +50,19 @@ pub struct Spec {
 #[serde(deny_unknown_fields)]
 pub struct HostDefaults {
     /// Operating system.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
     /// CPU architecture.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<Arch>,
     /// Installed memory in GB.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram_gb: Option<u32>,
     /// Processor name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chip: Option<String>,
     /// GPU memory in GB (Linux).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_memory_gb: Option<u32>,
 }
 
@@ -79,15 +79,15 @@ pub struct Host {
     /// Installed memory in GB.
     pub ram_gb: u32,
     /// Processor name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chip: Option<String>,
     /// GPU memory in GB (Linux).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_memory_gb: Option<u32>,
     /// Services the host runs.
     pub roles: Vec<Role>,
     /// Pinned tailnet address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tailnet_ip: Option<String>,
     /// ACL tags of the host's node.
     pub tags: Vec<String>,
@@ -131,7 +131,7 @@ pub enum Role {
 #[serde(deny_unknown_fields)]
 pub struct Headscale {
     /// Host running Headscale, when named explicitly.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// URL clients use.
     pub server_url: String,
@@ -150,7 +150,7 @@ pub struct Headscale {
     /// Where the policy lives.
     pub policy_mode: PolicyMode,
     /// Reference to the API key.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
     /// Default node key expiry.
     pub node_expiry: String,
@@ -165,16 +165,16 @@ pub struct Tls {
     /// How TLS is provided.
     pub mode: TlsMode,
     /// Certificate (self-signed mode).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_path: Option<String>,
     /// Key (self-signed mode).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_path: Option<String>,
     /// Public name (Let's Encrypt).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub letsencrypt_hostname: Option<String>,
     /// ACME contact.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acme_email: Option<String>,
     /// ACME challenge.
     pub challenge: AcmeChallenge,
@@ -279,7 +279,7 @@ pub enum LogLevel {
 #[serde(deny_unknown_fields)]
 pub struct Ollama {
     /// Host running Ollama, when named explicitly.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Bind address (OLLAMA_HOST).
     pub listen: String,
@@ -300,7 +300,7 @@ pub struct Ollama {
     /// Parallel slots per model.
     pub num_parallel: u32,
     /// Model storage directory.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models_dir: Option<String>,
     /// Extra CORS origins.
     pub origins: Vec<String>,
@@ -315,7 +315,7 @@ pub struct Model {
     /// What it is for.
     pub role: ModelRole,
     /// Context window override.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_length: Option<u32>,
     /// Keep it loaded.
     pub keep_warm: bool,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Openclaw {
     /// Host running the gateway, when named explicitly.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Image, pinned by digest.
     pub image: String,
@@ -66,25 +66,25 @@ pub enum FolderMode {
 #[serde(deny_unknown_fields)]
 pub struct Channels {
     /// Telegram.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telegram: Option<Channel>,
     /// WhatsApp.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whatsapp: Option<Channel>,
     /// Signal.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<Channel>,
     /// Discord.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<Channel>,
     /// Slack.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<Channel>,
     /// Matrix.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Channel>,
     /// iMessage.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imessage: Option<Channel>,
 }
 
@@ -118,10 +118,10 @@ pub struct Channel {
     /// Who may use the bot in groups.
     pub group_policy: GroupPolicy,
     /// Reference to the bot token.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// Channel account.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
 }
 
@@ -156,7 +156,7 @@ pub enum GroupPolicy {
 #[serde(deny_unknown_fields)]
 pub struct Container {
     /// Container engine, when chosen.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<ContainerRuntime>,
     /// uid:gid inside the container.
     pub user: String,

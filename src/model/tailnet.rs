@@ -10,10 +10,10 @@ pub struct User {
     /// User name (`NAME@` in ACLs).
     pub name: String,
     /// Human-readable name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// E-mail address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 
@@ -32,7 +32,7 @@ pub struct Device {
     /// ACL tags.
     pub tags: Vec<String>,
     /// Pinned tailnet address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tailnet_ip: Option<String>,
     /// Joins with an ephemeral key.
     pub ephemeral: bool,
@@ -95,10 +95,10 @@ pub struct AclRule {
     /// Destinations `TARGET:PORTS`.
     pub dst: Vec<String>,
     /// Protocol restriction.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proto: Option<Protocol>,
     /// Why the rule exists.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
 

@@ -70,8 +70,14 @@ pub fn find_spec(given: Option<&Path>, dir: &Path) -> Result<PathBuf, Diagnostic
     }
     DEFAULT_SPEC_NAMES
         .iter()
-        .map(|name| dir.join(name))
-        .find(|p| p.is_file())
+        .find(|name| dir.join(name).is_file())
+        .map(|name| {
+            if dir == std::env::current_dir().unwrap_or_default() {
+                PathBuf::from(name)
+            } else {
+                dir.join(name)
+            }
+        })
         .ok_or_else(|| {
             Diagnostic::error(
                 UNREADABLE,

@@ -1,0 +1,52 @@
+{
+  description = "privai: deploy a fully private AI system (Headscale, Tailscale, Ollama, OpenClaw) from one declarative spec";
+
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+    flake-utils.url = "github:numtide/flake-utils";
+  };
+
+  outputs = { self, nixpkgs, flake-utils }:
+    flake-utils.lib.eachSystem [ "aarch64-darwin" "x86_64-darwin" "x86_64-linux" "aarch64-linux" ] (system:
+      let
+        pkgs = nixpkgs.legacyPackages.${system};
+        manifest = (pkgs.lib.importTOML ./Cargo.toml).package;
+        privai = pkgs.rustPlatform.buildRustPackage {
+          pname = manifest.name;
+          version = manifest.version;
+          src = pkgs.lib.cleanSource ./.;
+          # Every dependency is pinned by Cargo.lock; no hashes to maintain here.
+          cargoLock.lockFile = ./Cargo.lock;
+          # The flake test parses this file with nix-instantiate.
+          nativeCheckInputs = [ pkgs.nix ];
+          meta = {
+            description = manifest.description;
+            license = pkgs.lib.licenses.mit;
+            mainProgram = "privai";
+          };
+        };
+      in
+      {
+        packages.default = privai;
+        packages.privai = privai;
+
+        apps.default = {
+          type = "app";
+          program = "${privai}/bin/privai";
+        };
+
+        # `nix flake check` builds privai and runs its test suite.
+        checks.default = privai;
+        checks.examples = pkgs.runCommand "privai-examples" { } ''
+          for spec in ${./examples}/*; do
+            ${privai}/bin/privai check "$spec"
+          done
+          touch $out
+        '';
+
+        devShells.default = pkgs.mkShell {
+          inputsFrom = [ privai ];
+          packages = [ pkgs.cargo pkgs.rustc pkgs.clippy pkgs.rustfmt pkgs.rust-analyzer pkgs.nickel pkgs.nix ];
+        };
+      });
+}
