@@ -373,19 +373,43 @@ impl Session {
                 diagnostic.hint = Some(format!("set `{field}` in the spec"));
             }
             (ErrorKind::Contract, Error::EvalError(data)) => {
-                if let EvalErrorKind::BlameError { label, .. } = &data.error {
+                if let EvalErrorKind::BlameError {
+                    label,
+                    evaluated_arg,
+                } = &data.error
+                {
+                    diagnostic.message = contract_message(&diagnostic.message);
                     let contract = self.pos_to_raw(table.get(label.span));
-                    if let Some(entry) = contract.and_then(|raw| {
+                    let declared = contract.and_then(|raw| {
                         let name = self.register(raw.src_id, sources)?;
-                        DocIndex::bundled().find(&name, raw.start.to_usize(), raw.end.to_usize())
-                    }) {
+                        let text = sources
+                            .get(&name)?
+                            .text
+                            .get(raw.start.to_usize()..raw.end.to_usize())?;
+                        let entry = DocIndex::bundled().find(
+                            &name,
+                            raw.start.to_usize(),
+                            raw.end.to_usize(),
+                        )?;
+                        Some((entry, text.to_owned()))
+                    });
+                    if let Some((entry, contract_text)) = declared {
                         diagnostic
                             .notes
                             .insert(0, format!("`{}`: {}", entry.name, entry.doc));
-                        diagnostic.hint = Some(format!(
-                            "give `{}` a value of the documented form",
-                            entry.name
-                        ));
+                        let given = evaluated_arg
+                            .as_ref()
+                            .and_then(|v| v.as_string().map(|s| s.to_string()))
+                            .or_else(|| {
+                                evaluated_arg
+                                    .as_ref()
+                                    .and_then(|v| v.as_enum_tag())
+                                    .map(|t| t.label().to_owned())
+                            });
+                        diagnostic.hint = Some(match enum_tags(&contract_text) {
+                            Some(tags) => enum_hint(&tags, given.as_deref()),
+                            None => format!("give `{}` a value of the documented form", entry.name),
+                        });
                     }
                 }
             }
@@ -443,6 +467,55 @@ fn classify(error: &Error) -> ErrorKind {
         },
         Error::TypecheckError(_) => ErrorKind::Contract,
         _ => ErrorKind::Other,
+    }
+}
+
+/// `contract broken by the value of `x`` plus the contract's own message on
+/// further lines, as one line: `invalid value for `x`: <message>`.
+fn contract_message(message: &str) -> String {
+    let mut lines = message.lines().map(str::trim);
+    let first = lines.next().unwrap_or_default();
+    let rest: Vec<&str> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| match l {
+            "tag not in the enum type" => "not one of the allowed values",
+            other => other,
+        })
+        .collect();
+    match first.strip_prefix("contract broken by the value of ") {
+        Some(field) if !rest.is_empty() => format!("invalid value for {field}: {}", rest.join(" ")),
+        Some(field) => format!("invalid value for {field}"),
+        None => message.to_owned(),
+    }
+}
+
+/// The tags of an enum contract written `[| 'a, 'b |]`, if `contract` is one.
+fn enum_tags(contract: &str) -> Option<Vec<String>> {
+    let inner = contract.split("[|").nth(1)?.split("|]").next()?;
+    let tags: Vec<String> = inner
+        .split(',')
+        .map(|t| t.trim().trim_start_matches('\'').to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    (!tags.is_empty()).then_some(tags)
+}
+
+/// The hint for a value outside an enum: the allowed values, and the closest one.
+fn enum_hint(tags: &[String], given: Option<&str>) -> String {
+    let list = tags
+        .iter()
+        .map(|t| format!("`{t}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let closest = given.and_then(|g| super::suggest::closest(g, tags));
+    match closest {
+        Some(best) => format!(
+            "did you mean `{best}`? The values are {list} (`'{best}` in Nickel, `\"{best}\"` in TOML)"
+        ),
+        None => format!(
+            "use one of {list} (a tag such as `'{first}` in Nickel, a string in TOML)",
+            first = tags[0]
+        ),
     }
 }
 
