@@ -9,7 +9,7 @@ use super::bundle;
 use super::docs::DocIndex;
 use super::spans::SpanMap;
 use crate::codes;
-use crate::diagnostic::{Diagnostic, SpecPath};
+use crate::diagnostic::{Diagnostic, Segment, SpecPath};
 use crate::sources::{Source, Sources};
 use nickel_lang_core::cache::{CacheHub, InputFormat, SourcePath};
 use nickel_lang_core::error::{
@@ -42,40 +42,67 @@ pub struct Failure {
     pub sources: Sources,
 }
 
-/// How the entry point treats the spec.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Merge host defaults and apply the option modules as a contract.
+/// What an entry point evaluates.
+#[derive(Clone, PartialEq, Eq)]
+enum Target {
+    /// The spec with host defaults merged and the option modules applied as a contract.
     Checked,
-    /// Only merge host defaults: used to locate values when the checked run fails.
+    /// Only host defaults merged: used to locate values when the checked run fails.
     Raw,
+    /// One value of the checked spec: only the contracts on its way are checked.
+    Part(SpecPath),
 }
+
+/// Most parts evaluated separately after a failure, and most diagnostics kept.
+const MAX_PARTS: usize = 500;
+const MAX_DIAGNOSTICS: usize = 50;
 
 /// Evaluates the spec at `path` (`.ncl`, `.toml` or `.json`) against the bundled modules.
 pub fn evaluate(path: &Path, display_name: &str) -> Result<Evaluation, Failure> {
-    let mut session = Session::new(path, display_name, Mode::Checked);
-    match session.run() {
+    let mut session = Session::new(path, display_name);
+    match session.run(&Target::Checked) {
         Ok(value) => Ok(session.export(&value)),
         Err(error) => {
             // Evaluate once more without the contract to learn where each value
             // sits, so that the error can name its path in the spec.
-            let mut raw = Session::new(path, display_name, Mode::Raw);
-            let located = raw.run().ok().map(|value| raw.export(&value));
+            let mut raw = Session::new(path, display_name);
+            let located = raw.run(&Target::Raw).ok().map(|value| raw.export(&value));
             Err(session.failure(error, located.as_ref()))
         }
+    }
+}
+
+/// Every path of `value`, parents before children.
+fn all_paths(value: &serde_json::Value, path: &SpecPath, out: &mut Vec<SpecPath>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = path.key(key.as_str());
+                out.push(child_path.clone());
+                all_paths(child, &child_path, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let child_path = path.index(i);
+                out.push(child_path.clone());
+                all_paths(child, &child_path, out);
+            }
+        }
+        _ => {}
     }
 }
 
 /// One Nickel virtual machine with the bundled files registered.
 struct Session {
     ctx: VmContext<CacheHub, CacheImpl>,
-    main: FileId,
+    entries: usize,
     display_name: String,
     spec_path: PathBuf,
 }
 
 impl Session {
-    fn new(path: &Path, display_name: &str, mode: Mode) -> Self {
+    fn new(path: &Path, display_name: &str) -> Self {
         let mut cache = CacheHub::new();
         for (import_path, text) in bundle::FILES {
             let virtual_path = Path::new(bundle::VIRTUAL_ROOT).join(import_path);
@@ -88,21 +115,25 @@ impl Session {
             .sources
             .add_import_paths(std::iter::once(PathBuf::from(bundle::VIRTUAL_ROOT)));
         let spec_path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let entry = entry_point(&spec_path, mode);
-        let main = cache
-            .sources
-            .add_string(SourcePath::Generated("privai entry point".into()), entry);
         let ctx = VmContext::new(cache, std::io::sink(), NullReporter {});
         Self {
             ctx,
-            main,
+            entries: 0,
             display_name: display_name.to_owned(),
             spec_path,
         }
     }
 
-    fn run(&mut self) -> Result<NickelValue, Error> {
-        let prepared = self.ctx.prepare_eval_only(self.main)?;
+    /// Evaluates `target` fully. One session can evaluate many targets; the
+    /// standard library and the imported files are prepared once.
+    fn run(&mut self, target: &Target) -> Result<NickelValue, Error> {
+        self.entries += 1;
+        let entry = entry_point(&self.spec_path, target);
+        let main = self.ctx.import_resolver.sources.add_string(
+            SourcePath::Generated(format!("privai entry point {}", self.entries)),
+            entry,
+        );
+        let prepared = self.ctx.prepare_eval_only(main)?;
         let value = VirtualMachine::new(&mut self.ctx).eval_full_for_export(prepared)?;
         Ok(value)
     }
@@ -187,7 +218,7 @@ impl Session {
             bundled.to_owned()
         } else if Path::new(&raw_name) == self.spec_path {
             self.display_name.clone()
-        } else if raw_name.starts_with('<') || raw_name == "privai entry point" {
+        } else if raw_name.starts_with('<') || raw_name.starts_with("privai entry point") {
             return None;
         } else {
             raw_name
@@ -217,11 +248,34 @@ impl Session {
         }
     }
 
+    /// Diagnoses `error`, then — Nickel stops at the first broken contract —
+    /// evaluates each value of the spec on its own to find the others.
     fn failure(mut self, error: Error, located: Option<&Evaluation>) -> Failure {
         let mut sources = Sources::default();
-        let diagnostic = self.diagnose(error, located, &mut sources);
+        let per_value = matches!(error, Error::EvalError(_));
+        let mut diagnostics = vec![self.diagnose(error, located, &mut sources)];
+        if let (true, Some(located)) = (per_value, located) {
+            let mut parts = Vec::new();
+            all_paths(&located.value, &SpecPath::root(), &mut parts);
+            for part in parts.into_iter().take(MAX_PARTS) {
+                if diagnostics.len() >= MAX_DIAGNOSTICS {
+                    break;
+                }
+                if let Err(error) = self.run(&Target::Part(part)) {
+                    let d = self.diagnose(error, Some(located), &mut sources);
+                    let same = |o: &Diagnostic| {
+                        o.code == d.code
+                            && o.location.as_ref().map(|l| (&l.file, l.start))
+                                == d.location.as_ref().map(|l| (&l.file, l.start))
+                    };
+                    if !diagnostics.iter().any(same) {
+                        diagnostics.push(d);
+                    }
+                }
+            }
+        }
         Failure {
-            diagnostics: vec![diagnostic],
+            diagnostics,
             sources,
         }
     }
@@ -523,11 +577,16 @@ fn enum_hint(tags: &[String], given: Option<&str>) -> String {
 ///
 /// Hosts inherit each field of `host_defaults` they do not state themselves,
 /// then (in [`Mode::Checked`]) the option modules are applied as a contract.
-fn entry_point(spec: &Path, mode: Mode) -> String {
+fn entry_point(spec: &Path, target: &Target) -> String {
     let spec = nickel_string(&spec.to_string_lossy());
-    let contract = match mode {
-        Mode::Checked => " | (import \"privai/modules/spec.ncl\")",
-        Mode::Raw => "",
+    let checked = "(resolved | (import \"privai/modules/spec.ncl\"))".to_owned();
+    let result = match target {
+        Target::Checked => checked,
+        Target::Raw => "resolved".to_owned(),
+        Target::Part(path) => path.0.iter().fold(checked, |expr, segment| match segment {
+            Segment::Key(key) => format!("({expr}).{}", nickel_string(key)),
+            Segment::Index(i) => format!("(std.array.at {i} ({expr}))"),
+        }),
     };
     format!(
         r#"let spec = import {spec} in
@@ -547,7 +606,7 @@ let resolved =
       spec
   else spec
 in
-resolved{contract}
+{result}
 "#
     )
 }
