@@ -25,7 +25,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         Ok(path) => crate::check::check_file(&path),
         Err(d) => crate::check::Outcome {
             spec: "(no spec)".into(),
-            diagnostics: vec![d],
+            diagnostics: vec![*d],
             sources: Sources::default(),
         },
     };

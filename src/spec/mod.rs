@@ -39,10 +39,10 @@ pub struct LoadedSpec {
 impl LoadedSpec {
     /// Sets the location of `diagnostic` from its path, if it has none yet.
     pub fn locate(&self, mut diagnostic: Diagnostic) -> Diagnostic {
-        if diagnostic.location.is_none() {
-            if let Some(path) = &diagnostic.path {
-                diagnostic.location = self.location_of(path);
-            }
+        if diagnostic.location.is_none()
+            && let Some(path) = &diagnostic.path
+        {
+            diagnostic.location = self.location_of(path);
         }
         diagnostic
     }
@@ -64,7 +64,7 @@ pub struct LoadError {
 }
 
 /// Finds the spec to use: `given`, or the first of [`DEFAULT_SPEC_NAMES`] in `dir`.
-pub fn find_spec(given: Option<&Path>, dir: &Path) -> Result<PathBuf, Diagnostic> {
+pub fn find_spec(given: Option<&Path>, dir: &Path) -> Result<PathBuf, Box<Diagnostic>> {
     if let Some(path) = given {
         return Ok(path.to_path_buf());
     }
@@ -79,11 +79,12 @@ pub fn find_spec(given: Option<&Path>, dir: &Path) -> Result<PathBuf, Diagnostic
             }
         })
         .ok_or_else(|| {
-            Diagnostic::error(
+            Box::new(Diagnostic::error(
                 UNREADABLE,
                 format!("no spec given and none of {} in `{}`", DEFAULT_SPEC_NAMES.join(", "), dir.display()),
             )
-            .hint("pass the spec as an argument, e.g. `privai check examples/seed-home.ncl`, or create one with `privai init`")
+            .hint("pass the spec as an argument, e.g. `privai check examples/seed-home.ncl`, or create `privai.ncl` here")
+            )
         })
 }
 

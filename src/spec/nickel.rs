@@ -191,11 +191,14 @@ impl Session {
             TermPos::Original(raw) | TermPos::Inherited(raw) => raw,
             TermPos::None => return None,
         };
+        let bundled =
+            bundle::display_name(&self.files().name(raw.src_id).to_string_lossy()).is_some();
         let name = self.register(raw.src_id, sources)?;
         Some(super::spans::Span {
             file: name,
             start: raw.start.to_usize(),
             end: raw.end.to_usize(),
+            bundled,
         })
     }
 
@@ -342,18 +345,18 @@ impl Session {
                     start: (label.range.start as u32).into(),
                     end: (label.range.end as u32).into(),
                 };
-                if let Some(location) = self.location_of(&files, raw, sources) {
-                    if diagnostic.location.as_ref().is_none_or(|primary| {
+                if let Some(location) = self.location_of(&files, raw, sources)
+                    && diagnostic.location.as_ref().is_none_or(|primary| {
                         primary.file != location.file || primary.start != location.start
-                    }) && !diagnostic.related.iter().any(|(l, _)| *l == location)
-                    {
-                        let message = if label.message.is_empty() {
-                            "see also".to_owned()
-                        } else {
-                            label.message.clone()
-                        };
-                        diagnostic.related.push((location, message));
-                    }
+                    })
+                    && !diagnostic.related.iter().any(|(l, _)| *l == location)
+                {
+                    let message = if label.message.is_empty() {
+                        "see also".to_owned()
+                    } else {
+                        label.message.clone()
+                    };
+                    diagnostic.related.push((location, message));
                 }
             }
         }
@@ -469,10 +472,10 @@ impl Session {
             }
             _ => {}
         }
-        if diagnostic.path.is_none() {
-            if let Some(location) = &diagnostic.location {
-                diagnostic.path = raw_spans.path_at(&location.file, location.start);
-            }
+        if diagnostic.path.is_none()
+            && let Some(location) = &diagnostic.location
+        {
+            diagnostic.path = raw_spans.path_at(&location.file, location.start);
         }
         diagnostic
     }

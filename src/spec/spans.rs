@@ -12,6 +12,8 @@ pub struct Span {
     pub start: usize,
     /// End byte.
     pub end: usize,
+    /// Whether the source is a bundled module or profile (not the user's).
+    pub bundled: bool,
 }
 
 /// Spans of the values and keys of a spec, by path.
