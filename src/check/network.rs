@@ -122,7 +122,7 @@ fn listeners(spec: &Spec) -> Vec<Listener<'_>> {
             udp: false,
         });
     }
-    if let (Some(gateway), Some(host)) = (&spec.openclaw, deployed_on(spec, Role::Openclaw)) {
+    if let (Some(gateway), Some(host)) = (spec.gateway(), deployed_on(spec, Role::Openclaw)) {
         found.push(Listener {
             host: &host.name,
             option: "openclaw.port",
@@ -293,7 +293,7 @@ fn ollama_listen(spec: &Spec, out: &mut Vec<Diagnostic>) {
 }
 
 fn gateway_bind(spec: &Spec, out: &mut Vec<Diagnostic>) {
-    let Some(gateway) = &spec.openclaw else {
+    let Some(gateway) = spec.gateway() else {
         return;
     };
     let bind = Bind {
@@ -399,7 +399,7 @@ fn headscale_listeners(spec: &Spec, out: &mut Vec<Diagnostic>) {
 // ---------------------------------------------------------------- PRV024
 
 fn ollama_reachable(spec: &Spec, out: &mut Vec<Diagnostic>) {
-    if spec.openclaw.is_none() {
+    if spec.gateway().is_none() {
         return;
     }
     let (Some(gateway), Some(ollama)) = (

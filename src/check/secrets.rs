@@ -1,7 +1,319 @@
-//! placeholder
+//! Secrets are written as references, never as values.
+//!
+//! Every secret field (`headscale.api_key`, `openclaw.gateway_token`,
+//! `openclaw.channels.<id>.token`) must be a reference: `env:NAME`,
+//! `file:PATH` or `keychain:ITEM`. Anything else is taken for the secret
+//! itself (PRV040): the diagnostic never repeats it and hides the source
+//! excerpt. A reference with a known scheme but a malformed rest is PRV041,
+//! and so is one reference used for two different secrets.
 
-use crate::diagnostic::Diagnostic;
+use crate::codes::{LITERAL_SECRET, SECRET_REF};
+use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::Spec;
 
-/// Runs this pass.
-pub fn check(_spec: &Spec, _out: &mut Vec<Diagnostic>) {}
+/// How to write a reference, for hints.
+const FORMS: &str = "`keychain:ITEM`, `file:~/.config/privai/secrets/NAME` (a file only you can read) or `env:NAME`";
+
+/// Checks every secret field of the spec.
+pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let fields = secret_fields(spec);
+    for (path, value) in &fields {
+        if let Some(diagnostic) = classify(path, value) {
+            out.push(diagnostic);
+        }
+    }
+    shared_references(&fields, out);
+}
+
+/// Every secret field that has a value, with its path.
+fn secret_fields(spec: &Spec) -> Vec<(SpecPath, &str)> {
+    let mut fields = Vec::new();
+    if let Some(key) = &spec.headscale.api_key {
+        fields.push((
+            SpecPath::root().key("headscale").key("api_key"),
+            key.as_str(),
+        ));
+    }
+    // Checked whether or not a host runs the gateway: a secret written into
+    // the spec leaks through git either way.
+    let openclaw = &spec.openclaw;
+    let base = SpecPath::root().key("openclaw");
+    fields.push((base.key("gateway_token"), openclaw.gateway_token.as_str()));
+    for (id, channel) in openclaw.channels.iter() {
+        if let Some(token) = &channel.token {
+            fields.push((base.key("channels").key(id).key("token"), token.as_str()));
+        }
+    }
+    fields
+}
+
+/// What a secret field's value is.
+#[derive(Debug, PartialEq, Eq)]
+enum Reference {
+    /// A well-formed reference.
+    Valid,
+    /// A reference with a known scheme and a malformed rest: why.
+    Malformed(&'static str),
+    /// Not a reference: presumably the secret itself.
+    Literal,
+}
+
+/// Reads `value` as a reference.
+fn parse(value: &str) -> Reference {
+    if value.trim().is_empty() {
+        return Reference::Malformed("is empty");
+    }
+    let Some((scheme, rest)) = value.split_once(':') else {
+        return Reference::Literal;
+    };
+    match scheme {
+        "env" if is_env_name(rest) => Reference::Valid,
+        "env" => Reference::Malformed(
+            "names no environment variable: expected `env:NAME` with NAME in upper case, digits and `_`, such as `env:TELEGRAM_BOT_TOKEN`",
+        ),
+        "file" if !(rest.starts_with('/') || rest.starts_with("~/")) => {
+            Reference::Malformed("is not an absolute path: expected `file:/PATH` or `file:~/PATH`")
+        }
+        "file" if rest.ends_with('/') => Reference::Malformed("names a directory, not a file"),
+        "file" => Reference::Valid,
+        "keychain" if rest.trim().is_empty() => {
+            Reference::Malformed("names no keychain item: expected `keychain:ITEM`")
+        }
+        "keychain" => Reference::Valid,
+        _ => Reference::Literal,
+    }
+}
+
+/// Whether `name` matches `[A-Z_][A-Z0-9_]*`.
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The diagnostic for the secret field at `path`, if its value is wrong.
+fn classify(path: &SpecPath, value: &str) -> Option<Diagnostic> {
+    match parse(value) {
+        Reference::Valid => None,
+        // Never quote `value` here: it is presumably the secret.
+        Reference::Literal => Some(
+            Diagnostic::error(
+                LITERAL_SECRET,
+                format!("`{path}` holds a secret value instead of a reference to it"),
+            )
+            .at(path.clone())
+            .hint(format!(
+                "store the secret outside the spec and write a reference: {FORMS}; then rotate the secret, since the spec has exposed it"
+            ))
+            .redacted(),
+        ),
+        Reference::Malformed(why) => Some(
+            Diagnostic::error(
+                SECRET_REF,
+                format!("the secret reference `{value}` of `{path}` {why}"),
+            )
+            .at(path.clone())
+            .hint(format!("write a reference: {FORMS}")),
+        ),
+    }
+}
+
+/// PRV041: one well-formed reference used for two different secrets.
+fn shared_references(fields: &[(SpecPath, &str)], out: &mut Vec<Diagnostic>) {
+    for (i, (path, value)) in fields.iter().enumerate() {
+        if parse(value) != Reference::Valid {
+            continue;
+        }
+        if let Some((first, _)) = fields[..i].iter().find(|(_, v)| v == value) {
+            out.push(
+                Diagnostic::warning(
+                    SECRET_REF,
+                    format!("`{path}` uses the same reference `{value}` as `{first}`: two secrets share one value"),
+                )
+                .at(path.clone())
+                .hint("give each secret its own value and reference, so one leak or rotation does not touch the other"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Reference, parse};
+    use crate::check::testing::{BASE, diagnostics, findings};
+    use crate::diagnostic::{Diagnostic, Severity};
+
+    /// A valid gateway on the base host: pinned image, declared models.
+    const GATEWAY: &str = r#"{
+  hosts | priority 10 = [ { name = "box", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = "100.64.0.1" } ],
+  ollama.models = [
+    { name = "qwen2.5:14b", role = 'primary },
+    { name = "llama3.2:3b", role = 'fallback },
+  ],
+  openclaw = {
+    image = "ghcr.io/openclaw/openclaw:2026.9.6@sha256:3f4b2c1d8e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
+    model = { primary = "qwen2.5:14b", fallbacks = ["llama3.2:3b"] },
+  },
+}"#;
+
+    /// A secret as a leaked value would look.
+    const SECRET: &str = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+
+    /// The base spec with the gateway and `case` merged in.
+    fn spec(case: &str) -> String {
+        format!("{BASE} & {GATEWAY} & {case}")
+    }
+
+    fn is_secrets(code: &str) -> bool {
+        matches!(code, "PRV040" | "PRV041")
+    }
+
+    /// `(code, path)` of this pass's findings for `case`.
+    fn found(case: &str) -> Vec<(&'static str, String)> {
+        findings(&spec(case))
+            .into_iter()
+            .filter(|(code, _)| is_secrets(code))
+            .collect()
+    }
+
+    /// This pass's diagnostics for `case`.
+    fn reported(case: &str) -> Vec<Diagnostic> {
+        diagnostics(&spec(case))
+            .into_iter()
+            .filter(|d| is_secrets(d.code))
+            .collect()
+    }
+
+    fn pairs(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        list.iter().map(|(c, p)| (*c, p.to_string())).collect()
+    }
+
+    #[test]
+    fn references_of_every_form_are_accepted() {
+        for value in [
+            "env:TELEGRAM_BOT_TOKEN",
+            "env:_X1",
+            "file:/run/secrets/token",
+            "file:~/.config/privai/secrets/gateway-token",
+            "keychain:privai-gateway-token",
+        ] {
+            assert_eq!(parse(value), Reference::Valid, "{value}");
+        }
+    }
+
+    #[test]
+    fn a_known_scheme_with_a_bad_rest_is_malformed() {
+        for value in [
+            "env:lower-case",
+            "env:",
+            "env:1ABC",
+            "file:relative/path",
+            "file:",
+            "file:/run/secrets/",
+            "keychain:",
+            "keychain:  ",
+            "",
+        ] {
+            assert!(matches!(parse(value), Reference::Malformed(_)), "{value}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_a_literal_secret() {
+        for value in [
+            SECRET,
+            "hunter2",
+            "sk-abc",
+            "https://token@example.org",
+            "ENV:TOKEN",
+        ] {
+            assert_eq!(parse(value), Reference::Literal, "{value}");
+        }
+    }
+
+    #[test]
+    fn the_defaults_and_the_seed_give_no_finding() {
+        assert_eq!(found("{}"), vec![]);
+        let seed = include_str!("../../examples/seed-home.ncl");
+        let codes: Vec<_> = findings(seed)
+            .into_iter()
+            .filter(|(code, _)| is_secrets(code))
+            .collect();
+        assert_eq!(codes, vec![]);
+    }
+
+    #[test]
+    fn a_literal_secret_is_reported_at_each_secret_field() {
+        let case = format!(
+            r#"{{ headscale.api_key = "{SECRET}a",
+                 openclaw.gateway_token = "{SECRET}b",
+                 openclaw.channels.telegram.token = "{SECRET}c" }}"#
+        );
+        assert_eq!(
+            found(&case),
+            pairs(&[
+                ("PRV040", "headscale.api_key"),
+                ("PRV040", "openclaw.gateway_token"),
+                ("PRV040", "openclaw.channels.telegram.token"),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_literal_secret_is_never_repeated_and_its_source_is_hidden() {
+        let reported = reported(&format!(r#"{{ openclaw.gateway_token = "{SECRET}" }}"#));
+        assert_eq!(reported.len(), 1, "{reported:#?}");
+        let d = &reported[0];
+        assert_eq!(d.code, "PRV040");
+        assert_eq!(d.severity, Severity::Error);
+        assert!(d.redact_source);
+        assert!(!d.message.contains(SECRET));
+        assert!(!d.hint.as_deref().unwrap_or_default().contains(SECRET));
+        assert!(d.notes.iter().all(|n| !n.contains(SECRET)));
+        assert!(d.related.iter().all(|(_, label)| !label.contains(SECRET)));
+        assert!(!format!("{d:?}").contains("AAHdqTcv"));
+    }
+
+    #[test]
+    fn a_malformed_reference_is_reported_and_shown() {
+        let reported = reported(r#"{ headscale.api_key = "env:headscale-key" }"#);
+        assert_eq!(reported.len(), 1, "{reported:#?}");
+        let d = &reported[0];
+        assert_eq!(d.code, "PRV041");
+        assert_eq!(d.path.as_ref().unwrap().to_string(), "headscale.api_key");
+        assert!(!d.redact_source);
+        assert!(d.message.contains("`env:headscale-key`"));
+    }
+
+    #[test]
+    fn one_reference_for_two_secrets_is_a_warning_at_the_second() {
+        let reported = reported(
+            r#"{ openclaw.gateway_token = "keychain:privai-token",
+                 openclaw.channels.telegram.token = "keychain:privai-token" }"#,
+        );
+        let summary: Vec<_> = reported
+            .iter()
+            .map(|d| (d.code, d.path.as_ref().unwrap().to_string(), d.severity))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![(
+                "PRV041",
+                "openclaw.channels.telegram.token".to_string(),
+                Severity::Warning
+            )]
+        );
+    }
+
+    #[test]
+    fn the_headscale_key_is_checked_without_a_gateway() {
+        let case = format!(r#"{BASE} & {{ headscale.api_key = "{SECRET}" }}"#);
+        let codes: Vec<_> = findings(&case)
+            .into_iter()
+            .filter(|(code, _)| is_secrets(code))
+            .collect();
+        assert_eq!(codes, pairs(&[("PRV040", "headscale.api_key")]));
+    }
+}

@@ -8,7 +8,7 @@
 //! `host` option to choose, a role without a service section, and a spec
 //! with no hosts.
 
-use crate::codes::SERVICE_HOST;
+use crate::codes::{MISSING, SERVICE_HOST};
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{Role, Spec};
 
@@ -37,7 +37,7 @@ fn named_host(spec: &Spec, role: Role) -> Option<&str> {
     match role {
         Role::Headscale => spec.headscale.host.as_deref(),
         Role::Ollama => spec.ollama.host.as_deref(),
-        Role::Openclaw => spec.openclaw.as_ref().and_then(|o| o.host.as_deref()),
+        Role::Openclaw => spec.openclaw.host.as_deref(),
     }
 }
 
@@ -48,11 +48,10 @@ fn check_role(spec: &Spec, role: Role, out: &mut Vec<Diagnostic>) {
         return;
     }
     let with_role = role_positions(spec, role);
-    if role == Role::Openclaw && spec.openclaw.is_none() {
-        for (host, index) in with_role {
-            out.push(role_without_section(spec, host, index));
+    if role == Role::Openclaw {
+        for (host, index) in &with_role {
+            out.extend(gateway_without_settings(spec, *host, *index));
         }
-        return;
     }
     match with_role.as_slice() {
         [] => out.extend(missing_role(spec, role)),
@@ -122,9 +121,9 @@ fn missing_role(spec: &Spec, role: Role) -> Option<Diagnostic> {
             SpecPath::root().key("ollama").key("models"),
             "`ollama.models` lists models",
         ),
-        Role::Openclaw if spec.openclaw.is_some() => (
+        Role::Openclaw if gateway_configured(spec) => (
             SpecPath::root().key("openclaw"),
-            "the spec configures `openclaw`",
+            "the spec configures `openclaw` (an image or a model)",
         ),
         Role::Ollama | Role::Openclaw => return None,
     };
@@ -164,14 +163,39 @@ fn ambiguous(spec: &Spec, role: Role, host: usize, index: usize) -> Diagnostic {
 }
 
 /// A host with the `'openclaw` role while the spec has no `openclaw` section.
-fn role_without_section(spec: &Spec, host: usize, index: usize) -> Diagnostic {
+/// Whether the spec says anything of its own about the gateway: its image
+/// or its primary model (neither has a default).
+fn gateway_configured(spec: &Spec) -> bool {
+    spec.openclaw.image.is_some() || spec.openclaw.model.primary.is_some()
+}
+
+/// A host runs the gateway, but the options it cannot run without are unset.
+fn gateway_without_settings(spec: &Spec, host: usize, index: usize) -> Vec<Diagnostic> {
     let name = &spec.hosts[host].name;
-    Diagnostic::error(
-        SERVICE_HOST,
-        format!("host `{name}` has the role `'openclaw`, but the spec has no `openclaw` section"),
-    )
-    .at(host_path(host).key("roles").index(index))
-    .hint("add an `openclaw` section (at least `image` and `model.primary`), or remove the role")
+    let missing = [
+        (
+            "image",
+            spec.openclaw.image.is_none(),
+            "the container image, pinned by digest",
+        ),
+        (
+            "model.primary",
+            spec.openclaw.model.primary.is_none(),
+            "the Ollama model it answers with",
+        ),
+    ];
+    missing
+        .into_iter()
+        .filter(|(_, absent, _)| *absent)
+        .map(|(option, _, what)| {
+            Diagnostic::error(
+                MISSING,
+                format!("host `{name}` runs the gateway (role `'openclaw`), but `openclaw.{option}` has no value"),
+            )
+            .at(host_path(host).key("roles").index(index))
+            .hint(format!("set `openclaw.{option}`: {what}; or remove the role"))
+        })
+        .collect()
 }
 
 /// The spec has no hosts at all.
@@ -196,12 +220,13 @@ fn list(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use crate::check::testing::{BASE, findings};
+    use crate::codes::{MISSING, SERVICE_HOST};
 
     /// The PRV016 findings of `text`, as `(code, path)`.
     fn service_findings(text: &str) -> Vec<(&'static str, String)> {
         findings(text)
             .into_iter()
-            .filter(|(code, _)| *code == crate::codes::SERVICE_HOST)
+            .filter(|(code, _)| [SERVICE_HOST, MISSING].contains(code))
             .collect()
     }
 
@@ -286,11 +311,14 @@ mod tests {
     }
 
     #[test]
-    fn a_gateway_role_without_a_gateway_section_is_an_error() {
+    fn a_gateway_role_without_an_image_or_a_model_is_an_error() {
         let text = r#"{ hosts = [ { name = "a", platform = 'linux, ram_gb = 16, roles = ['ollama, 'openclaw] } ] }"#;
         assert_eq!(
             service_findings(text),
-            vec![("PRV016", "hosts[0].roles[1]".into())]
+            vec![
+                ("PRV005", "hosts[0].roles[1]".into()),
+                ("PRV005", "hosts[0].roles[1]".into())
+            ]
         );
     }
 

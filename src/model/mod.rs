@@ -38,9 +38,8 @@ pub struct Spec {
     pub acl: Acl,
     /// The local LLM.
     pub ollama: Ollama,
-    /// The messaging gateway, when the spec deploys one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub openclaw: Option<Openclaw>,
+    /// The messaging gateway (deployed when a host has the `openclaw` role).
+    pub openclaw: Openclaw,
     /// Phase 6: log and key rotation.
     pub monitoring: Monitoring,
 }
@@ -393,7 +392,7 @@ impl Spec {
         let named = match role {
             Role::Headscale => self.headscale.host.as_deref(),
             Role::Ollama => self.ollama.host.as_deref(),
-            Role::Openclaw => self.openclaw.as_ref().and_then(|o| o.host.as_deref()),
+            Role::Openclaw => self.openclaw.host.as_deref(),
         };
         match named {
             Some(name) => self.hosts.iter().find(|h| h.name == name),
@@ -407,10 +406,13 @@ impl Spec {
         }
     }
 
-    /// Whether the spec deploys `role` at all: a host has the role, or (for
-    /// OpenClaw) the spec configures the gateway.
+    /// Whether the spec deploys `role` at all: some host has the role.
     pub fn deploys(&self, role: Role) -> bool {
         self.hosts.iter().any(|h| h.roles.contains(&role))
-            || (role == Role::Openclaw && self.openclaw.is_some())
+    }
+
+    /// The gateway's settings, when a host runs it.
+    pub fn gateway(&self) -> Option<&Openclaw> {
+        self.deploys(Role::Openclaw).then_some(&self.openclaw)
     }
 }

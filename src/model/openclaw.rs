@@ -9,8 +9,9 @@ pub struct Openclaw {
     /// Host running the gateway, when named explicitly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Image, pinned by digest.
-    pub image: String,
+    /// Image, pinned by digest (required when deployed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// Gateway port.
     pub port: u16,
     /// Host address the port is published on.
@@ -31,8 +32,9 @@ pub struct Openclaw {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayModels {
-    /// Main model.
-    pub primary: String,
+    /// Main model (required when deployed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
     /// Models tried in order when the primary fails.
     pub fallbacks: Vec<String>,
 }

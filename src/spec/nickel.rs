@@ -61,7 +61,20 @@ const MAX_DIAGNOSTICS: usize = 50;
 pub fn evaluate(path: &Path, display_name: &str) -> Result<Evaluation, Failure> {
     let mut session = Session::new(path, display_name);
     match session.run(&Target::Checked) {
-        Ok(value) => Ok(session.export(&value)),
+        Ok(value) => {
+            let mut evaluation = session.export(&value);
+            // Contracts rebuild some values (enum tags from TOML strings,
+            // merged defaults), losing where the user wrote them; the spec
+            // before contracts still knows.
+            if let Ok(raw) = session.run(&Target::Raw) {
+                let written = session.export(&raw);
+                evaluation.spans.prefer(written.spans);
+                for source in written.sources.iter() {
+                    evaluation.sources.add(source.clone());
+                }
+            }
+            Ok(evaluation)
+        }
         Err(error) => {
             // Evaluate once more without the contract to learn where each value
             // sits, so that the error can name its path in the spec.

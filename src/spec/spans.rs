@@ -34,6 +34,17 @@ impl SpanMap {
         self.keys.insert(path, span);
     }
 
+    /// Takes every span of `other` that points into the user's files,
+    /// replacing this map's span for the same path.
+    pub fn prefer(&mut self, other: SpanMap) {
+        for (path, span) in other.values.into_iter().filter(|(_, s)| !s.bundled) {
+            self.values.insert(path, span);
+        }
+        for (path, span) in other.keys.into_iter().filter(|(_, s)| !s.bundled) {
+            self.keys.insert(path, span);
+        }
+    }
+
     /// The best place to point at for `path`: its value, else its key, else
     /// the nearest ancestor that has a place.
     pub fn locate(&self, path: &SpecPath) -> Option<&Span> {

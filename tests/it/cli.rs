@@ -91,7 +91,12 @@ fn human_output_has_no_colour_when_not_on_a_terminal() {
 #[test]
 fn json_output_lists_code_path_and_location() {
     let out = privai()
-        .args(["check", "--format", "json", "tests/corpus/eval/wrong-type.ncl"])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "tests/corpus/eval/wrong-type.ncl",
+        ])
         .current_dir(repo(""))
         .output()
         .unwrap();
@@ -111,14 +116,21 @@ fn json_output_lists_code_path_and_location() {
 #[test]
 fn github_output_is_one_annotation_per_diagnostic() {
     let out = privai()
-        .args(["check", "--format", "github", "tests/corpus/eval/wrong-type.ncl"])
+        .args([
+            "check",
+            "--format",
+            "github",
+            "tests/corpus/eval/wrong-type.ncl",
+        ])
         .current_dir(repo(""))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.starts_with("::error file=tests/corpus/eval/wrong-type.ncl,line=8,col=16,title=PRV004::"),
+        stdout.starts_with(
+            "::error file=tests/corpus/eval/wrong-type.ncl,line=8,col=16,title=PRV004::"
+        ),
         "{stdout}"
     );
     assert_eq!(stdout.lines().count(), 1);
@@ -143,6 +155,10 @@ fn the_bundled_modules_need_no_files_beside_the_binary_or_the_spec() {
         .env("HOME", spec_dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(std::fs::read_dir(spec_dir.path()).unwrap().count(), 1);
 }

@@ -10,7 +10,9 @@ fn flake_nix_parses() {
         .arg("--parse")
         .arg(&flake)
         .output()
-        .expect("nix-instantiate is needed for this test: `apt-get install nix-bin` (.ci/run does)");
+        .expect(
+            "nix-instantiate is needed for this test: `apt-get install nix-bin` (.ci/run does)",
+        );
     assert!(
         output.status.success(),
         "flake.nix does not parse:\n{}",
@@ -18,6 +20,9 @@ fn flake_nix_parses() {
     );
     let parsed = String::from_utf8_lossy(&output.stdout);
     for output_name in ["packages", "apps", "checks", "devShells"] {
-        assert!(parsed.contains(output_name), "flake.nix has no `{output_name}`");
+        assert!(
+            parsed.contains(output_name),
+            "flake.nix has no `{output_name}`"
+        );
     }
 }

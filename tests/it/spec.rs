@@ -57,9 +57,16 @@ fn every_option_of_the_modules_is_documented_and_known_to_the_model() {
         if ["trusted", "server", "mobile", "ollama-server"].contains(&key.as_str()) {
             continue;
         }
-        assert!(documented.contains(&key.as_str()), "option `{key}` has no doc string");
+        assert!(
+            documented.contains(&key.as_str()),
+            "option `{key}` has no doc string"
+        );
     }
-    assert!(documented.len() > 80, "only {} documented options", documented.len());
+    assert!(
+        documented.len() > 80,
+        "only {} documented options",
+        documented.len()
+    );
 }
 
 fn collect_keys(value: &serde_json::Value, out: &mut Vec<String>) {
@@ -75,7 +82,8 @@ fn collect_keys(value: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-const HOST: &str = r#"hosts = [ { name = "box", platform = 'darwin, ram_gb = 16, roles = ['ollama] } ]"#;
+const HOST: &str =
+    r#"hosts = [ { name = "box", platform = 'darwin, ram_gb = 16, roles = ['ollama] } ]"#;
 
 #[test]
 fn a_profile_value_beats_the_module_default() {
@@ -135,7 +143,7 @@ fn the_hardened_profile_forces_its_switches_over_the_user() {
     )
     .unwrap()
     .spec;
-    assert!(!spec.openclaw.unwrap().container.privileged);
+    assert!(!spec.openclaw.container.privileged);
 }
 
 #[test]
@@ -160,7 +168,13 @@ fn hosts_inherit_hardware_from_the_profile_unless_they_state_their_own() {
 #[test]
 fn every_bundled_profile_evaluates_and_is_importable() {
     let names: Vec<&str> = privai::spec::bundle::profile_names().collect();
-    for wanted in ["m3-pro-36gb", "mac-16gb", "mac-8gb", "linux-server", "hardened"] {
+    for wanted in [
+        "m3-pro-36gb",
+        "mac-16gb",
+        "mac-8gb",
+        "linux-server",
+        "hardened",
+    ] {
         assert!(names.contains(&wanted), "profile {wanted} is not bundled");
     }
     for name in names {
@@ -206,4 +220,19 @@ fn a_misspelt_option_in_toml_points_at_its_line_and_suggests_the_name() {
     assert_eq!(d.location.as_ref().unwrap().line, 7);
     assert_eq!(d.path.as_ref().unwrap().to_string(), "ollama.keep_alvie");
     assert_eq!(d.hint.as_deref(), Some("did you mean `keep_alive`?"));
+}
+
+#[test]
+fn the_hardened_profile_does_not_require_a_gateway() {
+    let loaded = load_text(
+        &format!(r#"(import "privai/profiles/hardened.ncl") & {{ {HOST} }}"#),
+        "ncl",
+    )
+    .unwrap();
+    let errors: Vec<_> = privai::check::run(&loaded)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(loaded.spec.gateway().is_none());
 }
