@@ -411,26 +411,10 @@ fn imessage(spec: &Spec, openclaw: &Openclaw, out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::canonical;
-    use crate::check::testing::{BASE, diagnostics, findings};
+    use crate::check::testing::{
+        diagnostics_of, findings_of, pairs, seed_findings, summary, with_gateway,
+    };
     use crate::diagnostic::{Diagnostic, Severity};
-
-    /// A valid gateway on the base host: pinned image, declared models.
-    const GATEWAY: &str = r#"{
-  hosts | priority 10 = [ { name = "box", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = "100.64.0.1" } ],
-  ollama.models = [
-    { name = "qwen2.5:14b", role = 'primary },
-    { name = "llama3.2:3b", role = 'fallback },
-  ],
-  openclaw = {
-    image = "ghcr.io/openclaw/openclaw:2026.9.6@sha256:3f4b2c1d8e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
-    model = { primary = "qwen2.5:14b", fallbacks = ["llama3.2:3b"] },
-  },
-}"#;
-
-    /// The base spec with the gateway and `case` merged in.
-    fn spec(case: &str) -> String {
-        format!("{BASE} & {GATEWAY} & {case}")
-    }
 
     fn is_gateway(code: &str) -> bool {
         ("PRV060"..="PRV064").contains(&code)
@@ -438,22 +422,12 @@ mod tests {
 
     /// `(code, path)` of this pass's findings for `case`.
     fn found(case: &str) -> Vec<(&'static str, String)> {
-        findings(&spec(case))
-            .into_iter()
-            .filter(|(code, _)| is_gateway(code))
-            .collect()
+        findings_of(&with_gateway(case), is_gateway)
     }
 
     /// This pass's diagnostics for `case`.
     fn reported(case: &str) -> Vec<Diagnostic> {
-        diagnostics(&spec(case))
-            .into_iter()
-            .filter(|d| is_gateway(d.code))
-            .collect()
-    }
-
-    fn pairs(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-        list.iter().map(|(c, p)| (*c, p.to_string())).collect()
+        diagnostics_of(&with_gateway(case), is_gateway)
     }
 
     #[test]
@@ -463,12 +437,7 @@ mod tests {
 
     #[test]
     fn the_seed_gives_no_finding() {
-        let seed = include_str!("../../examples/seed-home.ncl");
-        let codes: Vec<_> = findings(seed)
-            .into_iter()
-            .filter(|(code, _)| is_gateway(code))
-            .collect();
-        assert_eq!(codes, vec![]);
+        assert_eq!(seed_findings(is_gateway), vec![]);
     }
 
     #[test]
@@ -555,10 +524,7 @@ mod tests {
             r#"{ ollama.models | force = [ { name = "nomic-embed-text", role = 'embedding }, { name = "llama3.2:3b", role = 'fallback } ],
                  openclaw.model.primary | force = "nomic-embed-text" }"#,
         );
-        let summary: Vec<_> = reported
-            .iter()
-            .map(|d| (d.code, d.path.as_ref().unwrap().to_string(), d.severity))
-            .collect();
+        let summary = summary(&reported);
         assert_eq!(
             summary,
             vec![(
@@ -574,10 +540,7 @@ mod tests {
         let reported = reported(
             r#"{ ollama.models | force = [ { name = "qwen2.5:14b", role = 'extra }, { name = "llama3.2:3b", role = 'fallback }, { name = "mistral:7b", role = 'primary } ] }"#,
         );
-        let summary: Vec<_> = reported
-            .iter()
-            .map(|d| (d.code, d.path.as_ref().unwrap().to_string(), d.severity))
-            .collect();
+        let summary = summary(&reported);
         assert_eq!(
             summary,
             vec![(
@@ -593,10 +556,7 @@ mod tests {
         let reported = reported(
             r#"{ ollama.models | force = [ { name = "qwen2.5:14b", role = 'primary }, { name = "llama3.2:3b", role = 'fallback }, { name = "mistral:7b", role = 'primary } ] }"#,
         );
-        let summary: Vec<_> = reported
-            .iter()
-            .map(|d| (d.code, d.path.as_ref().unwrap().to_string(), d.severity))
-            .collect();
+        let summary = summary(&reported);
         assert_eq!(
             summary,
             vec![(
@@ -648,10 +608,7 @@ mod tests {
                  signal = { dm_policy = 'allowlist, group_policy = 'open },
                } }"#,
         );
-        let summary: Vec<_> = reported
-            .iter()
-            .map(|d| (d.code, d.path.as_ref().unwrap().to_string(), d.severity))
-            .collect();
+        let summary = summary(&reported);
         assert_eq!(
             summary,
             vec![

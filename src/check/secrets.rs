@@ -142,29 +142,13 @@ fn shared_references(fields: &[(SpecPath, &str)], out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::{Reference, parse};
-    use crate::check::testing::{BASE, diagnostics, findings};
+    use crate::check::testing::{
+        BASE, diagnostics_of, findings, findings_of, pairs, seed_findings, summary, with_gateway,
+    };
     use crate::diagnostic::{Diagnostic, Severity};
-
-    /// A valid gateway on the base host: pinned image, declared models.
-    const GATEWAY: &str = r#"{
-  hosts | priority 10 = [ { name = "box", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = "100.64.0.1" } ],
-  ollama.models = [
-    { name = "qwen2.5:14b", role = 'primary },
-    { name = "llama3.2:3b", role = 'fallback },
-  ],
-  openclaw = {
-    image = "ghcr.io/openclaw/openclaw:2026.9.6@sha256:3f4b2c1d8e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
-    model = { primary = "qwen2.5:14b", fallbacks = ["llama3.2:3b"] },
-  },
-}"#;
 
     /// A secret as a leaked value would look.
     const SECRET: &str = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
-
-    /// The base spec with the gateway and `case` merged in.
-    fn spec(case: &str) -> String {
-        format!("{BASE} & {GATEWAY} & {case}")
-    }
 
     fn is_secrets(code: &str) -> bool {
         matches!(code, "PRV040" | "PRV041")
@@ -172,22 +156,12 @@ mod tests {
 
     /// `(code, path)` of this pass's findings for `case`.
     fn found(case: &str) -> Vec<(&'static str, String)> {
-        findings(&spec(case))
-            .into_iter()
-            .filter(|(code, _)| is_secrets(code))
-            .collect()
+        findings_of(&with_gateway(case), is_secrets)
     }
 
     /// This pass's diagnostics for `case`.
     fn reported(case: &str) -> Vec<Diagnostic> {
-        diagnostics(&spec(case))
-            .into_iter()
-            .filter(|d| is_secrets(d.code))
-            .collect()
-    }
-
-    fn pairs(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-        list.iter().map(|(c, p)| (*c, p.to_string())).collect()
+        diagnostics_of(&with_gateway(case), is_secrets)
     }
 
     #[test]
@@ -236,12 +210,7 @@ mod tests {
     #[test]
     fn the_defaults_and_the_seed_give_no_finding() {
         assert_eq!(found("{}"), vec![]);
-        let seed = include_str!("../../examples/seed-home.ncl");
-        let codes: Vec<_> = findings(seed)
-            .into_iter()
-            .filter(|(code, _)| is_secrets(code))
-            .collect();
-        assert_eq!(codes, vec![]);
+        assert_eq!(seed_findings(is_secrets), vec![]);
     }
 
     #[test]
@@ -293,10 +262,7 @@ mod tests {
             r#"{ openclaw.gateway_token = "keychain:privai-token",
                  openclaw.channels.telegram.token = "keychain:privai-token" }"#,
         );
-        let summary: Vec<_> = reported
-            .iter()
-            .map(|d| (d.code, d.path.as_ref().unwrap().to_string(), d.severity))
-            .collect();
+        let summary = summary(&reported);
         assert_eq!(
             summary,
             vec![(
