@@ -39,7 +39,11 @@
         checks.default = privai;
         checks.examples = pkgs.runCommand "privai-examples" { } ''
           for spec in ${./examples}/*; do
-            ${privai}/bin/privai check "$spec"
+            case "$spec" in
+              # The seed taken literally must fail.
+              *seed-as-written.ncl) ! ${privai}/bin/privai check "$spec" ;;
+              *) ${privai}/bin/privai check "$spec" ;;
+            esac
           done
           touch $out
         '';

@@ -29,8 +29,9 @@ def main() -> None:
             start = time.perf_counter()
             done = subprocess.run([binary, "check", spec], cwd=ROOT, capture_output=True)
             times.append((time.perf_counter() - start) * 1000)
-            if done.returncode != 0:
-                sys.exit(f"{spec.name} failed check:\n{done.stderr.decode()}")
+            expected = 1 if spec.name == "seed-as-written.ncl" else 0
+            if done.returncode != expected:
+                sys.exit(f"{spec.name}: exit {done.returncode}, expected {expected}:\n{done.stderr.decode()}")
         times.sort()
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
         name = spec.relative_to(ROOT)

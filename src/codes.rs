@@ -95,8 +95,10 @@ pub const CHANNEL_POLICY: &str = "PRV063";
 pub const CHANNEL_PLATFORM: &str = "PRV064";
 /// A monitoring schedule is out of range.
 pub const SCHEDULE: &str = "PRV065";
-/// Reserved: model memory fit.
+/// A model does not fit its host's memory, alone or with the models loaded beside it.
 pub const MEMORY_FIT: &str = "PRV066";
+/// A model is not in privai's catalog, so its memory cannot be sized.
+pub const UNKNOWN_CATALOG_MODEL: &str = "PRV067";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 pub const ALL: &[(&str, &str)] = &[
@@ -246,5 +248,12 @@ pub const ALL: &[(&str, &str)] = &[
         "a channel cannot run where the gateway runs",
     ),
     (SCHEDULE, "a monitoring schedule is out of range"),
-    (MEMORY_FIT, "reserved: model memory fit"),
+    (
+        MEMORY_FIT,
+        "a model does not fit its host's memory, alone or with the models loaded beside it",
+    ),
+    (
+        UNKNOWN_CATALOG_MODEL,
+        "a model is not in privai's catalog, so its memory cannot be sized",
+    ),
 ];

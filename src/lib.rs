@@ -18,5 +18,6 @@ pub mod diagnostic;
 pub mod model;
 pub mod net;
 pub mod output;
+pub mod sizing;
 pub mod sources;
 pub mod spec;

@@ -12,6 +12,7 @@ mod network;
 mod references;
 mod secrets;
 mod services;
+mod sizing;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -25,7 +26,6 @@ pub type Pass = fn(&Spec, &mut Vec<Diagnostic>);
 
 /// Every pass, in the order their findings are listed.
 ///
-/// Model memory fit (sizing) plugs in here as one more pass.
 pub const PASSES: &[(&str, Pass)] = &[
     ("references", references::check),
     ("services", services::check),
@@ -34,6 +34,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("gateway", gateway::check),
     ("hardening", hardening::check),
     ("secrets", secrets::check),
+    ("sizing", sizing::check),
 ];
 
 /// Runs every pass on a loaded spec and locates each finding in the sources.

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch to one module per command.
 
 mod check;
+mod models;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a spec: contracts, references, security lints. Exit 1 on any error.
     Check(check::Args),
+    /// Memory fit of each Ollama model on its host, with models that would fit instead.
+    Models(models::Args),
 }
 
 /// Process exit statuses of privai.
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Models(args) => models::run(&args),
     };
     match result {
         Ok(exit) => exit.into(),

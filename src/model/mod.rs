@@ -63,6 +63,9 @@ pub struct HostDefaults {
     /// GPU memory in GB (Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_memory_gb: Option<u32>,
+    /// `iogpu.wired_limit_mb` override (macOS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_wired_limit_mb: Option<u32>,
 }
 
 /// One machine that runs some of the system's services.
@@ -83,6 +86,9 @@ pub struct Host {
     /// GPU memory in GB (Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_memory_gb: Option<u32>,
+    /// `iogpu.wired_limit_mb` override (macOS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_wired_limit_mb: Option<u32>,
     /// Services the host runs.
     pub roles: Vec<Role>,
     /// Pinned tailnet address.
@@ -316,6 +322,9 @@ pub struct Model {
     /// Context window override.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_length: Option<u32>,
+    /// Download size in GB, for models the catalog lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_gb: Option<f64>,
     /// Keep it loaded.
     pub keep_warm: bool,
 }

@@ -1,3 +1,4 @@
 //! Everything privai prints goes through this module.
 
 pub mod diagnostics;
+pub mod models;

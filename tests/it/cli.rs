@@ -24,9 +24,13 @@ fn checking_the_seed_example_succeeds() {
 }
 
 #[test]
-fn every_example_passes_check() {
+fn every_example_passes_check_except_the_seed_as_written() {
     for entry in std::fs::read_dir(repo("examples")).unwrap() {
         let path = entry.unwrap().path();
+        // The seed taken literally must fail (tests/it/sizing.rs).
+        if path.ends_with("seed-as-written.ncl") {
+            continue;
+        }
         let out = privai().arg("check").arg(&path).output().unwrap();
         assert!(
             out.status.success(),

@@ -3,4 +3,5 @@
 mod cli;
 mod corpus;
 mod flake;
+mod sizing;
 mod spec;
