@@ -18,6 +18,7 @@ pub mod diagnostic;
 pub mod model;
 pub mod net;
 pub mod output;
+pub mod render;
 pub mod sizing;
 pub mod sources;
 pub mod spec;

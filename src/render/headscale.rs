@@ -1,0 +1,7 @@
+//! Placeholder: the headscale renderer.
+
+use super::Artifact;
+use crate::model::{Host, Spec};
+
+/// Renders the headscale artifacts of `host`.
+pub fn render(_spec: &Spec, _host: &Host, _out: &mut Vec<Artifact>) {}

@@ -1,0 +1,153 @@
+//! Rendering: pure functions from the typed spec to artifacts — every file
+//! privai installs, with its install path, mode, owner, whether it holds a
+//! secret and which service must restart when it changes.
+//!
+//! One module per target. Nothing here touches the disk: `privai build`
+//! writes the artifacts, `privai apply` will install them.
+
+pub mod headscale;
+pub mod manifest;
+pub mod ollama;
+pub mod openclaw;
+pub mod paths;
+pub mod phase6;
+pub mod service;
+pub mod tailscale;
+
+use crate::model::{Host, Role, Spec};
+use serde::Serialize;
+
+/// Who owns an installed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    /// root (system files, LaunchDaemons, systemd units).
+    Root,
+    /// The person who runs privai (files under `~`).
+    User,
+}
+
+/// A service privai manages; artifacts name the ones that must restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceId {
+    /// The Headscale coordinator.
+    Headscale,
+    /// The Ollama server.
+    Ollama,
+    /// The OpenClaw gateway container.
+    Gateway,
+    /// The scheduled key-rotation job.
+    KeyRotation,
+}
+
+/// One file to install.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Artifact {
+    /// The host it is for.
+    pub host: String,
+    /// Absolute install path on that host; `~/` is the operator's home.
+    pub path: String,
+    /// The file's bytes.
+    #[serde(skip)]
+    pub contents: Vec<u8>,
+    /// Unix permission bits, e.g. `0o644`.
+    pub mode: u32,
+    /// Owner.
+    pub owner: Owner,
+    /// Whether it holds (or is) a secret: never printed, copied 0600.
+    pub secret: bool,
+    /// Services to restart when it changes.
+    pub restarts: Vec<ServiceId>,
+}
+
+impl Artifact {
+    /// A text file owned by `owner` with mode 0644 that restarts nothing.
+    pub fn text(host: &Host, path: impl Into<String>, text: String, owner: Owner) -> Self {
+        Self {
+            host: host.name.clone(),
+            path: path.into(),
+            contents: text.into_bytes(),
+            mode: 0o644,
+            owner,
+            secret: false,
+            restarts: Vec::new(),
+        }
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Marks the artifact as holding a secret (mode 0600).
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self.mode = 0o600;
+        self
+    }
+
+    /// Adds a service to restart when the artifact changes.
+    pub fn restarts(mut self, service: ServiceId) -> Self {
+        if !self.restarts.contains(&service) {
+            self.restarts.push(service);
+            self.restarts.sort();
+        }
+        self
+    }
+}
+
+/// A model Ollama must have, for `apply` to pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelPull {
+    /// The host running Ollama.
+    pub host: String,
+    /// Model name as the spec writes it.
+    pub name: String,
+}
+
+/// Everything rendered from one spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Rendered {
+    /// Files, sorted by host then path.
+    pub artifacts: Vec<Artifact>,
+    /// Models to pull.
+    pub models: Vec<ModelPull>,
+}
+
+/// Renders every artifact of `spec` for every host. Pure.
+pub fn render(spec: &Spec) -> Rendered {
+    let mut artifacts = Vec::new();
+    for host in &spec.hosts {
+        let runs = |role| spec.service_host(role).is_some_and(|h| h.name == host.name);
+        if runs(Role::Headscale) {
+            headscale::render(spec, host, &mut artifacts);
+        }
+        if runs(Role::Ollama) {
+            ollama::render(spec, host, &mut artifacts);
+        }
+        if runs(Role::Openclaw) && spec.gateway().is_some() {
+            openclaw::render(spec, host, &mut artifacts);
+        }
+        phase6::render(spec, host, &mut artifacts);
+    }
+    if let Some(host) = spec.service_host(Role::Headscale) {
+        tailscale::render(spec, host, &mut artifacts);
+    }
+    artifacts.sort_by(|a, b| (&a.host, &a.path).cmp(&(&b.host, &b.path)));
+    let models = spec
+        .service_host(Role::Ollama)
+        .map(|host| {
+            spec.ollama
+                .models
+                .iter()
+                .map(|m| ModelPull {
+                    host: host.name.clone(),
+                    name: m.name.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Rendered { artifacts, models }
+}
