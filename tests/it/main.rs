@@ -3,5 +3,9 @@
 mod cli;
 mod corpus;
 mod flake;
+mod render_build;
+mod render_headscale;
+mod render_openclaw;
+mod render_services;
 mod sizing;
 mod spec;

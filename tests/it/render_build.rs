@@ -1,0 +1,1 @@
+//! Tests of the render_build artifacts (filled in below).

@@ -1,0 +1,1 @@
+//! Tests of the render_headscale artifacts (filled in below).

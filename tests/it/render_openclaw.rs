@@ -1,0 +1,1 @@
+//! Tests of the render_openclaw artifacts (filled in below).

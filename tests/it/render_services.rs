@@ -1,0 +1,1 @@
+//! Tests of the render_services artifacts (filled in below).
