@@ -1,5 +1,6 @@
 //! The command line: clap definitions and dispatch to one module per command.
 
+mod build;
 mod check;
 mod models;
 
@@ -23,6 +24,10 @@ pub enum Command {
     Check(check::Args),
     /// Memory fit of each Ollama model on its host, with models that would fit instead.
     Models(models::Args),
+    /// Render every artifact into a directory tree and print the generation hash.
+    Build(build::Args),
+    /// Rotate pre-auth and API keys (run by the scheduled job; not available yet).
+    RotateKeys,
 }
 
 /// Process exit statuses of privai.
@@ -46,6 +51,10 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Models(args) => models::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::RotateKeys => Err(anyhow::anyhow!(
+            "`privai rotate-keys` is reserved for the scheduled key-rotation job and is not available in this version; rotate keys with `headscale preauthkeys` for now"
+        )),
     };
     match result {
         Ok(exit) => exit.into(),

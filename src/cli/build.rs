@@ -1,0 +1,117 @@
+//! `privai build`: render every artifact into a directory tree that mirrors
+//! the install paths, write `manifest.json`, print the generation hash.
+
+use super::Exit;
+use crate::render::manifest::Manifest;
+use crate::render::{Artifact, render};
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `privai build`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The spec (`.ncl`, `.toml` or `.json`). Default: `privai.ncl` or `privai.toml` here.
+    pub spec: Option<PathBuf>,
+    /// Directory to write the tree into; replaced if it holds an earlier build.
+    #[arg(long, default_value = "privai-build")]
+    pub out: PathBuf,
+}
+
+/// Where an artifact lands under the output directory: `HOST/PATH`, with
+/// the operator's home (`~/`) written `HOST/HOME/`.
+pub fn tree_path(artifact: &Artifact) -> PathBuf {
+    let relative = match artifact.path.strip_prefix("~/") {
+        Some(rest) => format!("HOME/{rest}"),
+        None => artifact.path.trim_start_matches('/').to_owned(),
+    };
+    Path::new(&artifact.host).join(relative)
+}
+
+/// Runs `privai build`.
+pub fn run(args: &Args) -> anyhow::Result<Exit> {
+    let cwd = std::env::current_dir()?;
+    let path = match crate::spec::find_spec(args.spec.as_deref(), &cwd) {
+        Ok(path) => path,
+        Err(d) => anyhow::bail!("{}", d.message),
+    };
+    let outcome = crate::check::check_file(&path);
+    if outcome.diagnostics.iter().any(|d| d.is_error()) {
+        let mut err = codespan_reporting::term::termcolor::StandardStream::stderr(
+            codespan_reporting::term::termcolor::ColorChoice::Never,
+        );
+        crate::output::diagnostics::write_human(&mut err, &outcome.sources, &outcome.diagnostics)?;
+        writeln!(
+            err,
+            "{}\nnothing built: fix the errors above (`privai check {}` shows them again)",
+            crate::output::diagnostics::summary(&outcome.spec, &outcome.diagnostics),
+            path.display()
+        )?;
+        return Ok(Exit::Error);
+    }
+    let loaded = crate::spec::load(&path)
+        .map_err(|_| anyhow::anyhow!("`{}` no longer evaluates", path.display()))?;
+    let rendered = render(&loaded.spec);
+    let manifest = Manifest::of(&rendered);
+    prepare_out_dir(&args.out)?;
+    for artifact in &rendered.artifacts {
+        write_artifact(&args.out, artifact)?;
+    }
+    std::fs::write(args.out.join("manifest.json"), manifest.to_bytes())
+        .with_context(|| format!("writing `{}`", args.out.join("manifest.json").display()))?;
+    let hosts = {
+        let mut hosts: Vec<&str> = rendered.artifacts.iter().map(|a| a.host.as_str()).collect();
+        hosts.dedup();
+        hosts.len()
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(
+        out,
+        "built {} files for {} host{} and {} model{} to pull into `{}`",
+        rendered.artifacts.len(),
+        hosts,
+        if hosts == 1 { "" } else { "s" },
+        rendered.models.len(),
+        if rendered.models.len() == 1 { "" } else { "s" },
+        args.out.display()
+    )?;
+    writeln!(out, "generation {}", manifest.hash())?;
+    Ok(Exit::Ok)
+}
+
+/// Empties `out` if it holds an earlier build; refuses to touch a directory
+/// with anything else in it.
+fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        let earlier_build = out.join("manifest.json").is_file();
+        let empty = std::fs::read_dir(out)?.next().is_none();
+        if !earlier_build && !empty {
+            anyhow::bail!(
+                "`{}` exists and is not an earlier privai build (no manifest.json); choose another `--out` or remove it",
+                out.display()
+            );
+        }
+        std::fs::remove_dir_all(out)
+            .with_context(|| format!("removing the earlier build in `{}`", out.display()))?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating `{}`", out.display()))?;
+    Ok(())
+}
+
+fn write_artifact(out: &Path, artifact: &Artifact) -> anyhow::Result<()> {
+    let path = out.join(tree_path(artifact));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating `{}`", parent.display()))?;
+    }
+    std::fs::write(&path, &artifact.contents)
+        .with_context(|| format!("writing `{}`", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(artifact.mode))
+            .with_context(|| format!("setting the mode of `{}`", path.display()))?;
+    }
+    Ok(())
+}
