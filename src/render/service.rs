@@ -3,10 +3,55 @@
 //!
 //! Renderers of Headscale, Ollama and the phase-6 jobs describe what their
 //! service runs; this module alone knows launchd and systemd.
+//!
+//! # Linux hardening
+//!
+//! Every unit is written to score 2.0 or lower ("OK") in
+//! `systemd-analyze security --offline=yes` (a well-hardened network daemon
+//! lands at 0.9-1.5). The directives and what they cost are in
+//! `shared/reference/hardening.md` §3; the choices that depend on the
+//! service:
+//!
+//! - **User.** `DynamicUser=yes`, with state under `StateDirectory=` (writable
+//!   paths below `/var/lib`, `/var/cache`, `/var/log` and `/run` become the
+//!   matching `*Directory=`, owned by the dynamic user; others
+//!   `ReadWritePaths=`, which the installer must make writable). A service
+//!   that reads or writes privai's secrets directory runs as root instead,
+//!   because those files are root's and mode 0600; it keeps no capability
+//!   (`CapabilityBoundingSet=` empty), so it can reach only root-owned files
+//!   and nothing a capability grants.
+//! - **Privileged port.** `CAP_NET_BIND_SERVICE` in the bounding and ambient
+//!   sets, and no `PrivateUsers=` (a user namespace would make the capability
+//!   useless in the host's network namespace).
+//! - **GPU.** No `PrivateDevices=` (it hides `/dev/nvidia*` and `/dev/dri`);
+//!   `DevicePolicy=closed` plus `DeviceAllow=` for the NVIDIA, DRM and KFD
+//!   character devices, and the `render` and `video` groups that own
+//!   `/dev/dri/renderD*` and `/dev/kfd`. `MemoryDenyWriteExecute=` stays on, as
+//!   in NixOS's Ollama module, which runs CUDA and ROCm under it; runtime
+//!   behaviour on real GPUs is still to be confirmed (hardening.md §8.5).
+//! - **Ollama.** `ProcSubset=all`: Ollama sizes models against `/proc/meminfo`
+//!   and `/proc/cpuinfo`, and the NVIDIA runtime reads `/proc/driver/nvidia`,
+//!   all of which `ProcSubset=pid` hides (the directive weighs 10 of about
+//!   30 000, so the score does not move).
+//! - **No network.** `IPAddressDeny=any` with `IPAddressAllow=localhost`. For
+//!   Ollama this also blocks model pulls (the server downloads them), so
+//!   `apply` must lift it with a temporary drop-in while it pulls.
+//! - **Syscalls.** `@system-service` without `@privileged @resources`, and
+//!   `SystemCallErrorNumber=EPERM` so that a filtered call fails instead of
+//!   killing the process (Go raises `RLIMIT_NOFILE` at start-up and
+//!   llama.cpp sets thread priorities; both tolerate `EPERM`).
+//!
+//! # Schedules
+//!
+//! Neither launchd nor a systemd calendar expression says "every N days"
+//! with a fixed phase, so periodic jobs run daily at the hour and the job
+//! itself decides whether `interval_days` have passed since its last run.
 
-use super::{Artifact, ServiceId};
-use crate::model::Host;
+use super::paths::Layout;
+use super::{Artifact, Owner, ServiceId};
+use crate::model::{Host, Platform};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// When a service runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +100,379 @@ pub struct ServiceSpec {
     pub id: ServiceId,
 }
 
+/// The log file of service `name` on a host with `layout`:
+/// `/usr/local/var/log/privai/NAME.log` on macOS, `None` on Linux (journal).
+/// Renderers set [`ServiceSpec::log_file`] from it, and log rotation rotates it.
+pub fn log_file(layout: &Layout, name: &str) -> Option<String> {
+    layout.log_dir().map(|dir| format!("{dir}/{name}.log"))
+}
+
 /// The service definition files of `service` on `host`: a plist on macOS,
 /// a unit (plus a timer for periodic jobs) on Linux.
 pub fn files(service: &ServiceSpec, host: &Host) -> Vec<Artifact> {
-    let _ = (service, host);
-    Vec::new()
+    let layout = Layout::of(host);
+    match layout.platform() {
+        Platform::Darwin => {
+            let owner = if service.system {
+                Owner::Root
+            } else {
+                Owner::User
+            };
+            let path = layout.service_file(service.name, service.system, "service");
+            vec![Artifact::text(host, path, plist(service, &layout), owner).restarts(service.id)]
+        }
+        Platform::Linux => {
+            let unit = layout.service_file(service.name, true, "service");
+            let mut out = vec![
+                Artifact::text(host, unit, unit_file(service, &layout), Owner::Root)
+                    .restarts(service.id),
+            ];
+            if let Schedule::Periodic {
+                interval_days,
+                hour,
+            } = service.schedule
+            {
+                let timer = layout.service_file(service.name, true, "timer");
+                let text = timer_file(service, &layout, interval_days, hour);
+                out.push(Artifact::text(host, timer, text, Owner::Root).restarts(service.id));
+            }
+            out
+        }
+    }
+}
+
+// ---------------------------------------------------------------- launchd
+
+/// The launchd job of `service` as an XML plist. Keys are written in
+/// alphabetical order so that the file is stable. `UserName` is never set:
+/// LaunchDaemons run as root (Headscale needs port 443), LaunchAgents as the
+/// operator who loads them.
+fn plist(service: &ServiceSpec, layout: &Layout) -> String {
+    use plist::{Dictionary, Value};
+    let mut d = Dictionary::new();
+    if !service.environment.is_empty() {
+        let mut env = Dictionary::new();
+        for (k, v) in &service.environment {
+            env.insert(k.clone(), Value::String(v.clone()));
+        }
+        d.insert("EnvironmentVariables".into(), env.into());
+    }
+    if service.schedule == Schedule::Daemon {
+        // Restart when it exits unsuccessfully or is killed (systemd's
+        // Restart=on-failure); a clean exit stays down.
+        let mut keep = Dictionary::new();
+        keep.insert("SuccessfulExit".into(), false.into());
+        d.insert("KeepAlive".into(), keep.into());
+    }
+    d.insert("Label".into(), layout.label(service.name).into());
+    if !service.system && service.gpu {
+        // The GPU belongs to the login session: load the agent into the GUI
+        // (Aqua) session only, as Ollama's own app does.
+        d.insert("LimitLoadToSessionType".into(), "Aqua".into());
+    }
+    // Background for jobs; servers are not throttled: Interactive ("same
+    // resource limitations as apps, that is to say, none") for GPU work,
+    // Standard for the rest (hardening.md §4.1).
+    let process_type = match (&service.schedule, service.gpu) {
+        (Schedule::Periodic { .. }, _) => "Background",
+        (Schedule::Daemon, true) => "Interactive",
+        (Schedule::Daemon, false) => "Standard",
+    };
+    d.insert("ProcessType".into(), process_type.into());
+    let argv: Vec<Value> = service
+        .program
+        .iter()
+        .map(|a| Value::String(a.clone()))
+        .collect();
+    d.insert("ProgramArguments".into(), argv.into());
+    d.insert(
+        "RunAtLoad".into(),
+        (service.schedule == Schedule::Daemon).into(),
+    );
+    if let Some(log) = &service.log_file {
+        d.insert("StandardErrorPath".into(), log.clone().into());
+        d.insert("StandardOutPath".into(), log.clone().into());
+    }
+    if let Schedule::Periodic { hour, .. } = service.schedule {
+        // launchd cannot say "every N days": run daily at the hour; the job
+        // skips the days before its interval has passed. A run missed while
+        // the Mac sleeps happens when it wakes.
+        let mut when = Dictionary::new();
+        when.insert("Hour".into(), Value::Integer(hour.into()));
+        when.insert("Minute".into(), Value::Integer(0.into()));
+        d.insert("StartCalendarInterval".into(), when.into());
+    }
+    d.insert("ThrottleInterval".into(), Value::Integer(10.into()));
+    // 0o077: plists have no octal integers (hardening.md §4.1).
+    d.insert("Umask".into(), Value::Integer(0o077.into()));
+    let mut out = Vec::new();
+    let options = plist::XmlWriteOptions::default().indent(b' ', 2);
+    Value::Dictionary(d)
+        .to_writer_xml_with_options(&mut out, &options)
+        .expect("writing a plist to memory cannot fail");
+    let mut text = String::from_utf8(out).expect("plist XML is UTF-8");
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+// ---------------------------------------------------------------- systemd
+
+/// Directories systemd creates and hands to the service's user, by prefix.
+const MANAGED_DIRS: &[(&str, &str)] = &[
+    ("/var/lib/", "StateDirectory"),
+    ("/var/cache/", "CacheDirectory"),
+    ("/var/log/", "LogsDirectory"),
+    ("/run/", "RuntimeDirectory"),
+];
+
+/// Character devices a GPU service may open, by `/proc/devices` group:
+/// NVIDIA (`/dev/nvidia*`), DRM (`/dev/dri/*`), AMD's KFD (`/dev/kfd`).
+const GPU_DEVICES: &[&str] = &[
+    "char-nvidiactl",
+    "char-nvidia-frontend",
+    "char-nvidia-uvm",
+    "char-nvidia-caps",
+    "char-drm",
+    "char-kfd",
+];
+
+/// Whether the service touches privai's secrets, which are root's 0600 files.
+fn uses_secrets(service: &ServiceSpec, layout: &Layout) -> bool {
+    let secrets = layout.secrets_dir();
+    service
+        .writable_paths
+        .iter()
+        .chain(&service.readable_paths)
+        .any(|p| p == secrets || p.starts_with(&format!("{secrets}/")))
+}
+
+fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
+    let daemon = service.schedule == Schedule::Daemon;
+    let as_root = uses_secrets(service, layout);
+    let mut u = String::new();
+    let _ = writeln!(
+        u,
+        "# Generated by privai; `privai apply` overwrites changes."
+    );
+    let _ = writeln!(u, "[Unit]");
+    let _ = writeln!(u, "Description={}", escape_specifiers(&service.description));
+    if service.network {
+        let _ = writeln!(u, "Wants=network-online.target");
+        let _ = writeln!(u, "After=network-online.target");
+    } else {
+        let _ = writeln!(u, "After=network.target");
+    }
+    let _ = writeln!(u);
+    let _ = writeln!(u, "[Service]");
+    let _ = writeln!(u, "Type={}", if daemon { "exec" } else { "oneshot" });
+    let _ = writeln!(u, "ExecStart={}", exec_line(&service.program));
+    for (k, v) in &service.environment {
+        let _ = writeln!(u, "Environment={}", quote(&format!("{k}={v}"), false));
+    }
+    if daemon {
+        let _ = writeln!(u, "Restart=on-failure");
+        let _ = writeln!(u, "RestartSec=5");
+    }
+
+    // Identity and file system.
+    if !as_root {
+        let _ = writeln!(u, "DynamicUser=yes");
+    }
+    let mut managed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut read_write = Vec::new();
+    for path in &service.writable_paths {
+        match MANAGED_DIRS
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix))
+        {
+            Some((prefix, key)) if !as_root => {
+                managed
+                    .entry(key)
+                    .or_default()
+                    .push(path[prefix.len()..].trim_end_matches('/').to_owned());
+            }
+            _ => read_write.push(path.clone()),
+        }
+    }
+    for (key, dirs) in &managed {
+        let _ = writeln!(u, "{key}={}", words(dirs));
+        let _ = writeln!(u, "{key}Mode=0700");
+    }
+    if !read_write.is_empty() {
+        let _ = writeln!(u, "ReadWritePaths={}", words(&read_write));
+    }
+    if !service.readable_paths.is_empty() {
+        // `-`: a file not there yet (the installer writes it later) is no
+        // reason to refuse to start.
+        let paths: Vec<String> = service
+            .readable_paths
+            .iter()
+            .map(|p| format!("-{p}"))
+            .collect();
+        let _ = writeln!(u, "ReadOnlyPaths={}", words(&paths));
+    }
+    let _ = writeln!(u, "UMask=0077");
+    let _ = writeln!(u, "ProtectSystem=strict");
+    let _ = writeln!(u, "ProtectHome=yes");
+    let _ = writeln!(u, "PrivateTmp=yes");
+    let _ = writeln!(u, "PrivateMounts=yes");
+    if !service.binds_privileged_port {
+        let _ = writeln!(u, "PrivateUsers=yes");
+    }
+
+    // Privileges.
+    let _ = writeln!(u, "NoNewPrivileges=yes");
+    if service.binds_privileged_port {
+        let _ = writeln!(u, "CapabilityBoundingSet=CAP_NET_BIND_SERVICE");
+        let _ = writeln!(u, "AmbientCapabilities=CAP_NET_BIND_SERVICE");
+    } else {
+        let _ = writeln!(u, "CapabilityBoundingSet=");
+        let _ = writeln!(u, "AmbientCapabilities=");
+    }
+    let _ = writeln!(u, "RestrictSUIDSGID=yes");
+    let _ = writeln!(u, "RemoveIPC=yes");
+    let _ = writeln!(u, "KeyringMode=private");
+
+    // Devices.
+    let _ = writeln!(u, "DevicePolicy=closed");
+    if service.gpu {
+        for device in GPU_DEVICES {
+            let _ = writeln!(u, "DeviceAllow={device} rw");
+        }
+        let _ = writeln!(u, "SupplementaryGroups=render video");
+    } else {
+        let _ = writeln!(u, "PrivateDevices=yes");
+    }
+
+    // Kernel and process.
+    let _ = writeln!(u, "ProtectKernelTunables=yes");
+    let _ = writeln!(u, "ProtectKernelModules=yes");
+    let _ = writeln!(u, "ProtectKernelLogs=yes");
+    let _ = writeln!(u, "ProtectControlGroups=yes");
+    let _ = writeln!(u, "ProtectClock=yes");
+    let _ = writeln!(u, "ProtectHostname=yes");
+    let _ = writeln!(u, "ProtectProc=invisible");
+    let proc_subset = if service.id == ServiceId::Ollama {
+        "all"
+    } else {
+        "pid"
+    };
+    let _ = writeln!(u, "ProcSubset={proc_subset}");
+    let _ = writeln!(u, "RestrictNamespaces=yes");
+    let _ = writeln!(u, "RestrictRealtime=yes");
+    let _ = writeln!(u, "LockPersonality=yes");
+    let _ = writeln!(u, "MemoryDenyWriteExecute=yes");
+    let _ = writeln!(u, "SystemCallArchitectures=native");
+    let _ = writeln!(u, "SystemCallFilter=@system-service");
+    let _ = writeln!(u, "SystemCallFilter=~@privileged @resources");
+    let _ = writeln!(u, "SystemCallErrorNumber=EPERM");
+
+    // Network.
+    let _ = writeln!(u, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6");
+    if !service.network {
+        let _ = writeln!(u, "IPAddressDeny=any");
+        let _ = writeln!(u, "IPAddressAllow=localhost");
+    }
+
+    if daemon {
+        let _ = writeln!(u);
+        let _ = writeln!(u, "[Install]");
+        let _ = writeln!(u, "WantedBy=multi-user.target");
+    }
+    u
+}
+
+/// The timer of a periodic job: daily at `hour`:00 (the job skips days
+/// before `interval_days` have passed), catching up a run missed while the
+/// machine was off.
+fn timer_file(service: &ServiceSpec, layout: &Layout, interval_days: u32, hour: u32) -> String {
+    let mut u = String::new();
+    let _ = writeln!(
+        u,
+        "# Generated by privai; `privai apply` overwrites changes."
+    );
+    let _ = writeln!(u, "[Unit]");
+    let _ = writeln!(u, "Description={}", escape_specifiers(&service.description));
+    let _ = writeln!(u);
+    let _ = writeln!(u, "[Timer]");
+    let _ = writeln!(
+        u,
+        "# Every {interval_days} day(s): systemd runs the job daily and the job decides."
+    );
+    let _ = writeln!(u, "OnCalendar=*-*-* {hour:02}:00:00");
+    let _ = writeln!(u, "Persistent=true");
+    let _ = writeln!(u, "Unit={}.service", layout.unit(service.name));
+    let _ = writeln!(u);
+    let _ = writeln!(u, "[Install]");
+    let _ = writeln!(u, "WantedBy=timers.target");
+    u
+}
+
+/// `%` → `%%`: systemd expands specifiers in most settings.
+fn escape_specifiers(s: &str) -> String {
+    s.replace('%', "%%")
+}
+
+/// One word of a systemd setting, quoted when it must be (systemd.syntax(7)):
+/// specifiers doubled, `$` doubled when `exec` (command lines expand
+/// variables), and inside double quotes `\` and `"` escaped and control
+/// characters written as C escapes. UTF-8 passes through.
+fn quote(s: &str, exec: bool) -> String {
+    let mut body = String::new();
+    let mut needs_quotes = s.is_empty();
+    for c in s.chars() {
+        match c {
+            '%' => body.push_str("%%"),
+            '$' if exec => body.push_str("$$"),
+            '\\' => {
+                body.push_str("\\\\");
+                needs_quotes = true;
+            }
+            '"' => {
+                body.push_str("\\\"");
+                needs_quotes = true;
+            }
+            '\n' => {
+                body.push_str("\\n");
+                needs_quotes = true;
+            }
+            '\t' => {
+                body.push_str("\\t");
+                needs_quotes = true;
+            }
+            c if c.is_control() => {
+                let _ = write!(body, "\\x{:02x}", u32::from(c));
+                needs_quotes = true;
+            }
+            c if c.is_whitespace() || c == '\'' || c == ';' => {
+                body.push(c);
+                needs_quotes = true;
+            }
+            c => body.push(c),
+        }
+    }
+    if needs_quotes {
+        format!("\"{body}\"")
+    } else {
+        body
+    }
+}
+
+/// Words separated by spaces, each quoted as needed (paths, directory names).
+fn words(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| quote(s, false))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An `ExecStart=` command line: the argv, each element quoted as needed.
+fn exec_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| quote(a, true))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
