@@ -5,6 +5,7 @@
 //! One module per target. Nothing here touches the disk: `privai build`
 //! writes the artifacts, `privai apply` will install them.
 
+pub mod compose;
 pub mod headscale;
 pub mod manifest;
 pub mod ollama;

@@ -1,1 +1,576 @@
-//! Tests of the render_openclaw artifacts (filled in below).
+//! The gateway's `openclaw.json` and `compose.yaml`, checked with the real
+//! tools: OpenClaw's own validator (pinned 2026.9.6) and podman running the
+//! rendered compose file against a local stand-in image.
+//!
+//! Install the tools first (idempotent):
+//!
+//! ```text
+//! apt-get install -y podman runc busybox-static
+//! tests/tools/install-openclaw.sh
+//! ```
+//!
+//! Everything here talks only to 127.0.0.1 and to the test's own containers.
+
+use privai::model::Spec;
+use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
+use privai::render::{Artifact, openclaw};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const INSTALL: &str = "tests/tools/install-openclaw.sh";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn load(example: &str) -> Spec {
+    privai::spec::load(&repo(example)).unwrap().spec
+}
+
+/// The gateway's artifacts of `spec`.
+fn artifacts(spec: &Spec) -> Vec<Artifact> {
+    let host = spec
+        .service_host(privai::model::Role::Openclaw)
+        .expect("the example runs a gateway");
+    let mut out = Vec::new();
+    openclaw::render(spec, host, &mut out);
+    out
+}
+
+fn artifact<'a>(artifacts: &'a [Artifact], suffix: &str) -> &'a Artifact {
+    artifacts
+        .iter()
+        .find(|a| a.path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no artifact ending in {suffix}"))
+}
+
+fn text(artifact: &Artifact) -> &str {
+    std::str::from_utf8(&artifact.contents).unwrap()
+}
+
+/// A tool installed by the install script; fails (never skips) without it.
+fn tool(name: &str) -> PathBuf {
+    let path = repo("target/tools/openclaw/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is not installed: run `{INSTALL}` (it installs Node 24, openclaw@2026.9.6 and podman-compose into target/tools/openclaw/)",
+        path.display()
+    );
+    path
+}
+
+/// Runs `openclaw config validate --json` on `json`.
+fn validate(json: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("openclaw.json");
+    std::fs::write(&config, json).unwrap();
+    Command::new(tool("openclaw"))
+        .args(["config", "validate", "--json"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir.path().join("home"))
+        .env("OPENCLAW_STATE_DIR", dir.path().join("state"))
+        .env("OPENCLAW_CONFIG_PATH", &config)
+        .output()
+        .unwrap()
+}
+
+fn assert_valid(example: &str) {
+    let spec = load(example);
+    let rendered = artifacts(&spec);
+    let json = text(artifact(&rendered, "/openclaw.json"));
+    let output = validate(json);
+    assert!(
+        output.status.success(),
+        "openclaw rejects the {example} config:\n{}\n{}\n{json}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn openclaw_validates_the_seed_config() {
+    assert_valid("examples/seed-home.ncl");
+}
+
+#[test]
+fn openclaw_validates_the_homelab_config() {
+    assert_valid("examples/linux-homelab.ncl");
+}
+
+#[test]
+fn openclaw_rejects_a_config_with_a_misspelt_key() {
+    let rendered = artifacts(&load("examples/seed-home.ncl"));
+    let json = text(artifact(&rendered, "/openclaw.json"));
+    assert!(json.contains("\"dmScope\""));
+    let output = validate(&json.replace("\"dmScope\"", "\"dmScop\""));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "accepted: {stdout}");
+    assert!(stdout.contains("dmScop"), "{stdout}");
+}
+
+#[test]
+fn the_seed_renders_its_config_into_the_config_folder_and_compose_into_the_gateway_dir() {
+    let rendered = artifacts(&load("examples/seed-home.ncl"));
+    let paths: Vec<(&str, u32, bool)> = rendered
+        .iter()
+        .map(|a| (a.path.as_str(), a.mode, a.secret))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("~/.openclaw/config/openclaw.json", 0o644, false),
+            ("~/.config/privai/openclaw/compose.yaml", 0o644, false),
+        ]
+    );
+    for a in &rendered {
+        assert_eq!(a.restarts, [privai::render::ServiceId::Gateway]);
+        assert_eq!(a.owner, privai::render::Owner::User);
+    }
+    let homelab = artifacts(&load("examples/linux-homelab.ncl"));
+    let paths: Vec<&str> = homelab.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/srv/openclaw/config/openclaw.json",
+            "/etc/privai/openclaw/compose.yaml"
+        ]
+    );
+    assert!(
+        homelab
+            .iter()
+            .all(|a| a.owner == privai::render::Owner::Root)
+    );
+}
+
+#[test]
+fn no_secret_value_or_reference_name_reaches_the_rendered_files() {
+    for example in ["examples/seed-home.ncl", "examples/linux-homelab.ncl"] {
+        for a in artifacts(&load(example)) {
+            let text = text(&a);
+            assert!(!text.contains("keychain:"), "{}", a.path);
+            assert!(!text.contains("OPENCLAW_GATEWAY_TOKEN"), "{}", a.path);
+        }
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let spec = load("examples/seed-home.ncl");
+    assert_eq!(artifacts(&spec), artifacts(&spec));
+}
+
+#[test]
+fn seed_openclaw_json_snapshot() {
+    let rendered = artifacts(&load("examples/seed-home.ncl"));
+    insta::assert_snapshot!(text(artifact(&rendered, "/openclaw.json")));
+}
+
+#[test]
+fn seed_compose_yaml_snapshot() {
+    let rendered = artifacts(&load("examples/seed-home.ncl"));
+    insta::assert_snapshot!(text(artifact(&rendered, "/compose.yaml")));
+}
+
+// ------------------------------------------------------------------ podman
+
+/// Runs `program` with `args`, returning its output.
+fn run(program: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(program);
+    command.args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("`{program}` is not installed: apt-get install -y podman runc busybox-static")
+        })
+}
+
+/// Removes the test's containers, networks and image, also when it fails.
+struct Cleanup {
+    podman: PathBuf,
+    compose: PathBuf,
+    conf: PathBuf,
+    home: PathBuf,
+    file: PathBuf,
+    project: String,
+    image: String,
+}
+
+impl Cleanup {
+    fn podman(&self, args: &[&str]) -> Output {
+        run(&self.podman, args, &[("CONTAINERS_CONF", &self.conf)])
+    }
+
+    /// Runs podman-compose, bounded: it waits forever on a dependency that
+    /// failed to start.
+    fn compose(&self, args: &[&str]) -> Output {
+        let mut all = vec![
+            "120",
+            self.compose.to_str().unwrap(),
+            "-p",
+            &self.project,
+            "-f",
+            self.file.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        run(
+            Path::new("timeout"),
+            &all,
+            &[("CONTAINERS_CONF", &self.conf), ("HOME", &self.home)],
+        )
+    }
+
+    /// The container of compose service `service`.
+    fn container(&self, service: &str) -> String {
+        let label = format!("label=io.podman.compose.project={}", self.project);
+        let service_label = format!("label=io.podman.compose.service={service}");
+        let output = self.podman(&[
+            "ps",
+            "-a",
+            "--filter",
+            &label,
+            "--filter",
+            &service_label,
+            "--format",
+            "{{.ID}}",
+        ]);
+        let id = stdout(&output).trim().to_owned();
+        assert!(
+            !id.is_empty(),
+            "no container for {service}: {}",
+            describe(&output)
+        );
+        id
+    }
+
+    fn exec(&self, container: &str, command: &[&str]) -> Output {
+        let mut args = vec!["exec", container];
+        args.extend_from_slice(command);
+        self.podman(&args)
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = self.compose(&["down", "-t", "0"]);
+        let label = format!("label=io.podman.compose.project={}", self.project);
+        let ids = stdout(&self.podman(&["ps", "-aq", "--filter", &label]));
+        for id in ids.split_whitespace() {
+            let _ = self.podman(&["rm", "-f", "-t", "0", id]);
+        }
+        for network in ["internal", "edge"] {
+            let _ = self.podman(&[
+                "network",
+                "rm",
+                "-f",
+                &format!("{}_{network}", self.project),
+            ]);
+        }
+        let _ = self.podman(&["pod", "rm", "-f", &format!("pod_{}", self.project)]);
+        let _ = self.podman(&["rmi", "-f", &self.image]);
+    }
+}
+
+/// Builds the stand-in image: static busybox serving `/healthz` as
+/// OpenClaw does, plus the real Node binary (the relay and the health check
+/// run Node, as in OpenClaw's image).
+fn build_standin(cleanup: &Cleanup, dir: &Path) {
+    let root = dir.join("rootfs");
+    for d in ["bin", "www", "tmp", "etc", "usr/local/bin", "run"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    // As in OpenClaw's image: the node user's private directories.
+    for d in ["home/node/.openclaw", "home/node/.config/openclaw"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for d in [
+        "home/node",
+        "home/node/.openclaw",
+        "home/node/.config",
+        "home/node/.config/openclaw",
+    ] {
+        chown_tree(&root.join(d));
+    }
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "/bin/busybox is missing: apt-get install -y busybox-static"
+    );
+    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    for applet in ["sh", "cat", "touch", "ip", "httpd", "wget", "grep", "ls"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    std::fs::write(
+        root.join("www/healthz"),
+        "{\"ok\":true,\"status\":\"live\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\nnode:x:1000:\n").unwrap();
+    // The real Node and the shared libraries it loads.
+    let node = std::fs::canonicalize(tool("node")).unwrap();
+    std::fs::copy(&node, root.join("usr/local/bin/node")).unwrap();
+    let ldd = run(Path::new("ldd"), &[node.to_str().unwrap()], &[]);
+    assert!(ldd.status.success(), "{}", describe(&ldd));
+    for line in stdout(&ldd).lines() {
+        let lib = match line.split_once("=>") {
+            Some((_, rest)) => rest.split_whitespace().next(),
+            None => line
+                .split_whitespace()
+                .next()
+                .filter(|p| p.starts_with('/')),
+        };
+        if let Some(lib) = lib.filter(|l| l.starts_with('/')) {
+            let target = root.join(lib.trim_start_matches('/'));
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(lib, &target).unwrap();
+        }
+    }
+    let tarball = dir.join("standin.tar");
+    let tar = run(
+        Path::new("tar"),
+        &[
+            "-C",
+            root.to_str().unwrap(),
+            "-cf",
+            tarball.to_str().unwrap(),
+            ".",
+        ],
+        &[],
+    );
+    assert!(tar.status.success(), "{}", describe(&tar));
+    let import = cleanup.podman(&[
+        "import",
+        "--change",
+        "CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"18789\", \"-h\", \"/www\"]",
+        "--change",
+        "ENV PATH=/usr/local/bin:/bin",
+        tarball.to_str().unwrap(),
+        &cleanup.image,
+    ]);
+    assert!(import.status.success(), "{}", describe(&import));
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on 127.0.0.1:`port`: the response, if any.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    (!response.is_empty()).then_some(response)
+}
+
+fn chown_tree(path: &Path) {
+    std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
+}
+
+#[test]
+fn the_seed_compose_file_runs_hardened_under_podman() {
+    let podman = which("podman");
+    let compose = tool("podman-compose");
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let conf = dir.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        "[containers]\ndefault_ulimits = [\"nofile=1024:1024\",\"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n",
+    )
+    .unwrap();
+    let project = format!("privai-test-{}", std::process::id());
+    let cleanup = Cleanup {
+        podman,
+        compose,
+        conf,
+        home: home.clone(),
+        file: dir.path().join("compose.yaml"),
+        project: project.clone(),
+        image: format!("localhost/privai-openclaw-standin:{}", std::process::id()),
+    };
+    build_standin(&cleanup, dir.path());
+
+    // The seed, published on loopback (its tailnet address does not exist
+    // here) on a free port, with the stand-in image; nothing else changes.
+    let mut spec = load("examples/seed-home.ncl");
+    let port = free_port();
+    spec.openclaw.bind = "127.0.0.1".into();
+    spec.openclaw.port = port;
+    spec.openclaw.image = Some(cleanup.image.clone());
+    let rendered = artifacts(&spec);
+    std::fs::write(&cleanup.file, text(artifact(&rendered, "/compose.yaml"))).unwrap();
+
+    // The host side privai apply prepares: the folders and the secret files,
+    // owned by the container user.
+    let folders: Vec<(String, String)> = spec
+        .openclaw
+        .folders
+        .iter()
+        .map(|f| {
+            let host = home.join(f.host_path.trim_start_matches("~/"));
+            std::fs::create_dir_all(&host).unwrap();
+            chown_tree(&host);
+            (host.to_str().unwrap().to_owned(), f.container_path.clone())
+        })
+        .collect();
+    let config = home.join(".openclaw/config/openclaw.json");
+    std::fs::write(&config, text(artifact(&rendered, "/openclaw.json"))).unwrap();
+    let secrets = home.join(".config/privai/secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    for name in ["openclaw-gateway-token", "telegram-token"] {
+        let file = secrets.join(name);
+        std::fs::write(&file, "test-token\n").unwrap();
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        chown_tree(&file);
+    }
+
+    let up = cleanup.compose(&["up", "-d"]);
+    assert!(up.status.success(), "compose up failed: {}", describe(&up));
+    let gateway = cleanup.container(GATEWAY_SERVICE);
+    let relay = cleanup.container(RELAY_SERVICE);
+
+    // The published port answers /healthz through the relay, on loopback.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let response = loop {
+        match get(port, "/healthz") {
+            Some(r) if r.contains("\"ok\":true") => break r,
+            other if Instant::now() > deadline => panic!(
+                "no /healthz on 127.0.0.1:{port}: {other:?}\n{}",
+                describe(&cleanup.podman(&["logs", &relay]))
+            ),
+            _ => std::thread::sleep(Duration::from_millis(300)),
+        }
+    };
+    assert!(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"));
+
+    // Only the relay publishes, only on 127.0.0.1.
+    let relay_ports = stdout(&cleanup.podman(&["port", &relay]));
+    assert_eq!(
+        relay_ports.trim(),
+        format!("18789/tcp -> 127.0.0.1:{port}"),
+        "relay ports"
+    );
+    let gateway_ports = stdout(&cleanup.podman(&["port", &gateway]));
+    assert_eq!(gateway_ports.trim(), "", "gateway ports");
+
+    for (name, id) in [("gateway", &gateway), ("relay", &relay)] {
+        // No capabilities, no privilege escalation.
+        let status = stdout(&cleanup.exec(id, &["cat", "/proc/self/status"]));
+        assert!(
+            status.lines().any(|l| l == "CapEff:\t0000000000000000"),
+            "{name}: {status}"
+        );
+        assert!(
+            status.lines().any(|l| l == "NoNewPrivs:\t1"),
+            "{name}: {status}"
+        );
+        // Read-only root.
+        let write = cleanup.exec(id, &["touch", "/written"]);
+        assert!(!write.status.success(), "{name} could write to /");
+        // Runs as the spec's user.
+        let ids = stdout(&cleanup.podman(&["inspect", "--format", "{{.Config.User}}", id]));
+        assert_eq!(ids.trim(), "1000:1000", "{name}");
+    }
+    // The gateway may write where OpenClaw must: /tmp and its state tmpfs.
+    let tmp = cleanup.exec(
+        &gateway,
+        &["touch", "/tmp/written", "/home/node/.openclaw/written"],
+    );
+    assert!(tmp.status.success(), "{}", describe(&tmp));
+
+    // Nothing but the designated folders and secrets is bind-mounted.
+    let mounts = stdout(&cleanup.podman(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}}\n{{end}}",
+        &gateway,
+    ]));
+    let mut expected: BTreeSet<String> = spec
+        .openclaw
+        .folders
+        .iter()
+        .zip(&folders)
+        .map(|(f, (host, container))| {
+            let rw = f.mode == privai::model::FolderMode::Rw;
+            format!("bind {host} {container} {rw}")
+        })
+        .collect();
+    for (name, file) in [
+        ("openclaw_gateway_token", "openclaw-gateway-token"),
+        ("telegram_token", "telegram-token"),
+    ] {
+        expected.insert(format!(
+            "bind {} /run/secrets/{name} false",
+            secrets.join(file).display()
+        ));
+    }
+    let actual: BTreeSet<String> = mounts
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(actual, expected, "gateway mounts");
+    let relay_mounts = stdout(&cleanup.podman(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Destination}} {{end}}",
+        &relay,
+    ]));
+    assert_eq!(relay_mounts.trim(), "", "relay mounts");
+
+    // No egress: the gateway has no default route (the relay, on the edge
+    // network, has one: the check below can see a route when there is one).
+    let default_route = |id: &str| {
+        let routes = stdout(&cleanup.exec(id, &["cat", "/proc/net/route"]));
+        routes
+            .lines()
+            .skip(1)
+            .any(|l| l.split_whitespace().nth(1) == Some("00000000"))
+    };
+    assert!(!default_route(&gateway), "the gateway has a default route");
+    assert!(default_route(&relay), "the relay has no default route");
+
+    drop(cleanup);
+}

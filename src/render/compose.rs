@@ -1,0 +1,546 @@
+//! The gateway's compose file: `{gateway_dir}/compose.yaml`.
+//!
+//! # Reachability without egress
+//!
+//! The gateway container sits only on `internal`, a network created with
+//! `internal: true` and a fixed subnet ([`SUBNET`]): it has no default
+//! route, so it reaches nothing but the addresses of that subnet. Two facts
+//! shape the rest (observed with podman/netavark):
+//!
+//! - a port published from a container attached only to an internal network
+//!   does not answer;
+//! - the host's loopback is out of reach from every container network, and
+//!   Ollama listens on loopback (it has no authentication).
+//!
+//! So a second service, `openclaw-relay`, carries both hops. It runs the
+//! same digest-pinned gateway image (no second image to trust or pin) with a
+//! twenty-line Node TCP relay ([`RELAY_JS`]) under the same hardening (uid
+//! 1000, no capabilities, no-new-privileges, read-only root, memory, CPU and
+//! process limits, no mounts). It is attached to `internal` (fixed address
+//! [`RELAY_IP`]) and to `edge`, an ordinary bridge, and:
+//!
+//! - publishes `BIND:PORT` on the spec's bind address only and forwards it
+//!   to the gateway at [`GATEWAY_IP`]:18789;
+//! - listens on `RELAY_IP:OLLAMA_PORT` inside `internal` and forwards to
+//!   Ollama on the host: `host.containers.internal` (podman; Docker gets
+//!   `host.docker.internal:host-gateway`), or Ollama's own address when it
+//!   listens on one (e.g. the tailnet IP). On macOS, podman machine's
+//!   `host.containers.internal` is the Mac's loopback, where Ollama listens.
+//!   On Linux it is a bridge address of the host, so Ollama must also accept
+//!   connections there.
+//!
+//! The gateway's `baseUrl` is therefore `http://RELAY_IP:OLLAMA_PORT`: its
+//! only peers are the relay's two listeners. The relay has egress, but it
+//! runs no code that acts on what it carries.
+//!
+//! With `network = 'bridge` the same layout is used but `internal` allows
+//! egress; with `network = 'host` the gateway shares the host's network and
+//! there is no relay (both are exceptions `privai check` reports).
+//!
+//! # Portability
+//!
+//! The portable subset of hardening.md §2.4: no `version` or `name` (the
+//! CLI passes `-p privai`), YAML booleans, a string `user`, short-syntax
+//! ports with a host address, top-level `mem_limit`/`cpus`/`pids_limit`,
+//! `file` secrets, and `${HOME}` for `~` (compose does not expand `~`).
+
+use super::openclaw::{config_file, config_folder, owner_of};
+use super::paths::Layout;
+use super::{Artifact, ServiceId};
+use crate::model::{ContainerNetwork, ContainerRuntime, FolderMode, Host, Openclaw, Spec};
+use crate::net::{BindKind, bind_kind, host_part};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The port the gateway listens on inside its container (OpenClaw hangs on
+/// others in some images; the host remaps).
+pub const CONTAINER_PORT: u16 = 18789;
+/// OpenClaw's state directory inside the container (a tmpfs; the spec's
+/// folders are mounted inside it).
+pub const STATE_DIR: &str = "/home/node/.openclaw";
+/// The auth-profile key directory inside the container (a tmpfs).
+const AUTH_KEY_DIR: &str = "/home/node/.config/openclaw";
+/// The internal network's subnet.
+pub const SUBNET: &str = "10.254.89.0/24";
+/// The internal network's gateway (the host's end of the bridge).
+pub const SUBNET_GATEWAY: &str = "10.254.89.1";
+/// The gateway container's address.
+pub const GATEWAY_IP: &str = "10.254.89.2";
+/// The relay's address on the internal network.
+pub const RELAY_IP: &str = "10.254.89.3";
+/// The compose service of the gateway.
+pub const GATEWAY_SERVICE: &str = "openclaw-gateway";
+/// The compose service of the relay.
+pub const RELAY_SERVICE: &str = "openclaw-relay";
+/// The network without egress.
+pub const INTERNAL_NETWORK: &str = "internal";
+/// The ordinary bridge the relay publishes from.
+pub const EDGE_NETWORK: &str = "edge";
+/// The compose secret holding the gateway token.
+pub const GATEWAY_TOKEN_SECRET: &str = "openclaw_gateway_token";
+/// Memory of the relay, MiB.
+const RELAY_MEMORY_MB: u32 = 128;
+
+/// The relay: each argument `LISTEN_HOST:LISTEN_PORT=TARGET_HOST:TARGET_PORT`
+/// is one TCP listener piping every connection to its target.
+pub const RELAY_JS: &str = r#"const net = require("net");
+for (const route of process.argv.slice(1)) {
+  const [from, to] = route.split("=");
+  const at = (s) => { const i = s.lastIndexOf(":"); return [s.slice(0, i), Number(s.slice(i + 1))]; };
+  const [listenHost, listenPort] = at(from);
+  const [host, port] = at(to);
+  net.createServer((client) => {
+    const upstream = net.connect(port, host);
+    const close = () => { client.destroy(); upstream.destroy(); };
+    client.on("error", close);
+    upstream.on("error", close);
+    client.pipe(upstream).pipe(client);
+  }).listen(listenPort, listenHost);
+}
+"#;
+
+/// Liveness of the gateway: `/healthz` must answer `{"ok": true}` (the
+/// Control UI answers unknown paths with 200, so the body is checked).
+const GATEWAY_HEALTH_JS: &str = "fetch('http://127.0.0.1:18789/healthz').then((r) => r.json()).then((b) => process.exit(b.ok === true ? 0 : 1), () => process.exit(1))";
+
+/// A compose file.
+#[derive(Debug, Serialize)]
+pub struct ComposeFile {
+    /// Networks.
+    pub networks: BTreeMap<String, Network>,
+    /// Secrets (host files).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, SecretFile>,
+    /// Services.
+    pub services: BTreeMap<String, Service>,
+}
+
+/// A top-level network.
+#[derive(Debug, Serialize)]
+pub struct Network {
+    /// Driver.
+    pub driver: String,
+    /// No egress.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+    /// Fixed addressing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Ipam>,
+}
+
+/// IPAM of a network.
+#[derive(Debug, Serialize)]
+pub struct Ipam {
+    /// Subnets.
+    pub config: Vec<IpamConfig>,
+}
+
+/// One subnet.
+#[derive(Debug, Serialize)]
+pub struct IpamConfig {
+    /// The host's address on it.
+    pub gateway: String,
+    /// CIDR.
+    pub subnet: String,
+}
+
+/// A file secret.
+#[derive(Debug, Serialize)]
+pub struct SecretFile {
+    /// Host path.
+    pub file: String,
+}
+
+/// A service.
+#[derive(Debug, Serialize)]
+pub struct Service {
+    /// Capabilities added.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped.
+    pub cap_drop: Vec<String>,
+    /// CPU limit.
+    pub cpus: f64,
+    /// Started after these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Entry point override.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    /// Environment (never a secret).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+    /// Extra `/etc/hosts` entries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    /// Health check.
+    pub healthcheck: Healthcheck,
+    /// Image.
+    pub image: String,
+    /// Run an init process.
+    pub init: bool,
+    /// Memory limit.
+    pub mem_limit: String,
+    /// Host network mode, when the spec asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// Networks and fixed addresses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Attachment>,
+    /// Process limit.
+    pub pids_limit: u32,
+    /// Published ports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    /// Privileged (only with an exception).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// Read-only root.
+    pub read_only: bool,
+    /// Restart policy.
+    pub restart: String,
+    /// Secrets mounted at `/run/secrets`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// Security options.
+    pub security_opt: Vec<String>,
+    /// tmpfs mounts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    /// uid:gid.
+    pub user: String,
+    /// Bind mounts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+}
+
+/// A network attachment.
+#[derive(Debug, Serialize)]
+pub struct Attachment {
+    /// Fixed address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+}
+
+/// A health check.
+#[derive(Debug, Serialize)]
+pub struct Healthcheck {
+    /// Between checks.
+    pub interval: String,
+    /// Failures before unhealthy.
+    pub retries: u32,
+    /// Grace period.
+    pub start_period: String,
+    /// Command.
+    pub test: Vec<String>,
+    /// Per check.
+    pub timeout: String,
+}
+
+/// Pushes `compose.yaml` for the gateway on `host`.
+pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
+    let Some(openclaw) = spec.gateway() else {
+        return;
+    };
+    let layout = Layout::of(host);
+    let path = format!("{}/compose.yaml", layout.gateway_dir());
+    let owner = owner_of(&path);
+    out.push(
+        Artifact::text(host, path, compose_yaml(spec, host, openclaw), owner)
+            .restarts(ServiceId::Gateway),
+    );
+}
+
+/// The compose file as YAML.
+pub fn compose_yaml(spec: &Spec, host: &Host, openclaw: &Openclaw) -> String {
+    serde_yaml_ng::to_string(&compose_file(spec, host, openclaw))
+        .expect("compose structs always serialize")
+}
+
+/// The compose file.
+pub fn compose_file(spec: &Spec, host: &Host, openclaw: &Openclaw) -> ComposeFile {
+    let layout = Layout::of(host);
+    let container = &openclaw.container;
+    let image = openclaw.image.clone().unwrap_or_default();
+    let (uid, gid) = ids(&container.user);
+
+    let mut secrets = BTreeMap::new();
+    secrets.insert(
+        GATEWAY_TOKEN_SECRET.to_owned(),
+        SecretFile {
+            file: secret_source(&openclaw.gateway_token, "openclaw-gateway-token", &layout),
+        },
+    );
+    for (id, channel) in openclaw.channels.iter() {
+        if let Some(token) = &channel.token {
+            secrets.insert(
+                channel_secret(id),
+                SecretFile {
+                    file: secret_source(token, &format!("{id}-token"), &layout),
+                },
+            );
+        }
+    }
+
+    let mut volumes: Vec<String> = openclaw
+        .folders
+        .iter()
+        .map(|f| {
+            let suffix = match f.mode {
+                FolderMode::Ro => ":ro",
+                FolderMode::Rw => "",
+            };
+            format!("{}:{}{suffix}", home(&f.host_path), f.container_path)
+        })
+        .collect();
+    let config_path = match config_folder(openclaw) {
+        Some(folder) => format!(
+            "{}/openclaw.json",
+            folder.container_path.trim_end_matches('/')
+        ),
+        None => {
+            // The config must reach the container: mount its folder.
+            let dir = config_file(openclaw, &layout);
+            let dir = dir.trim_end_matches("/openclaw.json");
+            volumes.push(format!("{}:{STATE_DIR}/config:ro", home(dir)));
+            format!("{STATE_DIR}/config/openclaw.json")
+        }
+    };
+
+    let heap = container.memory_mb.saturating_mul(3) / 4;
+    let environment = BTreeMap::from(
+        [
+            ("HOME", "/home/node".to_owned()),
+            ("NODE_OPTIONS", format!("--max-old-space-size={heap}")),
+            ("OPENCLAW_CONFIG_PATH", config_path),
+            ("OPENCLAW_DISABLE_BONJOUR", "1".to_owned()),
+            ("OPENCLAW_NO_AUTO_UPDATE", "1".to_owned()),
+            ("OPENCLAW_OFFLINE", "1".to_owned()),
+            ("OPENCLAW_STATE_DIR", STATE_DIR.to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    // The writable tmpfs mounts belong to the container user: podman's `U`
+    // chowns them (podman 4 rejects `uid=`, and some kernels ignore `mode`),
+    // Docker passes `uid=`/`gid=` to the kernel.
+    let owner = match container.runtime {
+        Some(ContainerRuntime::Docker) => format!(",uid={uid},gid={gid}"),
+        _ => ",U".to_owned(),
+    };
+    let tmpfs = vec![
+        format!("/tmp:size={}m,mode=1777{owner}", container.tmpfs_mb),
+        format!("{STATE_DIR}:size={}m,mode=0700{owner}", container.tmpfs_mb),
+        format!("{AUTH_KEY_DIR}:size=1m,mode=0700{owner}"),
+    ];
+    let host_network = container.network == ContainerNetwork::Host;
+    let mut gateway = Service {
+        cap_add: container.cap_add.clone(),
+        cap_drop: container.cap_drop.clone(),
+        cpus: container.cpus,
+        depends_on: Vec::new(),
+        entrypoint: Vec::new(),
+        environment,
+        extra_hosts: Vec::new(),
+        healthcheck: Healthcheck {
+            interval: "30s".into(),
+            retries: 5,
+            start_period: "20s".into(),
+            test: vec![
+                "CMD".into(),
+                "node".into(),
+                "-e".into(),
+                GATEWAY_HEALTH_JS.into(),
+            ],
+            timeout: "10s".into(),
+        },
+        image: image.clone(),
+        init: true,
+        mem_limit: format!("{}m", container.memory_mb),
+        network_mode: host_network.then(|| "host".to_owned()),
+        networks: BTreeMap::new(),
+        pids_limit: container.pids_limit,
+        ports: Vec::new(),
+        privileged: container.privileged,
+        read_only: container.read_only_root,
+        restart: "on-failure:5".into(),
+        secrets: secrets.keys().cloned().collect(),
+        security_opt: vec![format!("no-new-privileges:{}", container.no_new_privileges)],
+        tmpfs,
+        user: container.user.clone(),
+        volumes,
+    };
+
+    let mut services = BTreeMap::new();
+    let mut networks = BTreeMap::new();
+    if !host_network {
+        gateway.networks.insert(
+            INTERNAL_NETWORK.into(),
+            Attachment {
+                ipv4_address: Some(GATEWAY_IP.into()),
+            },
+        );
+        networks.insert(
+            INTERNAL_NETWORK.into(),
+            Network {
+                driver: "bridge".into(),
+                internal: container.network == ContainerNetwork::Internal,
+                ipam: Some(Ipam {
+                    config: vec![IpamConfig {
+                        gateway: SUBNET_GATEWAY.into(),
+                        subnet: SUBNET.into(),
+                    }],
+                }),
+            },
+        );
+        networks.insert(
+            EDGE_NETWORK.into(),
+            Network {
+                driver: "bridge".into(),
+                internal: false,
+                ipam: None,
+            },
+        );
+        services.insert(RELAY_SERVICE.to_owned(), relay(spec, openclaw, &image));
+    }
+    services.insert(GATEWAY_SERVICE.to_owned(), gateway);
+    ComposeFile {
+        networks,
+        secrets,
+        services,
+    }
+}
+
+/// The relay service (see the module documentation).
+fn relay(spec: &Spec, openclaw: &Openclaw, image: &str) -> Service {
+    let container = &openclaw.container;
+    let (ollama_host, extra_hosts) = ollama_target(spec, openclaw);
+    let ollama_port = spec.ollama.port;
+    let inbound = format!("0.0.0.0:{CONTAINER_PORT}={GATEWAY_IP}:{CONTAINER_PORT}");
+    let outbound = format!("{RELAY_IP}:{ollama_port}={ollama_host}:{ollama_port}");
+    let health = format!(
+        "require('net').connect({CONTAINER_PORT}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"
+    );
+    let bind = host_part(&openclaw.bind);
+    let bind = if bind.contains(':') {
+        format!("[{bind}]")
+    } else {
+        bind.to_owned()
+    };
+    Service {
+        cap_add: Vec::new(),
+        cap_drop: vec!["ALL".into()],
+        cpus: 0.5,
+        depends_on: vec![GATEWAY_SERVICE.into()],
+        entrypoint: vec![
+            "node".into(),
+            "-e".into(),
+            RELAY_JS.into(),
+            inbound,
+            outbound,
+        ],
+        environment: BTreeMap::from([(
+            "NODE_OPTIONS".to_owned(),
+            format!("--max-old-space-size={}", RELAY_MEMORY_MB / 2),
+        )]),
+        extra_hosts,
+        healthcheck: Healthcheck {
+            interval: "30s".into(),
+            retries: 5,
+            start_period: "10s".into(),
+            test: vec!["CMD".into(), "node".into(), "-e".into(), health],
+            timeout: "10s".into(),
+        },
+        image: image.to_owned(),
+        init: true,
+        mem_limit: format!("{RELAY_MEMORY_MB}m"),
+        network_mode: None,
+        networks: BTreeMap::from([
+            (EDGE_NETWORK.to_owned(), Attachment { ipv4_address: None }),
+            (
+                INTERNAL_NETWORK.to_owned(),
+                Attachment {
+                    ipv4_address: Some(RELAY_IP.into()),
+                },
+            ),
+        ]),
+        pids_limit: 32,
+        ports: vec![format!("{bind}:{}:{CONTAINER_PORT}", openclaw.port)],
+        privileged: false,
+        read_only: true,
+        restart: "on-failure:5".into(),
+        secrets: Vec::new(),
+        security_opt: vec!["no-new-privileges:true".into()],
+        tmpfs: Vec::new(),
+        user: container.user.clone(),
+        volumes: Vec::new(),
+    }
+}
+
+/// Where the relay finds Ollama, and the `extra_hosts` that name needs.
+fn ollama_target(spec: &Spec, openclaw: &Openclaw) -> (String, Vec<String>) {
+    let listen = host_part(&spec.ollama.listen);
+    match bind_kind(&spec.ollama.listen) {
+        BindKind::Loopback | BindKind::Wildcard => match openclaw.container.runtime {
+            Some(ContainerRuntime::Docker) => (
+                "host.docker.internal".into(),
+                vec!["host.docker.internal:host-gateway".into()],
+            ),
+            _ => ("host.containers.internal".into(), Vec::new()),
+        },
+        _ => (listen.to_owned(), Vec::new()),
+    }
+}
+
+/// Ollama's URL as the gateway sees it.
+pub fn ollama_base_url(spec: &Spec, openclaw: &Openclaw) -> String {
+    let port = spec.ollama.port;
+    match openclaw.container.network {
+        ContainerNetwork::Host => {
+            let listen = host_part(&spec.ollama.listen);
+            let listen = match bind_kind(&spec.ollama.listen) {
+                BindKind::Wildcard => "127.0.0.1",
+                _ => listen,
+            };
+            format!("http://{listen}:{port}")
+        }
+        ContainerNetwork::Internal | ContainerNetwork::Bridge => {
+            format!("http://{RELAY_IP}:{port}")
+        }
+    }
+}
+
+/// The compose secret of channel `id`'s token.
+pub fn channel_secret(id: &str) -> String {
+    format!("{id}_token")
+}
+
+/// Where compose mounts secret `name` in the container.
+pub fn secret_path(name: &str) -> String {
+    format!("/run/secrets/{name}")
+}
+
+/// The host file behind a secret reference: the file a `file:` reference
+/// names, else `{secrets_dir}/FILE`, which `privai apply` writes (0600,
+/// owned by the container user) from the keychain item or the variable.
+fn secret_source(reference: &str, file: &str, layout: &Layout) -> String {
+    match reference.strip_prefix("file:") {
+        Some(path) => home(path),
+        None => home(&format!("{}/{file}", layout.secrets_dir())),
+    }
+}
+
+/// `~/x` as `${HOME}/x`: compose interpolates variables but not `~`.
+fn home(path: &str) -> String {
+    match path.strip_prefix("~/") {
+        Some(rest) => format!("${{HOME}}/{rest}"),
+        None => path.to_owned(),
+    }
+}
+
+/// uid and gid of `uid:gid` (gid defaults to uid).
+fn ids(user: &str) -> (&str, &str) {
+    match user.split_once(':') {
+        Some((uid, gid)) => (uid, gid),
+        None => (user, user),
+    }
+}
