@@ -233,3 +233,21 @@ fn rotate_keys_is_a_reserved_command_that_says_it_is_not_available_yet() {
         .code(1)
         .stderr(predicates::str::contains("not available in this version"));
 }
+
+#[test]
+fn every_artifact_of_the_seed_matches_its_golden_file() {
+    let loaded = privai::spec::load(&repo("examples/seed-home.ncl")).unwrap();
+    let rendered = render(&loaded.spec);
+    let mut names = Vec::new();
+    for artifact in &rendered.artifacts {
+        let name = format!("seed{}", artifact.path.replace(['/', '~', '.'], "_"));
+        let text = String::from_utf8(artifact.contents.clone()).unwrap();
+        insta::assert_snapshot!(name.clone(), text);
+        names.push(name);
+    }
+    // One golden file per artifact, and no artifact left without one.
+    assert_eq!(names.len(), rendered.artifacts.len());
+    assert!(names.len() >= 12, "only {} artifacts", names.len());
+    let manifest = privai::render::manifest::Manifest::of(&rendered);
+    insta::assert_snapshot!("seed_manifest_json", String::from_utf8(manifest.to_bytes()).unwrap());
+}
