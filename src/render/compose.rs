@@ -4,34 +4,68 @@
 //!
 //! The gateway container sits only on `internal`, a network created with
 //! `internal: true` and a fixed subnet ([`SUBNET`]): it has no default
-//! route, so it reaches nothing but the addresses of that subnet. Two facts
-//! shape the rest (observed with podman/netavark):
+//! route, so it reaches nothing but the addresses of that subnet, the host's
+//! end of the bridge ([`SUBNET_GATEWAY`]) included. Three facts shape the
+//! rest (observed with podman/netavark):
 //!
 //! - a port published from a container attached only to an internal network
 //!   does not answer;
 //! - the host's loopback is out of reach from every container network, and
-//!   Ollama listens on loopback (it has no authentication).
+//!   Ollama listens on loopback (it has no authentication);
+//! - the host reaches the addresses of the internal network, and a host
+//!   socket bound on [`SUBNET_GATEWAY`] answers the containers on it.
 //!
 //! So a second service, `openclaw-relay`, carries both hops. It runs the
 //! same digest-pinned gateway image (no second image to trust or pin) with a
-//! twenty-line Node TCP relay ([`RELAY_JS`]) under the same hardening (uid
-//! 1000, no capabilities, no-new-privileges, read-only root, memory, CPU and
-//! process limits, no mounts). It is attached to `internal` (fixed address
-//! [`RELAY_IP`]) and to `edge`, an ordinary bridge, and:
+//! short Node TCP relay ([`RELAY_JS`]) under the same hardening (uid 1000,
+//! no capabilities, no-new-privileges, read-only root, memory, CPU and
+//! process limits, no mounts). Where it runs depends on the platform.
+//!
+//! ## macOS: the relay between two container networks
+//!
+//! The relay is attached to `internal` (fixed address [`RELAY_IP`]) and to
+//! `edge`, an ordinary bridge, and:
 //!
 //! - publishes `BIND:PORT` on the spec's bind address only and forwards it
 //!   to the gateway at [`GATEWAY_IP`]:18789;
 //! - listens on `RELAY_IP:OLLAMA_PORT` inside `internal` and forwards to
 //!   Ollama on the host: `host.containers.internal` (podman; Docker gets
 //!   `host.docker.internal:host-gateway`), or Ollama's own address when it
-//!   listens on one (e.g. the tailnet IP). On macOS, podman machine's
-//!   `host.containers.internal` is the Mac's loopback, where Ollama listens.
-//!   On Linux it is a bridge address of the host, so Ollama must also accept
-//!   connections there.
+//!   listens on one (e.g. the tailnet IP). Podman machine maps
+//!   `host.containers.internal` to the Mac's loopback, where Ollama listens.
 //!
-//! The gateway's `baseUrl` is therefore `http://RELAY_IP:OLLAMA_PORT`: its
-//! only peers are the relay's two listeners. The relay has egress, but it
-//! runs no code that acts on what it carries.
+//! The gateway's `baseUrl` is `http://RELAY_IP:OLLAMA_PORT`.
+//!
+//! ## Linux: the relay on the host's network
+//!
+//! On Linux `host.containers.internal` is a bridge address of the host, where
+//! a loopback-only Ollama does not answer (and privai does not let Ollama
+//! listen beyond loopback or the tailnet). The relay therefore runs with
+//! `network_mode: host`, and `edge` is not created:
+//!
+//! - it listens on `SUBNET_GATEWAY:OLLAMA_PORT` and forwards to Ollama's own
+//!   address (`127.0.0.1`, or the tailnet IP it listens on); when Ollama
+//!   listens on every address it already answers there and the relay
+//!   carries only the other hop;
+//! - it listens on the spec's `BIND:PORT` and forwards to the gateway at
+//!   [`GATEWAY_IP`]:18789.
+//!
+//! The gateway's `baseUrl` is `http://SUBNET_GATEWAY:OLLAMA_PORT`. The relay
+//! binds an address of the internal network, so it starts after the gateway
+//! (whose start brings the network up) and retries a missing address for a
+//! few seconds. A host firewall must let the internal subnet reach
+//! `SUBNET_GATEWAY:OLLAMA_PORT`.
+//!
+//! Sharing the host's network is acceptable for this one container: it is a
+//! privai component, not OpenClaw, and runs no code that acts on what it
+//! carries; it has no capabilities, so it can bind only unprivileged ports
+//! and can neither sniff nor reconfigure the host's interfaces; and it keeps
+//! every other restriction above. The container `privai check` holds to the
+//! spec's network setting (`openclaw.container.network`) is the gateway,
+//! which stays on `internal` without egress.
+//!
+//! In both layouts the gateway's only peers are the relay's two listeners.
+//! The relay has egress, but it runs no code that acts on what it carries.
 //!
 //! With `network = 'bridge` the same layout is used but `internal` allows
 //! egress; with `network = 'host` the gateway shares the host's network and
@@ -39,15 +73,18 @@
 //!
 //! # Portability
 //!
-//! The portable subset of hardening.md §2.4: no `version` or `name` (the
-//! CLI passes `-p privai`), YAML booleans, a string `user`, short-syntax
-//! ports with a host address, top-level `mem_limit`/`cpus`/`pids_limit`,
-//! `file` secrets, and `${HOME}` for `~` (compose does not expand `~`).
+//! The portable subset of compose that both podman-compose and Docker
+//! Compose accept: no `version` or `name` (the CLI passes `-p privai`), YAML
+//! booleans, a string `user`, short-syntax ports with a host address,
+//! top-level `mem_limit`/`cpus`/`pids_limit`, `file` secrets, and `${HOME}`
+//! for `~` (compose does not expand `~`).
 
 use super::openclaw::{config_file, config_folder, owner_of};
 use super::paths::Layout;
 use super::{Artifact, ServiceId};
-use crate::model::{ContainerNetwork, ContainerRuntime, FolderMode, Host, Openclaw, Spec};
+use crate::model::{
+    ContainerNetwork, ContainerRuntime, FolderMode, Host, Openclaw, Platform, Spec,
+};
 use crate::net::{BindKind, bind_kind, host_part};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -74,7 +111,7 @@ pub const GATEWAY_SERVICE: &str = "openclaw-gateway";
 pub const RELAY_SERVICE: &str = "openclaw-relay";
 /// The network without egress.
 pub const INTERNAL_NETWORK: &str = "internal";
-/// The ordinary bridge the relay publishes from.
+/// The ordinary bridge the relay publishes from (macOS).
 pub const EDGE_NETWORK: &str = "edge";
 /// The compose secret holding the gateway token.
 pub const GATEWAY_TOKEN_SECRET: &str = "openclaw_gateway_token";
@@ -82,20 +119,35 @@ pub const GATEWAY_TOKEN_SECRET: &str = "openclaw_gateway_token";
 const RELAY_MEMORY_MB: u32 = 128;
 
 /// The relay: each argument `LISTEN_HOST:LISTEN_PORT=TARGET_HOST:TARGET_PORT`
-/// is one TCP listener piping every connection to its target.
+/// (IPv6 hosts in brackets) is one TCP listener piping every connection to
+/// its target. A listen address that does not exist yet (the internal
+/// network's, before its bridge is up) is retried every half second for ten
+/// seconds; any other listen error ends the relay. No `$` anywhere: compose
+/// would interpolate it.
 pub const RELAY_JS: &str = r#"const net = require("net");
+const at = (s) => { const i = s.lastIndexOf(":"); const h = s.slice(0, i); return [h.startsWith("[") ? h.slice(1, -1) : h, Number(s.slice(i + 1))]; };
+const retries = 20;
 for (const route of process.argv.slice(1)) {
   const [from, to] = route.split("=");
-  const at = (s) => { const i = s.lastIndexOf(":"); return [s.slice(0, i), Number(s.slice(i + 1))]; };
   const [listenHost, listenPort] = at(from);
   const [host, port] = at(to);
-  net.createServer((client) => {
+  const server = net.createServer((client) => {
     const upstream = net.connect(port, host);
     const close = () => { client.destroy(); upstream.destroy(); };
     client.on("error", close);
     upstream.on("error", close);
     client.pipe(upstream).pipe(client);
-  }).listen(listenPort, listenHost);
+  });
+  let tries = 0;
+  server.on("error", (e) => {
+    if (e.code === "EADDRNOTAVAIL" && tries++ < retries) {
+      setTimeout(() => { server.close(); server.listen(listenPort, listenHost); }, 500);
+      return;
+    }
+    console.error("relay " + from + ": " + e.message);
+    process.exit(1);
+  });
+  server.listen(listenPort, listenHost);
 }
 "#;
 
@@ -333,6 +385,7 @@ pub fn compose_file(spec: &Spec, host: &Host, openclaw: &Openclaw) -> ComposeFil
         format!("{AUTH_KEY_DIR}:size=1m,mode=0700{owner}"),
     ];
     let host_network = container.network == ContainerNetwork::Host;
+    let relay_on_host = relay_on_host_network(host);
     let mut gateway = Service {
         cap_add: container.cap_add.clone(),
         cap_drop: container.cap_drop.clone(),
@@ -392,15 +445,20 @@ pub fn compose_file(spec: &Spec, host: &Host, openclaw: &Openclaw) -> ComposeFil
                 }),
             },
         );
-        networks.insert(
-            EDGE_NETWORK.into(),
-            Network {
-                driver: "bridge".into(),
-                internal: false,
-                ipam: None,
-            },
+        if !relay_on_host {
+            networks.insert(
+                EDGE_NETWORK.into(),
+                Network {
+                    driver: "bridge".into(),
+                    internal: false,
+                    ipam: None,
+                },
+            );
+        }
+        services.insert(
+            RELAY_SERVICE.to_owned(),
+            relay(spec, openclaw, &image, relay_on_host),
         );
-        services.insert(RELAY_SERVICE.to_owned(), relay(spec, openclaw, &image));
     }
     services.insert(GATEWAY_SERVICE.to_owned(), gateway);
     ComposeFile {
@@ -410,34 +468,64 @@ pub fn compose_file(spec: &Spec, host: &Host, openclaw: &Openclaw) -> ComposeFil
     }
 }
 
+/// Whether the relay of a gateway on `host` runs on the host's network
+/// (Linux) rather than between `internal` and `edge` (macOS).
+fn relay_on_host_network(host: &Host) -> bool {
+    host.platform == Platform::Linux
+}
+
 /// The relay service (see the module documentation).
-fn relay(spec: &Spec, openclaw: &Openclaw, image: &str) -> Service {
+fn relay(spec: &Spec, openclaw: &Openclaw, image: &str, on_host: bool) -> Service {
     let container = &openclaw.container;
-    let (ollama_host, extra_hosts) = ollama_target(spec, openclaw);
     let ollama_port = spec.ollama.port;
-    let inbound = format!("0.0.0.0:{CONTAINER_PORT}={GATEWAY_IP}:{CONTAINER_PORT}");
-    let outbound = format!("{RELAY_IP}:{ollama_port}={ollama_host}:{ollama_port}");
-    let health = format!(
-        "require('net').connect({CONTAINER_PORT}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"
-    );
-    let bind = host_part(&openclaw.bind);
-    let bind = if bind.contains(':') {
-        format!("[{bind}]")
+    let bind = bracketed(host_part(&openclaw.bind));
+    let gateway = format!("{GATEWAY_IP}:{CONTAINER_PORT}");
+    let mut routes = Vec::new();
+    let mut extra_hosts = Vec::new();
+    let mut ports = Vec::new();
+    let mut networks = BTreeMap::new();
+    // The relay's own check: its published listener accepts connections.
+    let (health_host, health_port) = if on_host {
+        routes.push(format!("{bind}:{}={gateway}", openclaw.port));
+        if bind_kind(&spec.ollama.listen) != BindKind::Wildcard {
+            let ollama = bracketed(&local_ollama_address(spec));
+            routes.push(format!(
+                "{SUBNET_GATEWAY}:{ollama_port}={ollama}:{ollama_port}"
+            ));
+        }
+        let health_host = match bind_kind(&openclaw.bind) {
+            BindKind::Wildcard => "127.0.0.1".to_owned(),
+            _ => host_part(&openclaw.bind).to_owned(),
+        };
+        (health_host, openclaw.port)
     } else {
-        bind.to_owned()
+        let (ollama_host, hosts) = ollama_target(spec, openclaw);
+        extra_hosts = hosts;
+        routes.push(format!("0.0.0.0:{CONTAINER_PORT}={gateway}"));
+        routes.push(format!(
+            "{RELAY_IP}:{ollama_port}={ollama_host}:{ollama_port}"
+        ));
+        ports.push(format!("{bind}:{}:{CONTAINER_PORT}", openclaw.port));
+        networks.insert(EDGE_NETWORK.to_owned(), Attachment { ipv4_address: None });
+        networks.insert(
+            INTERNAL_NETWORK.to_owned(),
+            Attachment {
+                ipv4_address: Some(RELAY_IP.into()),
+            },
+        );
+        ("127.0.0.1".to_owned(), CONTAINER_PORT)
     };
+    let health = format!(
+        "require('net').connect({health_port}, '{health_host}').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"
+    );
+    let mut entrypoint = vec!["node".into(), "-e".into(), RELAY_JS.into()];
+    entrypoint.extend(routes);
     Service {
         cap_add: Vec::new(),
         cap_drop: vec!["ALL".into()],
         cpus: 0.5,
         depends_on: vec![GATEWAY_SERVICE.into()],
-        entrypoint: vec![
-            "node".into(),
-            "-e".into(),
-            RELAY_JS.into(),
-            inbound,
-            outbound,
-        ],
+        entrypoint,
         environment: BTreeMap::from([(
             "NODE_OPTIONS".to_owned(),
             format!("--max-old-space-size={}", RELAY_MEMORY_MB / 2),
@@ -453,18 +541,10 @@ fn relay(spec: &Spec, openclaw: &Openclaw, image: &str) -> Service {
         image: image.to_owned(),
         init: true,
         mem_limit: format!("{RELAY_MEMORY_MB}m"),
-        network_mode: None,
-        networks: BTreeMap::from([
-            (EDGE_NETWORK.to_owned(), Attachment { ipv4_address: None }),
-            (
-                INTERNAL_NETWORK.to_owned(),
-                Attachment {
-                    ipv4_address: Some(RELAY_IP.into()),
-                },
-            ),
-        ]),
+        network_mode: on_host.then(|| "host".to_owned()),
+        networks,
         pids_limit: 32,
-        ports: vec![format!("{bind}:{}:{CONTAINER_PORT}", openclaw.port)],
+        ports,
         privileged: false,
         read_only: true,
         restart: "on-failure:5".into(),
@@ -476,7 +556,29 @@ fn relay(spec: &Spec, openclaw: &Openclaw, image: &str) -> Service {
     }
 }
 
-/// Where the relay finds Ollama, and the `extra_hosts` that name needs.
+/// `host` as the host part of `host:port` (IPv6 in brackets).
+fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// Ollama's address as a process on its host reaches it: its own listen
+/// address, loopback when it listens on every address.
+fn local_ollama_address(spec: &Spec) -> String {
+    match bind_kind(&spec.ollama.listen) {
+        BindKind::Wildcard => "127.0.0.1".to_owned(),
+        BindKind::Loopback if host_part(&spec.ollama.listen) == "localhost" => {
+            "127.0.0.1".to_owned()
+        }
+        _ => host_part(&spec.ollama.listen).to_owned(),
+    }
+}
+
+/// Where the relay between container networks (macOS) finds Ollama, and
+/// the `extra_hosts` that name needs.
 fn ollama_target(spec: &Spec, openclaw: &Openclaw) -> (String, Vec<String>) {
     let listen = host_part(&spec.ollama.listen);
     match bind_kind(&spec.ollama.listen) {
@@ -491,17 +593,15 @@ fn ollama_target(spec: &Spec, openclaw: &Openclaw) -> (String, Vec<String>) {
     }
 }
 
-/// Ollama's URL as the gateway sees it.
-pub fn ollama_base_url(spec: &Spec, openclaw: &Openclaw) -> String {
+/// Ollama's URL as the gateway on `host` sees it.
+pub fn ollama_base_url(spec: &Spec, host: &Host, openclaw: &Openclaw) -> String {
     let port = spec.ollama.port;
     match openclaw.container.network {
         ContainerNetwork::Host => {
-            let listen = host_part(&spec.ollama.listen);
-            let listen = match bind_kind(&spec.ollama.listen) {
-                BindKind::Wildcard => "127.0.0.1",
-                _ => listen,
-            };
-            format!("http://{listen}:{port}")
+            format!("http://{}:{port}", bracketed(&local_ollama_address(spec)))
+        }
+        ContainerNetwork::Internal | ContainerNetwork::Bridge if relay_on_host_network(host) => {
+            format!("http://{SUBNET_GATEWAY}:{port}")
         }
         ContainerNetwork::Internal | ContainerNetwork::Bridge => {
             format!("http://{RELAY_IP}:{port}")

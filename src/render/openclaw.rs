@@ -107,7 +107,7 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
         "models": {
             "mode": "replace",
             "catalogRefresh": {"enabled": false},
-            "providers": {"ollama": ollama_provider(spec, openclaw, &models)},
+            "providers": {"ollama": ollama_provider(spec, host, openclaw, &models)},
         },
         "agents": {"defaults": {
             "workspace": workspace,
@@ -135,7 +135,8 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
 ///
 /// Inside the container the gateway listens on all of the container's
 /// interfaces (`bind: "lan"`) on port 18789; only the relay reaches it, and
-/// the host publishes the relay on the spec's bind address alone. With
+/// the relay alone listens on the spec's bind address (published from its
+/// container on macOS, bound on the host's network on Linux). With
 /// `network = 'host` there is no container network: it binds the spec's
 /// address itself.
 fn gateway_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
@@ -213,7 +214,10 @@ fn gateway_models(openclaw: &Openclaw) -> Vec<&str> {
 
 /// The explicit Ollama provider (a container must not rely on discovery,
 /// which probes its own loopback), native API, every gateway model listed.
-fn ollama_provider(spec: &Spec, openclaw: &Openclaw, models: &[&str]) -> Value {
+/// Its `baseUrl` is the relay's Ollama listener: `10.254.89.3` inside the
+/// internal network on macOS, the network's gateway `10.254.89.1` on Linux
+/// (see [`compose`]).
+fn ollama_provider(spec: &Spec, host: &Host, openclaw: &Openclaw, models: &[&str]) -> Value {
     let entries: Vec<Value> = models
         .iter()
         .map(|name| {
@@ -236,7 +240,7 @@ fn ollama_provider(spec: &Spec, openclaw: &Openclaw, models: &[&str]) -> Value {
         .collect();
     json!({
         "api": "ollama",
-        "baseUrl": compose::ollama_base_url(spec, openclaw),
+        "baseUrl": compose::ollama_base_url(spec, host, openclaw),
         "apiKey": "ollama-local",
         "timeoutSeconds": OLLAMA_TIMEOUT_SECONDS,
         "models": entries,

@@ -9,16 +9,19 @@
 //! tests/tools/install-openclaw.sh
 //! ```
 //!
-//! Everything here talks only to 127.0.0.1 and to the test's own containers.
+//! Everything here talks only to 127.0.0.1 and to the test's own containers
+//! (the 10.254.89.0/24 network the compose file creates). The podman tests
+//! run one at a time: both create that network.
 
 use privai::model::Spec;
-use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
+use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE, SUBNET_GATEWAY};
 use privai::render::{Artifact, openclaw};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const INSTALL: &str = "tests/tools/install-openclaw.sh";
@@ -176,6 +179,75 @@ fn seed_compose_yaml_snapshot() {
     insta::assert_snapshot!(text(artifact(&rendered, "/compose.yaml")));
 }
 
+#[test]
+fn homelab_compose_yaml_snapshot() {
+    let rendered = artifacts(&load("examples/linux-homelab.ncl"));
+    insta::assert_snapshot!(text(artifact(&rendered, "/compose.yaml")));
+}
+
+/// The `baseUrl` of the Ollama provider in `openclaw.json`.
+fn base_url(spec: &Spec) -> String {
+    let rendered = artifacts(spec);
+    let json: serde_json::Value =
+        serde_json::from_str(text(artifact(&rendered, "/openclaw.json"))).unwrap();
+    json["models"]["providers"]["ollama"]["baseUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_gateway_reaches_ollama_through_the_relay_on_each_platform() {
+    // macOS: the relay's address inside the internal network.
+    let seed = load("examples/seed-home.ncl");
+    assert_eq!(
+        base_url(&seed),
+        format!("http://10.254.89.3:{}", seed.ollama.port)
+    );
+    // Linux: the internal network's gateway, where the host-network relay
+    // listens; no edge network, no published port.
+    let homelab = load("examples/linux-homelab.ncl");
+    assert_eq!(
+        base_url(&homelab),
+        format!("http://10.254.89.1:{}", homelab.ollama.port)
+    );
+    let rendered = artifacts(&homelab);
+    let compose: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text(artifact(&rendered, "/compose.yaml"))).unwrap();
+    let relay = &compose["services"][RELAY_SERVICE];
+    assert_eq!(relay["network_mode"].as_str(), Some("host"));
+    assert!(relay.get("ports").is_none() && relay.get("networks").is_none());
+    assert_eq!(relay["cap_drop"][0].as_str(), Some("ALL"));
+    assert_eq!(relay["depends_on"][0].as_str(), Some(GATEWAY_SERVICE));
+    let routes: Vec<&str> = relay["entrypoint"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .skip(3)
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "100.64.0.10:18789=10.254.89.2:18789".to_owned(),
+            format!("10.254.89.1:{0}=127.0.0.1:{0}", homelab.ollama.port),
+        ]
+    );
+    assert!(compose["networks"].get("edge").is_none());
+    // Compose interpolates `$`: the relay's script must have none.
+    assert!(!privai::render::compose::RELAY_JS.contains('$'));
+    assert_eq!(
+        compose["networks"]["internal"]["internal"].as_bool(),
+        Some(true)
+    );
+    let gateway = &compose["services"][GATEWAY_SERVICE];
+    assert!(gateway.get("network_mode").is_none());
+    assert_eq!(
+        gateway["networks"]["internal"]["ipv4_address"].as_str(),
+        Some("10.254.89.2")
+    );
+}
+
 // ------------------------------------------------------------------ podman
 
 /// Runs `program` with `args`, returning its output.
@@ -326,7 +398,9 @@ fn build_standin(cleanup: &Cleanup, dir: &Path) {
         "/bin/busybox is missing: apt-get install -y busybox-static"
     );
     std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "cat", "touch", "ip", "httpd", "wget", "grep", "ls"] {
+    for applet in [
+        "sh", "cat", "touch", "ip", "httpd", "wget", "grep", "ls", "timeout",
+    ] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
     std::fs::write(
@@ -407,29 +481,94 @@ fn chown_tree(path: &Path) {
     std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
 }
 
-#[test]
-fn the_seed_compose_file_runs_hardened_under_podman() {
+/// Serializes the podman tests: each creates the fixed internal subnet.
+static PODMAN: Mutex<()> = Mutex::new(());
+
+/// The podman side of a test named `name` in `dir`: the test's
+/// containers.conf, its compose project, and the stand-in image (built).
+fn podman_project(dir: &Path, name: &str) -> Cleanup {
     let podman = which("podman");
     let compose = tool("podman-compose");
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let conf = dir.path().join("containers.conf");
+    let conf = dir.join("containers.conf");
     std::fs::write(
         &conf,
         "[containers]\ndefault_ulimits = [\"nofile=1024:1024\",\"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n",
     )
     .unwrap();
-    let project = format!("privai-test-{}", std::process::id());
+    let id = std::process::id();
     let cleanup = Cleanup {
         podman,
         compose,
         conf,
-        home: home.clone(),
-        file: dir.path().join("compose.yaml"),
-        project: project.clone(),
-        image: format!("localhost/privai-openclaw-standin:{}", std::process::id()),
+        home: dir.join("home"),
+        file: dir.join("compose.yaml"),
+        project: format!("privai-test-{name}-{id}"),
+        image: format!("localhost/privai-openclaw-standin:{name}-{id}"),
     };
-    build_standin(&cleanup, dir.path());
+    build_standin(&cleanup, dir);
+    cleanup
+}
+
+/// Waits until 127.0.0.1:`port` answers `/healthz` with `{"ok":true}`.
+fn wait_healthz(cleanup: &Cleanup, port: u16, relay: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match get(port, "/healthz") {
+            Some(r) if r.contains("\"ok\":true") => break r,
+            other if Instant::now() > deadline => panic!(
+                "no /healthz on 127.0.0.1:{port}: {other:?}\n{}",
+                describe(&cleanup.podman(&["logs", relay]))
+            ),
+            _ => std::thread::sleep(Duration::from_millis(300)),
+        }
+    }
+}
+
+/// Whether container `id` has a default route.
+fn default_route(cleanup: &Cleanup, id: &str) -> bool {
+    let routes = stdout(&cleanup.exec(id, &["cat", "/proc/net/route"]));
+    routes
+        .lines()
+        .skip(1)
+        .any(|l| l.split_whitespace().nth(1) == Some("00000000"))
+}
+
+/// Capabilities, privilege escalation, read-only root and user of container
+/// `id` (named `name` in messages).
+fn assert_hardened(cleanup: &Cleanup, name: &str, id: &str) {
+    let status = stdout(&cleanup.exec(id, &["cat", "/proc/self/status"]));
+    assert!(
+        status.lines().any(|l| l == "CapEff:\t0000000000000000"),
+        "{name}: {status}"
+    );
+    assert!(
+        status.lines().any(|l| l == "NoNewPrivs:\t1"),
+        "{name}: {status}"
+    );
+    let write = cleanup.exec(id, &["touch", "/written"]);
+    assert!(!write.status.success(), "{name} could write to /");
+    let ids = stdout(&cleanup.podman(&["inspect", "--format", "{{.Config.User}}", id]));
+    assert_eq!(ids.trim(), "1000:1000", "{name}");
+}
+
+/// The destinations mounted into container `id`.
+fn mount_points(cleanup: &Cleanup, id: &str) -> String {
+    stdout(&cleanup.podman(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Destination}} {{end}}",
+        id,
+    ]))
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn the_seed_compose_file_runs_hardened_under_podman() {
+    let _serial = PODMAN.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let cleanup = podman_project(dir.path(), "seed");
+    let home = cleanup.home.clone();
 
     // The seed, published on loopback (its tailnet address does not exist
     // here) on a free port, with the stand-in image; nothing else changes.
@@ -472,17 +611,7 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     let relay = cleanup.container(RELAY_SERVICE);
 
     // The published port answers /healthz through the relay, on loopback.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let response = loop {
-        match get(port, "/healthz") {
-            Some(r) if r.contains("\"ok\":true") => break r,
-            other if Instant::now() > deadline => panic!(
-                "no /healthz on 127.0.0.1:{port}: {other:?}\n{}",
-                describe(&cleanup.podman(&["logs", &relay]))
-            ),
-            _ => std::thread::sleep(Duration::from_millis(300)),
-        }
-    };
+    let response = wait_healthz(&cleanup, port, &relay);
     assert!(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"));
 
     // Only the relay publishes, only on 127.0.0.1.
@@ -496,22 +625,7 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     assert_eq!(gateway_ports.trim(), "", "gateway ports");
 
     for (name, id) in [("gateway", &gateway), ("relay", &relay)] {
-        // No capabilities, no privilege escalation.
-        let status = stdout(&cleanup.exec(id, &["cat", "/proc/self/status"]));
-        assert!(
-            status.lines().any(|l| l == "CapEff:\t0000000000000000"),
-            "{name}: {status}"
-        );
-        assert!(
-            status.lines().any(|l| l == "NoNewPrivs:\t1"),
-            "{name}: {status}"
-        );
-        // Read-only root.
-        let write = cleanup.exec(id, &["touch", "/written"]);
-        assert!(!write.status.success(), "{name} could write to /");
-        // Runs as the spec's user.
-        let ids = stdout(&cleanup.podman(&["inspect", "--format", "{{.Config.User}}", id]));
-        assert_eq!(ids.trim(), "1000:1000", "{name}");
+        assert_hardened(&cleanup, name, id);
     }
     // The gateway may write where OpenClaw must: /tmp and its state tmpfs.
     let tmp = cleanup.exec(
@@ -552,25 +666,193 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
         .map(str::to_owned)
         .collect();
     assert_eq!(actual, expected, "gateway mounts");
-    let relay_mounts = stdout(&cleanup.podman(&[
-        "inspect",
-        "--format",
-        "{{range .Mounts}}{{.Destination}} {{end}}",
-        &relay,
-    ]));
-    assert_eq!(relay_mounts.trim(), "", "relay mounts");
+    assert_eq!(mount_points(&cleanup, &relay), "", "relay mounts");
 
     // No egress: the gateway has no default route (the relay, on the edge
     // network, has one: the check below can see a route when there is one).
-    let default_route = |id: &str| {
-        let routes = stdout(&cleanup.exec(id, &["cat", "/proc/net/route"]));
-        routes
-            .lines()
-            .skip(1)
-            .any(|l| l.split_whitespace().nth(1) == Some("00000000"))
+    assert!(
+        !default_route(&cleanup, &gateway),
+        "the gateway has a default route"
+    );
+    assert!(
+        default_route(&cleanup, &relay),
+        "the relay has no default route"
+    );
+
+    drop(cleanup);
+}
+
+/// A stand-in Ollama on 127.0.0.1 (only): answers `GET /api/version` with
+/// `{"version":"0.0.0"}`, anything else with 404. Returns its port.
+fn stand_in_ollama() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = answer_like_ollama(stream);
+        }
+    });
+    port
+}
+
+fn answer_like_ollama(mut stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut request = Vec::new();
+    let mut buf = [0; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let (status, body) = if request.starts_with(b"GET /api/version ") {
+        ("200 OK", "{\"version\":\"0.0.0\"}")
+    } else {
+        ("404 Not Found", "")
     };
-    assert!(!default_route(&gateway), "the gateway has a default route");
-    assert!(default_route(&relay), "the relay has no default route");
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The addresses listening on TCP `port` in the test's (the host's) network
+/// namespace: IPv4 dotted, IPv6 as `v6:HEX` (`v6:0…0` is the wildcard).
+fn listeners(port: u16) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        let Ok(table) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in table.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(&"0A")) = (fields.get(1), fields.get(3)) else {
+                continue;
+            };
+            let Some((address, hex_port)) = local.split_once(':') else {
+                continue;
+            };
+            if u16::from_str_radix(hex_port, 16) != Ok(port) {
+                continue;
+            }
+            if v6 {
+                found.insert(format!("v6:{address}"));
+            } else {
+                let [a, b, c, d] = u32::from_str_radix(address, 16).unwrap().to_le_bytes();
+                found.insert(format!("{a}.{b}.{c}.{d}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_homelab_gateway_reaches_a_loopback_ollama_under_podman() {
+    let _serial = PODMAN.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let cleanup = podman_project(dir.path(), "linux");
+    let home = cleanup.home.clone();
+    let ollama_port = stand_in_ollama();
+
+    // The Linux home lab, its gateway published on loopback (its tailnet
+    // address does not exist here) on a free port, Ollama on the stand-in's
+    // port, the stand-in image, folders and the token file under the test's
+    // directory; nothing else changes.
+    let mut spec = load("examples/linux-homelab.ncl");
+    assert_eq!(spec.ollama.listen, "127.0.0.1");
+    let port = free_port();
+    spec.ollama.port = ollama_port;
+    spec.openclaw.bind = "127.0.0.1".into();
+    spec.openclaw.port = port;
+    spec.openclaw.image = Some(cleanup.image.clone());
+    for folder in &mut spec.openclaw.folders {
+        let host = home.join(&folder.name);
+        std::fs::create_dir_all(&host).unwrap();
+        chown_tree(&host);
+        folder.host_path = host.to_str().unwrap().to_owned();
+    }
+    let token = home.join("openclaw-gateway-token");
+    std::fs::write(&token, "test-token\n").unwrap();
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    chown_tree(&token);
+    spec.openclaw.gateway_token = format!("file:{}", token.display());
+    let rendered = artifacts(&spec);
+    let compose = text(artifact(&rendered, "/compose.yaml"));
+    assert!(
+        !compose.contains("/srv/") && !compose.contains("/etc/privai"),
+        "{compose}"
+    );
+    std::fs::write(&cleanup.file, compose).unwrap();
+    std::fs::write(
+        home.join("config/openclaw.json"),
+        text(artifact(&rendered, "/openclaw.json")),
+    )
+    .unwrap();
+
+    let up = cleanup.compose(&["up", "-d"]);
+    assert!(up.status.success(), "compose up failed: {}", describe(&up));
+    let gateway = cleanup.container(GATEWAY_SERVICE);
+    let relay = cleanup.container(RELAY_SERVICE);
+
+    // The bind address answers /healthz through the relay.
+    let response = wait_healthz(&cleanup, port, &relay);
+    assert!(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"));
+
+    // The gateway reaches the loopback-only Ollama at the internal
+    // network's gateway address, as its baseUrl says.
+    assert_eq!(
+        base_url(&spec),
+        format!("http://{SUBNET_GATEWAY}:{ollama_port}")
+    );
+    let url = format!("http://{SUBNET_GATEWAY}:{ollama_port}/api/version");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = cleanup.exec(&gateway, &["timeout", "5", "wget", "-qO-", &url]);
+        if stdout(&answer).trim() == "{\"version\":\"0.0.0\"}" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gateway gets no answer from {url}: {}\nrelay: {}",
+            describe(&answer),
+            describe(&cleanup.podman(&["logs", &relay]))
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    // The relay shares the host's network, publishes nothing, and is as
+    // hardened as the gateway; neither has a port published by podman.
+    let mode =
+        stdout(&cleanup.podman(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", &relay]));
+    assert_eq!(mode.trim(), "host", "relay network mode");
+    for (name, id) in [("gateway", &gateway), ("relay", &relay)] {
+        assert_hardened(&cleanup, name, id);
+        let ports = stdout(&cleanup.podman(&["port", id]));
+        assert_eq!(ports.trim(), "", "{name} ports");
+    }
+    assert_eq!(mount_points(&cleanup, &relay), "", "relay mounts");
+
+    // The gateway still has no egress.
+    assert!(
+        !default_route(&cleanup, &gateway),
+        "the gateway has a default route"
+    );
+
+    // On the host, only the intended addresses listen: the relay on the bind
+    // address and on the internal network's gateway, the stand-in on
+    // loopback; nothing on a wildcard.
+    assert_eq!(
+        listeners(port),
+        BTreeSet::from(["127.0.0.1".to_owned()]),
+        "listeners on the gateway port"
+    );
+    assert_eq!(
+        listeners(ollama_port),
+        BTreeSet::from(["127.0.0.1".to_owned(), SUBNET_GATEWAY.to_owned()]),
+        "listeners on the Ollama port"
+    );
 
     drop(cleanup);
 }
