@@ -1,5 +1,5 @@
 //! Ollama's service: `ollama serve` with the spec's settings as environment
-//! variables (`shared/reference/ollama.md` §2).
+//! variables (Ollama's `envconfig`).
 //!
 //! macOS: a LaunchAgent of the operator (Metal needs the login session's
 //! GPU), logging to `/usr/local/var/log/privai/ollama.log`. Without

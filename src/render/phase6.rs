@@ -5,7 +5,7 @@
 //! rotates them from `/etc/newsyslog.d/privai.conf`: it renames the log to
 //! `NAME.log.0` and creates a new, empty one. launchd opens a job's log files
 //! once and cannot be signalled to reopen them, so a running job keeps
-//! writing into `NAME.log.0` until it restarts (hardening.md §4.1). The
+//! writing into `NAME.log.0` until it restarts (launchd.plist(5)). The
 //! entries therefore signal nobody (`N`) and do not compress (`Z` would
 //! unlink the file the job still writes); older archives are kept as they
 //! are. Headscale's log (a LaunchDaemon, root) is recreated as root:wheel;

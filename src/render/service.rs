@@ -8,8 +8,8 @@
 //!
 //! Every unit is written to score 2.0 or lower ("OK") in
 //! `systemd-analyze security --offline=yes` (a well-hardened network daemon
-//! lands at 0.9-1.5). The directives and what they cost are in
-//! `shared/reference/hardening.md` §3; the choices that depend on the
+//! lands at 0.9-1.5), per systemd.exec(5) and the scoring of
+//! `systemd-analyze security`; the choices that depend on the
 //! service:
 //!
 //! - **User.** `DynamicUser=yes`, with state under `StateDirectory=` (writable
@@ -28,7 +28,7 @@
 //!   character devices, and the `render` and `video` groups that own
 //!   `/dev/dri/renderD*` and `/dev/kfd`. `MemoryDenyWriteExecute=` stays on, as
 //!   in NixOS's Ollama module, which runs CUDA and ROCm under it; runtime
-//!   behaviour on real GPUs is still to be confirmed (hardening.md §8.5).
+//!   behaviour on real GPUs is still to be confirmed.
 //! - **Ollama.** `ProcSubset=all`: Ollama sizes models against `/proc/meminfo`
 //!   and `/proc/cpuinfo`, and the NVIDIA runtime reads `/proc/driver/nvidia`,
 //!   all of which `ProcSubset=pid` hides (the directive weighs 10 of about
@@ -172,7 +172,7 @@ fn plist(service: &ServiceSpec, layout: &Layout) -> String {
     }
     // Background for jobs; servers are not throttled: Interactive ("same
     // resource limitations as apps, that is to say, none") for GPU work,
-    // Standard for the rest (hardening.md §4.1).
+    // Standard for the rest (launchd.plist(5)).
     let process_type = match (&service.schedule, service.gpu) {
         (Schedule::Periodic { .. }, _) => "Background",
         (Schedule::Daemon, true) => "Interactive",
@@ -203,7 +203,7 @@ fn plist(service: &ServiceSpec, layout: &Layout) -> String {
         d.insert("StartCalendarInterval".into(), when.into());
     }
     d.insert("ThrottleInterval".into(), Value::Integer(10.into()));
-    // 0o077: plists have no octal integers (hardening.md §4.1).
+    // 0o077: plists have no octal integers (launchd.plist(5)).
     d.insert("Umask".into(), Value::Integer(0o077.into()));
     let mut out = Vec::new();
     let options = plist::XmlWriteOptions::default().indent(b' ', 2);

@@ -17,7 +17,7 @@ const ACME: &str = "tests/fixtures/headscale/letsencrypt-tailscale-derp.ncl";
 const ALL: [&str; 3] = [SEED, HOMELAB, ACME];
 
 /// Every leaf key of Headscale v0.29.2's `config.yaml`, dotted, from
-/// `/work/shared/reference/headscale.md` §1.3 (tables "Top level / network",
+/// Headscale's `config-example.yaml` and `hscontrol/types/config.go` (groups "Top level / network",
 /// `derp`, `node`, `database`, TLS, "log / policy / dns", `oidc`, misc).
 /// Lists and empty maps are leaves.
 const ALLOWED_KEYS: &[&str] = &[

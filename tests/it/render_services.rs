@@ -4,7 +4,7 @@
 //!
 //! External validators:
 //! - plists are parsed by Python's `plistlib` (strict about XML and
-//!   integers; hardening.md §4.3), which also checks launchd's keys.
+//!   integers), which also checks launchd's keys.
 //! - units go through `systemd-analyze verify` and
 //!   `systemd-analyze security --offline=yes` (systemd 252 here). `verify`
 //!   fails when an `ExecStart=` binary is missing, so every unit is written
