@@ -42,12 +42,20 @@ impl Layout {
 
     /// Directory of generated configuration: `/usr/local/etc/privai` or `/etc/privai`.
     pub fn etc(&self) -> &'static str {
-        if self.darwin() { "/usr/local/etc/privai" } else { "/etc/privai" }
+        if self.darwin() {
+            "/usr/local/etc/privai"
+        } else {
+            "/etc/privai"
+        }
     }
 
     /// Directory of state services keep: `/usr/local/var/lib/privai` or `/var/lib/privai`.
     pub fn var_lib(&self) -> &'static str {
-        if self.darwin() { "/usr/local/var/lib/privai" } else { "/var/lib/privai" }
+        if self.darwin() {
+            "/usr/local/var/lib/privai"
+        } else {
+            "/var/lib/privai"
+        }
     }
 
     /// Directory of logs on macOS (Linux services log to the journal).
@@ -57,12 +65,20 @@ impl Layout {
 
     /// Where secrets privai manages live: `~/.config/privai/secrets` or `/etc/privai/secrets`.
     pub fn secrets_dir(&self) -> &'static str {
-        if self.darwin() { "~/.config/privai/secrets" } else { "/etc/privai/secrets" }
+        if self.darwin() {
+            "~/.config/privai/secrets"
+        } else {
+            "/etc/privai/secrets"
+        }
     }
 
     /// Directory of the gateway's container manifest.
     pub fn gateway_dir(&self) -> &'static str {
-        if self.darwin() { "~/.config/privai/openclaw" } else { "/etc/privai/openclaw" }
+        if self.darwin() {
+            "~/.config/privai/openclaw"
+        } else {
+            "/etc/privai/openclaw"
+        }
     }
 
     /// Directory holding a binary installed by the package manager.
@@ -92,7 +108,9 @@ impl Layout {
     /// systemd unit (`suffix` `service` or `timer`).
     pub fn service_file(&self, name: &str, system: bool, suffix: &str) -> String {
         match self.platform {
-            Platform::Darwin if system => format!("/Library/LaunchDaemons/{}.plist", self.label(name)),
+            Platform::Darwin if system => {
+                format!("/Library/LaunchDaemons/{}.plist", self.label(name))
+            }
             Platform::Darwin => format!("~/Library/LaunchAgents/{}.plist", self.label(name)),
             Platform::Linux => format!("/etc/systemd/system/{}.{suffix}", self.unit(name)),
         }

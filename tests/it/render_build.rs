@@ -249,5 +249,8 @@ fn every_artifact_of_the_seed_matches_its_golden_file() {
     assert_eq!(names.len(), rendered.artifacts.len());
     assert!(names.len() >= 12, "only {} artifacts", names.len());
     let manifest = privai::render::manifest::Manifest::of(&rendered);
-    insta::assert_snapshot!("seed_manifest_json", String::from_utf8(manifest.to_bytes()).unwrap());
+    insta::assert_snapshot!(
+        "seed_manifest_json",
+        String::from_utf8(manifest.to_bytes()).unwrap()
+    );
 }
