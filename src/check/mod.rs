@@ -55,14 +55,20 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     /// Sources for excerpts.
     pub sources: Sources,
+    /// The typed spec, when it evaluated (even if a semantic check failed).
+    pub model: Option<crate::model::Spec>,
 }
 
 /// Checks the spec at `path`: evaluation, then (if that succeeds) every semantic pass.
 pub fn check_file(path: &std::path::Path) -> Outcome {
     let spec = path.display().to_string();
-    let (mut diagnostics, sources) = match crate::spec::load(path) {
-        Ok(loaded) => (crate::check::run(&loaded), loaded.sources),
-        Err(e) => (e.diagnostics, e.sources),
+    let (mut diagnostics, sources, model) = match crate::spec::load(path) {
+        Ok(loaded) => (
+            crate::check::run(&loaded),
+            loaded.sources,
+            Some(loaded.spec),
+        ),
+        Err(e) => (e.diagnostics, e.sources, None),
     };
     diagnostics.sort_by(|a, b| {
         let key = |d: &Diagnostic| {
@@ -79,5 +85,6 @@ pub fn check_file(path: &std::path::Path) -> Outcome {
         spec,
         diagnostics,
         sources,
+        model,
     }
 }

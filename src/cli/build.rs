@@ -36,22 +36,12 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         Err(d) => anyhow::bail!("{}", d.message),
     };
     let outcome = crate::check::check_file(&path);
-    if outcome.diagnostics.iter().any(|d| d.is_error()) {
-        let mut err = codespan_reporting::term::termcolor::StandardStream::stderr(
-            codespan_reporting::term::termcolor::ColorChoice::Never,
-        );
-        crate::output::diagnostics::write_human(&mut err, &outcome.sources, &outcome.diagnostics)?;
-        writeln!(
-            err,
-            "{}\nnothing built: fix the errors above (`privai check {}` shows them again)",
-            crate::output::diagnostics::summary(&outcome.spec, &outcome.diagnostics),
-            path.display()
-        )?;
-        return Ok(Exit::Error);
-    }
-    let loaded = crate::spec::load(&path)
-        .map_err(|_| anyhow::anyhow!("`{}` no longer evaluates", path.display()))?;
-    let rendered = render(&loaded.spec);
+    let spec = match &outcome.model {
+        Some(spec) if !outcome.diagnostics.iter().any(|d| d.is_error()) => spec,
+        _ => return refuse(&path, &outcome),
+    };
+    let rendered = render(spec);
+
     let manifest = Manifest::of(&rendered);
     prepare_out_dir(&args.out)?;
     for artifact in &rendered.artifacts {
@@ -78,6 +68,21 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     )?;
     writeln!(out, "generation {}", manifest.hash())?;
     Ok(Exit::Ok)
+}
+
+/// Prints why the spec cannot be built; builds nothing.
+fn refuse(path: &Path, outcome: &crate::check::Outcome) -> anyhow::Result<Exit> {
+    let mut err = codespan_reporting::term::termcolor::StandardStream::stderr(
+        codespan_reporting::term::termcolor::ColorChoice::Never,
+    );
+    crate::output::diagnostics::write_human(&mut err, &outcome.sources, &outcome.diagnostics)?;
+    writeln!(
+        err,
+        "{}\nnothing built: fix the errors above (`privai check {}` shows them again)",
+        crate::output::diagnostics::summary(&outcome.spec, &outcome.diagnostics),
+        path.display()
+    )?;
+    Ok(Exit::Error)
 }
 
 /// Empties `out` if it holds an earlier build; refuses to touch a directory

@@ -27,6 +27,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             spec: "(no spec)".into(),
             diagnostics: vec![*d],
             sources: Sources::default(),
+            model: None,
         },
     };
     let failed = outcome.diagnostics.iter().any(Diagnostic::is_error);
