@@ -99,6 +99,18 @@ pub const SCHEDULE: &str = "PRV065";
 pub const MEMORY_FIT: &str = "PRV066";
 /// A model is not in privai's catalog, so its memory cannot be sized.
 pub const UNKNOWN_CATALOG_MODEL: &str = "PRV067";
+/// One of the spec's ACL tests fails.
+pub const ACL_TEST_FAILED: &str = "PRV070";
+/// A rule opens every port of every node (`*:*`).
+pub const ACL_WIDE_OPEN: &str = "PRV071";
+/// Ollama's port is reachable from a device (it has no authentication).
+pub const OLLAMA_REACHABLE: &str = "PRV072";
+/// The gateway is reachable from a device whose user is in no group.
+pub const GATEWAY_UNTRUSTED: &str = "PRV073";
+/// A rule's sources select no node: it can never match.
+pub const RULE_NEVER_MATCHES: &str = "PRV074";
+/// A device can reach no service and no other device.
+pub const DEVICE_ISOLATED: &str = "PRV075";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 pub const ALL: &[(&str, &str)] = &[

@@ -11,6 +11,7 @@
 //!
 //! Later stages (render, observe, plan, apply) build on the typed [`model::Spec`].
 
+pub mod acl;
 pub mod check;
 pub mod cli;
 pub mod codes;

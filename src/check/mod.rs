@@ -5,6 +5,7 @@
 //! Passes give each diagnostic the path of the offending value; [`run`] then
 //! looks up where that value was written.
 
+mod acl;
 mod gateway;
 mod hardening;
 mod headscale;
@@ -35,6 +36,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("hardening", hardening::check),
     ("secrets", secrets::check),
     ("sizing", sizing::check),
+    ("acl", acl::check),
 ];
 
 /// Runs every pass on a loaded spec and locates each finding in the sources.

@@ -1,7 +1,9 @@
 //! The command line: clap definitions and dispatch to one module per command.
 
+mod acl;
 mod build;
 mod check;
+mod enroll;
 mod models;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +28,11 @@ pub enum Command {
     Models(models::Args),
     /// Render every artifact into a directory tree and print the generation hash.
     Build(build::Args),
+    /// Who can reach what: devices × services, by the spec's ACL.
+    Acl(acl::Args),
+    /// Everything needed to join a device to the tailnet: the `tailscale up`
+    /// command and its steps, or the app's steps and a QR code of the login server.
+    Enroll(enroll::Args),
     /// Rotate pre-auth and API keys (run by the scheduled job; not available yet).
     RotateKeys,
 }
@@ -52,6 +59,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Models(args) => models::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::Acl(args) => acl::run(&args),
+        Command::Enroll(args) => enroll::run(&args),
         Command::RotateKeys => Err(anyhow::anyhow!(
             "`privai rotate-keys` is reserved for the scheduled key-rotation job and is not available in this version; rotate keys with `headscale preauthkeys` for now"
         )),

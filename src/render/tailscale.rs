@@ -22,7 +22,7 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
                 out.push(Artifact::text(
                     host,
                     format!("{base}.txt"),
-                    app_steps(device, url),
+                    app_steps(device, url, "next to this file"),
                     Owner::Root,
                 ));
                 if let Some(svg) = qr_svg(url) {
@@ -102,7 +102,8 @@ fn join_script(device: &Device, url: &str) -> String {
         "#!/bin/sh\n\
          # Joins the device {name} (user {user}) to the tailnet coordinated by {url}.\n\
          # Run it on the device, as root, with the file holding its pre-auth key\n\
-         # (on the Headscale host: `headscale preauthkeys create --user {user} --expiration 24h`):\n\
+         # (on the Headscale host: `headscale users list --name {user}` shows the user's ID,\n\
+         # then `headscale preauthkeys create --user ID --expiration 24h`):\n\
          #   sudo sh {name}.sh /path/to/{name}.key\n\
          # The key is read from the file, never put on the command line, and the\n\
          # file is removed once the device has joined.\n\
@@ -123,7 +124,7 @@ fn windows_steps(device: &Device, url: &str) -> String {
         "Join the device {name} (user {user}) to the tailnet\n\
          \n\
          1. Install Tailscale for Windows.\n\
-         2. Save the device's pre-auth key (on the Headscale host: `headscale preauthkeys create --user {user} --expiration 24h`)\n   to a file only you can read, e.g. C:\\Users\\you\\{name}.key.\n\
+         2. Save the device's pre-auth key (on the Headscale host: `headscale users list --name {user}` shows\n   the user's ID, then `headscale preauthkeys create --user ID --expiration 24h`) to a file only you can read, e.g. C:\\Users\\you\\{name}.key.\n\
          3. In an administrator PowerShell:\n   tailscale up --login-server={url} --auth-key=file:C:\\Users\\you\\{name}.key --hostname={name}{tags}\n\
          4. Delete the key file.\n",
         name = device.name,
@@ -136,22 +137,26 @@ fn windows_steps(device: &Device, url: &str) -> String {
     )
 }
 
-fn app_steps(device: &Device, url: &str) -> String {
+/// The steps that join a phone or tablet through the Tailscale app, headed
+/// by the login server. `qr` says where the QR code of the login server is
+/// (e.g. "next to this file").
+pub fn app_steps(device: &Device, url: &str, qr: &str) -> String {
     let steps = match device.os {
         DeviceOs::Android => {
             "1. Install the Tailscale app.\n\
              2. Open Settings > Accounts > the menu (⋮) > \"Use an alternate server\".\n\
-             3. Enter the login server shown above (or scan the QR code next to this file).\n\
-             4. In the same menu choose \"Use an auth key\" and paste the device's pre-auth key\n   (on the Headscale host: `headscale preauthkeys create --user USER --expiration 24h`).\n"
+             3. Enter the login server shown above (or scan the QR code QR_WHERE).\n\
+             4. In the same menu choose \"Use an auth key\" and paste the device's pre-auth key\n   (on the Headscale host: `headscale users list --name USER` shows the user's ID,\n   then `headscale preauthkeys create --user ID --expiration 24h`).\n"
         }
         _ => {
             "1. Install the Tailscale app.\n\
              2. Tap the account icon > \"Log in…\" > the options menu > \"Use custom coordination server\".\n\
-             3. Enter the login server shown above (or scan the QR code next to this file).\n\
+             3. Enter the login server shown above (or scan the QR code QR_WHERE).\n\
              4. Sign in; the app shows a registration URL with an id, and the server's\n   administrator approves it: `headscale auth register --user USER --auth-id ID`.\n"
         }
     }
-    .replace("USER", &device.user);
+    .replace("USER", &device.user)
+    .replace("QR_WHERE", qr);
     format!(
         "Join the device {name} (user {user}) to the tailnet\n\nLogin server: {url}\n\n{steps}",
         name = device.name,

@@ -1,7 +1,9 @@
 //! privai's integration tests, in one binary (one link of the Nickel engine).
 
+mod acl;
 mod cli;
 mod corpus;
+mod enroll;
 mod flake;
 mod render_build;
 mod render_headscale;

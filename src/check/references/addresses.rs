@@ -130,9 +130,12 @@ pub(super) fn acl_hosts(spec: &Spec, out: &mut Vec<Diagnostic>) {
                 .note(format!("first declared at `{node}`")),
             );
         }
-        if let (Some(net), Ok(addr)) = (net, ip.parse::<Ipv4Addr>())
-            && !net.contains(addr)
-        {
+        let outside = match (net, ip.parse::<Ipv4Addr>(), Ipv4Net::parse(ip)) {
+            (Some(net), Ok(addr), _) => !net.contains(addr),
+            (Some(net), _, Some(range)) => !net.covers(&range),
+            _ => false,
+        };
+        if outside {
             out.push(
                 Diagnostic::warning(
                     IP_OUTSIDE_PREFIX,

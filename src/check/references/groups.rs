@@ -2,8 +2,8 @@
 //! that repeat `group:` (PRV017), and empty groups (PRV019), an error when
 //! the ACL policy names them.
 
-use super::alias::{Alias, parse_alias, split_destination};
 use super::names::{unknown_user_hint, user_names};
+use crate::acl::alias::{Alias, parse_alias, split_destination};
 use crate::codes::{ACL_SYNTAX, EMPTY_GROUP, UNKNOWN_USER};
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::Spec;

@@ -28,10 +28,9 @@
 //! - [`tags`]: tag names and whether each tag has an owner;
 //! - [`policy`]: the walk over ACL rules, tests and tag owners;
 //! - [`resolve`]: what one alias refers to, and where it may appear;
-//! - [`alias`]: the syntax of aliases, destinations and ports.
+//! - [`crate::acl::alias`]: the syntax of aliases, destinations and ports.
 
 mod addresses;
-mod alias;
 #[cfg(test)]
 mod fixtures;
 mod groups;

@@ -4,11 +4,11 @@
 //! reach `autogroup:self`, and tag owner keys. [`Policy`] holds the names an
 //! entry can refer to; [`super::resolve`] resolves one alias against them.
 
-use super::alias::{Alias, Ports, parse_alias, parse_ports, split_destination};
 use super::names::user_names;
 use super::resolve::Place;
 use super::tags::{invalid_tag, valid_tag_name};
 use super::{acl_path, nodes};
+use crate::acl::alias::{Alias, Ports, parse_alias, parse_ports, split_destination};
 use crate::codes::ACL_SYNTAX;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Protocol, Spec};

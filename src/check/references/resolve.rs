@@ -3,10 +3,10 @@
 //! device or `acl.hosts` names, each against the [`Policy`]'s names and the
 //! [`Place`] of the entry.
 
-use super::alias::{Alias, parse_alias};
 use super::policy::Policy;
 use super::tags::tag_problem;
 use super::{quoted, suggest};
+use crate::acl::alias::{Alias, parse_alias};
 use crate::codes::{ACL_SYNTAX, UNKNOWN_ACL_REF};
 use crate::diagnostic::Diagnostic;
 

@@ -1,13 +1,13 @@
 //! The syntax of the policy's entries (Headscale policy v2): aliases
 //! classified the way Headscale's `parseAlias` does, `TARGET:PORTS`
-//! destinations, and port lists. Parsing only; what an alias refers to is
-//! [`super::resolve`]'s business.
+//! destinations, and port lists. Parsing only: [`super::eval`] resolves
+//! aliases to nodes, `privai check` reports the malformed ones.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One alias of the policy, classified the way Headscale's `parseAlias` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Alias<'a> {
+pub enum Alias<'a> {
     /// Blank.
     Empty,
     /// `*`.
@@ -28,7 +28,7 @@ pub(super) enum Alias<'a> {
     Name(&'a str),
 }
 
-pub(super) fn parse_alias(text: &str) -> Alias<'_> {
+pub fn parse_alias(text: &str) -> Alias<'_> {
     let text = text.trim();
     if text.is_empty() {
         Alias::Empty
@@ -70,7 +70,7 @@ fn is_ip_or_prefix(text: &str) -> bool {
 
 /// Splits `TARGET:PORTS` at its last `:` (`[v6]:PORTS` for IPv6); `None`
 /// when there are no ports, as in `tag:server` or `box`.
-pub(super) fn split_destination(text: &str) -> Option<(&str, &str)> {
+pub fn split_destination(text: &str) -> Option<(&str, &str)> {
     let text = text.trim();
     if let Some(rest) = text.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
@@ -85,7 +85,7 @@ pub(super) fn split_destination(text: &str) -> Option<(&str, &str)> {
 
 /// The ports of a destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Ports {
+pub enum Ports {
     /// `*`.
     Any,
     /// Inclusive ranges; a single port is a range of one.
@@ -93,7 +93,7 @@ pub(super) enum Ports {
 }
 
 /// Parses `*`, `443`, `80,443`, `8000-8100` or a mixture; the error says why not.
-pub(super) fn parse_ports(text: &str) -> Result<Ports, String> {
+pub fn parse_ports(text: &str) -> Result<Ports, String> {
     if text.trim() == "*" {
         return Ok(Ports::Any);
     }

@@ -1,0 +1,262 @@
+//! The policy's meaning: the spec's ACL tests, and lints about who can reach
+//! what (a `*:*` rule, Ollama open to devices, the gateway open to people
+//! outside every group, rules that match nobody, devices that reach nothing).
+
+use crate::acl::alias::split_destination;
+use crate::acl::eval::Policy;
+use crate::acl::matrix::{Service, services};
+use crate::codes::{
+    ACL_TEST_FAILED, ACL_WIDE_OPEN, DEVICE_ISOLATED, GATEWAY_UNTRUSTED, OLLAMA_REACHABLE,
+    RULE_NEVER_MATCHES,
+};
+use crate::diagnostic::{Diagnostic, SpecPath};
+use crate::model::{DeviceKind, Protocol, Spec};
+use crate::net::{BindKind, bind_kind};
+
+/// Checks the policy's tests and its reachability lints.
+pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let policy = Policy::compile(spec);
+    policy_tests(spec, &policy, out);
+    wide_open(spec, out);
+    exposed_services(spec, &policy, out);
+    rules_matching_nobody(spec, &policy, out);
+    isolated_devices(spec, &policy, out);
+}
+
+fn acl_path() -> SpecPath {
+    SpecPath::root().key("acl")
+}
+
+/// `acl.rules[i]` in words: `group:trusted -> openclaw-server:18789`.
+fn describe_rule(spec: &Spec, index: usize) -> String {
+    let rule = &spec.acl.rules[index];
+    format!(
+        "acl.rules[{index}]: {} -> {}",
+        rule.src.join(", "),
+        rule.dst.join(", ")
+    )
+}
+
+/// The single node and port of a test destination `host:port`, if well formed.
+fn test_destination(spec: &Spec, policy: &Policy, text: &str) -> Option<(usize, u16)> {
+    let (target, port) = split_destination(text)?;
+    let port: u16 = port.trim().parse().ok()?;
+    let nodes = policy.select(spec, target);
+    match nodes.len() {
+        1 => nodes.into_iter().next().map(|n| (n, port)),
+        _ => None,
+    }
+}
+
+fn policy_tests(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
+    for (i, test) in spec.acl.tests.iter().enumerate() {
+        let path = acl_path().key("tests").index(i);
+        let sources = policy.select(spec, &test.src);
+        if sources.is_empty() {
+            out.push(
+                Diagnostic::warning(
+                    ACL_TEST_FAILED,
+                    format!("ACL test source `{}` matches no host or device yet, so the test proves nothing", test.src),
+                )
+                .at(path.key("src"))
+                .hint("name a user who owns a device, a group of such users, a tag in use, or a host or device"),
+            );
+            continue;
+        }
+        let expectations = [("accept", &test.accept, true), ("deny", &test.deny, false)];
+        for (key, destinations, want) in expectations {
+            for (j, destination) in destinations.iter().enumerate() {
+                let Some((dst, port)) = test_destination(spec, policy, destination) else {
+                    continue; // malformed: reported by the reference checks
+                };
+                let wrong = sources.iter().find_map(|&src| {
+                    let rule = policy.accepting_rule(src, dst, port, Protocol::Tcp);
+                    (rule.is_some() != want).then_some((src, rule))
+                });
+                if let Some((src, rule)) = wrong {
+                    let who = &policy.nodes()[src].name;
+                    let mut d = match rule {
+                        None => Diagnostic::error(
+                            ACL_TEST_FAILED,
+                            format!("ACL test fails: `{}` must reach `{destination}`, but `{who}` cannot: no rule accepts it", test.src),
+                        )
+                        .hint(format!("add a rule that lets `{}` reach `{destination}`, or correct the test", test.src)),
+                        Some(r) => Diagnostic::error(
+                            ACL_TEST_FAILED,
+                            format!("ACL test fails: `{}` must not reach `{destination}`, but `{who}` can: {} accepts it", test.src, describe_rule(spec, r)),
+                        )
+                        .hint(format!("narrow acl.rules[{r}] so it no longer covers `{destination}`, or correct the test")),
+                    };
+                    d = d.at(path.key(key).index(j));
+                    if let Some(r) = rule {
+                        d = d.note(format!("the rule responsible: {}", describe_rule(spec, r)));
+                    }
+                    out.push(d);
+                }
+            }
+        }
+    }
+}
+
+/// The rule set the seed's system needs: the sources may reach the gateway.
+fn tighter_rule(spec: &Spec) -> String {
+    match services(spec).into_iter().find(|s| s.what == "gateway") {
+        Some(gateway) => format!(
+            "`dst = [\"{}:{}\"]` (the gateway only)",
+            gateway.host, gateway.port
+        ),
+        None => "the hosts and ports the sources need, e.g. `[\"HOST:PORT\"]`".to_owned(),
+    }
+}
+
+fn wide_open(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    for (i, rule) in spec.acl.rules.iter().enumerate() {
+        for (j, dst) in rule.dst.iter().enumerate() {
+            if dst.trim() == "*:*" {
+                out.push(
+                    Diagnostic::warning(
+                        ACL_WIDE_OPEN,
+                        format!("acl.rules[{i}] lets {} reach every port of every node (`*:*`), Ollama and Headscale's host included", rule.src.join(", ")),
+                    )
+                    .at(acl_path().key("rules").index(i).key("dst").index(j))
+                    .hint(format!("open only what is needed: {}", tighter_rule(spec))),
+                );
+            }
+        }
+    }
+}
+
+/// The devices that can reach `service`, grouped by the rule that lets them.
+fn reachers(policy: &Policy, service: &Service) -> Vec<(usize, Vec<String>)> {
+    let Some(dst) = policy.node(&service.host) else {
+        return Vec::new();
+    };
+    let mut by_rule: Vec<(usize, Vec<String>)> = Vec::new();
+    for (src, node) in policy.nodes().iter().enumerate().filter(|(_, n)| !n.host) {
+        if let Some(rule) = policy.accepting_rule(src, dst, service.port, Protocol::Tcp) {
+            match by_rule.iter_mut().find(|(r, _)| *r == rule) {
+                Some((_, names)) => names.push(node.name.clone()),
+                None => by_rule.push((rule, vec![node.name.clone()])),
+            }
+        }
+    }
+    by_rule
+}
+
+fn names(list: &[String]) -> String {
+    list.iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn exposed_services(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
+    for service in services(spec) {
+        let rule_path = |r: usize| acl_path().key("rules").index(r);
+        match service.what {
+            "ollama" => {
+                let listening = bind_kind(&spec.ollama.listen) == BindKind::Tailnet;
+                for (rule, devices) in reachers(policy, &service) {
+                    let message = format!(
+                        "{} lets {} reach Ollama on `{}:{}`, which has no authentication",
+                        describe_rule(spec, rule),
+                        names(&devices),
+                        service.host,
+                        service.port
+                    );
+                    let d = if listening {
+                        Diagnostic::error(OLLAMA_REACHABLE, message)
+                    } else {
+                        Diagnostic::warning(
+                            OLLAMA_REACHABLE,
+                            format!(
+                                "{message} (it listens on loopback today, so nothing answers yet)"
+                            ),
+                        )
+                    };
+                    out.push(d.at(rule_path(rule)).hint(
+                        "only the gateway talks to Ollama: leave its port out of every rule for devices",
+                    ));
+                }
+            }
+            "gateway" => {
+                for (rule, devices) in reachers(policy, &service) {
+                    let outsiders: Vec<String> = devices
+                        .into_iter()
+                        .filter(|name| {
+                            let user = spec
+                                .devices
+                                .iter()
+                                .find(|d| &d.name == name)
+                                .map(|d| &d.user);
+                            !spec
+                                .groups
+                                .values()
+                                .any(|members| members.iter().any(|m| Some(m) == user))
+                        })
+                        .collect();
+                    if !outsiders.is_empty() {
+                        out.push(
+                            Diagnostic::warning(
+                                GATEWAY_UNTRUSTED,
+                                format!(
+                                    "{} lets {} reach the gateway on `{}:{}`, though their users are in no group",
+                                    describe_rule(spec, rule),
+                                    names(&outsiders),
+                                    service.host,
+                                    service.port
+                                ),
+                            )
+                            .at(rule_path(rule))
+                            .hint("grant the gateway to a group of trusted users (`group:trusted`), not to single devices or `*`"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn rules_matching_nobody(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
+    for (i, rule) in spec.acl.rules.iter().enumerate() {
+        if !rule.src.is_empty() && policy.rule_matches_nobody(i) {
+            out.push(
+                Diagnostic::warning(
+                    RULE_NEVER_MATCHES,
+                    format!(
+                        "acl.rules[{i}] can never match: its sources {} select no host or device",
+                        rule.src
+                            .iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .at(acl_path().key("rules").index(i).key("src"))
+                .hint("check the group's members and that each member owns a device in `devices`"),
+            );
+        }
+    }
+}
+
+fn isolated_devices(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
+    for (i, device) in spec.devices.iter().enumerate() {
+        // A server only others reach (a NAS) is not isolated.
+        let serves = device.kind == DeviceKind::Server;
+        let isolated = policy.node(&device.name).is_some_and(|node| {
+            let reached_server = serves && policy.is_destination(node);
+            !(policy.reaches_any_node(node) || reached_server)
+        });
+        if isolated {
+            out.push(
+                Diagnostic::warning(
+                    DEVICE_ISOLATED,
+                    format!("device `{}` can reach nothing: no rule lets it reach a service or another node", device.name),
+                )
+                .at(SpecPath::root().key("devices").index(i).key("name"))
+                .hint("add its user to a group the rules use, or remove the device"),
+            );
+        }
+    }
+}

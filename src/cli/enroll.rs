@@ -1,0 +1,351 @@
+//! `privai enroll`: everything a person needs to join one device to the
+//! tailnet, printed for them. Laptops, desktops and servers get the exact
+//! `tailscale up` command (the key read from a file only root can read, never
+//! put on the command line) and the steps around it; Windows the same with
+//! Windows paths; phones and tablets the app's steps and a QR code of the
+//! login server. The text reuses what `privai build` renders into
+//! `{etc}/enroll/` on the Headscale host.
+
+use super::Exit;
+use crate::model::{Device, DeviceKind, DeviceOs, Role, Spec};
+use crate::render::paths::Layout;
+use crate::render::tailscale::{app_steps, qr_svg, shell_quote, tailscale_up_argv};
+use anyhow::Context;
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `privai enroll`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The device to join (the name of one of the spec's `devices`).
+    pub device: String,
+    /// The spec (`.ncl`, `.toml` or `.json`). Default: `privai.ncl` or `privai.toml` here.
+    pub spec: Option<PathBuf>,
+    /// Also write the QR code of the login server to FILE as SVG (phones and tablets).
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Print the device's pre-auth key. Not available in this version: privai
+    /// does not create pre-auth keys yet (it will once it manages the live
+    /// Headscale), so this only says where the key comes from and exits 1.
+    #[arg(long)]
+    pub show_key: bool,
+}
+
+/// How a device joins, as `privai build` classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// The Tailscale app (phones and tablets).
+    App,
+    /// `tailscale up` in PowerShell.
+    Windows,
+    /// `tailscale up` in a POSIX shell, as root.
+    Posix,
+}
+
+impl Way {
+    fn of(device: &Device) -> Self {
+        match (device.kind, device.os) {
+            (DeviceKind::Phone | DeviceKind::Tablet, _) => Way::App,
+            (_, DeviceOs::Windows) => Way::Windows,
+            _ => Way::Posix,
+        }
+    }
+}
+
+/// Runs `privai enroll`.
+pub fn run(args: &Args) -> anyhow::Result<Exit> {
+    let cwd = std::env::current_dir()?;
+    let path = crate::spec::find_spec(args.spec.as_deref(), &cwd)
+        .map_err(|d| anyhow::anyhow!("{}", d.message))?;
+    let loaded = match crate::spec::load(&path) {
+        Ok(loaded) => loaded,
+        Err(_) => anyhow::bail!(
+            "`{}` does not evaluate; `privai check {}` shows why",
+            path.display(),
+            path.display()
+        ),
+    };
+    let spec = &loaded.spec;
+    let device = find_device(spec, &args.device, &path.display().to_string())?;
+    let way = Way::of(device);
+    if args.show_key {
+        anyhow::bail!(
+            "`--show-key` is not available in this version: privai does not create pre-auth keys yet. \
+             Once it manages the live Headscale it will create {name}'s key through the Headscale API and print it here; \
+             until then create it yourself on {host} ({command}); `privai enroll {name}` shows every step",
+            name = device.name,
+            host = headscale_host_name(spec),
+            command = "`headscale preauthkeys create --user ID --expiration 24h`",
+        );
+    }
+    if args.svg.is_some() && way != Way::App {
+        anyhow::bail!(
+            "`--svg` writes the QR code a phone or tablet scans; `{}` is a {} and joins with the command `privai enroll {}` prints",
+            device.name,
+            kind_name(device.kind),
+            device.name
+        );
+    }
+    let text = match way {
+        Way::App => phone_text(spec, device)?,
+        Way::Windows => windows_text(spec, device),
+        Way::Posix => posix_text(spec, device),
+    };
+    if let Some(file) = &args.svg {
+        let svg = qr_svg(&spec.headscale.server_url)
+            .context("the login server's URL is too long for a QR code")?;
+        std::fs::write(file, svg).with_context(|| format!("writing `{}`", file.display()))?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(text.as_bytes())?;
+    if let Some(file) = &args.svg {
+        writeln!(out, "\nThe QR code is also in `{}` (SVG).", file.display())?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// The device named `name`, or an error with a suggestion and the list of devices.
+fn find_device<'a>(spec: &'a Spec, name: &str, spec_path: &str) -> anyhow::Result<&'a Device> {
+    if let Some(device) = spec.devices.iter().find(|d| d.name == name) {
+        return Ok(device);
+    }
+    let names: Vec<String> = spec.devices.iter().map(|d| d.name.clone()).collect();
+    let mut message = format!("`{name}` is not a device of `{spec_path}`");
+    if let Some(close) = crate::spec::closest(name, &names) {
+        message.push_str(&format!("; did you mean `{close}`?"));
+    }
+    if names.is_empty() {
+        message.push_str("\nthe spec lists no devices (add them under `devices`)");
+    } else {
+        message.push_str(&format!("\ndevices: {}", names.join(", ")));
+    }
+    anyhow::bail!(message)
+}
+
+fn headscale_host_name(spec: &Spec) -> String {
+    match spec.service_host(Role::Headscale) {
+        Some(host) => host.name.clone(),
+        None => "the Headscale host".to_owned(),
+    }
+}
+
+/// Where `privai build` puts the device's enrollment files: `(dir, host)`.
+fn rendered_dir(spec: &Spec) -> Option<(String, String)> {
+    let host = spec.service_host(Role::Headscale)?;
+    Some((
+        format!("{}/enroll", Layout::of(host).etc()),
+        host.name.clone(),
+    ))
+}
+
+fn kind_name(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Phone => "phone",
+        DeviceKind::Laptop => "laptop",
+        DeviceKind::Desktop => "desktop",
+        DeviceKind::Server => "server",
+        DeviceKind::Tablet => "tablet",
+    }
+}
+
+fn header(spec: &Spec, device: &Device) -> String {
+    format!(
+        "Join the device {name} (user {user}) to the tailnet\n\nLogin server: {url}\n\n",
+        name = device.name,
+        user = device.user,
+        url = spec.headscale.server_url,
+    )
+}
+
+/// Step 1 of laptops, desktops and servers: the pre-auth key.
+fn key_step(spec: &Spec, device: &Device) -> String {
+    // `preauthkeys create --user` takes the user's numeric ID (Headscale 0.26+).
+    format!(
+        "1. On the Headscale host ({host}), create a pre-auth key for {user} that expires in 24 hours\n   \
+         (`preauthkeys create` wants the user's numeric ID, which `users list` shows):\n     \
+         sudo headscale users list --name {user}\n     \
+         sudo headscale preauthkeys create --user ID --expiration 24h{ephemeral}\n   \
+         privai does not create keys yet; it will once it manages the live Headscale.\n",
+        host = headscale_host_name(spec),
+        user = device.user,
+        ephemeral = if device.ephemeral { " --ephemeral" } else { "" },
+    )
+}
+
+/// Root's home on the device: a directory only root can read.
+fn root_home(os: DeviceOs) -> &'static str {
+    match os {
+        DeviceOs::Macos => "/var/root",
+        _ => "/root",
+    }
+}
+
+fn posix_text(spec: &Spec, device: &Device) -> String {
+    let url = &spec.headscale.server_url;
+    let key_file = format!("{}/{}.key", root_home(device.os), device.name);
+    let mut command = vec!["sudo".to_owned()];
+    command.extend(
+        tailscale_up_argv(device, url, &key_file)
+            .iter()
+            .map(|arg| shell_quote(arg)),
+    );
+    let mut text = header(spec, device);
+    text.push_str(&key_step(spec, device));
+    // Device names are DNS labels, so the path needs no quoting inside `sh -c '…'`.
+    text.push_str(&format!(
+        "2. On {name}, save the key in a file only root can read (paste the key, then press Ctrl-D):\n     \
+         sudo sh -c 'umask 077; cat > {key_file}'\n\
+         3. On {name}, join the tailnet:\n     \
+         {command}\n",
+        name = device.name,
+        command = command.join(" "),
+    ));
+    if device.os == DeviceOs::Macos {
+        text.push_str(
+            "   (With the Tailscale app rather than Homebrew's tailscale, the command is\n   \
+             /Applications/Tailscale.app/Contents/MacOS/Tailscale instead of tailscale.)\n",
+        );
+    }
+    text.push_str(&format!(
+        "4. Delete the key file:\n     sudo rm -f {}\n",
+        shell_quote(&key_file)
+    ));
+    if let Some((dir, host)) = rendered_dir(spec) {
+        text.push_str(&format!(
+            "\n`privai build` renders steps 3 and 4 as a script: {dir}/{name}.sh on {host}.\n\
+             Copy it to {name} and run `sudo sh {name}.sh {key}` there instead.\n",
+            name = device.name,
+            key = shell_quote(&key_file),
+        ));
+    }
+    text
+}
+
+/// `text` as one PowerShell argument: as is when it holds only safe
+/// characters, else in single quotes (no expansion) with `'` doubled.
+fn powershell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:./=-".contains(c));
+    if safe {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+}
+
+fn windows_text(spec: &Spec, device: &Device) -> String {
+    let url = &spec.headscale.server_url;
+    // Expanded by PowerShell: the profile of the user who runs the steps,
+    // readable only by them and administrators.
+    let key_file = format!("$env:USERPROFILE\\{}.key", device.name);
+    let command: Vec<String> = tailscale_up_argv(device, url, &key_file)
+        .iter()
+        .map(|arg| {
+            if arg.starts_with("--auth-key=") {
+                format!("\"{arg}\"")
+            } else {
+                powershell_quote(arg)
+            }
+        })
+        .collect();
+    let mut text = header(spec, device);
+    text.push_str(&key_step(spec, device));
+    text.push_str(&format!(
+        "2. On {name}, install Tailscale for Windows. In PowerShell, save the key in your profile,\n   \
+         which only you and administrators can read (paste the key when asked):\n     \
+         Set-Content -NoNewline -Path \"{key_file}\" -Value (Read-Host 'pre-auth key')\n\
+         3. In the same PowerShell, join the tailnet:\n     \
+         {command}\n\
+         4. Delete the key file:\n     \
+         Remove-Item \"{key_file}\"\n",
+        name = device.name,
+        command = command.join(" "),
+    ));
+    if let Some((dir, host)) = rendered_dir(spec) {
+        text.push_str(&format!(
+            "\n`privai build` renders the steps for {name} into {dir}/{name}.txt on {host}.\n",
+            name = device.name,
+        ));
+    }
+    text
+}
+
+fn phone_text(spec: &Spec, device: &Device) -> anyhow::Result<String> {
+    let url = &spec.headscale.server_url;
+    let qr = qr_terminal(url).context("the login server's URL is too long for a QR code")?;
+    let mut text = app_steps(device, url, "below");
+    text.push_str("\nThe login server as a QR code:\n\n");
+    text.push_str(&qr);
+    if let Some((dir, host)) = rendered_dir(spec) {
+        text.push_str(&format!(
+            "\n`privai build` renders these steps into {dir}/{name}.txt and the QR code into\n\
+             {dir}/{name}-login-server.svg on {host}.\n",
+            name = device.name,
+        ));
+    }
+    Ok(text)
+}
+
+/// A QR code of `text` for the terminal: two modules per character with
+/// half blocks, light modules and the 4-module quiet zone drawn as blocks,
+/// which suits the usual light-on-dark terminal. Every line ends in a newline.
+fn qr_terminal(text: &str) -> Option<String> {
+    let code = QrCode::new(text.as_bytes()).ok()?;
+    let drawing = code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build();
+    Some(drawing + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_terminal_qr_code_has_the_code_plus_a_quiet_zone_of_four_modules() {
+        let url = "https://headscale.home.arpa";
+        let modules = QrCode::new(url.as_bytes()).unwrap().width();
+        let drawing = qr_terminal(url).unwrap();
+        let lines: Vec<&str> = drawing.lines().collect();
+        let side = modules + 2 * 4;
+        // Two module rows per line.
+        assert_eq!(lines.len(), side.div_ceil(2));
+        for line in &lines {
+            assert_eq!(line.chars().count(), side, "{line:?}");
+        }
+        // The quiet zone is light: full blocks on the first two lines (four
+        // rows) and in the first and last four columns of every line.
+        assert!(lines[..2].iter().all(|l| l.chars().all(|c| c == '█')));
+        for line in &lines[..lines.len() - 1] {
+            let chars: Vec<char> = line.chars().collect();
+            assert!(chars[..4].iter().all(|&c| c == '█'), "{line:?}");
+            assert!(chars[side - 4..].iter().all(|&c| c == '█'), "{line:?}");
+        }
+        // An odd number of rows: the last line holds one row, the upper halves.
+        if side % 2 == 1 {
+            assert!(lines[lines.len() - 1].chars().all(|c| c == '▀'));
+        }
+        // The finder pattern's dark top edge: seven dark modules after the
+        // quiet zone on row 4 (line 2, upper half), drawn as lower halves or blanks.
+        let row4: Vec<char> = lines[2].chars().collect();
+        assert!(row4[4..11].iter().all(|&c| c == '▄' || c == ' '));
+    }
+
+    #[test]
+    fn powershell_arguments_are_quoted_only_when_needed() {
+        assert_eq!(powershell_quote("--hostname=laptop"), "--hostname=laptop");
+        assert_eq!(
+            powershell_quote("--advertise-tags=tag:a,tag:b"),
+            "'--advertise-tags=tag:a,tag:b'"
+        );
+        assert_eq!(powershell_quote("it's"), "'it''s'");
+    }
+}

@@ -1,0 +1,123 @@
+//! `privai acl` and the policy's meaning in `privai check`.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn privai() -> Command {
+    Command::cargo_bin("privai").unwrap()
+}
+
+#[test]
+fn the_seed_matrix_lets_every_device_reach_the_gateway_and_nothing_else() {
+    let out = privai()
+        .args(["acl", "--json", "examples/seed-home.ncl"])
+        .current_dir(repo(""))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &report["matrix"];
+    assert_eq!(
+        m["sources"],
+        serde_json::json!(["phone", "laptop", "desktop"])
+    );
+    let columns: Vec<String> = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{}:{}", s["host"].as_str().unwrap(), s["port"]))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "openclaw-server:443",
+            "openclaw-server:11434",
+            "openclaw-server:18789"
+        ]
+    );
+    // Every device: Headscale's port and Ollama's denied, the gateway by rule 0.
+    for row in m["cells"].as_array().unwrap() {
+        assert_eq!(row, &serde_json::json!([null, null, 0]));
+    }
+}
+
+#[test]
+fn the_seed_policy_tests_pass_and_its_policy_raises_no_acl_finding() {
+    let outcome = privai::check::check_file(&repo("examples/seed-home.ncl"));
+    let acl: Vec<_> = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| ("PRV070"..="PRV075").contains(&d.code))
+        .collect();
+    assert!(acl.is_empty(), "{acl:#?}");
+}
+
+#[test]
+fn the_seeds_star_star_rule_is_flagged_with_a_tighter_rule() {
+    let outcome = privai::check::check_file(&repo("examples/seed-as-written.ncl"));
+    let d = outcome
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "PRV071")
+        .unwrap();
+    assert_eq!(d.path.as_ref().unwrap().to_string(), "acl.rules[0].dst[0]");
+    assert!(
+        d.hint
+            .as_deref()
+            .unwrap()
+            .contains(r#"dst = ["openclaw-server:18789"]"#),
+        "{:?}",
+        d.hint
+    );
+}
+
+#[test]
+fn a_failing_acl_test_fails_check_with_the_assertion_and_the_rule_responsible() {
+    privai()
+        .args(["check", "tests/corpus/acl/failing-deny-test.toml"])
+        .current_dir(repo(""))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "ACL test fails: `group:trusted` must not reach `server:22`, but `laptop` can: acl.rules[0]: group:trusted -> server:* accepts it",
+        ))
+        .stderr(predicates::str::contains("the rule responsible: acl.rules[0]"));
+}
+
+#[test]
+fn filters_keep_one_device_and_one_service_and_rules_name_the_rule() {
+    let out = privai()
+        .args([
+            "acl",
+            "examples/linux-homelab.ncl",
+            "--from",
+            "kim-laptop",
+            "--to",
+            "homelab:18789",
+            "--rules",
+        ])
+        .current_dir(repo(""))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "DEVICE      homelab:18789 (gateway)\n\
+         kim-laptop  yes (acl.rules[0])\n\
+         acl.rules[0]: group:family -> homelab:18789\n"
+    );
+}
+
+#[test]
+fn an_unknown_device_filter_lists_the_devices() {
+    privai()
+        .args(["acl", "examples/seed-home.ncl", "--from", "tablet"])
+        .current_dir(repo(""))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("phone, laptop, desktop"));
+}
