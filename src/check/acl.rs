@@ -260,3 +260,81 @@ fn isolated_devices(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::{findings_of, pairs};
+
+    fn acl(code: &str) -> bool {
+        ("PRV070"..="PRV075").contains(&code)
+    }
+
+    /// A server with the gateway, two users (only `alice` in a group), devices.
+    const TAILNET: &str = r#"{
+      hosts = [ { name = "server", platform = 'linux, ram_gb = 32, roles = ['ollama, 'openclaw], tailnet_ip = "100.64.0.1" } ],
+      ollama.models = [ { name = "llama3.1:8b", role = 'primary }, { name = "llama3.2:3b", role = 'fallback } ],
+      openclaw = {
+        image = "x@sha256:3f4b2c1d8e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
+        bind = "100.64.0.1",
+        model = { primary = "llama3.1:8b", fallbacks = ["llama3.2:3b"] },
+      },
+      users = [ { name = "alice" }, { name = "bob" } ],
+      groups = { trusted = ["alice"], nobody = [] },
+      devices = [
+        { name = "alice-phone", user = "alice", kind = 'phone, os = 'ios },
+        { name = "bob-laptop", user = "bob", kind = 'laptop, os = 'linux },
+      ],
+    }"#;
+
+    fn found(rules: &str) -> Vec<(&'static str, String)> {
+        findings_of(&format!("{TAILNET} & {{ acl.rules = {rules} }}"), acl)
+    }
+
+    #[test]
+    fn a_tight_policy_gives_no_finding_but_an_untouched_device_is_isolated() {
+        assert_eq!(
+            found(r#"[ { src = ["group:trusted"], dst = ["server:18789"] } ]"#),
+            pairs(&[("PRV075", "devices[1].name")])
+        );
+    }
+
+    #[test]
+    fn the_gateway_open_to_a_user_in_no_group_is_flagged() {
+        assert_eq!(
+            found(r#"[ { src = ["*"], dst = ["server:18789"] } ]"#),
+            pairs(&[("PRV073", "acl.rules[0]")])
+        );
+    }
+
+    #[test]
+    fn ollama_open_to_devices_is_flagged_at_the_rule() {
+        assert_eq!(
+            found(
+                r#"[ { src = ["group:trusted"], dst = ["server:18789"] },
+                    { src = ["bob@"], dst = ["server:11434"] } ]"#
+            ),
+            pairs(&[("PRV072", "acl.rules[1]")])
+        );
+    }
+
+    #[test]
+    fn a_rule_whose_group_has_no_device_never_matches() {
+        let codes = found(
+            r#"[ { src = ["group:trusted", "bob@"], dst = ["server:18789"] },
+                { src = ["group:nobody"], dst = ["server:18789"] } ]"#,
+        );
+        assert!(
+            codes.contains(&("PRV074", "acl.rules[1].src".to_owned())),
+            "{codes:?}"
+        );
+    }
+
+    #[test]
+    fn a_star_star_rule_is_flagged_at_its_destination() {
+        let codes = found(r#"[ { src = ["group:trusted"], dst = ["*:*"] } ]"#);
+        assert!(
+            codes.contains(&("PRV071", "acl.rules[0].dst[0]".to_owned())),
+            "{codes:?}"
+        );
+    }
+}
