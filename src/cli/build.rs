@@ -18,16 +18,6 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// Where an artifact lands under the output directory: `HOST/PATH`, with
-/// the operator's home (`~/`) written `HOST/HOME/`.
-pub fn tree_path(artifact: &Artifact) -> PathBuf {
-    let relative = match artifact.path.strip_prefix("~/") {
-        Some(rest) => format!("HOME/{rest}"),
-        None => artifact.path.trim_start_matches('/').to_owned(),
-    };
-    Path::new(&artifact.host).join(relative)
-}
-
 /// Runs `privai build`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let cwd = std::env::current_dir()?;
@@ -38,7 +28,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let outcome = crate::check::check_file(&path);
     let spec = match &outcome.model {
         Some(spec) if !outcome.diagnostics.iter().any(|d| d.is_error()) => spec,
-        _ => return refuse(&path, &outcome),
+        _ => return refuse(&path, &outcome, "nothing built"),
     };
     let rendered = render(spec);
 
@@ -70,15 +60,20 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Prints why the spec cannot be built; builds nothing.
-fn refuse(path: &Path, outcome: &crate::check::Outcome) -> anyhow::Result<Exit> {
+/// Prints why the spec cannot be used (`nothing`: what was therefore not
+/// done, e.g. "nothing built"); returns [`Exit::Error`].
+pub(super) fn refuse(
+    path: &Path,
+    outcome: &crate::check::Outcome,
+    nothing: &str,
+) -> anyhow::Result<Exit> {
     let mut err = codespan_reporting::term::termcolor::StandardStream::stderr(
         codespan_reporting::term::termcolor::ColorChoice::Never,
     );
     crate::output::diagnostics::write_human(&mut err, &outcome.sources, &outcome.diagnostics)?;
     writeln!(
         err,
-        "{}\nnothing built: fix the errors above (`privai check {}` shows them again)",
+        "{}\n{nothing}: fix the errors above (`privai check {}` shows them again)",
         crate::output::diagnostics::summary(&outcome.spec, &outcome.diagnostics),
         path.display()
     )?;
@@ -105,7 +100,7 @@ fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
 }
 
 fn write_artifact(out: &Path, artifact: &Artifact) -> anyhow::Result<()> {
-    let path = out.join(tree_path(artifact));
+    let path = out.join(artifact.tree_path());
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating `{}`", parent.display()))?;

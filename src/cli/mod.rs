@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod enroll;
 mod models;
+mod plan;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ pub enum Command {
     Models(models::Args),
     /// Render every artifact into a directory tree and print the generation hash.
     Build(build::Args),
+    /// What `privai apply` would change, Terraform-style (files, under `--root`).
+    Plan(plan::Args),
     /// Who can reach what: devices × services, by the spec's ACL.
     Acl(acl::Args),
     /// Everything needed to join a device to the tailnet: the `tailscale up`
@@ -44,6 +47,8 @@ pub enum Exit {
     Ok = 0,
     /// An error: invalid spec, failed command.
     Error = 1,
+    /// `privai plan --detailed-exitcode`: success, and there are changes.
+    Changes = 2,
 }
 
 impl From<Exit> for ExitCode {
@@ -59,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Models(args) => models::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Acl(args) => acl::run(&args),
         Command::Enroll(args) => enroll::run(&args),
         Command::RotateKeys => Err(anyhow::anyhow!(

@@ -2,3 +2,4 @@
 
 pub mod diagnostics;
 pub mod models;
+pub mod plan_view;

@@ -3,14 +3,14 @@
 //! manifest's bytes, which are deterministic (sorted, no timestamps).
 
 use super::{Artifact, Owner, Rendered, ServiceId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Version of the manifest format.
 pub const FORMAT: u32 = 1;
 
 /// One manifest entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Host the file is for.
     pub host: String,
@@ -29,7 +29,7 @@ pub struct Entry {
 }
 
 /// The manifest of a build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Format version, see [`FORMAT`].
     pub format: u32,

@@ -16,10 +16,11 @@ pub mod service;
 pub mod tailscale;
 
 use crate::model::{Host, Role, Spec};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// Who owns an installed file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Owner {
     /// root (system files, LaunchDaemons, systemd units).
@@ -29,7 +30,7 @@ pub enum Owner {
 }
 
 /// A service privai manages; artifacts name the ones that must restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ServiceId {
     /// The Headscale coordinator.
@@ -40,6 +41,18 @@ pub enum ServiceId {
     Gateway,
     /// The scheduled key-rotation job.
     KeyRotation,
+}
+
+impl ServiceId {
+    /// The service's name as privai prints it (and as the manifest spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Headscale => "headscale",
+            Self::Ollama => "ollama",
+            Self::Gateway => "gateway",
+            Self::KeyRotation => "key-rotation",
+        }
+    }
 }
 
 /// One file to install.
@@ -100,7 +113,7 @@ impl Artifact {
 }
 
 /// A model Ollama must have, for `apply` to pull.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelPull {
     /// The host running Ollama.
     pub host: String,
@@ -115,6 +128,24 @@ pub struct Rendered {
     pub artifacts: Vec<Artifact>,
     /// Models to pull.
     pub models: Vec<ModelPull>,
+}
+
+/// Where the file installed at `path` on `host` lands in a staging tree
+/// (`privai build --out`, `privai plan --root`): `HOST/PATH`, with the
+/// operator's home (`~/`) written `HOST/HOME/`. Pure.
+pub fn tree_path(host: &str, path: &str) -> PathBuf {
+    let relative = match path.strip_prefix("~/") {
+        Some(rest) => format!("HOME/{rest}"),
+        None => path.trim_start_matches('/').to_owned(),
+    };
+    Path::new(host).join(relative)
+}
+
+impl Artifact {
+    /// [`tree_path`] of this artifact.
+    pub fn tree_path(&self) -> PathBuf {
+        tree_path(&self.host, &self.path)
+    }
 }
 
 /// Renders every artifact of `spec` for every host. Pure.

@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod enroll;
 mod flake;
+mod plan;
 mod render_build;
 mod render_headscale;
 mod render_openclaw;
