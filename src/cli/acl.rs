@@ -108,16 +108,7 @@ pub fn render_table(m: &Matrix, with_rules: bool) -> String {
 
 /// Runs `privai acl`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let cwd = std::env::current_dir()?;
-    let path = crate::spec::find_spec(args.spec.as_deref(), &cwd)
-        .map_err(|d| anyhow::anyhow!("{}", d.message))?;
-    let loaded = crate::spec::load(&path).map_err(|_| {
-        anyhow::anyhow!(
-            "`{}` does not evaluate; `privai check {}` shows why",
-            path.display(),
-            path.display()
-        )
-    })?;
+    let loaded = super::load_spec(args.spec.as_deref())?;
     let policy = Policy::compile(&loaded.spec);
     let m = filter(
         matrix(&loaded.spec, &policy),

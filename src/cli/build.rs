@@ -20,17 +20,11 @@ pub struct Args {
 
 /// Runs `privai build`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let cwd = std::env::current_dir()?;
-    let path = match crate::spec::find_spec(args.spec.as_deref(), &cwd) {
-        Ok(path) => path,
-        Err(d) => anyhow::bail!("{}", d.message),
+    let spec = match super::checked_spec(args.spec.as_deref(), "nothing built")? {
+        Ok(spec) => spec,
+        Err(exit) => return Ok(exit),
     };
-    let outcome = crate::check::check_file(&path);
-    let spec = match &outcome.model {
-        Some(spec) if !outcome.diagnostics.iter().any(|d| d.is_error()) => spec,
-        _ => return refuse(&path, &outcome, "nothing built"),
-    };
-    let rendered = render(spec);
+    let rendered = render(&spec);
 
     let manifest = Manifest::of(&rendered);
     prepare_out_dir(&args.out)?;

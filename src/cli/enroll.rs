@@ -56,17 +56,8 @@ impl Way {
 
 /// Runs `privai enroll`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let cwd = std::env::current_dir()?;
-    let path = crate::spec::find_spec(args.spec.as_deref(), &cwd)
-        .map_err(|d| anyhow::anyhow!("{}", d.message))?;
-    let loaded = match crate::spec::load(&path) {
-        Ok(loaded) => loaded,
-        Err(_) => anyhow::bail!(
-            "`{}` does not evaluate; `privai check {}` shows why",
-            path.display(),
-            path.display()
-        ),
-    };
+    let path = super::spec_path(args.spec.as_deref())?;
+    let loaded = super::load_spec(Some(&path))?;
     let spec = &loaded.spec;
     let device = find_device(spec, &args.device, &path.display().to_string())?;
     let way = Way::of(device);

@@ -83,6 +83,39 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The spec to use: the one given, else `privai.ncl`/`.toml`/`.json` here.
+fn spec_path(given: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir()?;
+    crate::spec::find_spec(given, &cwd).map_err(|d| anyhow::anyhow!("{}", d.message))
+}
+
+/// Loads the spec for a command that reads it without checking it fully;
+/// an evaluation error points at `privai check`.
+fn load_spec(given: Option<&std::path::Path>) -> anyhow::Result<crate::spec::LoadedSpec> {
+    let path = spec_path(given)?;
+    crate::spec::load(&path).map_err(|_| {
+        anyhow::anyhow!(
+            "`{}` does not evaluate; `privai check {}` shows why",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+/// The fully checked spec for a command that changes something (`build`,
+/// `plan`); `Err(exit)` after printing the errors and that `nothing` was done.
+fn checked_spec(
+    given: Option<&std::path::Path>,
+    nothing: &str,
+) -> anyhow::Result<Result<crate::model::Spec, Exit>> {
+    let path = spec_path(given)?;
+    let mut outcome = crate::check::check_file(&path);
+    match outcome.model.take() {
+        Some(spec) if !outcome.diagnostics.iter().any(|d| d.is_error()) => Ok(Ok(spec)),
+        _ => build::refuse(&path, &outcome, nothing).map(Err),
+    }
+}
+
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error
         .downcast_ref::<std::io::Error>()

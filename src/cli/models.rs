@@ -27,17 +27,7 @@ struct JsonReport<'a> {
 
 /// Runs `privai models`. Exits 1 when a model does not fit or cannot be sized.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let cwd = std::env::current_dir()?;
-    let path = crate::spec::find_spec(args.spec.as_deref(), &cwd)
-        .map_err(|d| anyhow::anyhow!("{}", d.message))?;
-    let loaded = match crate::spec::load(&path) {
-        Ok(loaded) => loaded,
-        Err(_) => anyhow::bail!(
-            "`{}` does not evaluate; `privai check {}` shows why",
-            path.display(),
-            path.display()
-        ),
-    };
+    let loaded = super::load_spec(args.spec.as_deref())?;
     let fits: Vec<HostFit> = assess(&loaded.spec, Catalog::bundled())
         .into_iter()
         .collect();

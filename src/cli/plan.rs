@@ -28,17 +28,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let Some(root) = &args.root else {
         anyhow::bail!("plan against the live system comes with `privai apply`; pass --root DIR");
     };
-    let cwd = std::env::current_dir()?;
-    let path = match crate::spec::find_spec(args.spec.as_deref(), &cwd) {
-        Ok(path) => path,
-        Err(d) => anyhow::bail!("{}", d.message),
+    let spec = match super::checked_spec(args.spec.as_deref(), "nothing planned")? {
+        Ok(spec) => spec,
+        Err(exit) => return Ok(exit),
     };
-    let outcome = crate::check::check_file(&path);
-    let spec = match &outcome.model {
-        Some(spec) if !outcome.diagnostics.iter().any(|d| d.is_error()) => spec,
-        _ => return super::build::refuse(&path, &outcome, "nothing planned"),
-    };
-    let rendered = render(spec);
+    let rendered = render(&spec);
     let observed = crate::observe::files::observe(root, &rendered)
         .with_context(|| format!("observing the files under `{}`", root.display()))?;
     let plan = crate::plan::plan(&rendered, &observed);

@@ -142,7 +142,8 @@ fn short(sha256: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::{FileKey, FileState, Observed};
+    use crate::observe::Observed;
+    use crate::plan::tests::present;
     use crate::render::manifest::{Manifest, sha256_hex};
     use crate::render::{Artifact, Rendered, ServiceId};
 
@@ -156,16 +157,6 @@ mod tests {
             secret: false,
             restarts: Vec::new(),
         }
-    }
-
-    fn present(observed: &mut Observed, path: &str, text: &str, mode: u32) {
-        observed.files.insert(
-            FileKey::new("mac", path),
-            FileState::Present {
-                contents: text.as_bytes().to_vec(),
-                mode,
-            },
-        );
     }
 
     #[test]

@@ -266,4 +266,4 @@ pub fn plan(desired: &Rendered, observed: &Observed) -> Plan {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

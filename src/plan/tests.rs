@@ -20,7 +20,8 @@ fn rendered(artifacts: Vec<Artifact>) -> Rendered {
     }
 }
 
-fn present(observed: &mut Observed, path: &str, text: &str, mode: u32) {
+/// Records `path` on host `mac` as present with `text` and `mode`.
+pub(crate) fn present(observed: &mut Observed, path: &str, text: &str, mode: u32) {
     observed.files.insert(
         FileKey::new("mac", path),
         FileState::Present {
