@@ -12,6 +12,7 @@
 //! Later stages (render, observe, plan, apply) build on the typed [`model::Spec`].
 
 pub mod acl;
+pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod codes;
@@ -25,3 +26,5 @@ pub mod render;
 pub mod sizing;
 pub mod sources;
 pub mod spec;
+pub mod state;
+pub mod sys;

@@ -1,11 +1,14 @@
 //! The command line: clap definitions and dispatch to one module per command.
 
 mod acl;
+mod apply;
 mod build;
 mod check;
 mod enroll;
+mod generations;
 mod models;
 mod plan;
+mod target;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,8 +32,17 @@ pub enum Command {
     Models(models::Args),
     /// Render every artifact into a directory tree and print the generation hash.
     Build(build::Args),
-    /// What `privai apply` would change, Terraform-style (files, under `--root`).
+    /// What `privai apply` would change, Terraform-style.
     Plan(plan::Args),
+    /// Carry out the plan: write files, restart what changed, health-check,
+    /// commit a new generation — or roll everything back and exit 3.
+    Apply(apply::Args),
+    /// List the generations of the install; `*` marks the current one.
+    Generations(generations::ListArgs),
+    /// Install an earlier generation again (default: the one before the current).
+    Rollback(generations::RollbackArgs),
+    /// Remove old generations, keeping the newest N and the current one.
+    Gc(generations::GcArgs),
     /// Who can reach what: devices × services, by the spec's ACL.
     Acl(acl::Args),
     /// Everything needed to join a device to the tailnet: the `tailscale up`
@@ -49,6 +61,9 @@ pub enum Exit {
     Error = 1,
     /// `privai plan --detailed-exitcode`: success, and there are changes.
     Changes = 2,
+    /// `privai apply`: a step or health check failed and everything was
+    /// rolled back to the previous generation.
+    RolledBack = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -65,6 +80,10 @@ pub fn main() -> ExitCode {
         Command::Models(args) => models::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Generations(args) => generations::list(&args),
+        Command::Rollback(args) => generations::rollback(&args),
+        Command::Gc(args) => generations::gc(&args),
         Command::Acl(args) => acl::run(&args),
         Command::Enroll(args) => enroll::run(&args),
         Command::RotateKeys => Err(anyhow::anyhow!(

@@ -1,44 +1,149 @@
-//! `privai plan`: what `privai apply` would change, Terraform-style. This
-//! slice plans files only, and only under an explicit `--root`.
+//! `privai plan`: what `privai apply` would change, Terraform-style; with
+//! `--json` in a versioned schema, with `-o FILE` saved for `apply FILE`.
 
 use super::Exit;
-use crate::render::render;
+use super::target::{self, TargetArgs};
+use crate::observe::Observed;
+use crate::plan::Plan;
+use crate::plan::saved::{FORMAT, KIND, SavedPlan, SavedTarget};
+use crate::render::Rendered;
+use crate::render::manifest::{Manifest, sha256_hex};
+use crate::state::Install;
 use anyhow::Context;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `privai plan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The spec (`.ncl`, `.toml` or `.json`). Default: `privai.ncl` or `privai.toml` here.
     pub spec: Option<PathBuf>,
-    /// Stage the system under DIR: each install path is read from
-    /// `DIR/HOST/PATH` (`~/` as `DIR/HOST/HOME/`), the previous install's
-    /// manifest from `DIR/.privai/manifest.json`. Default `/`, which needs
-    /// `privai apply` and is not available yet: pass `--root` for now.
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Exit 0 when there are no changes, 1 on an error, 2 when there are changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Print the plan as JSON (schema: docs/plan-json.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan to FILE; `privai apply FILE` then carries out exactly
+    /// this plan, or refuses if the spec or the system changed since.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// A checked spec, rendered for where it is installed.
+pub(super) struct Prepared {
+    /// The spec file, absolute.
+    pub spec: PathBuf,
+    /// sha256 of its bytes.
+    pub spec_sha256: String,
+    /// Where it is installed.
+    pub install: Install,
+    /// What it renders for there.
+    pub desired: Rendered,
+}
+
+/// Checks and renders the spec for `target`; `Err(exit)` after printing
+/// why it cannot be used (`nothing`: what was therefore not done).
+pub(super) fn prepare(
+    spec: Option<&Path>,
+    target: &TargetArgs,
+    nothing: &str,
+) -> anyhow::Result<Result<Prepared, Exit>> {
+    let path = std::path::absolute(super::spec_path(spec)?)?;
+    let model = match super::checked_spec(Some(&path), nothing)? {
+        Ok(model) => model,
+        Err(exit) => return Ok(Err(exit)),
+    };
+    let install = target::install_for_spec(target, &model)?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;
+    Ok(Ok(Prepared {
+        spec: path,
+        spec_sha256: sha256_hex(&bytes),
+        desired: install.select(crate::render::render(&model)),
+        install,
+    }))
+}
+
+/// Observes the system and plans.
+pub(super) fn observe_and_plan(prepared: &Prepared) -> anyhow::Result<(Observed, Plan)> {
+    let observed = crate::observe::observe(&prepared.install, &prepared.desired)
+        .context("observing the installed files")?;
+    let plan = crate::plan::plan(&prepared.desired, &observed);
+    Ok((observed, plan))
+}
+
+/// The JSON plan.
+pub(super) fn json(plan: &Plan, observed: &Observed, install: &Install) -> serde_json::Value {
+    crate::output::plan_json::to_json(
+        plan,
+        &crate::output::plan_json::JsonContext {
+            generation: observed.generation,
+            fingerprint: observed.fingerprint(),
+            staged: !install.activates(),
+        },
+    )
 }
 
 /// Runs `privai plan`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    let Some(root) = &args.root else {
-        anyhow::bail!("plan against the live system comes with `privai apply`; pass --root DIR");
-    };
-    let spec = match super::checked_spec(args.spec.as_deref(), "nothing planned")? {
-        Ok(spec) => spec,
+    let prepared = match prepare(args.spec.as_deref(), &args.target, "nothing planned")? {
+        Ok(prepared) => prepared,
         Err(exit) => return Ok(exit),
     };
-    let rendered = render(&spec);
-    let observed = crate::observe::files::observe(root, &rendered)
-        .with_context(|| format!("observing the files under `{}`", root.display()))?;
-    let plan = crate::plan::plan(&rendered, &observed);
+    let mut services = target::services(&prepared.install, None)?;
+    let _lock = target::lock_and_recover(
+        &prepared.install,
+        &target::command_line(),
+        services
+            .as_deref_mut()
+            .map(|s| s as &mut dyn crate::apply::Services),
+    )?;
+    let (observed, plan) = observe_and_plan(&prepared)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    out.write_all(crate::output::plan_view::render(&plan).as_bytes())?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &json(&plan, &observed, &prepared.install))?;
+        writeln!(out)?;
+    } else {
+        let notes = crate::output::plan_view::ViewNotes {
+            staged: !prepared.install.activates(),
+        };
+        out.write_all(crate::output::plan_view::render(&plan, &notes).as_bytes())?;
+    }
+    if let Some(file) = &args.out {
+        let saved = SavedPlan {
+            kind: KIND.to_owned(),
+            format: FORMAT,
+            privai_version: env!("CARGO_PKG_VERSION").to_owned(),
+            spec: prepared.spec.clone(),
+            spec_sha256: prepared.spec_sha256.clone(),
+            manifest_sha256: Manifest::of(&prepared.desired).hash(),
+            target: SavedTarget {
+                root: match &prepared.install {
+                    Install::Staged { root } => Some(root.clone()),
+                    Install::Live { .. } => None,
+                },
+                host: match &prepared.install {
+                    Install::Live { host, .. } => Some(host.clone()),
+                    Install::Staged { .. } => None,
+                },
+            },
+            generation: observed.generation,
+            fingerprint: observed.fingerprint(),
+            plan: json(&plan, &observed, &prepared.install),
+        };
+        saved.write(file)?;
+        if !args.json {
+            writeln!(
+                out,
+                "\nSaved the plan to `{}`. To perform exactly these actions, run:\n    privai apply {}",
+                file.display(),
+                file.display()
+            )?;
+        }
+    }
     out.flush()?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Exit::Changes

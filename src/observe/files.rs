@@ -1,73 +1,63 @@
-//! Observing files: reads every desired file and every file of the previous
-//! manifest under a root directory. The only code of `plan` that reads the
-//! disk.
+//! Observing files: reads every desired file and every file of the current
+//! generation where the [`Install`] puts them, and the current generation
+//! from the state directory. The only code of `plan` that reads the disk.
 
-use super::{FileKey, FileState, Observed, PREVIOUS_MANIFEST, STATE_DIR};
-use crate::render::manifest::{FORMAT, Manifest};
-use crate::render::{Rendered, tree_path};
+use super::{FileKey, FileState, Observed};
+use crate::render::Rendered;
+use crate::state::generations::Store;
+use crate::state::{Install, StateDir};
 use std::io;
 use std::path::Path;
 
-/// Observes, under `root`, the files `desired` renders and the files the
-/// previous manifest (`<root>/.privai/manifest.json`, if present) lists.
-/// Install paths map under `root` as `privai build` lays out its tree
-/// ([`tree_path`]: `ROOT/HOST/PATH`, `~/` as `HOST/HOME/`).
-pub fn observe(root: &Path, desired: &Rendered) -> io::Result<Observed> {
-    let previous = read_previous_manifest(root)?
-        .map(|m| m.files)
-        .unwrap_or_default();
+/// Observes the files `desired` renders and the files and services of the
+/// current generation (if any), as installed by `install`.
+pub fn observe(install: &Install, desired: &Rendered) -> io::Result<Observed> {
+    let store = Store::new(StateDir::new(install.state_dir()));
+    let generation = store.current()?;
+    let (previous, previous_services) = match generation {
+        Some(number) => {
+            let g = store.load(number)?;
+            (g.manifest.files, g.info.services)
+        }
+        None => Default::default(),
+    };
     let keys = desired
         .artifacts
         .iter()
         .map(|a| FileKey::new(&a.host, &a.path))
-        .chain(previous.iter().map(|e| FileKey::new(&e.host, &e.path)));
+        .chain(
+            previous
+                .iter()
+                .filter(|e| install.includes(&e.host))
+                .map(|e| FileKey::new(&e.host, &e.path)),
+        );
     let mut files = std::collections::BTreeMap::new();
     for key in keys {
         if files.contains_key(&key) {
             continue;
         }
-        let state = read_file(&root.join(tree_path(&key.host, &key.path)))?;
+        let state = read_file(&install.path(&key.host, &key.path))?;
         files.insert(key, state);
     }
-    Ok(Observed { files, previous })
+    Ok(Observed {
+        files,
+        previous,
+        previous_services,
+        generation,
+        secrets: Default::default(),
+    })
 }
 
-/// The manifest of the last install under `root`, if there is one.
-pub fn read_previous_manifest(root: &Path) -> io::Result<Option<Manifest>> {
-    let path = root.join(STATE_DIR).join(PREVIOUS_MANIFEST);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(with_path(e, &path)),
-    };
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("`{}` is not a privai manifest: {e}", path.display()),
-        )
-    })?;
-    if manifest.format != FORMAT {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "`{}` has manifest format {}; this privai reads format {FORMAT}",
-                path.display(),
-                manifest.format
-            ),
-        ));
-    }
-    Ok(Some(manifest))
-}
-
-fn read_file(path: &Path) -> io::Result<FileState> {
-    let metadata = match std::fs::metadata(path) {
+/// What is at `path`: a regular file's bytes and mode, or nothing.
+pub fn read_file(path: &Path) -> io::Result<FileState> {
+    let metadata = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileState::Absent),
         Err(e) => return Err(with_path(e, path)),
     };
     if !metadata.is_file() {
         return Err(io::Error::other(format!(
-            "`{}` exists and is not a regular file",
+            "`{}` exists and is not a regular file; move it away and run privai again",
             path.display()
         )));
     }

@@ -1,23 +1,28 @@
 //! Observation: everything privai reads about the current state of the
 //! system, gathered in one place so that [`crate::plan::plan`] stays pure.
 //!
-//! This slice observes files only ([`files::observe`]). Later slices add the
-//! state of services (launchctl / systemctl), the models Ollama has, the
-//! Headscale users and keys, and containers, as further fields of
-//! [`Observed`] read by further submodules.
+//! Files and the current generation are observed ([`files::observe`]).
+//! Live resources — the models Ollama has, Headscale's users and keys, the
+//! gateway container, whether each service is loaded — come as further
+//! fields of [`Observed`] read by further submodules.
 
 pub mod files;
+pub mod secrets;
 
-use crate::render::manifest::Entry;
+use crate::render::manifest::{Entry, sha256_hex};
+use crate::render::units::ServiceUnit;
 use std::collections::BTreeMap;
 
-/// Directory, under the root, holding privai's state. `privai apply` will own
-/// it (generations, journal, lock); for now `plan` only reads the manifest of
-/// the last install from it, [`PREVIOUS_MANIFEST`].
-pub const STATE_DIR: &str = ".privai";
-
-/// The manifest of what privai installed last, relative to [`STATE_DIR`].
-pub const PREVIOUS_MANIFEST: &str = "manifest.json";
+/// Observes everything `desired` needs as `install` lays it out: files,
+/// the current generation, secret files.
+pub fn observe(
+    install: &crate::state::Install,
+    desired: &crate::render::Rendered,
+) -> anyhow::Result<Observed> {
+    let mut observed = files::observe(install, desired)?;
+    observed.secrets = secrets::observe(install, &desired.secrets)?;
+    Ok(observed)
+}
 
 /// A file privai manages, named as the spec names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,11 +67,50 @@ pub struct Observed {
     /// privai has installed nothing yet. A file listed here that the spec no
     /// longer renders is deleted.
     pub previous: Vec<Entry>,
+    /// The services the current generation runs.
+    pub previous_services: Vec<ServiceUnit>,
+    /// The current generation's number; `None` before the first apply.
+    pub generation: Option<u64>,
+    /// Each secret file privai writes: what is there, and the digest of
+    /// the value it should hold (never the value).
+    pub secrets: BTreeMap<FileKey, SecretState>,
+}
+
+/// A secret file, as observed: digests only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretState {
+    /// sha256 and mode of the file, if it exists.
+    pub file: Option<(String, u32)>,
+    /// sha256 of the value it should hold; `None` for a generated secret,
+    /// which any existing file satisfies.
+    pub wanted_sha256: Option<String>,
 }
 
 impl Observed {
     /// The state of `key`; absent if it was not observed.
     pub fn file(&self, key: &FileKey) -> &FileState {
         self.files.get(key).unwrap_or(&FileState::Absent)
+    }
+
+    /// A digest of everything observed: a saved plan records it, and
+    /// applying the plan is refused once it has changed (the plan is stale).
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!("generation {:?}\n", self.generation);
+        for (key, state) in &self.files {
+            let state = match state {
+                FileState::Absent => "absent".to_owned(),
+                FileState::Present { contents, mode } => {
+                    format!("{mode:o} {}", sha256_hex(contents))
+                }
+            };
+            text.push_str(&format!("{} {} {state}\n", key.host, key.path));
+        }
+        for (key, secret) in &self.secrets {
+            text.push_str(&format!(
+                "secret {} {} {:?} {:?}\n",
+                key.host, key.path, secret.file, secret.wanted_sha256
+            ));
+        }
+        sha256_hex(text.as_bytes())
     }
 }

@@ -1,5 +1,7 @@
 //! Everything privai prints goes through this module.
 
+pub mod apply_view;
 pub mod diagnostics;
 pub mod models;
+pub mod plan_json;
 pub mod plan_view;

@@ -1,10 +1,34 @@
-//! The human view of a plan, in Terraform's grammar: a legend of only the
-//! symbols used, one block per file, unified diffs of changed text files,
-//! `(sensitive)` with short hashes for secret files, the services that will
-//! restart, and one summary line. Pure.
+//! The human view of a plan, in Terraform's grammar. Pure.
+//!
+//! In order:
+//!
+//! 1. `Note: files changed outside privai`, when files privai installed were
+//!    edited, had their mode changed, or were removed by something else
+//!    since (Terraform's "Objects have changed outside of …" section);
+//! 2. `Warning: files privai did not write`, when the plan takes over
+//!    files (`!`, needs `privai apply --adopt`);
+//! 3. a legend of only the symbols used;
+//! 4. one block per action, in plan order: files with unified diffs of
+//!    changed text, `(sensitive)` with short hashes for secret files (whose
+//!    contents are never printed); secrets privai writes, with where their
+//!    value comes from and short hashes; then services with their service
+//!    manager entry, why they restart and their health check;
+//! 5. one summary line (see [`summary`]).
+//!
+//! # The summary line
+//!
+//! `Plan: A to add, C to change, D to delete.` where A counts files and
+//! secrets created and services started (`+`), C files and secrets updated
+//! in place and files taken over (`~` and `!`), and D files deleted and
+//! services stopped (`-`). When
+//! services restart (`↻`) it reads
+//! `Plan: A to add, C to change, D to delete, R to restart.` An empty plan
+//! prints [`NO_CHANGES`] and nothing else.
 
-use crate::plan::{Action, Change, ManagedFile, Plan};
+use crate::plan::{Action, Change, Drift, ManagedFile, Plan, TextChange};
 use crate::render::Owner;
+use crate::render::secrets::{SecretFile, SecretSource};
+use crate::render::units::{Health, LaunchdDomain, Manager, ServiceUnit};
 use std::fmt::Write;
 
 /// Lines of context around each change in a diff.
@@ -16,12 +40,28 @@ pub const SHORT_HASH: usize = 8;
 /// The summary line for an empty plan.
 pub const NO_CHANGES: &str = "No changes. Your system matches the spec.";
 
+/// The mode `apply` gives a secret file it writes.
+pub const SECRET_MODE: u32 = 0o600;
+
+/// What `apply` saves a file it takes over as: `<path>` plus this.
+pub const BACKUP_SUFFIX: &str = ".before-privai";
+
+/// Facts about the run that change how a plan reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewNotes {
+    /// The plan is against a staging tree (`--root`): services are not
+    /// started, restarted or stopped.
+    pub staged: bool,
+}
+
 /// Renders `plan` as text, ending with a newline.
-pub fn render(plan: &Plan) -> String {
+pub fn render(plan: &Plan, notes: &ViewNotes) -> String {
     if plan.is_empty() {
         return format!("{NO_CHANGES}\n");
     }
     let mut out = String::new();
+    drift_note(&mut out, plan);
+    adoption_warning(&mut out, plan);
     out.push_str("Actions are indicated with the following symbols:\n");
     for change in plan.changes() {
         let _ = writeln!(out, "  {} {}", change.symbol(), change.meaning());
@@ -29,67 +69,181 @@ pub fn render(plan: &Plan) -> String {
     out.push_str("\nprivai will perform the following actions:\n");
     for action in &plan.actions {
         out.push('\n');
-        block(&mut out, action);
-    }
-    let restarts = plan.restarts();
-    if !restarts.is_empty() {
-        let names: Vec<&str> = restarts.iter().map(|s| s.name()).collect();
-        let _ = writeln!(out, "\nServices that will restart: {}", names.join(", "));
+        block(&mut out, action, notes);
     }
     let _ = writeln!(out, "\n{}", summary(plan));
     out
 }
 
-/// The last line: `Plan: N to add, N to change, N to delete.` or
-/// [`NO_CHANGES`].
+/// The last line: `Plan: N to add, N to change, N to delete.`, with
+/// `, N to restart` before the full stop when services restart, or
+/// [`NO_CHANGES`]. See the module docs for what each number counts.
 pub fn summary(plan: &Plan) -> String {
     if plan.is_empty() {
         return NO_CHANGES.to_owned();
     }
-    format!(
-        "Plan: {} to add, {} to change, {} to delete.",
+    let mut line = format!(
+        "Plan: {} to add, {} to change, {} to delete",
         plan.count(Change::Create),
-        plan.count(Change::Update),
+        plan.count(Change::Update) + plan.count(Change::Adopt),
         plan.count(Change::Delete)
-    )
+    );
+    let restarts = plan.count(Change::Restart);
+    if restarts > 0 {
+        let _ = write!(line, ", {restarts} to restart");
+    }
+    line.push('.');
+    line
 }
 
 const INDENT: &str = "      ";
 
-fn block(out: &mut String, action: &Action) {
-    let file = action.file();
-    let _ = writeln!(
-        out,
-        "  {} file {} (mode {:04o}, owner {})",
-        action.change().symbol(),
-        address(file),
-        file.mode,
-        owner(file.owner)
+/// The "changed outside privai" section, if any file drifted.
+fn drift_note(out: &mut String, plan: &Plan) {
+    let drifted: Vec<&Action> = plan.drifted().collect();
+    if drifted.is_empty() {
+        return;
+    }
+    out.push_str("Note: files changed outside privai\n\n");
+    out.push_str(
+        "privai detected the following changes made outside privai since it last\n\
+         wrote these files:\n\n",
     );
+    for action in drifted {
+        let (Some(file), Some(drift)) = (action.file(), action.drift()) else {
+            continue;
+        };
+        let now = now(action);
+        let what = match drift {
+            Drift::Edited { recorded_sha256 } => format!(
+                "edited, sha256 {} (written by privai) -> {} (now)",
+                short(recorded_sha256),
+                now.map_or("?", |(sha256, _)| short(sha256))
+            ),
+            Drift::ModeChanged { recorded_mode } => format!(
+                "mode {recorded_mode:04o} (set by privai) -> {} (now)",
+                now.map_or_else(|| "?".to_owned(), |(_, mode)| format!("{mode:04o}"))
+            ),
+            Drift::Removed => "removed".to_owned(),
+        };
+        let _ = writeln!(out, "  {}: {what}", location(file));
+    }
+    out.push_str(
+        "\nUnless you have made the same changes in the spec, the plan below puts\n\
+         these files back as the spec says; apply shows each diff before overwriting.\n\n",
+    );
+}
+
+/// The warning about files privai would take over, if any.
+fn adoption_warning(out: &mut String, plan: &Plan) {
+    let files: Vec<&ManagedFile> = plan.adoptions().filter_map(Action::file).collect();
+    if files.is_empty() {
+        return;
+    }
+    out.push_str("Warning: files privai did not write\n\n");
+    out.push_str(
+        "These files exist, privai did not write them, and they differ from the spec.\n\
+         `privai apply --adopt` saves each one, then replaces it:\n\n",
+    );
+    for file in files {
+        let _ = writeln!(
+            out,
+            "  {} (saved as {}{BACKUP_SUFFIX})",
+            location(file),
+            file.path
+        );
+    }
+    out.push('\n');
+}
+
+/// The sha256 and mode of a drifted file now, unless it is gone.
+fn now(action: &Action) -> Option<(&str, u32)> {
     match action {
-        Action::CreateFile { file, sha256 } | Action::DeleteFile { file, sha256 } => {
-            if file.secret {
-                let _ = writeln!(
-                    out,
-                    "{INDENT}contents: (sensitive) sha256 {}",
-                    short(sha256)
-                );
-            }
+        Action::UpdateFile {
+            old_sha256,
+            old_mode,
+            ..
+        } => Some((old_sha256, *old_mode)),
+        Action::DeleteFile { file, sha256, .. } => Some((sha256, file.mode)),
+        _ => None,
+    }
+}
+
+fn block(out: &mut String, action: &Action, notes: &ViewNotes) {
+    let symbol = action.change().symbol();
+    if let Some(file) = action.file() {
+        let _ = writeln!(
+            out,
+            "  {symbol} {} (mode {:04o}, owner {})",
+            action.address(),
+            file.mode,
+            owner(file.owner)
+        );
+        file_details(out, action, file);
+        let restarts = action.restarts();
+        if !restarts.is_empty() {
+            let names: Vec<&str> = restarts.iter().map(|s| s.name()).collect();
+            let _ = writeln!(out, "{INDENT}restarts: {}", names.join(", "));
+        }
+    } else if let Action::WriteSecret {
+        secret,
+        old_sha256,
+        new_sha256,
+    } = action
+    {
+        let _ = writeln!(
+            out,
+            "  {symbol} {} (mode {SECRET_MODE:04o})",
+            action.address()
+        );
+        secret_details(out, secret, old_sha256.as_deref(), new_sha256.as_deref());
+        let restarts = action.restarts();
+        if !restarts.is_empty() {
+            let names: Vec<&str> = restarts.iter().map(|s| s.name()).collect();
+            let _ = writeln!(out, "{INDENT}restarts: {}", names.join(", "));
+        }
+    } else if let Some(unit) = action.unit() {
+        let _ = writeln!(
+            out,
+            "  {symbol} {} ({})",
+            action.address(),
+            manager(&unit.manager)
+        );
+        service_details(out, action, unit, notes);
+    }
+}
+
+fn file_details(out: &mut String, action: &Action, file: &ManagedFile) {
+    match action {
+        Action::CreateFile { sha256, .. } | Action::DeleteFile { sha256, .. } if file.secret => {
+            let _ = writeln!(
+                out,
+                "{INDENT}contents: (sensitive) sha256 {}",
+                short(sha256)
+            );
         }
         Action::UpdateFile {
-            file,
             old_mode,
             old_sha256,
             new_sha256,
             text,
+            ..
+        }
+        | Action::AdoptFile {
+            old_mode,
+            old_sha256,
+            new_sha256,
+            text,
+            ..
         } => {
             if *old_mode != file.mode {
                 let _ = writeln!(out, "{INDENT}mode: {old_mode:04o} -> {:04o}", file.mode);
             }
             if old_sha256 != new_sha256 {
                 match text {
-                    Some(text) => diff(out, file, &text.old, &text.new),
-                    None => {
+                    // A secret's text is never shown, whatever the plan carries.
+                    Some(TextChange { old, new }) if !file.secret => diff(out, file, old, new),
+                    _ => {
                         let what = if file.secret { "sensitive" } else { "binary" };
                         let _ = writeln!(
                             out,
@@ -101,16 +255,66 @@ fn block(out: &mut String, action: &Action) {
                 }
             }
         }
+        _ => {}
     }
-    let restarts = action.restarts();
-    if !restarts.is_empty() {
-        let names: Vec<&str> = restarts.iter().map(|s| s.name()).collect();
-        let _ = writeln!(out, "{INDENT}restarts: {}", names.join(", "));
+}
+
+/// `value: NAME, SOURCE (sensitive) …`: where a secret's value comes
+/// from and its digests, never the value.
+fn secret_details(out: &mut String, secret: &SecretFile, old: Option<&str>, new: Option<&str>) {
+    let source = match &secret.source {
+        SecretSource::Generate => "generated".to_owned(),
+        SecretSource::Env { var } => format!("from ${var}"),
+    };
+    let digests = match (old, new) {
+        (None, None) => String::new(),
+        (None, Some(new)) => format!(" sha256 {}", short(new)),
+        (Some(old), None) => format!(" sha256 {} -> (generated)", short(old)),
+        (Some(old), Some(new)) if old == new => {
+            format!(
+                " sha256 {} (unchanged; mode set to {SECRET_MODE:04o})",
+                short(old)
+            )
+        }
+        (Some(old), Some(new)) => format!(" sha256 {} -> {}", short(old), short(new)),
+    };
+    let _ = writeln!(
+        out,
+        "{INDENT}value: {}, {source} (sensitive){digests}",
+        secret.name
+    );
+}
+
+fn service_details(out: &mut String, action: &Action, unit: &ServiceUnit, notes: &ViewNotes) {
+    let staged = match action {
+        Action::StopService { .. } => "not stopped",
+        Action::StartService { .. } => "not started",
+        Action::RestartService { because, .. } => {
+            let _ = writeln!(out, "{INDENT}because: {}", because.join(", "));
+            "not restarted"
+        }
+        _ => return,
+    };
+    if !matches!(action, Action::StopService { .. })
+        && let Some(health) = &unit.health
+    {
+        let check = match health {
+            Health::Http { url } => format!("GET {url}"),
+            Health::Tcp { addr } => format!("TCP connect {addr}"),
+        };
+        let _ = writeln!(
+            out,
+            "{INDENT}health: {check} within {} s",
+            unit.health_timeout_secs
+        );
+    }
+    if notes.staged {
+        let _ = writeln!(out, "{INDENT}(staged under --root: {staged})");
     }
 }
 
 fn diff(out: &mut String, file: &ManagedFile, old: &str, new: &str) {
-    let address = address(file);
+    let address = location(file);
     let text = similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(CONTEXT)
@@ -124,8 +328,28 @@ fn diff(out: &mut String, file: &ManagedFile, old: &str, new: &str) {
     }
 }
 
-fn address(file: &ManagedFile) -> String {
+/// `HOST:PATH`.
+fn location(file: &ManagedFile) -> String {
     format!("{}:{}", file.host, file.path)
+}
+
+/// The service manager's handle on a service, in a few words:
+/// `launchd gui net.privai.ollama`, `systemd privai-ollama.service`,
+/// `podman compose privai-gateway`.
+fn manager(manager: &Manager) -> String {
+    match manager {
+        Manager::Launchd { domain, label, .. } => {
+            let domain = match domain {
+                LaunchdDomain::System => "system",
+                LaunchdDomain::Gui => "gui",
+            };
+            format!("launchd {domain} {label}")
+        }
+        Manager::Systemd { unit } => format!("systemd {unit}"),
+        Manager::Compose {
+            runtime, project, ..
+        } => format!("{runtime} compose {project}"),
+    }
 }
 
 fn owner(owner: Owner) -> &'static str {
@@ -140,64 +364,237 @@ fn short(sha256: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::observe::Observed;
-    use crate::plan::tests::present;
+    use crate::observe::{FileKey, FileState, Observed};
     use crate::render::manifest::{Manifest, sha256_hex};
     use crate::render::{Artifact, Rendered, ServiceId};
 
-    fn artifact(path: &str, text: &str) -> Artifact {
-        Artifact {
+    /// A fake sha256: `c` 64 times.
+    pub(crate) fn hash(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    pub(crate) fn file(path: &str, mode: u32, secret: bool, restarts: &[ServiceId]) -> ManagedFile {
+        ManagedFile {
             host: "mac".into(),
             path: path.into(),
-            contents: text.as_bytes().to_vec(),
-            mode: 0o644,
-            owner: Owner::Root,
-            secret: false,
-            restarts: Vec::new(),
+            mode,
+            owner: if path.starts_with("~/") {
+                Owner::User
+            } else {
+                Owner::Root
+            },
+            secret,
+            restarts: restarts.to_vec(),
+        }
+    }
+
+    pub(crate) fn gateway() -> ServiceUnit {
+        ServiceUnit {
+            host: "mac".into(),
+            id: ServiceId::Gateway,
+            manager: Manager::Compose {
+                runtime: "podman".into(),
+                project: "privai-gateway".into(),
+                file: "~/.privai/gateway/compose.yaml".into(),
+            },
+            health: Some(Health::Http {
+                url: "http://127.0.0.1:18789/healthz".into(),
+            }),
+            health_timeout_secs: 60,
+        }
+    }
+
+    pub(crate) fn headscale() -> ServiceUnit {
+        ServiceUnit {
+            host: "vps".into(),
+            id: ServiceId::Headscale,
+            manager: Manager::Systemd {
+                unit: "privai-headscale.service".into(),
+            },
+            health: Some(Health::Tcp {
+                addr: "127.0.0.1:443".into(),
+            }),
+            health_timeout_secs: 30,
+        }
+    }
+
+    pub(crate) fn ollama() -> ServiceUnit {
+        ServiceUnit {
+            host: "mac".into(),
+            id: ServiceId::Ollama,
+            manager: Manager::Launchd {
+                domain: LaunchdDomain::Gui,
+                label: "net.privai.ollama".into(),
+                plist: "~/Library/LaunchAgents/net.privai.ollama.plist".into(),
+            },
+            health: Some(Health::Http {
+                url: "http://127.0.0.1:11434/api/version".into(),
+            }),
+            health_timeout_secs: 60,
+        }
+    }
+
+    /// A plan with every kind of action, in plan order: a service stops;
+    /// files are created (one a secret that was removed outside privai),
+    /// updated (one edited outside privai, one whose mode was changed, one
+    /// a secret) and taken over (one a secret); secrets are written (one
+    /// generated, one copied from the environment); a file is deleted;
+    /// services start and restart. Hashes are fake; nothing secret is in it.
+    pub(crate) fn every_kind() -> Plan {
+        Plan {
+            actions: vec![
+                Action::StopService { unit: gateway() },
+                Action::CreateFile {
+                    file: file("/etc/new", 0o644, false, &[ServiceId::Headscale]),
+                    sha256: hash('1'),
+                    drift: None,
+                },
+                Action::CreateFile {
+                    file: file("~/.privai/token", 0o600, true, &[]),
+                    sha256: hash('2'),
+                    drift: Some(Drift::Removed),
+                },
+                Action::UpdateFile {
+                    file: file("/etc/conf", 0o644, false, &[ServiceId::Ollama]),
+                    old_mode: 0o644,
+                    old_sha256: hash('3'),
+                    new_sha256: hash('4'),
+                    text: Some(TextChange {
+                        old: "a\nb\nc\nd\nE\nf\ng\nh\n".into(),
+                        new: "a\nb\nc\nd\ne\nf\ng\nh\n".into(),
+                    }),
+                    drift: Some(Drift::Edited {
+                        recorded_sha256: hash('5'),
+                    }),
+                },
+                Action::UpdateFile {
+                    file: file("/etc/mode", 0o644, false, &[ServiceId::Ollama]),
+                    old_mode: 0o666,
+                    old_sha256: hash('6'),
+                    new_sha256: hash('6'),
+                    text: None,
+                    drift: Some(Drift::ModeChanged {
+                        recorded_mode: 0o644,
+                    }),
+                },
+                Action::UpdateFile {
+                    file: file("~/key", 0o600, true, &[ServiceId::Ollama]),
+                    old_mode: 0o644,
+                    old_sha256: hash('7'),
+                    new_sha256: hash('8'),
+                    text: None,
+                    drift: None,
+                },
+                Action::AdoptFile {
+                    file: file("/etc/hosts", 0o644, false, &[]),
+                    old_mode: 0o644,
+                    old_sha256: hash('9'),
+                    new_sha256: hash('a'),
+                    text: Some(TextChange {
+                        old: "127.0.0.1 localhost\n".into(),
+                        new: "127.0.0.1 localhost\n100.64.0.1 vps\n".into(),
+                    }),
+                },
+                Action::AdoptFile {
+                    file: file("~/.netrc", 0o600, true, &[]),
+                    old_mode: 0o600,
+                    old_sha256: hash('b'),
+                    new_sha256: hash('c'),
+                    text: None,
+                },
+                Action::WriteSecret {
+                    secret: SecretFile {
+                        host: "mac".into(),
+                        path: "~/.privai/secrets/openclaw-gateway-token".into(),
+                        name: "openclaw.gateway_token".into(),
+                        source: SecretSource::Generate,
+                        restarts: vec![ServiceId::Gateway],
+                    },
+                    old_sha256: None,
+                    new_sha256: None,
+                },
+                Action::WriteSecret {
+                    secret: SecretFile {
+                        host: "mac".into(),
+                        path: "~/.privai/secrets/telegram-token".into(),
+                        name: "openclaw.channels.telegram.token".into(),
+                        source: SecretSource::Env {
+                            var: "TELEGRAM_TOKEN".into(),
+                        },
+                        restarts: vec![ServiceId::Gateway],
+                    },
+                    old_sha256: Some(hash('0')),
+                    new_sha256: Some(hash('e')),
+                },
+                Action::DeleteFile {
+                    file: file("/etc/gone", 0o644, false, &[]),
+                    sha256: hash('d'),
+                    drift: None,
+                },
+                Action::StartService { unit: headscale() },
+                Action::RestartService {
+                    unit: ollama(),
+                    because: vec!["/etc/conf".into(), "~/key".into()],
+                },
+            ],
         }
     }
 
     #[test]
     fn an_empty_plan_says_no_changes_and_nothing_else() {
         assert_eq!(
-            render(&Plan::default()),
+            render(&Plan::default(), &ViewNotes::default()),
             "No changes. Your system matches the spec.\n"
         );
+        assert_eq!(
+            render(&Plan::default(), &ViewNotes { staged: true }),
+            "No changes. Your system matches the spec.\n"
+        );
+        assert_eq!(summary(&Plan::default()), NO_CHANGES);
     }
 
     #[test]
-    fn a_tiny_plan_renders_exactly() {
-        let desired = Rendered {
-            artifacts: vec![
-                artifact("/etc/new", "x\n").restarts(ServiceId::Headscale),
-                artifact("/etc/conf", "a\nb\nc\nd\ne\nf\ng\nh\n").restarts(ServiceId::Ollama),
-                artifact("~/key", "new-secret-value\n").secret(),
-            ],
-            models: Vec::new(),
-        };
-        let mut observed = Observed::default();
-        present(
-            &mut observed,
-            "/etc/conf",
-            "a\nb\nc\nd\nE\nf\ng\nh\n",
-            0o644,
-        );
-        present(&mut observed, "~/key", "old-secret-value\n", 0o644);
-        let plan = crate::plan::plan(&desired, &observed);
-        let old = short(&sha256_hex(b"old-secret-value\n")).to_owned();
-        let new = short(&sha256_hex(b"new-secret-value\n")).to_owned();
-        let expected = format!(
-            "\
+    fn a_plan_of_every_kind_renders_exactly() {
+        let text = render(&every_kind(), &ViewNotes::default());
+        let expected = "\
+Note: files changed outside privai
+
+privai detected the following changes made outside privai since it last
+wrote these files:
+
+  mac:~/.privai/token: removed
+  mac:/etc/conf: edited, sha256 55555555 (written by privai) -> 33333333 (now)
+  mac:/etc/mode: mode 0644 (set by privai) -> 0666 (now)
+
+Unless you have made the same changes in the spec, the plan below puts
+these files back as the spec says; apply shows each diff before overwriting.
+
+Warning: files privai did not write
+
+These files exist, privai did not write them, and they differ from the spec.
+`privai apply --adopt` saves each one, then replaces it:
+
+  mac:/etc/hosts (saved as /etc/hosts.before-privai)
+  mac:~/.netrc (saved as ~/.netrc.before-privai)
+
 Actions are indicated with the following symbols:
   + create
   ~ update in place
+  ! take over a file privai did not write (needs --adopt)
+  - delete
+  ↻ restart
 
 privai will perform the following actions:
 
+  - service mac:gateway (podman compose privai-gateway)
+
   + file mac:/etc/new (mode 0644, owner root)
       restarts: headscale
+
+  + file mac:~/.privai/token (mode 0600, owner user)
+      contents: (sensitive) sha256 22222222
 
   ~ file mac:/etc/conf (mode 0644, owner root)
       --- mac:/etc/conf (installed)
@@ -213,34 +610,98 @@ privai will perform the following actions:
        h
       restarts: ollama
 
-  ~ file mac:~/key (mode 0600, owner root)
+  ~ file mac:/etc/mode (mode 0644, owner root)
+      mode: 0666 -> 0644
+
+  ~ file mac:~/key (mode 0600, owner user)
       mode: 0644 -> 0600
-      contents: (sensitive) sha256 {old} -> {new}
+      contents: (sensitive) sha256 77777777 -> 88888888
+      restarts: ollama
 
-Services that will restart: headscale, ollama
+  ! file mac:/etc/hosts (mode 0644, owner root)
+      --- mac:/etc/hosts (installed)
+      +++ mac:/etc/hosts (planned)
+      @@ -1 +1,2 @@
+       127.0.0.1 localhost
+      +100.64.0.1 vps
 
-Plan: 1 to add, 2 to change, 0 to delete.
-"
-        );
-        let text = render(&plan);
+  ! file mac:~/.netrc (mode 0600, owner user)
+      contents: (sensitive) sha256 bbbbbbbb -> cccccccc
+
+  + secret mac:~/.privai/secrets/openclaw-gateway-token (mode 0600)
+      value: openclaw.gateway_token, generated (sensitive)
+      restarts: gateway
+
+  ~ secret mac:~/.privai/secrets/telegram-token (mode 0600)
+      value: openclaw.channels.telegram.token, from $TELEGRAM_TOKEN (sensitive) sha256 00000000 -> eeeeeeee
+      restarts: gateway
+
+  - file mac:/etc/gone (mode 0644, owner root)
+
+  + service vps:headscale (systemd privai-headscale.service)
+      health: TCP connect 127.0.0.1:443 within 30 s
+
+  ↻ service mac:ollama (launchd gui net.privai.ollama)
+      because: /etc/conf, ~/key
+      health: GET http://127.0.0.1:11434/api/version within 60 s
+
+Plan: 4 to add, 6 to change, 2 to delete, 1 to restart.
+";
         assert_eq!(text, expected, "\n{text}");
-        assert!(!text.contains("secret-value"));
     }
 
     #[test]
-    fn a_deletion_shows_the_delete_symbol_only() {
-        let old = Rendered {
-            artifacts: vec![artifact("/etc/gone", "bye\n")],
-            models: Vec::new(),
+    fn staged_services_say_they_are_not_started() {
+        let plan = Plan {
+            actions: vec![
+                Action::StopService { unit: gateway() },
+                Action::StartService { unit: headscale() },
+                Action::RestartService {
+                    unit: ollama(),
+                    because: vec!["/etc/conf".into()],
+                },
+            ],
         };
-        let mut observed = Observed {
-            previous: Manifest::of(&old).files,
-            ..Observed::default()
-        };
-        present(&mut observed, "/etc/gone", "bye\n", 0o644);
-        let plan = crate::plan::plan(&Rendered::default(), &observed);
+        let text = render(&plan, &ViewNotes { staged: true });
         assert_eq!(
-            render(&plan),
+            text,
+            "\
+Actions are indicated with the following symbols:
+  + create
+  - delete
+  ↻ restart
+
+privai will perform the following actions:
+
+  - service mac:gateway (podman compose privai-gateway)
+      (staged under --root: not stopped)
+
+  + service vps:headscale (systemd privai-headscale.service)
+      health: TCP connect 127.0.0.1:443 within 30 s
+      (staged under --root: not started)
+
+  ↻ service mac:ollama (launchd gui net.privai.ollama)
+      because: /etc/conf
+      health: GET http://127.0.0.1:11434/api/version within 60 s
+      (staged under --root: not restarted)
+
+Plan: 1 to add, 0 to change, 1 to delete, 1 to restart.
+",
+            "\n{text}"
+        );
+    }
+
+    #[test]
+    fn the_legend_lists_only_the_symbols_used() {
+        let plan = Plan {
+            actions: vec![Action::DeleteFile {
+                file: file("/etc/gone", 0o644, false, &[]),
+                sha256: hash('d'),
+                drift: None,
+            }],
+        };
+        assert_eq!(
+            render(&plan, &ViewNotes::default()),
             "\
 Actions are indicated with the following symbols:
   - delete
@@ -252,5 +713,125 @@ privai will perform the following actions:
 Plan: 0 to add, 0 to change, 1 to delete.
 "
         );
+        let plan = Plan {
+            actions: vec![Action::AdoptFile {
+                file: file("/etc/hosts", 0o644, false, &[]),
+                old_mode: 0o644,
+                old_sha256: hash('9'),
+                new_sha256: hash('a'),
+                text: None,
+            }],
+        };
+        let text = render(&plan, &ViewNotes::default());
+        let legend: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Actions are indicated"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            legend,
+            ["  ! take over a file privai did not write (needs --adopt)"]
+        );
+        assert!(text.contains("Warning: files privai did not write"));
+        assert!(!text.contains("Note: files changed outside privai"));
+        assert!(text.ends_with("Plan: 0 to add, 1 to change, 0 to delete.\n"));
+    }
+
+    #[test]
+    fn the_summary_counts_adoptions_as_changes_and_restarts_only_when_present() {
+        assert_eq!(
+            summary(&every_kind()),
+            "Plan: 4 to add, 6 to change, 2 to delete, 1 to restart."
+        );
+        let mut plan = every_kind();
+        plan.actions
+            .retain(|a| !matches!(a, Action::RestartService { .. }));
+        assert_eq!(summary(&plan), "Plan: 4 to add, 6 to change, 2 to delete.");
+    }
+
+    fn secret(path: &str, text: &str) -> Artifact {
+        Artifact {
+            host: "mac".into(),
+            path: path.into(),
+            contents: text.as_bytes().to_vec(),
+            mode: 0o600,
+            owner: Owner::User,
+            secret: true,
+            restarts: vec![ServiceId::Ollama],
+        }
+    }
+
+    fn present(observed: &mut Observed, path: &str, text: &str, mode: u32) {
+        observed.files.insert(
+            FileKey::new("mac", path),
+            FileState::Present {
+                contents: text.as_bytes().to_vec(),
+                mode,
+            },
+        );
+    }
+
+    #[test]
+    fn a_secret_file_never_shows_its_contents() {
+        // Planned from real bytes: a created, an updated, a taken-over and a
+        // deleted secret.
+        let old = Rendered {
+            artifacts: vec![
+                secret("~/gone", "gone-secret-value\n"),
+                secret("~/updated", "old-secret-value\n"),
+            ],
+            ..Rendered::default()
+        };
+        let desired = Rendered {
+            artifacts: vec![
+                secret("~/adopted", "new-adopted-secret-value\n"),
+                secret("~/created", "created-secret-value\n"),
+                secret("~/updated", "new-secret-value\n"),
+            ],
+            ..Rendered::default()
+        };
+        let mut observed = Observed {
+            previous: Manifest::of(&old).files,
+            ..Observed::default()
+        };
+        present(&mut observed, "~/gone", "gone-secret-value\n", 0o600);
+        present(&mut observed, "~/updated", "edited-secret-value\n", 0o644);
+        present(
+            &mut observed,
+            "~/adopted",
+            "old-adopted-secret-value\n",
+            0o600,
+        );
+        let plan = crate::plan::plan(&desired, &observed);
+        assert_eq!(plan.count(Change::Create), 1, "{plan:?}");
+        assert_eq!(plan.count(Change::Update), 1, "{plan:?}");
+        assert_eq!(plan.count(Change::Adopt), 1, "{plan:?}");
+        assert_eq!(plan.count(Change::Delete), 1, "{plan:?}");
+        // A plan that (wrongly) carries a secret's text does not leak it either.
+        let mut plan = plan;
+        plan.actions.push(Action::AdoptFile {
+            file: file("~/leaky", 0o600, true, &[]),
+            old_mode: 0o600,
+            old_sha256: hash('e'),
+            new_sha256: hash('f'),
+            text: Some(TextChange {
+                old: "old-leaky-secret-value\n".into(),
+                new: "new-leaky-secret-value\n".into(),
+            }),
+        });
+        for staged in [false, true] {
+            let text = render(&plan, &ViewNotes { staged });
+            assert!(!text.contains("secret-value"), "{text}");
+            assert!(
+                text.contains(&format!(
+                    "contents: (sensitive) sha256 {} -> {}",
+                    short(&sha256_hex(b"edited-secret-value\n")),
+                    short(&sha256_hex(b"new-secret-value\n"))
+                )),
+                "{text}"
+            );
+            assert!(text.contains("contents: (sensitive) sha256 eeeeeeee -> ffffffff"));
+        }
     }
 }

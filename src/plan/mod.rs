@@ -1,11 +1,24 @@
 //! Planning: a pure function from what the spec renders ([`Rendered`]) and
 //! what is there now ([`Observed`]) to an ordered list of [`Action`]s.
 //!
-//! `privai plan` prints the plan ([`crate::output::plan_view`]); `privai
-//! apply` will execute it. Nothing here reads the disk or runs anything.
+//! `privai plan` prints the plan ([`crate::output::plan_view`], or JSON with
+//! [`crate::output::plan_json`]); `privai apply` executes it
+//! ([`crate::apply`]). Nothing here reads the disk or runs anything.
+//!
+//! # Order
+//!
+//! 1. services the spec no longer runs (or runs differently) stop, in
+//!    reverse activation order, while their files are still there;
+//! 2. files are created, updated and adopted in the order the spec renders
+//!    them (host, then path), then deleted (host, then path);
+//! 3. services start or restart in activation order — Headscale before
+//!    clients, Ollama before the gateway ([`ServiceId`]'s order) — each one
+//!    health-checked before the next starts.
 
 use crate::observe::{FileKey, FileState, Observed};
-use crate::render::manifest::sha256_hex;
+use crate::render::manifest::{Entry, sha256_hex};
+use crate::render::secrets::SecretFile;
+use crate::render::units::ServiceUnit;
 use crate::render::{Artifact, Owner, Rendered, ServiceId};
 use std::collections::BTreeSet;
 
@@ -28,7 +41,8 @@ pub struct ManagedFile {
 }
 
 impl ManagedFile {
-    fn of(artifact: &Artifact) -> Self {
+    /// The file `artifact` installs.
+    pub fn of(artifact: &Artifact) -> Self {
         Self {
             host: artifact.host.clone(),
             path: artifact.path.clone(),
@@ -37,6 +51,23 @@ impl ManagedFile {
             secret: artifact.secret,
             restarts: artifact.restarts.clone(),
         }
+    }
+
+    /// The file a manifest entry names, with the mode it has now.
+    fn of_entry(entry: &Entry, mode: u32) -> Self {
+        Self {
+            host: entry.host.clone(),
+            path: entry.path.clone(),
+            mode,
+            owner: entry.owner,
+            secret: entry.secret,
+            restarts: entry.restarts.clone(),
+        }
+    }
+
+    /// Its key, `host` and `path`.
+    pub fn key(&self) -> FileKey {
+        FileKey::new(&self.host, &self.path)
     }
 }
 
@@ -49,17 +80,24 @@ pub struct TextChange {
     pub new: String,
 }
 
+/// How a file privai installed was changed by something else since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// Its bytes differ from what privai wrote.
+    Edited {
+        /// sha256 of what privai wrote, hex.
+        recorded_sha256: String,
+    },
+    /// Only its permission bits differ from what privai set.
+    ModeChanged {
+        /// The mode privai set.
+        recorded_mode: u32,
+    },
+    /// It is gone.
+    Removed,
+}
+
 /// One step of a plan.
-///
-/// This slice plans files. Variants to come, so that `apply` runs one list
-/// of actions for everything privai manages:
-/// - services: `StartService`, `RestartService`, `StopService` (launchctl
-///   with an explicit domain on darwin, systemctl on linux), ordered by
-///   dependency (Headscale before clients, Ollama before the gateway);
-/// - models: `PullModel`, `RemoveModel` (Ollama);
-/// - Headscale: `CreateHeadscaleUser`, `CreatePreauthKey`, `SetPolicy`;
-/// - containers: `CreateContainer`, `ReplaceContainer`, `RemoveContainer`;
-/// - files privai never wrote: `AdoptFile` (saved as `<name>.before-privai`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Write a file that does not exist.
@@ -68,8 +106,10 @@ pub enum Action {
         file: ManagedFile,
         /// sha256 of the bytes to write, hex.
         sha256: String,
+        /// Set when privai installed it before and something removed it.
+        drift: Option<Drift>,
     },
-    /// Rewrite a file whose bytes or mode differ from the spec's.
+    /// Rewrite a file privai installed whose bytes or mode differ from the spec's.
     UpdateFile {
         /// The file, as the spec renders it (its new mode).
         file: ManagedFile,
@@ -82,6 +122,22 @@ pub enum Action {
         /// Old and new text, for a diff: `None` for secret or non-UTF-8
         /// files, and when only the mode changes.
         text: Option<TextChange>,
+        /// Set when it was changed outside privai since privai wrote it.
+        drift: Option<Drift>,
+    },
+    /// Replace a file privai never wrote that differs from the spec's. Needs
+    /// `--adopt`, which first saves it as `<name>.before-privai`.
+    AdoptFile {
+        /// The file, as the spec renders it.
+        file: ManagedFile,
+        /// The mode it has now.
+        old_mode: u32,
+        /// sha256 of its bytes now, hex.
+        old_sha256: String,
+        /// sha256 of the bytes to write, hex.
+        new_sha256: String,
+        /// Old and new text, as for [`Action::UpdateFile`].
+        text: Option<TextChange>,
     },
     /// Remove a file privai installed earlier that the spec no longer renders.
     DeleteFile {
@@ -89,6 +145,36 @@ pub enum Action {
         file: ManagedFile,
         /// sha256 of its bytes now, hex.
         sha256: String,
+        /// Set when it was changed outside privai since privai wrote it.
+        drift: Option<Drift>,
+    },
+    /// Write a secret file (mode 0600): generate it when it is missing, or
+    /// copy its value from the environment when missing or different. Its
+    /// value is never shown, only digests.
+    WriteSecret {
+        /// The secret.
+        secret: SecretFile,
+        /// sha256 of the file now; `None` when it does not exist.
+        old_sha256: Option<String>,
+        /// sha256 of the value to write; `None` when it is generated.
+        new_sha256: Option<String>,
+    },
+    /// Stop a service the spec no longer runs, or runs under another name.
+    StopService {
+        /// The service, as the previous generation ran it.
+        unit: ServiceUnit,
+    },
+    /// Start a service privai has not started before.
+    StartService {
+        /// The service.
+        unit: ServiceUnit,
+    },
+    /// Restart a running service because files it reads changed.
+    RestartService {
+        /// The service.
+        unit: ServiceUnit,
+        /// Install paths of the changed files that cause the restart.
+        because: Vec<String>,
     },
 }
 
@@ -99,17 +185,23 @@ pub enum Change {
     Create,
     /// `~`
     Update,
+    /// `!`: replace a file privai did not write (with `--adopt`).
+    Adopt,
     /// `-`
     Delete,
+    /// `↻`
+    Restart,
 }
 
 impl Change {
     /// The symbol printed in front of an action.
-    pub fn symbol(self) -> char {
+    pub fn symbol(self) -> &'static str {
         match self {
-            Self::Create => '+',
-            Self::Update => '~',
-            Self::Delete => '-',
+            Self::Create => "+",
+            Self::Update => "~",
+            Self::Adopt => "!",
+            Self::Delete => "-",
+            Self::Restart => "↻",
         }
     }
 
@@ -118,7 +210,20 @@ impl Change {
         match self {
             Self::Create => "create",
             Self::Update => "update in place",
+            Self::Adopt => "take over a file privai did not write (needs --adopt)",
             Self::Delete => "delete",
+            Self::Restart => "restart",
+        }
+    }
+
+    /// The name used in `--json` (`create`, `update`, `adopt`, `delete`, `restart`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Adopt => "adopt",
+            Self::Delete => "delete",
+            Self::Restart => "restart",
         }
     }
 }
@@ -127,37 +232,102 @@ impl Action {
     /// The kind of change.
     pub fn change(&self) -> Change {
         match self {
-            Self::CreateFile { .. } => Change::Create,
+            Self::CreateFile { .. } | Self::StartService { .. } => Change::Create,
+            Self::WriteSecret { old_sha256, .. } => match old_sha256 {
+                None => Change::Create,
+                Some(_) => Change::Update,
+            },
             Self::UpdateFile { .. } => Change::Update,
-            Self::DeleteFile { .. } => Change::Delete,
+            Self::AdoptFile { .. } => Change::Adopt,
+            Self::DeleteFile { .. } | Self::StopService { .. } => Change::Delete,
+            Self::RestartService { .. } => Change::Restart,
         }
     }
 
-    /// The file acted on.
-    pub fn file(&self) -> &ManagedFile {
+    /// The file acted on, for a file action.
+    pub fn file(&self) -> Option<&ManagedFile> {
         match self {
             Self::CreateFile { file, .. }
             | Self::UpdateFile { file, .. }
-            | Self::DeleteFile { file, .. } => file,
+            | Self::AdoptFile { file, .. }
+            | Self::DeleteFile { file, .. } => Some(file),
+            _ => None,
         }
     }
 
-    /// Services this action makes restart: those of the file when its
-    /// contents change; none for a change of mode only.
-    pub fn restarts(&self) -> &[ServiceId] {
+    /// The service acted on, for a service action.
+    pub fn unit(&self) -> Option<&ServiceUnit> {
+        match self {
+            Self::StopService { unit }
+            | Self::StartService { unit }
+            | Self::RestartService { unit, .. } => Some(unit),
+            _ => None,
+        }
+    }
+
+    /// What it changes outside privai's knowledge, for a file privai
+    /// installed that something else changed since.
+    pub fn drift(&self) -> Option<&Drift> {
+        match self {
+            Self::CreateFile { drift, .. }
+            | Self::UpdateFile { drift, .. }
+            | Self::DeleteFile { drift, .. } => drift.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether its bytes change (rather than only its mode): a file action
+    /// that makes the file's services restart.
+    fn changes_contents(&self) -> bool {
         match self {
             Self::UpdateFile {
                 old_sha256,
                 new_sha256,
                 ..
-            } if old_sha256 == new_sha256 => &[],
-            _ => &self.file().restarts,
+            }
+            | Self::AdoptFile {
+                old_sha256,
+                new_sha256,
+                ..
+            } => old_sha256 != new_sha256,
+            Self::CreateFile { .. } | Self::DeleteFile { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Services this action makes restart: those of the file (or secret)
+    /// when its contents change; none for a change of mode only, or a
+    /// service action.
+    pub fn restarts(&self) -> &[ServiceId] {
+        match (self, self.file()) {
+            (Self::WriteSecret { secret, .. }, _) => &secret.restarts,
+            (_, Some(file)) if self.changes_contents() => &file.restarts,
+            _ => &[],
+        }
+    }
+
+    /// The host and install path of the file or secret it writes or removes.
+    pub fn target_path(&self) -> Option<(&str, &str)> {
+        match self {
+            Self::WriteSecret { secret, .. } => Some((&secret.host, &secret.path)),
+            _ => self.file().map(|f| (f.host.as_str(), f.path.as_str())),
+        }
+    }
+
+    /// A one-line address: `file HOST:PATH` or `service HOST:NAME`.
+    pub fn address(&self) -> String {
+        match (self.file(), self.unit()) {
+            (Some(file), _) => format!("file {}:{}", file.host, file.path),
+            _ if let Self::WriteSecret { secret, .. } = self => {
+                format!("secret {}:{}", secret.host, secret.path)
+            }
+            (_, Some(unit)) => format!("service {}:{}", unit.host, unit.id.name()),
+            _ => unreachable!("every action is a file or a service action"),
         }
     }
 }
 
-/// An ordered list of actions: creations and updates in the order the spec
-/// renders files (host, then path), then deletions (host, then path).
+/// An ordered list of actions (see the module docs for the order).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The actions, in order.
@@ -180,61 +350,105 @@ impl Plan {
         self.actions.iter().map(Action::change).collect()
     }
 
-    /// Every service that restarts, once each, sorted.
+    /// Every service that starts or restarts, once each, sorted.
     pub fn restarts(&self) -> BTreeSet<ServiceId> {
         self.actions
             .iter()
-            .flat_map(|a| a.restarts().iter().copied())
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::StartService { .. } | Action::RestartService { .. }
+                )
+            })
+            .filter_map(|a| a.unit().map(|u| u.id))
             .collect()
+    }
+
+    /// Actions on files something else changed since privai wrote them.
+    pub fn drifted(&self) -> impl Iterator<Item = &Action> {
+        self.actions.iter().filter(|a| a.drift().is_some())
+    }
+
+    /// Files privai did not write that apply would replace (`--adopt`).
+    pub fn adoptions(&self) -> impl Iterator<Item = &Action> {
+        self.actions
+            .iter()
+            .filter(|a| matches!(a, Action::AdoptFile { .. }))
     }
 }
 
 /// Plans the actions that turn `observed` into `desired`. Pure.
 ///
 /// A desired file that is absent is created; one whose bytes or mode differ
-/// is updated; one whose bytes and mode match needs nothing. A file of the
-/// previous manifest that the spec no longer renders, and that still
-/// exists, is deleted.
+/// is updated (adopted, when privai did not install it); one whose bytes and
+/// mode match needs nothing, even when privai did not write it. A file of
+/// the previous manifest that the spec no longer renders, and that still
+/// exists, is deleted. Services: see [`service_actions`].
 pub fn plan(desired: &Rendered, observed: &Observed) -> Plan {
-    let mut actions = Vec::new();
+    let previous: std::collections::BTreeMap<FileKey, &Entry> = observed
+        .previous
+        .iter()
+        .map(|e| (FileKey::new(&e.host, &e.path), e))
+        .collect();
+    let mut files = Vec::new();
     let mut wanted = BTreeSet::new();
     for artifact in &desired.artifacts {
         let key = FileKey::new(&artifact.host, &artifact.path);
         let state = observed.file(&key);
+        let recorded = previous.get(&key).copied();
+        let drift = drift(recorded, state);
         wanted.insert(key);
         let file = ManagedFile::of(artifact);
+        let new_sha256 = sha256_hex(&artifact.contents);
         match state {
-            FileState::Absent => actions.push(Action::CreateFile {
+            FileState::Absent => files.push(Action::CreateFile {
                 file,
-                sha256: sha256_hex(&artifact.contents),
+                sha256: new_sha256,
+                drift,
             }),
             FileState::Present { contents, mode } => {
                 let same_bytes = *contents == artifact.contents;
                 if same_bytes && *mode == artifact.mode {
                     continue;
                 }
-                let text = if same_bytes || artifact.secret {
-                    None
-                } else {
-                    match (
-                        std::str::from_utf8(contents),
-                        std::str::from_utf8(&artifact.contents),
-                    ) {
-                        (Ok(old), Ok(new)) => Some(TextChange {
-                            old: old.to_owned(),
-                            new: new.to_owned(),
-                        }),
-                        _ => None,
-                    }
-                };
-                actions.push(Action::UpdateFile {
-                    file,
-                    old_mode: *mode,
-                    old_sha256: sha256_hex(contents),
-                    new_sha256: sha256_hex(&artifact.contents),
-                    text,
+                let text = (!same_bytes && !artifact.secret)
+                    .then(|| text_change(contents, &artifact.contents))
+                    .flatten();
+                let old_sha256 = sha256_hex(contents);
+                files.push(match recorded {
+                    Some(_) => Action::UpdateFile {
+                        file,
+                        old_mode: *mode,
+                        old_sha256,
+                        new_sha256,
+                        text,
+                        drift,
+                    },
+                    None => Action::AdoptFile {
+                        file,
+                        old_mode: *mode,
+                        old_sha256,
+                        new_sha256,
+                        text,
+                    },
                 });
             }
+        }
+    }
+    for secret in &desired.secrets {
+        let key = FileKey::new(&secret.host, &secret.path);
+        let state = observed.secrets.get(&key).cloned().unwrap_or_default();
+        let write = match (&state.file, &state.wanted_sha256) {
+            (None, _) => true,
+            (Some((sha256, mode)), Some(wanted)) => sha256 != wanted || *mode != 0o600,
+            (Some(_), None) => false,
+        };
+        if write {
+            files.push(Action::WriteSecret {
+                secret: secret.clone(),
+                old_sha256: state.file.map(|(sha256, _)| sha256),
+                new_sha256: state.wanted_sha256,
+            });
         }
     }
     let mut deletions = Vec::new();
@@ -243,27 +457,111 @@ pub fn plan(desired: &Rendered, observed: &Observed) -> Plan {
         if !wanted.insert(key.clone()) {
             continue;
         }
-        if let FileState::Present { contents, mode } = observed.file(&key) {
+        let state = observed.file(&key);
+        if let FileState::Present { contents, mode } = state {
             deletions.push(Action::DeleteFile {
-                file: ManagedFile {
-                    host: entry.host.clone(),
-                    path: entry.path.clone(),
-                    mode: *mode,
-                    owner: entry.owner,
-                    secret: entry.secret,
-                    restarts: entry.restarts.clone(),
-                },
+                file: ManagedFile::of_entry(entry, *mode),
                 sha256: sha256_hex(contents),
+                drift: drift(Some(entry), state),
             });
         }
     }
     deletions.sort_by(|a, b| {
-        let (a, b) = (a.file(), b.file());
-        (&a.host, &a.path).cmp(&(&b.host, &b.path))
+        let (a, b) = (
+            a.file().map(ManagedFile::key),
+            b.file().map(ManagedFile::key),
+        );
+        a.cmp(&b)
     });
-    actions.extend(deletions);
+    files.extend(deletions);
+    let (stops, starts) = service_actions(&desired.services, &observed.previous_services, &files);
+    let mut actions = stops;
+    actions.extend(files);
+    actions.extend(starts);
     Plan { actions }
 }
+
+/// How the file privai recorded (`recorded`) differs from what is there now.
+fn drift(recorded: Option<&Entry>, state: &FileState) -> Option<Drift> {
+    let recorded = recorded?;
+    match state {
+        FileState::Absent => Some(Drift::Removed),
+        FileState::Present { contents, mode } => {
+            if sha256_hex(contents) != recorded.sha256 {
+                Some(Drift::Edited {
+                    recorded_sha256: recorded.sha256.clone(),
+                })
+            } else {
+                let recorded_mode = u32::from_str_radix(&recorded.mode, 8).ok()?;
+                (recorded_mode != *mode).then_some(Drift::ModeChanged { recorded_mode })
+            }
+        }
+    }
+}
+
+fn text_change(old: &[u8], new: &[u8]) -> Option<TextChange> {
+    match (std::str::from_utf8(old), std::str::from_utf8(new)) {
+        (Ok(old), Ok(new)) => Some(TextChange {
+            old: old.to_owned(),
+            new: new.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// The service actions, as (stops, starts and restarts), given the services
+/// the spec runs (`desired`), those the last generation ran (`previous`)
+/// and the file actions. Pure.
+///
+/// - A service of `previous` that `desired` lacks, or whose manager entry
+///   (label, unit, plist, compose file) changed, stops.
+/// - A service of `desired` that `previous` lacks (or that stopped above)
+///   starts: the first apply starts everything.
+/// - Any other service restarts when a file action changes the contents of
+///   a file that names it.
+pub fn service_actions(
+    desired: &[ServiceUnit],
+    previous: &[ServiceUnit],
+    files: &[Action],
+) -> (Vec<Action>, Vec<Action>) {
+    let same = |a: &ServiceUnit, b: &ServiceUnit| a.host == b.host && a.id == b.id;
+    let mut stops: Vec<Action> = previous
+        .iter()
+        .filter(|old| {
+            !desired
+                .iter()
+                .any(|new| same(old, new) && new.manager == old.manager)
+        })
+        .map(|unit| Action::StopService { unit: unit.clone() })
+        .collect();
+    stops.reverse();
+    let mut starts = Vec::new();
+    for unit in desired {
+        let kept = previous
+            .iter()
+            .any(|old| same(old, unit) && old.manager == unit.manager);
+        if !kept {
+            starts.push(Action::StartService { unit: unit.clone() });
+            continue;
+        }
+        let because: Vec<String> = files
+            .iter()
+            .filter(|a| a.restarts().contains(&unit.id))
+            .filter_map(|a| a.target_path())
+            .filter(|(host, _)| *host == unit.host)
+            .map(|(_, path)| path.to_owned())
+            .collect();
+        if !because.is_empty() {
+            starts.push(Action::RestartService {
+                unit: unit.clone(),
+                because,
+            });
+        }
+    }
+    (stops, starts)
+}
+
+pub mod saved;
 
 #[cfg(test)]
 pub(crate) mod tests;

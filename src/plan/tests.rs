@@ -1,5 +1,6 @@
 use super::*;
 use crate::render::manifest::Manifest;
+use crate::render::units::{Health, LaunchdDomain, Manager};
 
 fn artifact(path: &str, text: &str) -> Artifact {
     Artifact {
@@ -16,7 +17,23 @@ fn artifact(path: &str, text: &str) -> Artifact {
 fn rendered(artifacts: Vec<Artifact>) -> Rendered {
     Rendered {
         artifacts,
-        models: Vec::new(),
+        ..Rendered::default()
+    }
+}
+
+fn unit(id: ServiceId, label: &str) -> ServiceUnit {
+    ServiceUnit {
+        host: "mac".into(),
+        id,
+        manager: Manager::Launchd {
+            domain: LaunchdDomain::Gui,
+            label: label.into(),
+            plist: format!("~/Library/LaunchAgents/{label}.plist"),
+        },
+        health: Some(Health::Http {
+            url: "http://127.0.0.1:11434/api/version".into(),
+        }),
+        health_timeout_secs: 60,
     }
 }
 
@@ -31,6 +48,27 @@ pub(crate) fn present(observed: &mut Observed, path: &str, text: &str, mode: u32
     );
 }
 
+/// An observation in which privai installed `installed` last, and the
+/// files are as it wrote them.
+pub(crate) fn installed(installed: &Rendered) -> Observed {
+    let mut observed = Observed {
+        previous: Manifest::of(installed).files,
+        previous_services: installed.services.clone(),
+        generation: Some(1),
+        ..Observed::default()
+    };
+    for a in &installed.artifacts {
+        observed.files.insert(
+            FileKey::new(&a.host, &a.path),
+            FileState::Present {
+                contents: a.contents.clone(),
+                mode: a.mode,
+            },
+        );
+    }
+    observed
+}
+
 #[test]
 fn an_absent_file_is_created() {
     let desired = rendered(vec![artifact("/etc/a", "one\n")]);
@@ -40,26 +78,24 @@ fn an_absent_file_is_created() {
         vec![Action::CreateFile {
             file: ManagedFile::of(&desired.artifacts[0]),
             sha256: sha256_hex(b"one\n"),
+            drift: None,
         }]
     );
-    assert_eq!(plan.restarts(), BTreeSet::from([ServiceId::Ollama]));
 }
 
 #[test]
-fn a_file_with_the_same_bytes_and_mode_needs_nothing() {
+fn a_file_with_the_same_bytes_and_mode_needs_nothing_even_if_privai_did_not_write_it() {
     let desired = rendered(vec![artifact("/etc/a", "one\n")]);
     let mut observed = Observed::default();
     present(&mut observed, "/etc/a", "one\n", 0o644);
     let plan = plan(&desired, &observed);
     assert!(plan.is_empty(), "{plan:?}");
-    assert!(plan.restarts().is_empty());
 }
 
 #[test]
-fn a_file_with_other_bytes_is_updated_with_both_texts_and_hashes() {
+fn a_file_privai_installed_with_other_bytes_is_updated_with_both_texts_and_hashes() {
     let desired = rendered(vec![artifact("/etc/a", "two\n")]);
-    let mut observed = Observed::default();
-    present(&mut observed, "/etc/a", "one\n", 0o644);
+    let observed = installed(&rendered(vec![artifact("/etc/a", "one\n")]));
     let plan = plan(&desired, &observed);
     assert_eq!(
         plan.actions,
@@ -72,15 +108,42 @@ fn a_file_with_other_bytes_is_updated_with_both_texts_and_hashes() {
                 old: "one\n".into(),
                 new: "two\n".into()
             }),
+            drift: None,
         }]
     );
-    assert_eq!(plan.restarts(), BTreeSet::from([ServiceId::Ollama]));
+    assert_eq!(plan.actions[0].restarts(), [ServiceId::Ollama]);
+}
+
+#[test]
+fn a_file_privai_did_not_write_is_adopted_not_updated() {
+    let desired = rendered(vec![artifact("/etc/a", "two\n")]);
+    let mut observed = Observed::default();
+    present(&mut observed, "/etc/a", "mine\n", 0o600);
+    let plan = plan(&desired, &observed);
+    let [
+        Action::AdoptFile {
+            old_mode,
+            old_sha256,
+            text: Some(text),
+            ..
+        },
+    ] = plan.actions.as_slice()
+    else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(
+        (*old_mode, old_sha256.as_str()),
+        (0o600, sha256_hex(b"mine\n").as_str())
+    );
+    assert_eq!(text.old, "mine\n");
+    assert_eq!(plan.adoptions().count(), 1);
+    assert_eq!(plan.count(Change::Adopt), 1);
 }
 
 #[test]
 fn a_change_of_mode_only_is_an_update_without_text_or_restart() {
     let desired = rendered(vec![artifact("/etc/a", "one\n")]);
-    let mut observed = Observed::default();
+    let mut observed = installed(&desired);
     present(&mut observed, "/etc/a", "one\n", 0o666);
     let plan = plan(&desired, &observed);
     let [
@@ -89,6 +152,7 @@ fn a_change_of_mode_only_is_an_update_without_text_or_restart() {
             old_sha256,
             new_sha256,
             text,
+            drift,
             ..
         },
     ] = plan.actions.as_slice()
@@ -98,13 +162,49 @@ fn a_change_of_mode_only_is_an_update_without_text_or_restart() {
     assert_eq!(*old_mode, 0o666);
     assert_eq!(old_sha256, new_sha256);
     assert_eq!(*text, None);
-    assert!(plan.restarts().is_empty());
+    assert_eq!(
+        *drift,
+        Some(Drift::ModeChanged {
+            recorded_mode: 0o644
+        })
+    );
+    assert!(plan.actions[0].restarts().is_empty());
+}
+
+#[test]
+fn a_file_edited_outside_privai_is_drift_and_is_put_back() {
+    let desired = rendered(vec![artifact("/etc/a", "one\n")]);
+    let mut observed = installed(&desired);
+    present(&mut observed, "/etc/a", "hand edit\n", 0o644);
+    let plan = plan(&desired, &observed);
+    assert_eq!(plan.drifted().count(), 1);
+    assert_eq!(
+        plan.actions[0].drift(),
+        Some(&Drift::Edited {
+            recorded_sha256: sha256_hex(b"one\n")
+        })
+    );
+    assert_eq!(plan.actions[0].change(), Change::Update);
+}
+
+#[test]
+fn a_file_removed_outside_privai_is_drift_and_is_created_again() {
+    let desired = rendered(vec![artifact("/etc/a", "one\n")]);
+    let mut observed = installed(&desired);
+    observed
+        .files
+        .insert(FileKey::new("mac", "/etc/a"), FileState::Absent);
+    let plan = plan(&desired, &observed);
+    assert_eq!(plan.actions[0].change(), Change::Create);
+    assert_eq!(plan.actions[0].drift(), Some(&Drift::Removed));
 }
 
 #[test]
 fn a_secret_file_carries_hashes_but_never_its_text() {
     let desired = rendered(vec![artifact("/etc/key", "new-secret\n").secret()]);
-    let mut observed = Observed::default();
+    let mut observed = installed(&rendered(vec![
+        artifact("/etc/key", "old-secret\n").secret(),
+    ]));
     present(&mut observed, "/etc/key", "old-secret\n", 0o600);
     let plan = plan(&desired, &observed);
     let [Action::UpdateFile { file, text, .. }] = plan.actions.as_slice() else {
@@ -122,13 +222,7 @@ fn a_previously_installed_file_the_spec_no_longer_renders_is_deleted() {
         artifact("/etc/gone", "bye\n").secret(),
     ]);
     let desired = rendered(vec![artifact("/etc/a", "one\n")]);
-    let mut observed = Observed {
-        previous: Manifest::of(&old).files,
-        ..Observed::default()
-    };
-    present(&mut observed, "/etc/a", "one\n", 0o644);
-    present(&mut observed, "/etc/gone", "bye\n", 0o600);
-    let plan = plan(&desired, &observed);
+    let plan = plan(&desired, &installed(&old));
     assert_eq!(
         plan.actions,
         vec![Action::DeleteFile {
@@ -141,6 +235,7 @@ fn a_previously_installed_file_the_spec_no_longer_renders_is_deleted() {
                 restarts: vec![ServiceId::Ollama],
             },
             sha256: sha256_hex(b"bye\n"),
+            drift: None,
         }]
     );
 }
@@ -148,10 +243,8 @@ fn a_previously_installed_file_the_spec_no_longer_renders_is_deleted() {
 #[test]
 fn a_previously_installed_file_that_is_already_gone_needs_nothing() {
     let old = rendered(vec![artifact("/etc/gone", "bye\n")]);
-    let observed = Observed {
-        previous: Manifest::of(&old).files,
-        ..Observed::default()
-    };
+    let mut observed = installed(&old);
+    observed.files.clear();
     assert!(plan(&rendered(Vec::new()), &observed).is_empty());
 }
 
@@ -160,20 +253,14 @@ fn actions_are_creations_and_updates_in_render_order_then_deletions() {
     let old = rendered(vec![
         artifact("/etc/z-old", "z\n"),
         artifact("/etc/b-old", "b\n"),
+        artifact("/etc/c", "old\n"),
     ]);
     let desired = rendered(vec![artifact("/etc/a", "1\n"), artifact("/etc/c", "2\n")]);
-    let mut observed = Observed {
-        previous: Manifest::of(&old).files,
-        ..Observed::default()
-    };
-    present(&mut observed, "/etc/c", "old\n", 0o644);
-    present(&mut observed, "/etc/z-old", "z\n", 0o644);
-    present(&mut observed, "/etc/b-old", "b\n", 0o644);
-    let plan = plan(&desired, &observed);
+    let plan = plan(&desired, &installed(&old));
     let order: Vec<(Change, &str)> = plan
         .actions
         .iter()
-        .map(|a| (a.change(), a.file().path.as_str()))
+        .map(|a| (a.change(), a.file().unwrap().path.as_str()))
         .collect();
     assert_eq!(
         order,
@@ -185,4 +272,92 @@ fn actions_are_creations_and_updates_in_render_order_then_deletions() {
         ]
     );
     assert_eq!(plan.count(Change::Delete), 2);
+}
+
+#[test]
+fn the_first_apply_starts_every_service_in_activation_order_after_the_files() {
+    let mut desired = rendered(vec![artifact("/etc/a", "1\n")]);
+    desired.services = vec![
+        unit(ServiceId::Headscale, "net.privai.headscale"),
+        unit(ServiceId::Ollama, "net.privai.ollama"),
+    ];
+    let plan = plan(&desired, &Observed::default());
+    let addresses: Vec<String> = plan
+        .actions
+        .iter()
+        .map(|a| format!("{} {}", a.change().name(), a.address()))
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            "create file mac:/etc/a",
+            "create service mac:headscale",
+            "create service mac:ollama"
+        ]
+    );
+}
+
+#[test]
+fn only_the_service_of_a_changed_file_restarts_and_says_why() {
+    let mut old = rendered(vec![
+        artifact("/etc/ollama", "1\n"),
+        Artifact {
+            restarts: vec![ServiceId::Headscale],
+            ..artifact("/etc/headscale", "h\n")
+        },
+    ]);
+    old.services = vec![
+        unit(ServiceId::Headscale, "net.privai.headscale"),
+        unit(ServiceId::Ollama, "net.privai.ollama"),
+    ];
+    let mut desired = old.clone();
+    desired.artifacts[0].contents = b"2\n".to_vec();
+    let plan = plan(&desired, &installed(&old));
+    assert_eq!(plan.restarts(), BTreeSet::from([ServiceId::Ollama]));
+    let Some(Action::RestartService { unit, because }) = plan.actions.last() else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(
+        (unit.id, because.as_slice()),
+        (ServiceId::Ollama, ["/etc/ollama".to_owned()].as_slice())
+    );
+    assert_eq!(plan.count(Change::Restart), 1);
+}
+
+#[test]
+fn a_service_the_spec_drops_stops_before_any_file_changes() {
+    let mut old = rendered(vec![artifact("/etc/ollama", "1\n")]);
+    old.services = vec![unit(ServiceId::Ollama, "net.privai.ollama")];
+    let desired = rendered(Vec::new());
+    let plan = plan(&desired, &installed(&old));
+    let changes: Vec<(Change, String)> = plan
+        .actions
+        .iter()
+        .map(|a| (a.change(), a.address()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (Change::Delete, "service mac:ollama".to_owned()),
+            (Change::Delete, "file mac:/etc/ollama".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn a_service_under_a_new_label_stops_under_the_old_and_starts_under_the_new() {
+    let mut old = rendered(Vec::new());
+    old.services = vec![unit(ServiceId::Ollama, "net.privai.ollama")];
+    let mut desired = rendered(Vec::new());
+    desired.services = vec![unit(ServiceId::Ollama, "org.example.ollama")];
+    let plan = plan(&desired, &installed(&old));
+    let [
+        Action::StopService { unit: stopped },
+        Action::StartService { unit: started },
+    ] = plan.actions.as_slice()
+    else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(stopped.manager, old.services[0].manager);
+    assert_eq!(started.manager, desired.services[0].manager);
 }

@@ -12,8 +12,10 @@ pub mod ollama;
 pub mod openclaw;
 pub mod paths;
 pub mod phase6;
+pub mod secrets;
 pub mod service;
 pub mod tailscale;
+pub mod units;
 
 use crate::model::{Host, Role, Spec};
 use serde::{Deserialize, Serialize};
@@ -128,6 +130,10 @@ pub struct Rendered {
     pub artifacts: Vec<Artifact>,
     /// Models to pull.
     pub models: Vec<ModelPull>,
+    /// Services to activate, sorted by host, then in activation order.
+    pub services: Vec<units::ServiceUnit>,
+    /// Secret files to write (values are read by `apply`, never rendered).
+    pub secrets: Vec<secrets::SecretFile>,
 }
 
 /// Where the file installed at `path` on `host` lands in a staging tree
@@ -181,5 +187,10 @@ pub fn render(spec: &Spec) -> Rendered {
                 .collect()
         })
         .unwrap_or_default();
-    Rendered { artifacts, models }
+    Rendered {
+        artifacts,
+        models,
+        services: units::units(spec),
+        secrets: secrets::secrets(spec),
+    }
 }

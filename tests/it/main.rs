@@ -1,6 +1,7 @@
 //! privai's integration tests, in one binary (one link of the Nickel engine).
 
 mod acl;
+mod apply;
 mod cli;
 mod corpus;
 mod enroll;

@@ -1,0 +1,382 @@
+//! Applying a plan: every action journaled before and after it runs, files
+//! written atomically, services activated in dependency order and
+//! health-checked, and a new generation committed only once all of that
+//! has passed. On any failure the run is undone ([`undo`]): every file the
+//! run touched gets its pre-image back byte for byte, the services it
+//! touched are put back as they were, and the previous generation stays
+//! current.
+//!
+//! A run killed at any point leaves its journal behind; [`recover`] finishes
+//! it (if it had committed) or undoes it before anything else runs.
+//!
+//! All I/O of `apply` is here and in [`crate::state`]; the service manager
+//! is reached only through [`Services`], so tests record what would run.
+
+pub mod services;
+mod undo;
+
+pub use undo::{Recovered, Recovery, recover};
+
+use crate::observe::FileState;
+use crate::observe::files::read_file;
+use crate::plan::{Action, Plan};
+use crate::render::manifest::{Manifest, sha256_hex};
+use crate::render::secrets::SecretSource;
+use crate::render::units::ServiceUnit;
+use crate::render::{Artifact, Rendered};
+use crate::state::generations::{INFO_FORMAT, Info, Origin, Store};
+use crate::state::journal::{Backup, Journal, Record, Verb};
+use crate::state::{Install, StateDir, atomic};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What `apply` needs from the service manager. [`services::System`] runs
+/// launchctl, systemctl or compose through a [`crate::sys::Runner`].
+pub trait Services {
+    /// Starts `unit`.
+    fn start(&mut self, unit: &ServiceUnit) -> Result<(), String>;
+    /// Restarts `unit`, so that it reads its changed files.
+    fn restart(&mut self, unit: &ServiceUnit) -> Result<(), String>;
+    /// Stops `unit`.
+    fn stop(&mut self, unit: &ServiceUnit) -> Result<(), String>;
+    /// Waits until `unit` is healthy, up to its timeout.
+    fn health(&mut self, unit: &ServiceUnit) -> Result<(), String>;
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Replace files privai did not write, saving each as `<name>.before-privai`.
+    pub adopt: bool,
+    /// The command line, for the journal.
+    pub command: String,
+    /// Test only: abort the process (as abruptly as kill -9) at checkpoint
+    /// N: 0 after the journal starts, k after the k-th action, then after
+    /// the generation is written, then after it is made current.
+    pub failpoint: Option<usize>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The plan was carried out; generation `generation` is current.
+    Applied {
+        /// The new generation.
+        generation: u64,
+        /// Service actions not carried out because the install is staged.
+        staged_services: usize,
+    },
+    /// A step or a health check failed and the run was undone.
+    RolledBack {
+        /// What failed.
+        failure: String,
+        /// What undoing did, one line each.
+        restored: Vec<String>,
+        /// The generation current again (`None`: nothing was installed before).
+        current: Option<u64>,
+    },
+}
+
+/// The suffix of the copy `--adopt` keeps of a file privai did not write.
+pub const BEFORE_PRIVAI: &str = ".before-privai";
+
+/// Carries out `plan`, which was computed for `desired` against the system
+/// as `install` lays it out, and commits generation N+1 recording
+/// `desired` and `origin`. The caller holds the state lock and has run
+/// [`recover`]. `services` is `None` for a staged install (nothing is
+/// started). Progress goes to `out`, one line per step.
+pub fn apply(
+    install: &Install,
+    desired: &Rendered,
+    plan: &Plan,
+    origin: Origin,
+    mut services: Option<&mut dyn Services>,
+    options: &Options,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    if let Some(adoption) = plan.adoptions().next()
+        && !options.adopt
+    {
+        let file = adoption.file().expect("adoptions are file actions");
+        anyhow::bail!(
+            "`{}` on {} exists and privai did not write it; nothing was changed. Pass --adopt to save it as `{}{BEFORE_PRIVAI}` and replace it, or move it away",
+            file.path,
+            file.host,
+            file.path
+        );
+    }
+    let state = StateDir::new(install.state_dir());
+    let store = Store::new(state.clone());
+    let from = store.current()?;
+    let to = store.next_number()?;
+    std::fs::create_dir_all(state.backups())
+        .with_context(|| format!("creating `{}`", state.backups().display()))?;
+    let mut journal = Journal::create(&state.journal())?;
+    journal.append(&Record::Begin {
+        command: options.command.clone(),
+        from,
+        to,
+        started: now(),
+    })?;
+    failpoint(options, 0);
+
+    let contents: BTreeMap<(&str, &str), &Artifact> = desired
+        .artifacts
+        .iter()
+        .map(|a| ((a.host.as_str(), a.path.as_str()), a))
+        .collect();
+    let mut records = Vec::new();
+    let mut staged_services = 0;
+    for (step, action) in plan.actions.iter().enumerate() {
+        let mut staged = false;
+        let result = if let Action::WriteSecret { .. } = action {
+            secret_step(install, &state, step, action, &mut journal)
+                .map(|record| records.push(record))
+                .map_err(|e| format!("{}: {e:#}", action.address()))
+        } else if let Some(file) = action.file() {
+            let artifact = contents.get(&(file.host.as_str(), file.path.as_str()));
+            file_step(
+                install,
+                &state,
+                step,
+                action,
+                artifact.copied(),
+                &mut journal,
+            )
+            .map(|record| records.push(record))
+            .map_err(|e| format!("{}: {e:#}", action.address()))
+        } else if let Some(services) = services.as_deref_mut() {
+            service_step(step, action, services, &mut journal, &mut records)
+        } else {
+            staged_services += 1;
+            staged = true;
+            Ok(())
+        };
+        if let Err(failure) = result {
+            writeln!(out, "  failed: {failure}")?;
+            return undo::roll_back(&state, from, to, journal, &records, services, &failure, out);
+        }
+        journal.append(&Record::Done { step })?;
+        let status = if staged { "not run (staged)" } else { "done" };
+        writeln!(
+            out,
+            "  {} {}: {status}",
+            action.change().symbol(),
+            action.address()
+        )?;
+        failpoint(options, step + 1);
+    }
+
+    let info = Info {
+        format: INFO_FORMAT,
+        number: to,
+        created: now(),
+        manifest_sha256: Manifest::of(desired).hash(),
+        origin,
+        services: desired.services.clone(),
+    };
+    store.write(&info, desired)?;
+    failpoint(options, plan.actions.len() + 1);
+    store.set_current(to)?;
+    failpoint(options, plan.actions.len() + 2);
+    journal.append(&Record::Committed { generation: to })?;
+    undo::clean_up(&state, journal, &records)?;
+    Ok(Outcome::Applied {
+        generation: to,
+        staged_services,
+    })
+}
+
+/// Runs one file action: saves the pre-image, journals the step, writes or
+/// removes the file. Returns the journal record (for undoing).
+fn file_step(
+    install: &Install,
+    state: &StateDir,
+    step: usize,
+    action: &Action,
+    artifact: Option<&Artifact>,
+    journal: &mut Journal,
+) -> anyhow::Result<Record> {
+    let file = action.file().expect("a file action");
+    let path = install.path(&file.host, &file.path);
+    let backup = back_up(state, step, &path, file.secret)?;
+    let saved_as = matches!(action, Action::AdoptFile { .. })
+        .then(|| PathBuf::from(format!("{}{BEFORE_PRIVAI}", path.display())));
+    let created_dirs = missing_parents(&path);
+    let record = Record::File {
+        step,
+        action: format!("{} {}", action.change().name(), action.address()),
+        path: path.clone(),
+        backup: backup.clone(),
+        saved_as: saved_as.clone(),
+        created_dirs,
+    };
+    journal.append(&record)?;
+    match action {
+        Action::DeleteFile { .. } => {
+            atomic::remove(&path)?;
+        }
+        _ => {
+            let artifact = artifact.with_context(|| {
+                format!(
+                    "the plan names `{}`, which the spec does not render",
+                    file.path
+                )
+            })?;
+            if let (Some(saved_as), Some(backup)) = (&saved_as, &backup) {
+                let bytes = std::fs::read(&backup.copy)?;
+                atomic::write(saved_as, &bytes, backup.mode)?;
+            }
+            atomic::write(&path, &artifact.contents, artifact.mode)?;
+        }
+    }
+    Ok(record)
+}
+
+/// Saves the pre-image of `path` (if it exists) before step `step`
+/// changes it: under the state directory's `run/backup`, or — for a secret
+/// — next to the file itself (0600), so that a secret never enters privai's
+/// state directory. Removed when the run ends.
+fn back_up(
+    state: &StateDir,
+    step: usize,
+    path: &Path,
+    secret: bool,
+) -> anyhow::Result<Option<Backup>> {
+    let FileState::Present { contents, mode } = read_file(path)? else {
+        return Ok(None);
+    };
+    let copy = if secret {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        path.with_file_name(format!(".{name}.privai-pre-{step}"))
+    } else {
+        state.backups().join(step.to_string())
+    };
+    atomic::write(&copy, &contents, 0o600)?;
+    Ok(Some(Backup { copy, mode }))
+}
+
+/// Runs one secret action: saves the pre-image (0600, removed when the run
+/// ends), journals the step (path only), writes the value 0600.
+fn secret_step(
+    install: &Install,
+    state: &StateDir,
+    step: usize,
+    action: &Action,
+    journal: &mut Journal,
+) -> anyhow::Result<Record> {
+    let Action::WriteSecret {
+        secret, new_sha256, ..
+    } = action
+    else {
+        unreachable!("a secret action")
+    };
+    let value = match &secret.source {
+        SecretSource::Generate => generate_token()?,
+        SecretSource::Env { var } => {
+            let value = crate::observe::secrets::env_value(secret, var)?;
+            if Some(sha256_hex(&value)) != *new_sha256 {
+                anyhow::bail!("the value of {var} changed since the plan was made");
+            }
+            value
+        }
+    };
+    let path = install.path(&secret.host, &secret.path);
+    let backup = back_up(state, step, &path, true)?;
+    let record = Record::File {
+        step,
+        action: format!("{} {}", action.change().name(), action.address()),
+        path: path.clone(),
+        backup,
+        saved_as: None,
+        created_dirs: missing_parents(&path),
+    };
+    journal.append(&record)?;
+    atomic::write(&path, &value, 0o600)?;
+    Ok(record)
+}
+
+/// A new random token: 32 bytes from the OS, as 64 hex digits.
+fn generate_token() -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom to generate a token")?;
+    Ok(bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes())
+}
+
+/// Directories above `path` that do not exist yet, innermost first.
+fn missing_parents(path: &Path) -> Vec<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// Runs one service action and, for a start or restart, its health check.
+fn service_step(
+    step: usize,
+    action: &Action,
+    services: &mut dyn Services,
+    journal: &mut Journal,
+    records: &mut Vec<Record>,
+) -> Result<(), String> {
+    let unit = action.unit().expect("a service action");
+    let verb = match action {
+        Action::StartService { .. } => Verb::Start,
+        Action::RestartService { .. } => Verb::Restart,
+        _ => Verb::Stop,
+    };
+    let record = Record::Service {
+        step,
+        verb,
+        unit: unit.clone(),
+    };
+    journal.append(&record).map_err(|e| e.to_string())?;
+    records.push(record);
+    let name = format!("{}:{}", unit.host, unit.id.name());
+    match verb {
+        Verb::Start => services.start(unit),
+        Verb::Restart => services.restart(unit),
+        Verb::Stop => services.stop(unit),
+    }
+    .map_err(|e| format!("{} {name}: {e}", verb_name(verb)))?;
+    if verb != Verb::Stop && unit.health.is_some() {
+        services
+            .health(unit)
+            .map_err(|e| format!("health check of {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn verb_name(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Start => "starting",
+        Verb::Restart => "restarting",
+        Verb::Stop => "stopping",
+    }
+}
+
+/// Aborts the process at checkpoint `n` when the test failpoint says so.
+fn failpoint(options: &Options, n: usize) {
+    if options.failpoint == Some(n) {
+        // As abrupt as kill -9: no destructor runs, nothing is flushed.
+        std::process::abort();
+    }
+}
+
+/// Now, RFC 3339 UTC to the second.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests;

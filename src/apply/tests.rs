@@ -1,0 +1,290 @@
+use super::*;
+use crate::plan::plan;
+use crate::render::units::{Health, LaunchdDomain, Manager};
+use crate::render::{Owner, ServiceId};
+use std::path::Path;
+
+/// Services that record what they were asked and fail health checks of
+/// the services named in `unhealthy`.
+#[derive(Default)]
+struct Fake {
+    calls: Vec<String>,
+    unhealthy: Vec<ServiceId>,
+}
+
+impl Services for Fake {
+    fn start(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        self.calls.push(format!("start {}", unit.id.name()));
+        Ok(())
+    }
+    fn restart(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        self.calls.push(format!("restart {}", unit.id.name()));
+        Ok(())
+    }
+    fn stop(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        self.calls.push(format!("stop {}", unit.id.name()));
+        Ok(())
+    }
+    fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        self.calls.push(format!("health {}", unit.id.name()));
+        if self.unhealthy.contains(&unit.id) {
+            Err("GET http://127.0.0.1:1/api/version: 500".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn artifact(path: &str, text: &str, service: ServiceId) -> Artifact {
+    Artifact {
+        host: "mac".into(),
+        path: path.into(),
+        contents: text.as_bytes().to_vec(),
+        mode: 0o644,
+        owner: Owner::Root,
+        secret: false,
+        restarts: vec![service],
+    }
+}
+
+fn unit(id: ServiceId) -> ServiceUnit {
+    ServiceUnit {
+        host: "mac".into(),
+        id,
+        manager: Manager::Launchd {
+            domain: LaunchdDomain::Gui,
+            label: format!("net.privai.{}", id.name()),
+            plist: format!("~/Library/LaunchAgents/net.privai.{}.plist", id.name()),
+        },
+        health: Some(Health::Http {
+            url: "http://127.0.0.1:1/".into(),
+        }),
+        health_timeout_secs: 1,
+    }
+}
+
+fn system(ollama: &str) -> Rendered {
+    Rendered {
+        artifacts: vec![
+            artifact("/etc/headscale.yaml", "headscale\n", ServiceId::Headscale),
+            artifact("~/ollama.plist", ollama, ServiceId::Ollama),
+        ],
+        models: Vec::new(),
+        services: vec![unit(ServiceId::Headscale), unit(ServiceId::Ollama)],
+        secrets: Vec::new(),
+    }
+}
+
+fn origin() -> Origin {
+    Origin::Rollback { to: 0 }
+}
+
+/// Plans `desired` against what is under `root` and applies it.
+fn run(root: &Path, desired: &Rendered, services: &mut Fake, adopt: bool) -> Outcome {
+    let install = Install::Staged {
+        root: root.to_owned(),
+    };
+    let observed = crate::observe::observe(&install, desired).unwrap();
+    let plan = plan(desired, &observed);
+    let options = Options {
+        adopt,
+        ..Options::default()
+    };
+    apply(
+        &install,
+        desired,
+        &plan,
+        origin(),
+        Some(services),
+        &options,
+        &mut Vec::new(),
+    )
+    .unwrap()
+}
+
+fn read(root: &Path, tree: &str) -> Option<String> {
+    std::fs::read_to_string(root.join(tree)).ok()
+}
+
+#[test]
+fn applying_writes_the_files_starts_the_services_and_commits_generation_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fake = Fake::default();
+    let outcome = run(dir.path(), &system("v1\n"), &mut fake, false);
+    assert_eq!(
+        outcome,
+        Outcome::Applied {
+            generation: 1,
+            staged_services: 0
+        }
+    );
+    assert_eq!(
+        read(dir.path(), "mac/HOME/ollama.plist").as_deref(),
+        Some("v1\n")
+    );
+    assert_eq!(
+        fake.calls,
+        [
+            "start headscale",
+            "health headscale",
+            "start ollama",
+            "health ollama"
+        ]
+    );
+    let store = Store::new(StateDir::new(dir.path().join(".privai")));
+    assert_eq!(store.current().unwrap(), Some(1));
+    assert_eq!(store.rendered(1).unwrap(), system("v1\n"));
+    assert!(!dir.path().join(".privai/journal.ndjson").exists());
+    assert!(!dir.path().join(".privai/run").exists());
+}
+
+#[test]
+fn a_failed_health_check_puts_every_file_back_and_the_old_service_up_again() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &system("v1\n"), &mut Fake::default(), false);
+    let mut fake = Fake {
+        unhealthy: vec![ServiceId::Ollama],
+        ..Fake::default()
+    };
+    let outcome = run(dir.path(), &system("v2\n"), &mut fake, false);
+    let Outcome::RolledBack {
+        failure,
+        restored,
+        current,
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        failure.starts_with("health check of mac:ollama: GET"),
+        "{failure}"
+    );
+    assert_eq!(current, Some(1));
+    assert_eq!(
+        read(dir.path(), "mac/HOME/ollama.plist").as_deref(),
+        Some("v1\n")
+    );
+    assert_eq!(
+        fake.calls,
+        [
+            "restart ollama",
+            "health ollama",
+            "restart ollama",
+            "health ollama"
+        ]
+    );
+    assert!(restored[0].starts_with("restored "), "{restored:?}");
+    let store = Store::new(StateDir::new(dir.path().join(".privai")));
+    assert_eq!(store.current().unwrap(), Some(1));
+    assert_eq!(store.numbers().unwrap(), vec![1]);
+    assert!(!dir.path().join(".privai/journal.ndjson").exists());
+}
+
+#[test]
+fn a_failed_first_apply_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fake = Fake {
+        unhealthy: vec![ServiceId::Ollama],
+        ..Fake::default()
+    };
+    let outcome = run(dir.path(), &system("v1\n"), &mut fake, false);
+    assert!(matches!(outcome, Outcome::RolledBack { current: None, .. }));
+    assert_eq!(
+        fake.calls,
+        [
+            "start headscale",
+            "health headscale",
+            "start ollama",
+            "health ollama",
+            "stop ollama",
+            "stop headscale"
+        ]
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [".privai"], "created directories are removed too");
+}
+
+#[test]
+fn a_file_privai_did_not_write_is_refused_without_adopt_and_kept_aside_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("mac/etc/headscale.yaml");
+    std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    std::fs::write(&theirs, "theirs\n").unwrap();
+    let install = Install::Staged {
+        root: dir.path().to_owned(),
+    };
+    let desired = system("v1\n");
+    let observed = crate::observe::observe(&install, &desired).unwrap();
+    let plan = plan(&desired, &observed);
+    let err = apply(
+        &install,
+        &desired,
+        &plan,
+        origin(),
+        None,
+        &Options::default(),
+        &mut Vec::new(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--adopt"), "{err}");
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs\n");
+
+    run(dir.path(), &desired, &mut Fake::default(), true);
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "headscale\n");
+    assert_eq!(
+        read(dir.path(), "mac/etc/headscale.yaml.before-privai").as_deref(),
+        Some("theirs\n")
+    );
+}
+
+#[test]
+fn recovery_undoes_a_run_that_died_between_its_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &system("v1\n"), &mut Fake::default(), false);
+    // What a run killed after writing its first file leaves behind.
+    let install = Install::Staged {
+        root: dir.path().to_owned(),
+    };
+    let state = StateDir::new(install.state_dir());
+    let path = install.path("mac", "~/ollama.plist");
+    let copy = state.backups().join("0");
+    atomic::write(&copy, b"v1\n", 0o600).unwrap();
+    let mut journal = Journal::create(&state.journal()).unwrap();
+    journal
+        .append(&Record::Begin {
+            command: "privai apply".into(),
+            from: Some(1),
+            to: 2,
+            started: now(),
+        })
+        .unwrap();
+    journal
+        .append(&Record::File {
+            step: 0,
+            action: "update file mac:~/ollama.plist".into(),
+            path: path.clone(),
+            backup: Some(Backup { copy, mode: 0o644 }),
+            saved_as: None,
+            created_dirs: Vec::new(),
+        })
+        .unwrap();
+    atomic::write(&path, b"v2\n", 0o644).unwrap();
+    std::fs::create_dir_all(state.generations().join("2.partial")).unwrap();
+
+    let recovery = recover(&install, None).unwrap().unwrap();
+    assert_eq!(
+        recovery.outcome,
+        Recovered::RolledBack {
+            current: Some(1),
+            restored: vec![format!("restored {}", path.display())]
+        }
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "v1\n");
+    assert!(!state.journal().exists() && !state.run().exists());
+    assert_eq!(Store::new(state).next_number().unwrap(), 2);
+    assert_eq!(recover(&install, None).unwrap(), None);
+}

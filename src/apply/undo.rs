@@ -1,0 +1,208 @@
+//! Undoing a run: after a failed step or health check ([`roll_back`]), or
+//! after a run was killed ([`recover`]). Both read only what the journal
+//! recorded, so a run can be undone by another process.
+
+use super::{Outcome, Services};
+use crate::render::units::ServiceUnit;
+use crate::state::generations::Store;
+use crate::state::journal::{self, Journal, Record, Verb};
+use crate::state::{Install, StateDir, atomic};
+use std::io::Write;
+
+/// What [`recover`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// The interrupted run's command line.
+    pub command: String,
+    /// When it started.
+    pub started: String,
+    /// How it was finished.
+    pub outcome: Recovered,
+}
+
+/// How an interrupted run was finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovered {
+    /// It had committed its generation; only its leftovers were removed.
+    Completed {
+        /// The generation it made current.
+        generation: u64,
+    },
+    /// It was undone.
+    RolledBack {
+        /// The generation current again (`None`: nothing was installed before).
+        current: Option<u64>,
+        /// What undoing did, one line each.
+        restored: Vec<String>,
+    },
+}
+
+/// Finishes a run that was interrupted (its journal is still there): when
+/// it had made its generation current, removes its leftovers; otherwise
+/// undoes it. Call it, holding the state lock, before anything reads the
+/// state. `Ok(None)` when no run was interrupted.
+pub fn recover(
+    install: &Install,
+    services: Option<&mut dyn Services>,
+) -> anyhow::Result<Option<Recovery>> {
+    let state = StateDir::new(install.state_dir());
+    let Some(records) = journal::read(&state.journal())? else {
+        return Ok(None);
+    };
+    let Some(Record::Begin {
+        command,
+        from,
+        to,
+        started,
+    }) = records.first().cloned()
+    else {
+        // Killed before its first record reached the disk: it did nothing.
+        std::fs::remove_file(state.journal())?;
+        return Ok(None);
+    };
+    let store = Store::new(state.clone());
+    let journal = Journal::reopen(&state.journal())?;
+    let rolled_back = records.contains(&Record::RolledBack);
+    let outcome = if store.current()? == Some(to) {
+        Recovered::Completed { generation: to }
+    } else if rolled_back {
+        Recovered::RolledBack {
+            current: from,
+            restored: Vec::new(),
+        }
+    } else {
+        let restored = undo_records(&records, services);
+        store.remove(to)?;
+        Recovered::RolledBack {
+            current: from,
+            restored,
+        }
+    };
+    clean_up(&state, journal, &records)?;
+    Ok(Some(Recovery {
+        command,
+        started,
+        outcome,
+    }))
+}
+
+/// Undoes the run in progress after `failure`, and reports it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn roll_back(
+    state: &StateDir,
+    from: Option<u64>,
+    to: u64,
+    mut journal: Journal,
+    records: &[Record],
+    services: Option<&mut dyn Services>,
+    failure: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    journal.append(&Record::RollbackStarted {
+        reason: failure.to_owned(),
+    })?;
+    writeln!(out, "  rolling back")?;
+    let restored = undo_records(records, services);
+    Store::new(state.clone()).remove(to)?;
+    journal.append(&Record::RolledBack)?;
+    clean_up(state, journal, records)?;
+    Ok(Outcome::RolledBack {
+        failure: failure.to_owned(),
+        restored,
+        current: from,
+    })
+}
+
+/// Removes the run's backups (those of secrets sit next to them), then its
+/// journal: the run is over.
+pub(super) fn clean_up(
+    state: &StateDir,
+    journal: Journal,
+    records: &[Record],
+) -> anyhow::Result<()> {
+    for record in records {
+        if let Record::File {
+            backup: Some(backup),
+            ..
+        } = record
+        {
+            atomic::remove(&backup.copy)?;
+        }
+    }
+    let run = state.run();
+    if run.exists() {
+        std::fs::remove_dir_all(&run)?;
+    }
+    journal.finish()?;
+    Ok(())
+}
+
+/// Undoes what `records` say was started: stops services the run started,
+/// puts every file back (pre-image or absent, newest first), then restarts
+/// the services the run restarted or stopped, on their old files. Keeps
+/// going after an error, which it reports among the lines it returns.
+fn undo_records(records: &[Record], mut services: Option<&mut dyn Services>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let touched: Vec<(Verb, &ServiceUnit)> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Service { verb, unit, .. } => Some((*verb, unit)),
+            _ => None,
+        })
+        .collect();
+    if let Some(services) = services.as_deref_mut() {
+        for (_, unit) in touched.iter().rev().filter(|(v, _)| *v == Verb::Start) {
+            lines.push(match services.stop(unit) {
+                Ok(()) => format!("stopped {} (started by the failed run)", name(unit)),
+                Err(e) => format!("could not stop {}: {e}", name(unit)),
+            });
+        }
+    }
+    for record in records.iter().rev() {
+        let Record::File {
+            path,
+            backup,
+            saved_as,
+            created_dirs,
+            ..
+        } = record
+        else {
+            continue;
+        };
+        let result = match backup {
+            Some(backup) => std::fs::read(&backup.copy)
+                .and_then(|bytes| atomic::write(path, &bytes, backup.mode))
+                .map(|()| format!("restored {}", path.display())),
+            None => atomic::remove(path).map(|_| format!("removed {}", path.display())),
+        };
+        lines.push(result.unwrap_or_else(|e| format!("could not restore {}: {e}", path.display())));
+        if let Some(saved_as) = saved_as {
+            let _ = atomic::remove(saved_as);
+        }
+        for dir in created_dirs {
+            // Only if empty: another step may have put files there.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    if let Some(services) = services {
+        for (verb, unit) in touched.iter().filter(|(v, _)| *v != Verb::Start) {
+            let (done, result) = match verb {
+                Verb::Restart => ("restarted", services.restart(unit)),
+                _ => ("started", services.start(unit)),
+            };
+            let result = result.and_then(|()| match unit.health {
+                Some(_) => services.health(unit),
+                None => Ok(()),
+            });
+            lines.push(match result {
+                Ok(()) => format!("{done} {} on its previous files: healthy", name(unit)),
+                Err(e) => format!("{} did not come back: {e}", name(unit)),
+            });
+        }
+    }
+    lines
+}
+
+fn name(unit: &ServiceUnit) -> String {
+    format!("{}:{}", unit.host, unit.id.name())
+}

@@ -1,0 +1,177 @@
+//! `privai apply`: shows the plan, asks, carries it out, commits a new
+//! generation — or undoes everything and exits 3.
+
+use super::Exit;
+use super::plan::{Prepared, observe_and_plan, prepare};
+use super::target::{self, TargetArgs};
+use crate::apply::{Options, Outcome};
+use crate::output::apply_view;
+use crate::plan::saved::SavedPlan;
+use crate::render::manifest::Manifest;
+use crate::state::generations::Origin;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `privai apply`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The spec, or a plan saved with `privai plan -o FILE`. Default:
+    /// `privai.ncl` or `privai.toml` here.
+    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Replace files privai did not write, saving each as `<name>.before-privai`.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Seconds each service may take to pass its health check (default: the
+    /// service's own, 60 s).
+    #[arg(long, value_name = "SECS")]
+    pub health_timeout: Option<u64>,
+}
+
+/// Runs `privai apply`.
+pub fn run(args: &Args) -> anyhow::Result<Exit> {
+    let saved = match &args.spec {
+        Some(path) if path.is_file() => SavedPlan::read(path)?,
+        _ => None,
+    };
+    let (spec, target) = match &saved {
+        Some(saved) => {
+            if args.target.root.is_some() || args.target.host.is_some() {
+                anyhow::bail!("a saved plan already says where it applies; drop --root/--host");
+            }
+            (
+                Some(saved.spec.clone()),
+                TargetArgs {
+                    root: saved.target.root.clone(),
+                    host: saved.target.host.clone(),
+                },
+            )
+        }
+        None => (args.spec.clone(), args.target.clone()),
+    };
+    let prepared = match prepare(spec.as_deref(), &target, "nothing applied")? {
+        Ok(prepared) => prepared,
+        Err(exit) => return Ok(exit),
+    };
+    if let Some(saved) = &saved {
+        refuse_if_spec_changed(saved, &prepared)?;
+    }
+    let origin = Origin::Apply {
+        spec: prepared.spec.display().to_string(),
+        spec_sha256: prepared.spec_sha256.clone(),
+    };
+    let approved = args.auto_approve || saved.is_some();
+    execute(
+        &prepared,
+        origin,
+        approved,
+        saved.as_ref(),
+        args.adopt,
+        args.health_timeout,
+    )
+}
+
+fn refuse_if_spec_changed(saved: &SavedPlan, prepared: &Prepared) -> anyhow::Result<()> {
+    if saved.spec_sha256 != prepared.spec_sha256
+        || saved.manifest_sha256 != Manifest::of(&prepared.desired).hash()
+    {
+        anyhow::bail!(
+            "the saved plan is stale: `{}` changed since the plan was made; nothing was changed. Run `privai plan -o` again and review the new plan",
+            saved.spec.display()
+        );
+    }
+    Ok(())
+}
+
+/// Plans `prepared` and applies it (shared by `apply` and `rollback`).
+pub(super) fn execute(
+    prepared: &Prepared,
+    origin: Origin,
+    approved: bool,
+    saved: Option<&SavedPlan>,
+    adopt: bool,
+    health_timeout: Option<u64>,
+) -> anyhow::Result<Exit> {
+    let install = &prepared.install;
+    let command = target::command_line();
+    let mut services = target::services(install, health_timeout)?;
+    let _lock = target::lock_and_recover(
+        install,
+        &command,
+        services
+            .as_deref_mut()
+            .map(|s| s as &mut dyn crate::apply::Services),
+    )?;
+    let (observed, plan) = observe_and_plan(prepared)?;
+    if let Some(saved) = saved
+        && saved.fingerprint != observed.fingerprint()
+    {
+        anyhow::bail!(
+            "the saved plan is stale: the installed system changed since the plan was made (current generation {} then, {} now, or files differ); nothing was changed. Run `privai plan -o` again and review the new plan",
+            show(saved.generation),
+            show(observed.generation)
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let notes = crate::output::plan_view::ViewNotes {
+        staged: !install.activates(),
+    };
+    if plan.is_empty() && observed.generation.is_some() {
+        out.write_all(crate::output::plan_view::render(&plan, &notes).as_bytes())?;
+        return Ok(Exit::Ok);
+    }
+    out.write_all(crate::output::plan_view::render(&plan, &notes).as_bytes())?;
+    if plan.adoptions().next().is_some() && !adopt {
+        let file = plan
+            .adoptions()
+            .next()
+            .and_then(|a| a.file())
+            .expect("an adoption");
+        anyhow::bail!(
+            "`{}` on {} exists and privai did not write it; nothing was changed. Pass --adopt to save it as `{}.before-privai` and replace it, or move it away",
+            file.path,
+            file.host,
+            file.path
+        );
+    }
+    if !approved && !target::confirm(&mut out)? {
+        writeln!(out, "Apply cancelled.")?;
+        return Ok(Exit::Error);
+    }
+    writeln!(out, "\nApplying:")?;
+    let options = Options {
+        adopt,
+        command,
+        failpoint: target::failpoint()?,
+    };
+    let outcome = crate::apply::apply(
+        install,
+        &prepared.desired,
+        &plan,
+        origin,
+        services
+            .as_deref_mut()
+            .map(|s| s as &mut dyn crate::apply::Services),
+        &options,
+        &mut out,
+    )?;
+    apply_view::outcome(
+        &mut out,
+        &plan,
+        &outcome,
+        &Manifest::of(&prepared.desired).hash(),
+    )?;
+    Ok(match outcome {
+        Outcome::Applied { .. } => Exit::Ok,
+        Outcome::RolledBack { .. } => Exit::RolledBack,
+    })
+}
+
+fn show(generation: Option<u64>) -> String {
+    generation.map_or_else(|| "none".to_owned(), |n| n.to_string())
+}

@@ -1,0 +1,186 @@
+//! What `plan`, `apply`, `rollback`, `generations` and `gc` share: where the
+//! system is installed (`--root`, `--host`), the state lock, recovery of an
+//! interrupted run, and the service manager `apply` talks to.
+
+use crate::apply::Services;
+use crate::model::{Platform, Spec};
+use crate::state::lock::StateLock;
+use crate::state::{Install, default_state_dir};
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `--root` and `--host`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// Stage the whole system under DIR instead of installing it: each
+    /// host's files at `DIR/HOST/PATH` (`~/` as `DIR/HOST/HOME/`), the state
+    /// (generations, journal, lock) in `DIR/.privai`. Services are not started.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Without `--root`: which host of the spec this machine is. Default:
+    /// the host named like this machine (its hostname).
+    #[arg(long, value_name = "NAME", conflicts_with = "root")]
+    pub host: Option<String>,
+}
+
+/// Environment variable, for tests only: activate services even under
+/// `--root`, recording each service-manager command line in this file
+/// instead of running it; health checks run for real.
+pub const TEST_SERVICES_ENV: &str = "PRIVAI_TEST_SERVICES";
+/// Environment variable, for tests only: abort at this checkpoint of an
+/// apply, as abruptly as kill -9 ([`crate::apply::Options::failpoint`]).
+pub const TEST_FAILPOINT_ENV: &str = "PRIVAI_TEST_FAILPOINT";
+
+/// The platform of this machine.
+pub fn this_platform() -> Option<Platform> {
+    if cfg!(target_os = "macos") {
+        Some(Platform::Darwin)
+    } else if cfg!(target_os = "linux") {
+        Some(Platform::Linux)
+    } else {
+        None
+    }
+}
+
+fn home() -> anyhow::Result<PathBuf> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .context("$HOME is not set; privai installs the operator's files under it")
+}
+
+/// Where `spec` is installed, per `args`.
+pub fn install_for_spec(args: &TargetArgs, spec: &Spec) -> anyhow::Result<Install> {
+    if let Some(root) = &args.root {
+        return Ok(Install::Staged {
+            root: absolute(root)?,
+        });
+    }
+    let wanted = match &args.host {
+        Some(name) => name.clone(),
+        None => gethostname::gethostname().to_string_lossy().into_owned(),
+    };
+    let short = wanted.split('.').next().unwrap_or(&wanted).to_owned();
+    let Some(host) = spec
+        .hosts
+        .iter()
+        .find(|h| h.name == wanted || h.name == short)
+    else {
+        let names: Vec<&str> = spec.hosts.iter().map(|h| h.name.as_str()).collect();
+        anyhow::bail!(
+            "this machine ({wanted}) is none of the spec's hosts ({}); pass --host NAME, or --root DIR to stage the system in a directory",
+            names.join(", ")
+        );
+    };
+    if this_platform() != Some(host.platform) {
+        anyhow::bail!(
+            "host `{}` is a {:?} machine and this one is not; run privai on it, or stage it here with --root DIR",
+            host.name,
+            host.platform
+        );
+    }
+    Ok(Install::Live {
+        host: host.name.clone(),
+        home: home()?,
+        state: default_state_dir(host.platform),
+    })
+}
+
+/// Where the system is installed, for commands without a spec
+/// (`generations`, `rollback`, `gc`).
+pub fn install_without_spec(args: &TargetArgs) -> anyhow::Result<Install> {
+    if let Some(root) = &args.root {
+        return Ok(Install::Staged {
+            root: absolute(root)?,
+        });
+    }
+    let platform = this_platform().context("privai installs on Linux and macOS only")?;
+    Ok(Install::Live {
+        host: args
+            .host
+            .clone()
+            .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
+        home: home()?,
+        state: default_state_dir(platform),
+    })
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    Ok(std::path::absolute(path)?)
+}
+
+/// Takes the state lock for `command`, then finishes an interrupted run
+/// (printing what was done) before anything reads the state.
+pub fn lock_and_recover(
+    install: &Install,
+    command: &str,
+    services: Option<&mut dyn Services>,
+) -> anyhow::Result<StateLock> {
+    let state = install.state_dir();
+    let lock = StateLock::acquire(&state, command)?;
+    if let Some(recovery) = crate::apply::recover(install, services)? {
+        let mut err = std::io::stderr().lock();
+        crate::output::apply_view::recovery(&mut err, &recovery)?;
+    }
+    Ok(lock)
+}
+
+/// The command line, as the journal and the lock record it.
+pub fn command_line() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let mut line = String::from("privai");
+    for arg in args.iter().skip(1) {
+        line.push(' ');
+        line.push_str(arg);
+    }
+    line
+}
+
+/// The service manager for `install`: none for a staged install (unless
+/// the test recorder is asked for), the system's otherwise.
+pub fn services(
+    install: &Install,
+    health_timeout: Option<u64>,
+) -> anyhow::Result<Option<Box<dyn Services>>> {
+    use crate::apply::services::System;
+    let timeout = health_timeout.map(std::time::Duration::from_secs);
+    if let Some(log) = std::env::var_os(TEST_SERVICES_ENV) {
+        let runner = crate::sys::Recorder::to_file(PathBuf::from(log));
+        return Ok(Some(Box::new(System::new(
+            Box::new(runner),
+            install.clone(),
+            timeout,
+        )?)));
+    }
+    if !install.activates() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(System::new(
+        Box::new(crate::sys::SystemRunner),
+        install.clone(),
+        timeout,
+    )?)))
+}
+
+/// The test failpoint, if set.
+pub fn failpoint() -> anyhow::Result<Option<usize>> {
+    match std::env::var(TEST_FAILPOINT_ENV) {
+        Ok(value) => Ok(Some(value.parse().with_context(|| {
+            format!("{TEST_FAILPOINT_ENV} must be a checkpoint number, not {value:?}")
+        })?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Asks Terraform's question on the terminal; true only for `yes`.
+pub fn confirm(out: &mut dyn Write) -> anyhow::Result<bool> {
+    write!(
+        out,
+        "\nDo you want to perform these actions?\n  privai will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    )?;
+    out.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    writeln!(out)?;
+    Ok(answer.trim() == "yes")
+}

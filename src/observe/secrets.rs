@@ -1,0 +1,49 @@
+//! Observing secret files: whether each exists (its digest and mode) and
+//! the digest of the value it should hold, read from the environment. The
+//! values themselves are not kept.
+
+use super::{FileKey, FileState, SecretState};
+use crate::render::manifest::sha256_hex;
+use crate::render::secrets::{SecretFile, SecretSource};
+use crate::state::Install;
+use std::collections::BTreeMap;
+
+/// Observes every secret of `secrets` where `install` puts it. Fails when
+/// a secret's environment variable is not set: the spec cannot be applied
+/// without it.
+pub fn observe(
+    install: &Install,
+    secrets: &[SecretFile],
+) -> anyhow::Result<BTreeMap<FileKey, SecretState>> {
+    let mut out = BTreeMap::new();
+    for secret in secrets {
+        let path = install.path(&secret.host, &secret.path);
+        let file = match super::files::read_file(&path)? {
+            FileState::Absent => None,
+            FileState::Present { contents, mode } => Some((sha256_hex(&contents), mode)),
+        };
+        let wanted_sha256 = match &secret.source {
+            SecretSource::Generate => None,
+            SecretSource::Env { var } => Some(sha256_hex(&env_value(secret, var)?)),
+        };
+        out.insert(
+            FileKey::new(&secret.host, &secret.path),
+            SecretState {
+                file,
+                wanted_sha256,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The value of `var` for `secret`, or an error naming the spec field.
+pub fn env_value(secret: &SecretFile, var: &str) -> anyhow::Result<Vec<u8>> {
+    match std::env::var_os(var) {
+        Some(value) if !value.is_empty() => Ok(value.into_encoded_bytes()),
+        _ => anyhow::bail!(
+            "`{}` reads the environment variable {var}, which is not set; set it (export {var}=…) and run privai again — nothing was changed",
+            secret.name
+        ),
+    }
+}

@@ -1,0 +1,92 @@
+//! What `privai apply` prints after the plan: the outcome of the run, and
+//! what recovering an interrupted run did.
+
+use crate::apply::{Outcome, Recovered, Recovery};
+use crate::plan::{Change, Plan};
+use std::io::{self, Write};
+
+/// Prints the outcome of a run of `plan`; `manifest` is the new
+/// generation's manifest hash.
+pub fn outcome(
+    out: &mut dyn Write,
+    plan: &Plan,
+    outcome: &Outcome,
+    manifest: &str,
+) -> io::Result<()> {
+    match outcome {
+        Outcome::Applied {
+            generation,
+            staged_services,
+        } => {
+            writeln!(
+                out,
+                "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
+                plan.count(Change::Create),
+                plan.count(Change::Update)
+                    + plan.count(Change::Adopt)
+                    + plan.count(Change::Restart),
+                plan.count(Change::Delete)
+            )?;
+            writeln!(
+                out,
+                "Generation {generation} is current (manifest {}).",
+                &manifest[..manifest.len().min(12)]
+            )?;
+            if *staged_services > 0 {
+                writeln!(
+                    out,
+                    "{staged_services} service action{} not run: the system is staged under --root.",
+                    if *staged_services == 1 {
+                        " was"
+                    } else {
+                        "s were"
+                    }
+                )?;
+            }
+        }
+        Outcome::RolledBack {
+            failure,
+            restored,
+            current,
+        } => {
+            writeln!(out, "\nApply failed: {failure}")?;
+            writeln!(out, "Rolled back; nothing of this run remains:")?;
+            for line in restored {
+                writeln!(out, "  {line}")?;
+            }
+            match current {
+                Some(n) => writeln!(out, "Generation {n} is still current.")?,
+                None => writeln!(
+                    out,
+                    "Nothing was installed before this run, and nothing is now."
+                )?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints what recovering an interrupted run did.
+pub fn recovery(out: &mut dyn Write, recovery: &Recovery) -> io::Result<()> {
+    writeln!(
+        out,
+        "privai: the run `{}` started {} was interrupted.",
+        recovery.command, recovery.started
+    )?;
+    match &recovery.outcome {
+        Recovered::Completed { generation } => writeln!(
+            out,
+            "It had committed generation {generation}; its leftovers were removed."
+        ),
+        Recovered::RolledBack { current, restored } => {
+            writeln!(out, "It was rolled back:")?;
+            for line in restored {
+                writeln!(out, "  {line}")?;
+            }
+            match current {
+                Some(n) => writeln!(out, "Generation {n} is current."),
+                None => writeln!(out, "Nothing is installed."),
+            }
+        }
+    }
+}

@@ -1,0 +1,815 @@
+//! The machine-readable view of a plan (`privai plan --json`), modelled on
+//! `terraform show -json`: a versioned document with one entry per action
+//! in `resource_changes`, the files changed outside privai in
+//! `resource_drift`, the services that start or restart, and the summary
+//! counts. Pure. The schema and its version policy are documented in
+//! `docs/plan-json.md`.
+//!
+//! A secret's value never appears: the entry of a secret file, or of a
+//! secret privai writes (`"type": "secret"`), has `before_sensitive` /
+//! `after_sensitive` set and carries hashes only, even if the plan
+//! (wrongly) held its text.
+
+use crate::output::plan_view::SECRET_MODE;
+use crate::plan::{Action, Change, Drift, ManagedFile, Plan, TextChange};
+use crate::render::Owner;
+use crate::render::units::ServiceUnit;
+use serde_json::{Map, Value, json};
+
+/// Version of the document's schema: the minor part grows with additive
+/// changes, the major part with breaking ones.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// What the document says besides the plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonContext {
+    /// The current generation (the one the plan starts from); `None` before
+    /// the first apply.
+    pub generation: Option<u64>,
+    /// The fingerprint of the observed state the plan was made against
+    /// ([`crate::observe::Observed::fingerprint`]).
+    pub fingerprint: String,
+    /// The plan is against a staging tree (`--root`): services are not
+    /// started, restarted or stopped.
+    pub staged: bool,
+}
+
+/// The plan as a JSON document (see `docs/plan-json.md`).
+pub fn to_json(plan: &Plan, context: &JsonContext) -> Value {
+    let changes: Vec<Value> = plan.actions.iter().map(|a| change(plan, a)).collect();
+    let drift: Vec<Value> = plan.drifted().filter_map(drift).collect();
+    let restarts: Vec<&str> = plan.restarts().iter().map(|s| s.name()).collect();
+    json!({
+        "format_version": FORMAT_VERSION,
+        "privai_version": env!("CARGO_PKG_VERSION"),
+        "prior_generation": context.generation,
+        "observed_fingerprint": context.fingerprint,
+        "staged": context.staged,
+        "resource_changes": changes,
+        "resource_drift": drift,
+        "restarts": restarts,
+        "summary": {
+            "add": plan.count(Change::Create),
+            "change": plan.count(Change::Update) + plan.count(Change::Adopt),
+            "delete": plan.count(Change::Delete),
+            "restart": plan.count(Change::Restart),
+        },
+    })
+}
+
+/// One `resource_changes` entry.
+fn change(plan: &Plan, action: &Action) -> Value {
+    let actions = [action.change().name()];
+    match action {
+        Action::CreateFile { file, sha256, .. } => file_entry(
+            file,
+            &actions,
+            Value::Null,
+            file_state(sha256, Some(file.mode), Some(file.owner), None),
+            "file_absent",
+        ),
+        Action::UpdateFile {
+            file,
+            old_mode,
+            old_sha256,
+            new_sha256,
+            text,
+            ..
+        }
+        | Action::AdoptFile {
+            file,
+            old_mode,
+            old_sha256,
+            new_sha256,
+            text,
+        } => {
+            // A secret's text is never included, whatever the plan carries.
+            let text = text.as_ref().filter(|_| !file.secret);
+            let reason = if matches!(action, Action::AdoptFile { .. }) {
+                "not_written_by_privai"
+            } else if old_sha256 != new_sha256 {
+                "contents_differ"
+            } else {
+                "mode_differs"
+            };
+            file_entry(
+                file,
+                &actions,
+                file_state(
+                    old_sha256,
+                    Some(*old_mode),
+                    None,
+                    text.map(|t: &TextChange| t.old.as_str()),
+                ),
+                file_state(
+                    new_sha256,
+                    Some(file.mode),
+                    Some(file.owner),
+                    text.map(|t| t.new.as_str()),
+                ),
+                reason,
+            )
+        }
+        Action::DeleteFile { file, sha256, .. } => file_entry(
+            file,
+            &actions,
+            file_state(sha256, Some(file.mode), Some(file.owner), None),
+            Value::Null,
+            "no_longer_in_spec",
+        ),
+        Action::WriteSecret {
+            secret,
+            old_sha256,
+            new_sha256,
+        } => {
+            let reason = match (old_sha256, new_sha256) {
+                (None, _) => "secret_absent",
+                (Some(old), Some(new)) if old == new => "mode_differs",
+                _ => "secret_differs",
+            };
+            let before = old_sha256
+                .as_ref()
+                .map_or(Value::Null, |sha256| json!({ "sha256": sha256 }));
+            let mut after = Map::new();
+            if let Some(sha256) = new_sha256 {
+                after.insert("sha256".into(), sha256.as_str().into());
+            }
+            after.insert("mode".into(), octal(SECRET_MODE).into());
+            after.insert("source".into(), json!(secret.source));
+            let before_sensitive = !before.is_null();
+            json!({
+                "address": format!("secret {}:{}", secret.host, secret.path),
+                "type": "secret",
+                "host": secret.host,
+                "name": secret.path,
+                "change": {
+                    "actions": actions,
+                    "before": before,
+                    "after": after,
+                    "before_sensitive": before_sensitive,
+                    "after_sensitive": true,
+                },
+                "action_reason": reason,
+                "secret_name": secret.name,
+            })
+        }
+        Action::StopService { unit } => {
+            let reason = if replaced(plan, unit) {
+                "manager_changed"
+            } else {
+                "service_removed"
+            };
+            service_entry(unit, &actions, service_state(unit), Value::Null, reason)
+        }
+        Action::StartService { unit } => {
+            let reason = if replaced(plan, unit) {
+                "manager_changed"
+            } else {
+                "new_service"
+            };
+            service_entry(unit, &actions, Value::Null, service_state(unit), reason)
+        }
+        Action::RestartService { unit, because } => {
+            let mut entry = service_entry(
+                unit,
+                &actions,
+                service_state(unit),
+                service_state(unit),
+                "files_changed",
+            );
+            entry["because"] = json!(because);
+            entry
+        }
+    }
+}
+
+/// Whether the plan both stops and starts `unit`'s service on its host:
+/// its service manager entry changed.
+fn replaced(plan: &Plan, unit: &ServiceUnit) -> bool {
+    let acts = |stop: bool| {
+        plan.actions.iter().any(|a| match a {
+            Action::StopService { unit: other } if stop => same_service(unit, other),
+            Action::StartService { unit: other } if !stop => same_service(unit, other),
+            _ => false,
+        })
+    };
+    acts(true) && acts(false)
+}
+
+fn same_service(a: &ServiceUnit, b: &ServiceUnit) -> bool {
+    a.host == b.host && a.id == b.id
+}
+
+/// One `resource_drift` entry: `before` as privai recorded it, `after` as
+/// it is now.
+fn drift(action: &Action) -> Option<Value> {
+    let file = action.file()?;
+    let now = match action {
+        Action::UpdateFile {
+            old_sha256,
+            old_mode,
+            ..
+        } => Some((old_sha256, *old_mode)),
+        Action::DeleteFile { sha256, .. } => Some((sha256, file.mode)),
+        _ => None,
+    };
+    let after = now.map_or(Value::Null, |(sha256, mode)| {
+        file_state(sha256, Some(mode), None, None)
+    });
+    Some(match action.drift()? {
+        Drift::Edited { recorded_sha256 } => file_entry(
+            file,
+            &["update"],
+            file_state(recorded_sha256, None, None, None),
+            after,
+            "edited",
+        ),
+        Drift::ModeChanged { recorded_mode } => {
+            let before = match now {
+                Some((sha256, _)) => file_state(sha256, Some(*recorded_mode), None, None),
+                None => json!({ "mode": octal(*recorded_mode) }),
+            };
+            file_entry(file, &["update"], before, after, "mode_changed")
+        }
+        Drift::Removed => file_entry(file, &["delete"], json!({}), Value::Null, "removed"),
+    })
+}
+
+fn file_entry(
+    file: &ManagedFile,
+    actions: &[&str],
+    before: Value,
+    after: Value,
+    reason: &str,
+) -> Value {
+    let before_sensitive = file.secret && !before.is_null();
+    let after_sensitive = file.secret && !after.is_null();
+    json!({
+        "address": format!("file {}:{}", file.host, file.path),
+        "type": "file",
+        "host": file.host,
+        "name": file.path,
+        "change": {
+            "actions": actions,
+            "before": before,
+            "after": after,
+            "before_sensitive": before_sensitive,
+            "after_sensitive": after_sensitive,
+        },
+        "action_reason": reason,
+    })
+}
+
+fn service_entry(
+    unit: &ServiceUnit,
+    actions: &[&str],
+    before: Value,
+    after: Value,
+    reason: &str,
+) -> Value {
+    json!({
+        "address": format!("service {}:{}", unit.host, unit.id.name()),
+        "type": "service",
+        "host": unit.host,
+        "name": unit.id.name(),
+        "change": {
+            "actions": actions,
+            "before": before,
+            "after": after,
+            "before_sensitive": false,
+            "after_sensitive": false,
+        },
+        "action_reason": reason,
+    })
+}
+
+/// `{"sha256", "mode", "owner", "text"}`, leaving out what is not known.
+fn file_state(sha256: &str, mode: Option<u32>, owner: Option<Owner>, text: Option<&str>) -> Value {
+    let mut state = Map::new();
+    state.insert("sha256".into(), sha256.into());
+    if let Some(mode) = mode {
+        state.insert("mode".into(), octal(mode).into());
+    }
+    if let Some(owner) = owner {
+        let owner = match owner {
+            Owner::Root => "root",
+            Owner::User => "user",
+        };
+        state.insert("owner".into(), owner.into());
+    }
+    if let Some(text) = text {
+        state.insert("text".into(), text.into());
+    }
+    Value::Object(state)
+}
+
+/// `{"manager", "health"}`; `health` carries its timeout, or is `null` for
+/// a scheduled job.
+fn service_state(unit: &ServiceUnit) -> Value {
+    let health = match &unit.health {
+        Some(health) => {
+            let mut health = serde_json::to_value(health).unwrap_or(Value::Null);
+            if let Value::Object(fields) = &mut health {
+                fields.insert("timeout_secs".into(), unit.health_timeout_secs.into());
+            }
+            health
+        }
+        None => Value::Null,
+    };
+    json!({
+        "manager": unit.manager,
+        "health": health,
+    })
+}
+
+fn octal(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::plan_view::tests::{every_kind, file, gateway, hash, headscale, ollama};
+    use crate::render::ServiceId;
+    use crate::render::manifest::sha256_hex;
+
+    fn context() -> JsonContext {
+        JsonContext {
+            generation: Some(7),
+            fingerprint: hash('f'),
+            staged: false,
+        }
+    }
+
+    #[test]
+    fn an_empty_plan_has_empty_lists_and_zero_counts() {
+        let value = to_json(
+            &Plan::default(),
+            &JsonContext {
+                generation: None,
+                fingerprint: "fp".into(),
+                staged: true,
+            },
+        );
+        assert_eq!(
+            value,
+            json!({
+                "format_version": "1.0",
+                "privai_version": env!("CARGO_PKG_VERSION"),
+                "prior_generation": null,
+                "observed_fingerprint": "fp",
+                "staged": true,
+                "resource_changes": [],
+                "resource_drift": [],
+                "restarts": [],
+                "summary": {"add": 0, "change": 0, "delete": 0, "restart": 0},
+            })
+        );
+    }
+
+    #[test]
+    fn a_plan_of_every_kind_round_trips_and_matches_exactly() {
+        let value = to_json(&every_kind(), &context());
+        let text = serde_json::to_string_pretty(&value).expect("serializes");
+        let back: Value = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, value);
+        let h = hash;
+        let expected = json!({
+            "format_version": "1.0",
+            "privai_version": env!("CARGO_PKG_VERSION"),
+            "prior_generation": 7,
+            "observed_fingerprint": h('f'),
+            "staged": false,
+            "resource_changes": [
+                {
+                    "address": "service mac:gateway",
+                    "type": "service",
+                    "host": "mac",
+                    "name": "gateway",
+                    "change": {
+                        "actions": ["delete"],
+                        "before": {
+                            "manager": {
+                                "kind": "compose",
+                                "runtime": "podman",
+                                "project": "privai-gateway",
+                                "file": "~/.privai/gateway/compose.yaml",
+                            },
+                            "health": {
+                                "kind": "http",
+                                "url": "http://127.0.0.1:18789/healthz",
+                                "timeout_secs": 60,
+                            },
+                        },
+                        "after": null,
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "service_removed",
+                },
+                {
+                    "address": "file mac:/etc/new",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "/etc/new",
+                    "change": {
+                        "actions": ["create"],
+                        "before": null,
+                        "after": {"sha256": h('1'), "mode": "0644", "owner": "root"},
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "file_absent",
+                },
+                {
+                    "address": "file mac:~/.privai/token",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "~/.privai/token",
+                    "change": {
+                        "actions": ["create"],
+                        "before": null,
+                        "after": {"sha256": h('2'), "mode": "0600", "owner": "user"},
+                        "before_sensitive": false,
+                        "after_sensitive": true,
+                    },
+                    "action_reason": "file_absent",
+                },
+                {
+                    "address": "file mac:/etc/conf",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "/etc/conf",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {
+                            "sha256": h('3'),
+                            "mode": "0644",
+                            "text": "a\nb\nc\nd\nE\nf\ng\nh\n",
+                        },
+                        "after": {
+                            "sha256": h('4'),
+                            "mode": "0644",
+                            "owner": "root",
+                            "text": "a\nb\nc\nd\ne\nf\ng\nh\n",
+                        },
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "contents_differ",
+                },
+                {
+                    "address": "file mac:/etc/mode",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "/etc/mode",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"sha256": h('6'), "mode": "0666"},
+                        "after": {"sha256": h('6'), "mode": "0644", "owner": "root"},
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "mode_differs",
+                },
+                {
+                    "address": "file mac:~/key",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "~/key",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"sha256": h('7'), "mode": "0644"},
+                        "after": {"sha256": h('8'), "mode": "0600", "owner": "user"},
+                        "before_sensitive": true,
+                        "after_sensitive": true,
+                    },
+                    "action_reason": "contents_differ",
+                },
+                {
+                    "address": "file mac:/etc/hosts",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "/etc/hosts",
+                    "change": {
+                        "actions": ["adopt"],
+                        "before": {
+                            "sha256": h('9'),
+                            "mode": "0644",
+                            "text": "127.0.0.1 localhost\n",
+                        },
+                        "after": {
+                            "sha256": h('a'),
+                            "mode": "0644",
+                            "owner": "root",
+                            "text": "127.0.0.1 localhost\n100.64.0.1 vps\n",
+                        },
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "not_written_by_privai",
+                },
+                {
+                    "address": "file mac:~/.netrc",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "~/.netrc",
+                    "change": {
+                        "actions": ["adopt"],
+                        "before": {"sha256": h('b'), "mode": "0600"},
+                        "after": {"sha256": h('c'), "mode": "0600", "owner": "user"},
+                        "before_sensitive": true,
+                        "after_sensitive": true,
+                    },
+                    "action_reason": "not_written_by_privai",
+                },
+                {
+                    "address": "secret mac:~/.privai/secrets/openclaw-gateway-token",
+                    "type": "secret",
+                    "host": "mac",
+                    "name": "~/.privai/secrets/openclaw-gateway-token",
+                    "change": {
+                        "actions": ["create"],
+                        "before": null,
+                        "after": {"mode": "0600", "source": {"kind": "generate"}},
+                        "before_sensitive": false,
+                        "after_sensitive": true,
+                    },
+                    "action_reason": "secret_absent",
+                    "secret_name": "openclaw.gateway_token",
+                },
+                {
+                    "address": "secret mac:~/.privai/secrets/telegram-token",
+                    "type": "secret",
+                    "host": "mac",
+                    "name": "~/.privai/secrets/telegram-token",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"sha256": h('0')},
+                        "after": {
+                            "sha256": h('e'),
+                            "mode": "0600",
+                            "source": {"kind": "env", "var": "TELEGRAM_TOKEN"},
+                        },
+                        "before_sensitive": true,
+                        "after_sensitive": true,
+                    },
+                    "action_reason": "secret_differs",
+                    "secret_name": "openclaw.channels.telegram.token",
+                },
+                {
+                    "address": "file mac:/etc/gone",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "/etc/gone",
+                    "change": {
+                        "actions": ["delete"],
+                        "before": {"sha256": h('d'), "mode": "0644", "owner": "root"},
+                        "after": null,
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "no_longer_in_spec",
+                },
+                {
+                    "address": "service vps:headscale",
+                    "type": "service",
+                    "host": "vps",
+                    "name": "headscale",
+                    "change": {
+                        "actions": ["create"],
+                        "before": null,
+                        "after": {
+                            "manager": {"kind": "systemd", "unit": "privai-headscale.service"},
+                            "health": {"kind": "tcp", "addr": "127.0.0.1:443", "timeout_secs": 30},
+                        },
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "new_service",
+                },
+                {
+                    "address": "service mac:ollama",
+                    "type": "service",
+                    "host": "mac",
+                    "name": "ollama",
+                    "change": {
+                        "actions": ["restart"],
+                        "before": {
+                            "manager": {
+                                "kind": "launchd",
+                                "domain": "gui",
+                                "label": "net.privai.ollama",
+                                "plist": "~/Library/LaunchAgents/net.privai.ollama.plist",
+                            },
+                            "health": {
+                                "kind": "http",
+                                "url": "http://127.0.0.1:11434/api/version",
+                                "timeout_secs": 60,
+                            },
+                        },
+                        "after": {
+                            "manager": {
+                                "kind": "launchd",
+                                "domain": "gui",
+                                "label": "net.privai.ollama",
+                                "plist": "~/Library/LaunchAgents/net.privai.ollama.plist",
+                            },
+                            "health": {
+                                "kind": "http",
+                                "url": "http://127.0.0.1:11434/api/version",
+                                "timeout_secs": 60,
+                            },
+                        },
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "files_changed",
+                    "because": ["/etc/conf", "~/key"],
+                },
+            ],
+            "resource_drift": [
+                {
+                    "address": "file mac:~/.privai/token",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "~/.privai/token",
+                    "change": {
+                        "actions": ["delete"],
+                        "before": {},
+                        "after": null,
+                        "before_sensitive": true,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "removed",
+                },
+                {
+                    "address": "file mac:/etc/conf",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "/etc/conf",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"sha256": h('5')},
+                        "after": {"sha256": h('3'), "mode": "0644"},
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "edited",
+                },
+                {
+                    "address": "file mac:/etc/mode",
+                    "type": "file",
+                    "host": "mac",
+                    "name": "/etc/mode",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"sha256": h('6'), "mode": "0644"},
+                        "after": {"sha256": h('6'), "mode": "0666"},
+                        "before_sensitive": false,
+                        "after_sensitive": false,
+                    },
+                    "action_reason": "mode_changed",
+                },
+            ],
+            "restarts": ["headscale", "ollama"],
+            "summary": {"add": 4, "change": 6, "delete": 2, "restart": 1},
+        });
+        assert_eq!(value, expected, "\n{text}");
+        // Keys come out in schema order (serde_json's `preserve_order`).
+        let keys: Vec<&str> = value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "format_version",
+                "privai_version",
+                "prior_generation",
+                "observed_fingerprint",
+                "staged",
+                "resource_changes",
+                "resource_drift",
+                "restarts",
+                "summary",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_service_whose_manager_changed_stops_and_starts_for_that_reason() {
+        let mut old = ollama();
+        old.manager = crate::render::units::Manager::Systemd {
+            unit: "privai-ollama.service".into(),
+        };
+        let plan = Plan {
+            actions: vec![
+                Action::StopService { unit: old },
+                Action::StopService { unit: gateway() },
+                Action::StartService { unit: ollama() },
+                Action::StartService { unit: headscale() },
+            ],
+        };
+        let value = to_json(&plan, &context());
+        let reasons: Vec<(&str, &str)> = value["resource_changes"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|c| {
+                (
+                    c["address"].as_str().unwrap_or_default(),
+                    c["action_reason"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("service mac:ollama", "manager_changed"),
+                ("service mac:gateway", "service_removed"),
+                ("service mac:ollama", "manager_changed"),
+                ("service vps:headscale", "new_service"),
+            ]
+        );
+        assert_eq!(value["restarts"], json!(["headscale", "ollama"]));
+        assert_eq!(
+            value["summary"],
+            json!({"add": 2, "change": 0, "delete": 2, "restart": 0})
+        );
+    }
+
+    #[test]
+    fn a_secret_never_appears_in_the_document() {
+        use crate::observe::{FileKey, FileState, Observed};
+        use crate::render::manifest::Manifest;
+        use crate::render::{Artifact, Rendered};
+        let secret = |path: &str, text: &str| Artifact {
+            host: "mac".into(),
+            path: path.into(),
+            contents: text.as_bytes().to_vec(),
+            mode: 0o600,
+            owner: Owner::User,
+            secret: true,
+            restarts: vec![ServiceId::Ollama],
+        };
+        let old = Rendered {
+            artifacts: vec![
+                secret("~/gone", "gone-secret-value\n"),
+                secret("~/updated", "old-secret-value\n"),
+            ],
+            ..Rendered::default()
+        };
+        let desired = Rendered {
+            artifacts: vec![
+                secret("~/adopted", "new-adopted-secret-value\n"),
+                secret("~/created", "created-secret-value\n"),
+                secret("~/updated", "new-secret-value\n"),
+            ],
+            ..Rendered::default()
+        };
+        let mut observed = Observed {
+            previous: Manifest::of(&old).files,
+            ..Observed::default()
+        };
+        for (path, text, mode) in [
+            ("~/gone", "gone-secret-value\n", 0o600),
+            ("~/updated", "edited-secret-value\n", 0o644),
+            ("~/adopted", "old-adopted-secret-value\n", 0o600),
+        ] {
+            observed.files.insert(
+                FileKey::new("mac", path),
+                FileState::Present {
+                    contents: text.as_bytes().to_vec(),
+                    mode,
+                },
+            );
+        }
+        let mut plan = crate::plan::plan(&desired, &observed);
+        assert_eq!(plan.drifted().count(), 1, "{plan:?}");
+        // A plan that (wrongly) carries a secret's text does not leak it either.
+        plan.actions.push(Action::UpdateFile {
+            file: file("~/leaky", 0o600, true, &[]),
+            old_mode: 0o600,
+            old_sha256: hash('e'),
+            new_sha256: hash('f'),
+            text: Some(TextChange {
+                old: "old-leaky-secret-value\n".into(),
+                new: "new-leaky-secret-value\n".into(),
+            }),
+            drift: None,
+        });
+        let value = to_json(&plan, &context());
+        let text = serde_json::to_string(&value).expect("serializes");
+        assert!(!text.contains("secret-value"), "{text}");
+        assert!(!text.contains("\"text\""), "{text}");
+        assert!(text.contains(&sha256_hex(b"new-secret-value\n")));
+        for entry in value["resource_changes"].as_array().expect("a list") {
+            let change = &entry["change"];
+            assert_eq!(change["before_sensitive"], !change["before"].is_null());
+            assert_eq!(change["after_sensitive"], !change["after"].is_null());
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Generations: what each successful apply installed, kept so that
+//! `privai rollback` can install it again, like NixOS's system profiles.
+//!
+//! Generation `N` is the directory `generations/N/` of the state directory,
+//! laid out as `privai build` lays out its tree — `HOST/PATH` copies of
+//! every file, `manifest.json` — plus `generation.json` ([`Info`]). Files
+//! holding secrets are listed in the manifest but never copied.
+//!
+//! A generation is written under `N.partial` and renamed into place, then
+//! made current by rewriting `current` atomically: that rename is the
+//! moment an apply commits.
+
+use super::{StateDir, atomic};
+use crate::render::manifest::{FORMAT, Manifest};
+use crate::render::units::ServiceUnit;
+use crate::render::{Artifact, Rendered, tree_path};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Version of `generation.json`.
+pub const INFO_FORMAT: u32 = 1;
+
+/// How a generation came about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    /// `privai apply` of a spec.
+    Apply {
+        /// The spec's path, as given.
+        spec: String,
+        /// sha256 of the spec file's bytes, hex.
+        spec_sha256: String,
+    },
+    /// `privai rollback` to generation `to`.
+    Rollback {
+        /// The generation installed again.
+        to: u64,
+    },
+}
+
+/// `generation.json`: everything about a generation but its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
+    /// [`INFO_FORMAT`].
+    pub format: u32,
+    /// Its number, counting from 1.
+    pub number: u64,
+    /// When it was made current, RFC 3339.
+    pub created: String,
+    /// sha256 of its `manifest.json`: the hash `privai build` prints.
+    pub manifest_sha256: String,
+    /// How it came about.
+    pub origin: Origin,
+    /// The services it runs.
+    pub services: Vec<ServiceUnit>,
+}
+
+/// A generation read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation {
+    /// Its `generation.json`.
+    pub info: Info,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+/// The generations of a state directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    state: StateDir,
+}
+
+impl Store {
+    /// The generations of `state`.
+    pub fn new(state: StateDir) -> Self {
+        Self { state }
+    }
+
+    fn dir(&self, number: u64) -> PathBuf {
+        self.state.generations().join(number.to_string())
+    }
+
+    /// The current generation's number; `None` before the first apply.
+    pub fn current(&self) -> io::Result<Option<u64>> {
+        let path = self.state.current();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "`{}` should hold a generation number, not {:?}",
+                        path.display(),
+                        text.trim()
+                    ),
+                )
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(with_path(e, &path)),
+        }
+    }
+
+    /// Makes generation `number` current (atomically).
+    pub fn set_current(&self, number: u64) -> io::Result<()> {
+        atomic::write(
+            &self.state.current(),
+            format!("{number}\n").as_bytes(),
+            0o644,
+        )
+    }
+
+    /// The numbers of every complete generation, ascending.
+    pub fn numbers(&self) -> io::Result<Vec<u64>> {
+        let dir = self.state.generations();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(with_path(e, &dir)),
+        };
+        let mut numbers = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            if let Some(n) = entry.file_name().to_str().and_then(|s| s.parse().ok()) {
+                numbers.push(n);
+            }
+        }
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+
+    /// The number the next generation gets: one more than any generation
+    /// ever written (complete or not).
+    pub fn next_number(&self) -> io::Result<u64> {
+        let dir = self.state.generations();
+        let mut max = 0;
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries {
+                let name = entry?.file_name();
+                let name = name.to_string_lossy();
+                let number = name.strip_suffix(".partial").unwrap_or(&name);
+                if let Ok(n) = number.parse::<u64>() {
+                    max = max.max(n);
+                }
+            }
+        }
+        Ok(max + 1)
+    }
+
+    /// Reads generation `number`.
+    pub fn load(&self, number: u64) -> io::Result<Generation> {
+        let dir = self.dir(number);
+        if !dir.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("there is no generation {number} (`privai generations` lists them)"),
+            ));
+        }
+        let info: Info = read_json(&dir.join("generation.json"))?;
+        let manifest: Manifest = read_json(&dir.join("manifest.json"))?;
+        if info.format != INFO_FORMAT || manifest.format != FORMAT {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "generation {number} was written by another version of privai (formats {}/{}); this one reads {INFO_FORMAT}/{FORMAT}",
+                    info.format, manifest.format
+                ),
+            ));
+        }
+        Ok(Generation { info, manifest })
+    }
+
+    /// Everything generation `number` installed, read back from its copies,
+    /// as `render` would give it. Fails for a generation with a secret file
+    /// (privai keeps no copy of secrets) and when a copy no longer matches
+    /// its manifest.
+    pub fn rendered(&self, number: u64) -> io::Result<Rendered> {
+        let generation = self.load(number)?;
+        let dir = self.dir(number);
+        let mut artifacts = Vec::new();
+        for entry in &generation.manifest.files {
+            if entry.secret {
+                return Err(io::Error::other(format!(
+                    "generation {number} installed `{}`, which holds a secret; privai keeps no copy of secrets, so it cannot install that generation again — apply its spec instead",
+                    entry.path
+                )));
+            }
+            let copy = dir.join(tree_path(&entry.host, &entry.path));
+            let contents = std::fs::read(&copy).map_err(|e| with_path(e, &copy))?;
+            if crate::render::manifest::sha256_hex(&contents) != entry.sha256 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "`{}` does not match the sha256 generation {number} recorded; the generation is damaged",
+                        copy.display()
+                    ),
+                ));
+            }
+            artifacts.push(Artifact {
+                host: entry.host.clone(),
+                path: entry.path.clone(),
+                contents,
+                mode: u32::from_str_radix(&entry.mode, 8).unwrap_or(0o644),
+                owner: entry.owner,
+                secret: false,
+                restarts: entry.restarts.clone(),
+            });
+        }
+        Ok(Rendered {
+            artifacts,
+            models: generation.manifest.models,
+            services: generation.info.services,
+            // Secrets are data, not configuration: installing a generation
+            // again leaves them as they are.
+            secrets: Vec::new(),
+        })
+    }
+
+    /// Writes generation `info.number` from `rendered` (not yet current).
+    pub fn write(&self, info: &Info, rendered: &Rendered) -> io::Result<()> {
+        let root = self.state.generations();
+        std::fs::create_dir_all(&root).map_err(|e| with_path(e, &root))?;
+        let final_dir = self.dir(info.number);
+        let partial = root.join(format!("{}.partial", info.number));
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial).map_err(|e| with_path(e, &partial))?;
+        }
+        let mut dirs = std::collections::BTreeSet::new();
+        for artifact in rendered.artifacts.iter().filter(|a| !a.secret) {
+            let path = partial.join(artifact.tree_path());
+            let parent = path.parent().unwrap_or(&partial).to_owned();
+            if dirs.insert(parent.clone()) {
+                std::fs::create_dir_all(&parent).map_err(|e| with_path(e, &parent))?;
+            }
+            write_synced(&path, &artifact.contents, artifact.mode)?;
+        }
+        std::fs::create_dir_all(&partial).map_err(|e| with_path(e, &partial))?;
+        write_synced(
+            &partial.join("manifest.json"),
+            &Manifest::of(rendered).to_bytes(),
+            0o644,
+        )?;
+        let mut json = serde_json::to_vec_pretty(info).map_err(io::Error::other)?;
+        json.push(b'\n');
+        write_synced(&partial.join("generation.json"), &json, 0o644)?;
+        dirs.insert(partial.clone());
+        for dir in &dirs {
+            atomic::sync_dir(dir)?;
+        }
+        std::fs::rename(&partial, &final_dir).map_err(|e| with_path(e, &final_dir))?;
+        atomic::sync_dir(&root)
+    }
+
+    /// Removes generation `number` (complete or partial).
+    pub fn remove(&self, number: u64) -> io::Result<()> {
+        let root = self.state.generations();
+        for dir in [self.dir(number), root.join(format!("{number}.partial"))] {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| with_path(e, &dir))?;
+            }
+        }
+        if root.exists() {
+            atomic::sync_dir(&root)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    let mut file = options.open(path).map_err(|e| with_path(e, path))?;
+    file.write_all(bytes).map_err(|e| with_path(e, path))?;
+    file.sync_all().map_err(|e| with_path(e, path))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| with_path(e, path))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("`{}` is damaged: {e}", path.display()),
+        )
+    })
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("`{}`: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Owner, ServiceId};
+
+    fn rendered(text: &str, secret: bool) -> Rendered {
+        let mut artifact = Artifact {
+            host: "mac".into(),
+            path: "/etc/privai/a.conf".into(),
+            contents: text.as_bytes().to_vec(),
+            mode: 0o644,
+            owner: Owner::Root,
+            secret: false,
+            restarts: vec![ServiceId::Ollama],
+        };
+        let mut artifacts = vec![artifact.clone()];
+        if secret {
+            artifact.path = "/etc/privai/key".into();
+            artifacts.push(artifact.secret());
+        }
+        Rendered {
+            artifacts,
+            ..Rendered::default()
+        }
+    }
+
+    fn info(number: u64, rendered: &Rendered) -> Info {
+        Info {
+            format: INFO_FORMAT,
+            number,
+            created: "2026-11-25T14:00:00Z".into(),
+            manifest_sha256: Manifest::of(rendered).hash(),
+            origin: Origin::Rollback { to: 1 },
+            services: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_written_generation_reads_back_as_what_was_rendered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(StateDir::new(dir.path()));
+        let r = rendered("one\n", false);
+        store.write(&info(1, &r), &r).unwrap();
+        assert_eq!(store.rendered(1).unwrap(), r);
+        assert_eq!(store.numbers().unwrap(), vec![1]);
+        assert_eq!(store.current().unwrap(), None);
+        store.set_current(1).unwrap();
+        assert_eq!(store.current().unwrap(), Some(1));
+        assert_eq!(store.next_number().unwrap(), 2);
+    }
+
+    #[test]
+    fn secrets_are_listed_but_never_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(StateDir::new(dir.path()));
+        let r = rendered("one\n", true);
+        store.write(&info(1, &r), &r).unwrap();
+        let copies = dir.path().join("generations/1/mac/etc/privai");
+        assert!(copies.join("a.conf").is_file());
+        assert!(!copies.join("key").exists());
+        assert_eq!(store.load(1).unwrap().manifest.files.len(), 2);
+        let err = store.rendered(1).unwrap_err().to_string();
+        assert!(err.contains("holds a secret"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_copy_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(StateDir::new(dir.path()));
+        let r = rendered("one\n", false);
+        store.write(&info(1, &r), &r).unwrap();
+        std::fs::write(dir.path().join("generations/1/mac/etc/privai/a.conf"), "x").unwrap();
+        let err = store.rendered(1).unwrap_err().to_string();
+        assert!(err.contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn a_partial_generation_counts_for_numbering_but_is_not_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(StateDir::new(dir.path()));
+        std::fs::create_dir_all(dir.path().join("generations/4.partial")).unwrap();
+        assert_eq!(store.numbers().unwrap(), Vec::<u64>::new());
+        assert_eq!(store.next_number().unwrap(), 5);
+        store.remove(4).unwrap();
+        assert_eq!(store.next_number().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_missing_generation_says_how_to_list_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Store::new(StateDir::new(dir.path())).load(7).unwrap_err();
+        assert!(err.to_string().contains("privai generations"));
+    }
+}

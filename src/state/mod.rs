@@ -1,0 +1,179 @@
+//! privai's state: where the system is installed ([`Install`]), and the
+//! state directory — generations, the journal of the run in progress, the
+//! lock — with the atomic file operations everything else writes through.
+//!
+//! ```text
+//! STATE/
+//!   lock, lock.json         the lock and who holds it (lock)
+//!   journal.ndjson          the run in progress; gone after it ends (journal)
+//!   run/backup/K            pre-images of the files the run changed
+//!   current                 the number of the current generation
+//!   generations/N/          generation N (generations)
+//! ```
+
+pub mod atomic;
+pub mod generations;
+pub mod journal;
+pub mod lock;
+
+use crate::model::Platform;
+use crate::render::{Rendered, tree_path};
+use std::path::{Path, PathBuf};
+
+/// Name of the state directory under a `--root`.
+pub const STATE_DIR: &str = ".privai";
+
+/// Where the system is installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Install {
+    /// Staged under a directory (`--root DIR`): every host's files at
+    /// `DIR/HOST/PATH` (`~/` as `DIR/HOST/HOME/`), the state in
+    /// `DIR/.privai`. Services are not activated.
+    Staged {
+        /// The directory.
+        root: PathBuf,
+    },
+    /// This machine, as host `host` of the spec: files at their install
+    /// paths, `~/` in `home`, the state in `state`.
+    Live {
+        /// The spec's name for this machine.
+        host: String,
+        /// The operator's home directory.
+        home: PathBuf,
+        /// The state directory ([`default_state_dir`]).
+        state: PathBuf,
+    },
+}
+
+impl Install {
+    /// Where the file installed at `path` on `host` is on this machine.
+    pub fn path(&self, host: &str, path: &str) -> PathBuf {
+        match self {
+            Self::Staged { root } => root.join(tree_path(host, path)),
+            Self::Live { home, .. } => match path.strip_prefix("~/") {
+                Some(rest) => home.join(rest),
+                None => PathBuf::from(path),
+            },
+        }
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> PathBuf {
+        match self {
+            Self::Staged { root } => root.join(STATE_DIR),
+            Self::Live { state, .. } => state.clone(),
+        }
+    }
+
+    /// Whether files and services of `host` are installed here.
+    pub fn includes(&self, host: &str) -> bool {
+        match self {
+            Self::Staged { .. } => true,
+            Self::Live { host: this, .. } => this == host,
+        }
+    }
+
+    /// Whether services are started, restarted and health-checked.
+    pub fn activates(&self) -> bool {
+        matches!(self, Self::Live { .. })
+    }
+
+    /// The part of `rendered` installed here.
+    pub fn select(&self, mut rendered: Rendered) -> Rendered {
+        rendered.artifacts.retain(|a| self.includes(&a.host));
+        rendered.models.retain(|m| self.includes(&m.host));
+        rendered.services.retain(|s| self.includes(&s.host));
+        rendered
+    }
+}
+
+/// The default state directory on `platform` when privai installs on the
+/// live system: `/var/lib/privai/state` on Linux,
+/// `/usr/local/var/lib/privai/state` on macOS.
+pub fn default_state_dir(platform: Platform) -> PathBuf {
+    match platform {
+        Platform::Linux => PathBuf::from("/var/lib/privai/state"),
+        Platform::Darwin => PathBuf::from("/usr/local/var/lib/privai/state"),
+    }
+}
+
+/// Paths inside a state directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    /// The state directory at `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The journal of the run in progress.
+    pub fn journal(&self) -> PathBuf {
+        self.dir.join("journal.ndjson")
+    }
+
+    /// Pre-images of the files the run in progress changed.
+    pub fn backups(&self) -> PathBuf {
+        self.dir.join("run").join("backup")
+    }
+
+    /// The directory of the run in progress.
+    pub fn run(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    /// The file naming the current generation.
+    pub fn current(&self) -> PathBuf {
+        self.dir.join("current")
+    }
+
+    /// The directory of generations.
+    pub fn generations(&self) -> PathBuf {
+        self.dir.join("generations")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staged_install_puts_every_host_under_the_root_and_the_state_in_dot_privai() {
+        let install = Install::Staged {
+            root: PathBuf::from("/tmp/demo"),
+        };
+        assert_eq!(
+            install.path("mac", "/etc/a.conf"),
+            Path::new("/tmp/demo/mac/etc/a.conf")
+        );
+        assert_eq!(
+            install.path("mac", "~/.openclaw/x.json"),
+            Path::new("/tmp/demo/mac/HOME/.openclaw/x.json")
+        );
+        assert_eq!(install.state_dir(), Path::new("/tmp/demo/.privai"));
+        assert!(install.includes("anything") && !install.activates());
+    }
+
+    #[test]
+    fn a_live_install_uses_real_paths_of_its_own_host_only() {
+        let install = Install::Live {
+            host: "mac".into(),
+            home: PathBuf::from("/Users/ada"),
+            state: default_state_dir(Platform::Darwin),
+        };
+        assert_eq!(install.path("mac", "/etc/a"), Path::new("/etc/a"));
+        assert_eq!(
+            install.path("mac", "~/Library/LaunchAgents/x.plist"),
+            Path::new("/Users/ada/Library/LaunchAgents/x.plist")
+        );
+        assert!(install.includes("mac") && !install.includes("server"));
+        assert!(install.activates());
+    }
+}

@@ -1,0 +1,798 @@
+//! Starting, restarting and stopping one service: the ordered service-manager
+//! commands for a [`ServiceUnit`] ([`start`], [`restart`], [`stop`]; pure),
+//! and [`run_steps`], which runs them through a [`Runner`] and stops at the
+//! first failure that is not tolerated.
+//!
+//! | manager | start | restart | stop |
+//! | --- | --- | --- | --- |
+//! | launchd | bootout¹, enable, bootstrap² | the same | bootout¹ |
+//! | systemd | daemon-reload, enable, start | daemon-reload, restart | stop¹, disable¹ |
+//! | compose | `up -d --force-recreate` | the same | `down` |
+//!
+//! ¹ tolerates "not loaded", so that starting something that was never
+//! loaded, or stopping something already gone, is not an error.
+//! ² retries error 5 for [`BOOTSTRAP_RETRY_WITHIN`]: `bootout` returns while
+//! the old job may still be exiting, and a bootstrap in that window fails
+//! with 5 (see [`launchctl`]).
+//!
+//! Why these sequences:
+//!
+//! * launchd reads a plist only when the job is bootstrapped, so a restart
+//!   that must pick up a changed plist is a bootout and a fresh bootstrap,
+//!   not a `kickstart -k`. `enable` first clears a `launchctl disable`, which
+//!   would otherwise make the bootstrap fail (Homebrew and nix-installer do
+//!   the same).
+//! * systemd: `daemon-reload` first, so a changed unit file is what starts.
+//!   `start` also enables the unit, so it comes back after a reboot as a
+//!   launchd job with `RunAtLoad` does; `stop` disables it, because `apply`
+//!   stops a service to remove it (it deletes the unit file afterwards; the
+//!   next reload forgets it). A `.timer` unit is started, enabled and
+//!   stopped like any unit, which arms and disarms its job.
+//! * compose: `up --force-recreate` is both start and restart (see
+//!   [`compose::up`]).
+
+use super::launchctl::{self, BOOTSTRAP_IO_ERROR, Target};
+use super::{RunOutput, Runner, command_line, compose, systemctl};
+use crate::render::units::{Manager, ServiceUnit};
+use std::fmt;
+use std::io;
+use std::time::{Duration, Instant};
+
+/// How long a launchd bootstrap that fails with error 5 is retried: launchd
+/// kills a job that ignores SIGTERM after its `ExitTimeOut` (20 s by
+/// default), so by then the old job has gone.
+pub const BOOTSTRAP_RETRY_WITHIN: Duration = Duration::from_secs(25);
+
+/// The pause between two bootstrap attempts.
+pub const BOOTSTRAP_RETRY_EVERY: Duration = Duration::from_millis(500);
+
+/// What the steps need to know about the machine.
+pub struct Context<'a> {
+    /// The operator's uid, for launchd's `gui/<uid>` domain.
+    pub uid: u32,
+    /// Maps an install path (`~/Library/LaunchAgents/x.plist`, `/etc/…`) to
+    /// the real path on this machine (home expanded, `--root` applied).
+    pub resolve: &'a dyn Fn(&str) -> String,
+}
+
+/// What is done to a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verb {
+    /// Bring it up.
+    Start,
+    /// Bring it up again with its changed files.
+    Restart,
+    /// Take it down.
+    Stop,
+}
+
+/// What a failing [`Step`] means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Any non-zero exit fails the activation.
+    Fail,
+    /// An answer that only says the job or unit is not loaded counts as
+    /// success ([`launchctl::not_loaded`], [`systemctl::not_loaded`]).
+    TolerateNotLoaded,
+    /// Exit `status` is retried every `every` until `within` has passed since
+    /// the first attempt; other failures fail at once.
+    Retry {
+        /// The exit status worth retrying.
+        status: i32,
+        /// Pause between attempts.
+        every: Duration,
+        /// How long to keep trying.
+        within: Duration,
+    },
+}
+
+/// One service-manager command of an activation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The command; `argv[0]` is the program.
+    pub argv: Vec<String>,
+    /// What a failure means.
+    pub on_failure: OnFailure,
+}
+
+impl Step {
+    /// A step whose every failure is an error.
+    pub fn new(argv: Vec<String>) -> Self {
+        Self {
+            argv,
+            on_failure: OnFailure::Fail,
+        }
+    }
+
+    /// A step for which "not loaded" is success.
+    pub fn tolerating_not_loaded(argv: Vec<String>) -> Self {
+        Self {
+            argv,
+            on_failure: OnFailure::TolerateNotLoaded,
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    /// The command as a shell-pasteable line ([`command_line`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&command_line(&self.argv))
+    }
+}
+
+/// The steps that do `verb` to `unit`.
+pub fn steps(verb: Verb, unit: &ServiceUnit, cx: &Context<'_>) -> Vec<Step> {
+    match verb {
+        Verb::Start => start(unit, cx),
+        Verb::Restart => restart(unit, cx),
+        Verb::Stop => stop(unit, cx),
+    }
+}
+
+/// The steps that bring `unit` up (see the module docs).
+pub fn start(unit: &ServiceUnit, cx: &Context<'_>) -> Vec<Step> {
+    match &unit.manager {
+        Manager::Launchd {
+            domain,
+            label,
+            plist,
+        } => {
+            let target = Target {
+                domain: *domain,
+                uid: cx.uid,
+            };
+            vec![
+                Step::tolerating_not_loaded(launchctl::bootout(target, label)),
+                Step::new(launchctl::enable(target, label)),
+                Step {
+                    argv: launchctl::bootstrap(target, &(cx.resolve)(plist)),
+                    on_failure: OnFailure::Retry {
+                        status: BOOTSTRAP_IO_ERROR,
+                        every: BOOTSTRAP_RETRY_EVERY,
+                        within: BOOTSTRAP_RETRY_WITHIN,
+                    },
+                },
+            ]
+        }
+        Manager::Systemd { unit } => vec![
+            Step::new(systemctl::daemon_reload()),
+            Step::new(systemctl::enable(unit)),
+            Step::new(systemctl::start(unit)),
+        ],
+        Manager::Compose {
+            runtime,
+            project,
+            file,
+        } => vec![Step::new(compose::up(
+            runtime,
+            project,
+            &(cx.resolve)(file),
+        ))],
+    }
+}
+
+/// The steps that bring `unit` up again so that it runs its changed files
+/// (see the module docs).
+pub fn restart(unit: &ServiceUnit, cx: &Context<'_>) -> Vec<Step> {
+    match &unit.manager {
+        Manager::Systemd { unit } => vec![
+            Step::new(systemctl::daemon_reload()),
+            Step::new(systemctl::restart(unit)),
+        ],
+        Manager::Launchd { .. } | Manager::Compose { .. } => start(unit, cx),
+    }
+}
+
+/// The steps that take `unit` down (see the module docs).
+pub fn stop(unit: &ServiceUnit, cx: &Context<'_>) -> Vec<Step> {
+    match &unit.manager {
+        Manager::Launchd { domain, label, .. } => {
+            let target = Target {
+                domain: *domain,
+                uid: cx.uid,
+            };
+            vec![Step::tolerating_not_loaded(launchctl::bootout(
+                target, label,
+            ))]
+        }
+        Manager::Systemd { unit } => vec![
+            Step::tolerating_not_loaded(systemctl::stop(unit)),
+            Step::tolerating_not_loaded(systemctl::disable(unit)),
+        ],
+        Manager::Compose {
+            runtime,
+            project,
+            file,
+        } => vec![Step::new(compose::down(
+            runtime,
+            project,
+            &(cx.resolve)(file),
+        ))],
+    }
+}
+
+/// A service-manager command that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    /// The program could not be run at all.
+    #[error("could not run `{command}`: {source}")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+        /// How to fix it.
+        hint: String,
+    },
+    /// The program ran and failed.
+    #[error("`{command}` failed with exit status {status}{}: {}", retried(*.attempts), output_text(.stderr))]
+    Failed {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: i32,
+        /// What it printed on stderr (stdout if stderr was empty), trimmed.
+        stderr: String,
+        /// How many times it was tried (more than 1 after retries).
+        attempts: u32,
+        /// How to fix it.
+        hint: String,
+    },
+}
+
+impl ActivationError {
+    /// How to fix it; print it as a `hint:` line under the error.
+    pub fn hint(&self) -> &str {
+        match self {
+            Self::Spawn { hint, .. } | Self::Failed { hint, .. } => hint,
+        }
+    }
+
+    /// The command line that failed.
+    pub fn command(&self) -> &str {
+        match self {
+            Self::Spawn { command, .. } | Self::Failed { command, .. } => command,
+        }
+    }
+}
+
+/// ` after N attempts` when there were retries.
+fn retried(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
+}
+
+/// The output shown in an error; never empty.
+fn output_text(text: &str) -> &str {
+    if text.is_empty() { "(no output)" } else { text }
+}
+
+/// Runs `steps` in order through `runner`. Stops at the first step whose
+/// failure is not tolerated (see [`OnFailure`]) and returns it; the steps
+/// after it are not run.
+pub fn run_steps(runner: &mut dyn Runner, steps: &[Step]) -> Result<(), ActivationError> {
+    for step in steps {
+        run_step(runner, step)?;
+    }
+    Ok(())
+}
+
+/// Runs one step, retrying it as its [`OnFailure`] says.
+fn run_step(runner: &mut dyn Runner, step: &Step) -> Result<(), ActivationError> {
+    let started = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let output = runner
+            .run(&step.argv)
+            .map_err(|source| ActivationError::Spawn {
+                command: command_line(&step.argv),
+                hint: spawn_hint(&step.argv, &source),
+                source,
+            })?;
+        if output.success() {
+            return Ok(());
+        }
+        match step.on_failure {
+            OnFailure::TolerateNotLoaded if not_loaded(&step.argv, &output) => return Ok(()),
+            OnFailure::Retry {
+                status,
+                every,
+                within,
+            } if output.status == status && started.elapsed() < within => {
+                std::thread::sleep(every);
+            }
+            _ => {
+                return Err(ActivationError::Failed {
+                    command: command_line(&step.argv),
+                    status: output.status,
+                    stderr: shown_output(&output),
+                    attempts,
+                    hint: hint(&step.argv, &output),
+                });
+            }
+        }
+    }
+}
+
+/// Whether `output` of `argv` says that the job or unit is not loaded.
+fn not_loaded(argv: &[String], output: &RunOutput) -> bool {
+    match argv.first().map(String::as_str) {
+        Some(launchctl::LAUNCHCTL) => launchctl::not_loaded(output),
+        Some(systemctl::SYSTEMCTL) => systemctl::not_loaded(output),
+        _ => false,
+    }
+}
+
+/// stderr, or stdout when stderr is empty, trimmed.
+fn shown_output(output: &RunOutput) -> String {
+    let stderr = output.stderr.trim();
+    if stderr.is_empty() {
+        output.stdout.trim().to_owned()
+    } else {
+        stderr.to_owned()
+    }
+}
+
+/// How to fix a failed `argv`.
+fn hint(argv: &[String], output: &RunOutput) -> String {
+    match argv.first().map(String::as_str) {
+        Some(launchctl::LAUNCHCTL) => launchctl::hint(argv, output),
+        Some(systemctl::SYSTEMCTL) => systemctl::hint(argv, output),
+        _ if argv.get(1).is_some_and(|arg| arg == "compose") => compose::hint(argv, output),
+        _ => format!(
+            "run `{}` by hand to see what went wrong",
+            command_line(argv)
+        ),
+    }
+}
+
+/// How to fix a command that could not run.
+fn spawn_hint(argv: &[String], error: &io::Error) -> String {
+    let program = argv.first().map(String::as_str).unwrap_or_default();
+    match error.kind() {
+        io::ErrorKind::NotFound => match program {
+            "podman" | "docker" => format!(
+                "`{program}` is not installed (or not on PATH): install it, or choose the other \
+                 container runtime in the spec"
+            ),
+            launchctl::LAUNCHCTL | systemctl::SYSTEMCTL => format!(
+                "`{program}` is not on PATH: run `privai apply` on the host itself \
+                 (launchctl on macOS, systemd on Linux)"
+            ),
+            _ => format!("`{program}` is not installed (or not on PATH)"),
+        },
+        io::ErrorKind::PermissionDenied => {
+            format!("`{program}` is not executable by you: check its mode and owner")
+        }
+        _ => format!(
+            "run `{}` by hand to see what went wrong",
+            command_line(argv)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::ServiceId;
+    use crate::render::units::{Health, LaunchdDomain};
+    use crate::sys::Recorder;
+
+    fn resolve(path: &str) -> String {
+        match path.strip_prefix("~/") {
+            Some(rest) => format!("/Users/x/{rest}"),
+            None => path.to_owned(),
+        }
+    }
+
+    fn cx() -> Context<'static> {
+        Context {
+            uid: 501,
+            resolve: &resolve,
+        }
+    }
+
+    fn unit(manager: Manager) -> ServiceUnit {
+        ServiceUnit {
+            host: "mac".into(),
+            id: ServiceId::Ollama,
+            manager,
+            health: Some(Health::Http {
+                url: "http://127.0.0.1:11434/api/version".into(),
+            }),
+            health_timeout_secs: 60,
+        }
+    }
+
+    fn agent() -> ServiceUnit {
+        unit(Manager::Launchd {
+            domain: LaunchdDomain::Gui,
+            label: "net.privai.ollama".into(),
+            plist: "~/Library/LaunchAgents/net.privai.ollama.plist".into(),
+        })
+    }
+
+    fn daemon() -> ServiceUnit {
+        unit(Manager::Launchd {
+            domain: LaunchdDomain::System,
+            label: "net.privai.headscale".into(),
+            plist: "/Library/LaunchDaemons/net.privai.headscale.plist".into(),
+        })
+    }
+
+    fn systemd(name: &str) -> ServiceUnit {
+        unit(Manager::Systemd { unit: name.into() })
+    }
+
+    fn gateway() -> ServiceUnit {
+        unit(Manager::Compose {
+            runtime: "podman".into(),
+            project: "privai-gateway".into(),
+            file: "~/.config/privai/openclaw/compose.yaml".into(),
+        })
+    }
+
+    /// The steps as command lines, a tolerated step marked `?`, a retried
+    /// one `↻`.
+    fn lines(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|step| match step.on_failure {
+                OnFailure::Fail => step.to_string(),
+                OnFailure::TolerateNotLoaded => format!("{step} ?"),
+                OnFailure::Retry { .. } => format!("{step} ↻"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn agents_are_booted_out_enabled_then_bootstrapped_into_the_gui_domain() {
+        assert_eq!(
+            lines(&start(&agent(), &cx())),
+            [
+                "launchctl bootout gui/501/net.privai.ollama ?",
+                "launchctl enable gui/501/net.privai.ollama",
+                "launchctl bootstrap gui/501 /Users/x/Library/LaunchAgents/net.privai.ollama.plist ↻",
+            ]
+        );
+    }
+
+    #[test]
+    fn daemons_are_bootstrapped_into_the_system_domain() {
+        assert_eq!(
+            lines(&start(&daemon(), &cx())),
+            [
+                "launchctl bootout system/net.privai.headscale ?",
+                "launchctl enable system/net.privai.headscale",
+                "launchctl bootstrap system /Library/LaunchDaemons/net.privai.headscale.plist ↻",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_bootstrap_retries_launchds_error_5_while_the_old_job_exits() {
+        let steps = start(&agent(), &cx());
+        assert_eq!(
+            steps[2].on_failure,
+            OnFailure::Retry {
+                status: 5,
+                every: Duration::from_millis(500),
+                within: Duration::from_secs(25),
+            }
+        );
+    }
+
+    #[test]
+    fn a_launchd_restart_is_a_fresh_bootstrap_so_the_changed_plist_is_read() {
+        assert_eq!(restart(&agent(), &cx()), start(&agent(), &cx()));
+        assert_eq!(restart(&daemon(), &cx()), start(&daemon(), &cx()));
+        assert!(
+            !lines(&restart(&agent(), &cx()))
+                .iter()
+                .any(|line| line.contains("kickstart"))
+        );
+    }
+
+    #[test]
+    fn stopping_a_launchd_job_only_boots_it_out_and_tolerates_it_being_gone() {
+        assert_eq!(
+            lines(&stop(&agent(), &cx())),
+            ["launchctl bootout gui/501/net.privai.ollama ?"]
+        );
+        assert_eq!(
+            lines(&stop(&daemon(), &cx())),
+            ["launchctl bootout system/net.privai.headscale ?"]
+        );
+    }
+
+    #[test]
+    fn systemd_start_reloads_enables_then_starts_the_unit() {
+        assert_eq!(
+            lines(&start(&systemd("privai-ollama.service"), &cx())),
+            [
+                "systemctl daemon-reload",
+                "systemctl enable privai-ollama.service",
+                "systemctl start privai-ollama.service",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_periodic_job_is_started_through_its_timer() {
+        assert_eq!(
+            lines(&start(&systemd("privai-rotate-keys.timer"), &cx())),
+            [
+                "systemctl daemon-reload",
+                "systemctl enable privai-rotate-keys.timer",
+                "systemctl start privai-rotate-keys.timer",
+            ]
+        );
+    }
+
+    #[test]
+    fn systemd_restart_reloads_then_restarts_the_unit() {
+        assert_eq!(
+            lines(&restart(&systemd("privai-headscale.service"), &cx())),
+            [
+                "systemctl daemon-reload",
+                "systemctl restart privai-headscale.service",
+            ]
+        );
+    }
+
+    #[test]
+    fn systemd_stop_stops_then_disables_tolerating_a_missing_unit() {
+        assert_eq!(
+            lines(&stop(&systemd("privai-headscale.service"), &cx())),
+            [
+                "systemctl stop privai-headscale.service ?",
+                "systemctl disable privai-headscale.service ?",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_gateway_is_recreated_on_start_and_restart_and_brought_down_on_stop() {
+        let up = "podman compose -p privai-gateway -f /Users/x/.config/privai/openclaw/compose.yaml \
+                  up -d --force-recreate --remove-orphans";
+        assert_eq!(lines(&start(&gateway(), &cx())), [up]);
+        assert_eq!(lines(&restart(&gateway(), &cx())), [up]);
+        assert_eq!(
+            lines(&stop(&gateway(), &cx())),
+            [
+                "podman compose -p privai-gateway -f /Users/x/.config/privai/openclaw/compose.yaml \
+              down --remove-orphans"
+            ]
+        );
+    }
+
+    #[test]
+    fn steps_dispatches_on_the_verb() {
+        let unit = systemd("privai-ollama.service");
+        assert_eq!(steps(Verb::Start, &unit, &cx()), start(&unit, &cx()));
+        assert_eq!(steps(Verb::Restart, &unit, &cx()), restart(&unit, &cx()));
+        assert_eq!(steps(Verb::Stop, &unit, &cx()), stop(&unit, &cx()));
+    }
+
+    #[test]
+    fn every_step_runs_in_order() {
+        let mut recorder = Recorder::new();
+        run_steps(&mut recorder, &start(&agent(), &cx())).unwrap();
+        assert_eq!(
+            recorder.command_lines(),
+            [
+                "launchctl bootout gui/501/net.privai.ollama",
+                "launchctl enable gui/501/net.privai.ollama",
+                "launchctl bootstrap gui/501 /Users/x/Library/LaunchAgents/net.privai.ollama.plist",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bootout_of_a_job_that_is_not_loaded_does_not_stop_the_start() {
+        for (status, stderr) in [
+            (3, "Boot-out failed: 3: No such process"),
+            (113, "Could not find specified service"),
+        ] {
+            let mut recorder = Recorder::new().fail_when(
+                launchctl::bootout(
+                    Target {
+                        domain: LaunchdDomain::Gui,
+                        uid: 501,
+                    },
+                    "net.privai.ollama",
+                ),
+                status,
+                stderr,
+            );
+            run_steps(&mut recorder, &start(&agent(), &cx())).unwrap();
+            assert_eq!(recorder.calls().len(), 3);
+        }
+    }
+
+    #[test]
+    fn stopping_a_systemd_unit_that_is_not_there_succeeds() {
+        let mut recorder = Recorder::new()
+            .fail_when(
+                systemctl::stop("privai-x.service"),
+                5,
+                "Failed to stop privai-x.service: Unit privai-x.service not loaded.",
+            )
+            .fail_when(
+                systemctl::disable("privai-x.service"),
+                1,
+                "Failed to disable unit: Unit file privai-x.service does not exist.",
+            );
+        run_steps(&mut recorder, &stop(&systemd("privai-x.service"), &cx())).unwrap();
+        assert_eq!(recorder.calls().len(), 2);
+    }
+
+    #[test]
+    fn a_failed_bootout_that_is_not_not_loaded_stops_the_start_with_a_sudo_hint() {
+        let mut recorder = Recorder::new().fail_when(
+            crate::sys::argv(["launchctl", "bootout"]),
+            1,
+            "Boot-out failed: 1: Operation not permitted\n",
+        );
+        let err = run_steps(&mut recorder, &start(&daemon(), &cx())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`launchctl bootout system/net.privai.headscale` failed with exit status 1: \
+             Boot-out failed: 1: Operation not permitted"
+        );
+        assert_eq!(
+            err.command(),
+            "launchctl bootout system/net.privai.headscale"
+        );
+        assert!(
+            err.hint().contains("run `sudo privai apply`"),
+            "{}",
+            err.hint()
+        );
+        assert_eq!(recorder.calls().len(), 1, "nothing runs after the failure");
+    }
+
+    #[test]
+    fn a_failing_step_is_reported_with_its_command_status_output_and_hint() {
+        let mut recorder = Recorder::new().fail_when(
+            systemctl::start("privai-ollama.service"),
+            1,
+            "Job for privai-ollama.service failed because the control process exited.\n",
+        );
+        let err = run_steps(
+            &mut recorder,
+            &start(&systemd("privai-ollama.service"), &cx()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`systemctl start privai-ollama.service` failed with exit status 1: \
+             Job for privai-ollama.service failed because the control process exited."
+        );
+        assert_eq!(
+            err.hint(),
+            "see `systemctl status privai-ollama.service` and \
+             `journalctl -u privai-ollama.service -n 50`"
+        );
+    }
+
+    #[test]
+    fn a_failure_without_output_says_so() {
+        let mut recorder = Recorder::new().fail_when(crate::sys::argv(["podman"]), 125, "");
+        let err = run_steps(&mut recorder, &start(&gateway(), &cx())).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("failed with exit status 125: (no output)"),
+            "{err}"
+        );
+    }
+
+    fn quick_retry(mut steps: Vec<Step>, within: Duration) -> Vec<Step> {
+        for step in &mut steps {
+            if let OnFailure::Retry {
+                every, within: w, ..
+            } = &mut step.on_failure
+            {
+                *every = Duration::from_millis(1);
+                *w = within;
+            }
+        }
+        steps
+    }
+
+    #[test]
+    fn a_bootstrap_io_error_is_retried_until_the_old_job_has_gone() {
+        let bootstrap = crate::sys::argv(["launchctl", "bootstrap"]);
+        let mut recorder =
+            Recorder::new().fail_times(bootstrap, 2, 5, "Bootstrap failed: 5: Input/output error");
+        let steps = quick_retry(start(&agent(), &cx()), Duration::from_secs(10));
+        run_steps(&mut recorder, &steps).unwrap();
+        assert_eq!(
+            recorder.command_lines()[2..],
+            [
+                "launchctl bootstrap gui/501 /Users/x/Library/LaunchAgents/net.privai.ollama.plist",
+                "launchctl bootstrap gui/501 /Users/x/Library/LaunchAgents/net.privai.ollama.plist",
+                "launchctl bootstrap gui/501 /Users/x/Library/LaunchAgents/net.privai.ollama.plist",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bootstrap_io_error_that_persists_fails_with_the_attempts_and_a_hint() {
+        let bootstrap = crate::sys::argv(["launchctl", "bootstrap"]);
+        let mut recorder =
+            Recorder::new().fail_when(bootstrap, 5, "Bootstrap failed: 5: Input/output error");
+        let steps = quick_retry(start(&agent(), &cx()), Duration::from_millis(30));
+        let err = run_steps(&mut recorder, &steps).unwrap_err();
+        let ActivationError::Failed { attempts, .. } = &err else {
+            panic!("{err:?}")
+        };
+        let attempts = *attempts;
+        assert!(attempts > 1);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`launchctl bootstrap gui/501 /Users/x/Library/LaunchAgents/net.privai.ollama.plist` \
+                 failed with exit status 5 after {attempts} attempts: \
+                 Bootstrap failed: 5: Input/output error"
+            )
+        );
+        assert!(
+            err.hint()
+                .contains("`launchctl enable gui/501/net.privai.ollama`")
+        );
+    }
+
+    #[test]
+    fn other_bootstrap_errors_are_not_retried() {
+        let bootstrap = crate::sys::argv(["launchctl", "bootstrap"]);
+        let mut recorder = Recorder::new().fail_when(
+            bootstrap,
+            125,
+            "Bootstrap failed: 125: Domain does not support specified action",
+        );
+        let err = run_steps(&mut recorder, &start(&agent(), &cx())).unwrap_err();
+        assert_eq!(recorder.calls().len(), 3);
+        assert!(
+            err.hint().contains("logged in to the Mac's desktop"),
+            "{}",
+            err.hint()
+        );
+    }
+
+    /// A runner whose programs are all missing.
+    struct Missing;
+
+    impl Runner for Missing {
+        fn run(&mut self, _: &[String]) -> io::Result<RunOutput> {
+            Err(io::Error::from(io::ErrorKind::NotFound))
+        }
+    }
+
+    #[test]
+    fn a_missing_program_is_reported_with_what_to_install() {
+        let err = run_steps(&mut Missing, &start(&gateway(), &cx())).unwrap_err();
+        assert!(matches!(err, ActivationError::Spawn { .. }));
+        assert!(
+            err.to_string()
+                .starts_with("could not run `podman compose -p privai-gateway")
+        );
+        assert_eq!(
+            err.hint(),
+            "`podman` is not installed (or not on PATH): install it, or choose the other \
+             container runtime in the spec"
+        );
+    }
+
+    #[test]
+    fn no_steps_is_nothing_to_do() {
+        let mut recorder = Recorder::new();
+        run_steps(&mut recorder, &[]).unwrap();
+        assert!(recorder.calls().is_empty());
+    }
+}

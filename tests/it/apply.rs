@@ -1,0 +1,815 @@
+//! `privai apply --root`: the whole life of an install of the seed — first
+//! apply, no-op apply, one changed value, a failing health check, a kill at
+//! every checkpoint, two concurrent applies, rollback, gc — through the
+//! binary, with services recorded (`PRIVAI_TEST_SERVICES`) and health
+//! checks answered by stand-ins on 127.0.0.1.
+
+use assert_cmd::Command;
+use privai::render::manifest::{Manifest, sha256_hex};
+use privai::render::tree_path;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Runs privai with `args` (and `env`), stdin closed.
+pub fn privai<I, S>(args: I, env: &[(&str, &OsStr)]) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::cargo_bin("privai").unwrap();
+    cmd.args(args)
+        .env_remove("PRIVAI_TEST_SERVICES")
+        .env_remove("PRIVAI_TEST_FAILPOINT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn show(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        stdout(output),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A stand-in for a service's health endpoint on 127.0.0.1: answers every
+/// request with the status it is set to.
+pub struct Standin {
+    pub port: u16,
+    status: Arc<AtomicU16>,
+}
+
+impl Standin {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let status = Arc::new(AtomicU16::new(200));
+        let shared = status.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 2048];
+                let _ = stream.read(&mut buf);
+                let code = shared.load(Ordering::SeqCst);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Self { port, status }
+    }
+
+    pub fn answer(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+}
+
+/// An install of the seed under a temporary root, with its own ports so
+/// that health checks reach the stand-ins.
+pub struct Seed {
+    pub dir: tempfile::TempDir,
+    pub headscale: Standin,
+    pub ollama: Standin,
+    pub gateway: Standin,
+}
+
+impl Seed {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            headscale: Standin::start(),
+            ollama: Standin::start(),
+            gateway: Standin::start(),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Writes a spec: the seed on this install's ports, plus `extra` fields.
+    pub fn spec(&self, name: &str, extra: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
+                repo("examples/seed-home.ncl").display(),
+                self.headscale.port,
+                self.ollama.port,
+                self.gateway.port
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("services.log")
+    }
+
+    /// `privai apply SPEC --root ROOT --auto-approve ARGS`, services recorded.
+    pub fn apply(&self, spec: &Path, args: &[&str]) -> Output {
+        let root = self.root();
+        let mut all: Vec<&OsStr> = vec![
+            "apply".as_ref(),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ];
+        all.extend(args.iter().map(OsStr::new));
+        privai(all, &[("PRIVAI_TEST_SERVICES", self.log().as_os_str())])
+    }
+
+    /// `privai plan SPEC --root ROOT --detailed-exitcode`.
+    pub fn plan(&self, spec: &Path) -> Output {
+        privai(
+            [
+                OsStr::new("plan"),
+                spec.as_os_str(),
+                "--root".as_ref(),
+                self.root().as_os_str(),
+                "--detailed-exitcode".as_ref(),
+            ],
+            &[],
+        )
+    }
+
+    /// Service-manager command lines recorded so far, one per call.
+    pub fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Vec<String>>(l).unwrap().join(" "))
+            .collect()
+    }
+}
+
+/// Every file under `root` but the state directory and the secrets
+/// (data, which generations do not hold): path → (sha256, mode).
+pub fn tree(root: &Path) -> BTreeMap<String, (String, u32)> {
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut |rel, path| {
+        if rel.contains("/secrets/") {
+            return;
+        }
+        let meta = std::fs::metadata(path).unwrap();
+        out.insert(
+            rel,
+            (
+                sha256_hex(&std::fs::read(path).unwrap()),
+                meta.permissions().mode() & 0o7777,
+            ),
+        );
+    });
+    out
+}
+
+/// Every file under `root` but the state directory: path → (inode, mtime ns).
+fn stats(root: &Path) -> BTreeMap<String, (u64, i64, i64)> {
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut |rel, path| {
+        let m = std::fs::metadata(path).unwrap();
+        out.insert(rel, (m.ino(), m.mtime(), m.mtime_nsec()));
+    });
+    out
+}
+
+fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(String, &Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if rel == ".privai" {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, f);
+        } else {
+            f(rel, &path);
+        }
+    }
+}
+
+/// What generation `n` says the tree holds: path → (sha256, mode).
+pub fn generation_tree(root: &Path, n: u64) -> BTreeMap<String, (String, u32)> {
+    let manifest: Manifest = serde_json::from_slice(
+        &std::fs::read(root.join(format!(".privai/generations/{n}/manifest.json"))).unwrap(),
+    )
+    .unwrap();
+    manifest
+        .files
+        .iter()
+        .map(|e| {
+            (
+                tree_path(&e.host, &e.path).to_string_lossy().into_owned(),
+                (e.sha256.clone(), u32::from_str_radix(&e.mode, 8).unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn current(root: &Path) -> Option<u64> {
+    std::fs::read_to_string(root.join(".privai/current"))
+        .ok()
+        .map(|s| s.trim().parse().unwrap())
+}
+
+const KEEP_ALIVE: &str = "  ollama.keep_alive | force = \"30m\",";
+
+/// The bigger change the kill test makes: one update that restarts
+/// Ollama, one deletion that stops a service, one creation, one more update.
+const BIG_CHANGE: &str = "  ollama.keep_alive | force = \"30m\",
+  monitoring.key_rotation.enabled | force = false,
+  devices | force = [
+    { name = \"phone\", user = \"user1\", kind = 'phone, os = 'ios },
+    { name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos },
+    { name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux },
+    { name = \"tablet\", user = \"user2\", kind = 'laptop, os = 'linux },
+  ],";
+
+#[test]
+fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    let first = seed.apply(&spec, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    assert!(
+        stdout(&first).contains("Apply complete! Resources: 17 added, 0 changed, 0 destroyed."),
+        "{}",
+        show(&first)
+    );
+    assert_eq!(tree(&seed.root()), generation_tree(&seed.root(), 1));
+    assert_eq!(tree(&seed.root()).len(), 12);
+    assert_eq!(current(&seed.root()), Some(1));
+
+    let plan = seed.plan(&spec);
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    assert_eq!(stdout(&plan), "No changes. Your system matches the spec.\n");
+
+    let before = stats(&seed.root());
+    let calls = seed.calls().len();
+    let second = seed.apply(&spec, &[]);
+    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
+    assert_eq!(
+        stdout(&second),
+        "No changes. Your system matches the spec.\n"
+    );
+    assert_eq!(stats(&seed.root()), before, "no file was rewritten");
+    assert_eq!(seed.calls().len(), calls, "no service was touched");
+    assert!(!seed.root().join(".privai/generations/2").exists());
+}
+
+#[test]
+fn the_first_apply_starts_each_service_in_dependency_order() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    let out = seed.apply(&spec, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let home = seed.root().join("openclaw-server/HOME");
+    let uid = std::fs::metadata(std::env::var("HOME").unwrap())
+        .unwrap()
+        .uid();
+    let root = seed.root();
+    assert_eq!(
+        seed.calls(),
+        [
+            "launchctl bootout system/net.privai.headscale".to_owned(),
+            "launchctl enable system/net.privai.headscale".to_owned(),
+            format!(
+                "launchctl bootstrap system {}",
+                root.join("openclaw-server/Library/LaunchDaemons/net.privai.headscale.plist")
+                    .display()
+            ),
+            format!("launchctl bootout gui/{uid}/net.privai.ollama"),
+            format!("launchctl enable gui/{uid}/net.privai.ollama"),
+            format!(
+                "launchctl bootstrap gui/{uid} {}",
+                home.join("Library/LaunchAgents/net.privai.ollama.plist")
+                    .display()
+            ),
+            format!(
+                "podman compose -p privai-gateway -f {} up -d --force-recreate --remove-orphans",
+                home.join(".config/privai/openclaw/compose.yaml").display()
+            ),
+            format!("launchctl bootout gui/{uid}/net.privai.rotate-keys"),
+            format!("launchctl enable gui/{uid}/net.privai.rotate-keys"),
+            format!(
+                "launchctl bootstrap gui/{uid} {}",
+                home.join("Library/LaunchAgents/net.privai.rotate-keys.plist")
+                    .display()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn one_changed_value_updates_exactly_its_file_and_restarts_only_its_service() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    let b = seed.spec("b.ncl", KEEP_ALIVE);
+
+    let plan = seed.plan(&b);
+    assert_eq!(plan.status.code(), Some(2), "{}", show(&plan));
+    let text = stdout(&plan);
+    let blocks: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter(|l| l.contains(" file ") || l.contains(" service "))
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            "  ~ file openclaw-server:~/Library/LaunchAgents/net.privai.ollama.plist (mode 0644, owner user)",
+            "  ↻ service openclaw-server:ollama (launchd gui net.privai.ollama)",
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("\n      -    <string>15m</string>\n      +    <string>30m</string>\n"),
+        "{text}"
+    );
+
+    let before = seed.calls().len();
+    let out = seed.apply(&b, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let uid = std::fs::metadata(std::env::var("HOME").unwrap())
+        .unwrap()
+        .uid();
+    assert_eq!(
+        seed.calls()[before..],
+        [
+            format!("launchctl bootout gui/{uid}/net.privai.ollama"),
+            format!("launchctl enable gui/{uid}/net.privai.ollama"),
+            format!(
+                "launchctl bootstrap gui/{uid} {}",
+                seed.root()
+                    .join("openclaw-server/HOME/Library/LaunchAgents/net.privai.ollama.plist")
+                    .display()
+            ),
+        ]
+    );
+    assert_eq!(current(&seed.root()), Some(2));
+    assert_eq!(tree(&seed.root()), generation_tree(&seed.root(), 2));
+}
+
+#[test]
+fn a_failing_health_check_rolls_back_every_file_and_the_service_and_exits_3() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    let installed = tree(&seed.root());
+    let before = seed.calls().len();
+
+    seed.ollama.answer(500);
+    let b = seed.spec("b.ncl", BIG_CHANGE);
+    let out = seed.apply(&b, &["--health-timeout", "1"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Apply failed: health check of openclaw-server:ollama: "),
+        "{text}"
+    );
+    assert!(text.contains("Generation 1 is still current."), "{text}");
+    assert_eq!(
+        tree(&seed.root()),
+        installed,
+        "every file as generation 1 left it"
+    );
+    assert_eq!(tree(&seed.root()), generation_tree(&seed.root(), 1));
+    assert_eq!(current(&seed.root()), Some(1));
+    assert!(!seed.root().join(".privai/generations/2").exists());
+
+    // Stopped key rotation, restarted Ollama (unhealthy); then Ollama again
+    // on its old files, and key rotation started again.
+    let calls: Vec<String> = seed.calls()[before..]
+        .iter()
+        .map(|c| c.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    let uid = std::fs::metadata(std::env::var("HOME").unwrap())
+        .unwrap()
+        .uid();
+    assert_eq!(
+        calls,
+        [
+            format!("launchctl bootout gui/{uid}/net.privai.rotate-keys"),
+            format!("launchctl bootout gui/{uid}/net.privai.ollama"),
+            format!("launchctl enable gui/{uid}/net.privai.ollama"),
+            format!("launchctl bootstrap gui/{uid}"),
+            format!("launchctl bootout gui/{uid}/net.privai.rotate-keys"),
+            format!("launchctl enable gui/{uid}/net.privai.rotate-keys"),
+            format!("launchctl bootstrap gui/{uid}"),
+            format!("launchctl bootout gui/{uid}/net.privai.ollama"),
+            format!("launchctl enable gui/{uid}/net.privai.ollama"),
+            format!("launchctl bootstrap gui/{uid}"),
+        ]
+    );
+}
+
+#[test]
+fn a_run_killed_at_any_checkpoint_is_finished_or_undone_by_the_next() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    let b = seed.spec("b.ncl", BIG_CHANGE);
+    let empty = BTreeMap::new();
+    // Checkpoints: 0 after the journal starts, one per action, then the
+    // generation written, then made current. Both the first apply (from
+    // nothing) and a change (generation 1 to 2) are killed at each.
+    for (from, to, spec, steps) in [(None, 1, &a, 17), (Some(1), 2, &b, 6)] {
+        for k in 0..=steps + 2 {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("root");
+            if from.is_some() {
+                let out = privai(
+                    [
+                        OsStr::new("apply"),
+                        a.as_os_str(),
+                        "--root".as_ref(),
+                        root.as_os_str(),
+                        "--auto-approve".as_ref(),
+                    ],
+                    &[],
+                );
+                assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+            }
+            let before = tree(&root);
+            let killed = privai(
+                [
+                    OsStr::new("apply"),
+                    spec.as_os_str(),
+                    "--root".as_ref(),
+                    root.as_os_str(),
+                    "--auto-approve".as_ref(),
+                ],
+                &[("PRIVAI_TEST_FAILPOINT", OsStr::new(&k.to_string()))],
+            );
+            assert_eq!(
+                killed.status.code(),
+                None,
+                "killed at {k}: {}",
+                show(&killed)
+            );
+
+            let next = privai(
+                [
+                    OsStr::new("plan"),
+                    spec.as_os_str(),
+                    "--root".as_ref(),
+                    root.as_os_str(),
+                ],
+                &[],
+            );
+            assert_eq!(next.status.code(), Some(0), "after {k}: {}", show(&next));
+            let recovery = String::from_utf8_lossy(&next.stderr).into_owned();
+            assert!(
+                recovery.contains("was interrupted"),
+                "after {k}: {recovery}"
+            );
+            assert!(!root.join(".privai/journal.ndjson").exists());
+            assert!(!root.join(".privai/run").exists());
+            let now = tree(&root);
+            if k == steps + 2 {
+                assert_eq!(current(&root), Some(to), "after {k}");
+                assert_eq!(now, generation_tree(&root, to), "after {k}");
+                assert!(recovery.contains(&format!("It had committed generation {to}")));
+            } else {
+                assert_eq!(current(&root), from, "after {k}");
+                assert_eq!(now, before, "after {k}: the tree is the old one");
+                match from {
+                    Some(n) => assert_eq!(now, generation_tree(&root, n)),
+                    None => assert_eq!(now, empty),
+                }
+                assert!(!root.join(format!(".privai/generations/{to}")).exists());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_second_concurrent_apply_fails_at_once_naming_the_holder() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("privai"))
+        .arg("apply")
+        .arg(&spec)
+        .arg("--root")
+        .arg(seed.root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It holds the lock while it waits for "yes".
+    let lock_info = seed.root().join(".privai/lock.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !lock_info.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first apply never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let started = std::time::Instant::now();
+    let second = seed.apply(&spec, &[]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(second.status.code(), Some(1), "{}", show(&second));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+    assert!(err.contains("apply"), "{err}");
+
+    first.stdin.take().unwrap().write_all(b"no\n").unwrap();
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).ends_with("Apply cancelled.\n"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(tree(&seed.root()), BTreeMap::new(), "nothing was applied");
+    assert!(!lock_info.exists());
+}
+
+#[test]
+fn rollback_installs_the_previous_generation_again_as_a_new_one() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    let b = seed.spec("b.ncl", BIG_CHANGE);
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    assert_eq!(seed.apply(&b, &[]).status.code(), Some(0));
+    assert_eq!(tree(&seed.root()), generation_tree(&seed.root(), 2));
+
+    let root = seed.root();
+    let out = privai(
+        [
+            OsStr::new("rollback"),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ],
+        &[("PRIVAI_TEST_SERVICES", seed.log().as_os_str())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(current(&root), Some(3));
+    assert_eq!(tree(&root), generation_tree(&root, 1));
+    assert_eq!(generation_tree(&root, 3), generation_tree(&root, 1));
+
+    let list = privai(
+        [
+            OsStr::new("generations"),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[],
+    );
+    let text = stdout(&list);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[1].starts_with("*    3 ") && lines[1].ends_with("rollback to 1"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("     1 ") && lines[3].contains(" apply "),
+        "{text}"
+    );
+
+    let gc = privai(
+        [
+            OsStr::new("gc"),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--keep".as_ref(),
+            "1".as_ref(),
+        ],
+        &[],
+    );
+    assert_eq!(stdout(&gc), "Removed generations 1, 2.\n", "{}", show(&gc));
+    assert_eq!(
+        seed.plan(&a).status.code(),
+        Some(0),
+        "the tree still matches spec a"
+    );
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_and_is_refused_once_stale() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    let saved = seed.dir.path().join("a.plan");
+    let root = seed.root();
+    let plan = privai(
+        [
+            OsStr::new("plan"),
+            a.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            saved.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    let stale = seed.dir.path().join("stale.plan");
+    std::fs::copy(&saved, &stale).unwrap();
+
+    let out = privai([OsStr::new("apply"), saved.as_os_str()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(current(&root), Some(1));
+
+    let out = privai([OsStr::new("apply"), stale.as_os_str()], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the saved plan is stale"));
+    assert_eq!(current(&root), Some(1));
+}
+
+#[test]
+fn a_file_edited_outside_privai_is_reported_as_drift_and_put_back() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    let config = seed
+        .root()
+        .join("openclaw-server/usr/local/etc/privai/headscale/config.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("# edited by hand\n");
+    std::fs::write(&config, text).unwrap();
+
+    let plan = seed.plan(&a);
+    assert_eq!(plan.status.code(), Some(2));
+    let out = stdout(&plan);
+    let drift = out.find("changed outside privai").expect("a drift section");
+    let legend = out.find("Actions are indicated").unwrap();
+    assert!(drift < legend, "{out}");
+    assert!(out.contains("      -# edited by hand\n"), "{out}");
+
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    assert_eq!(tree(&seed.root()), generation_tree(&seed.root(), 2));
+}
+
+/// Every file under `dir`, as bytes.
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn secrets_are_written_0600_and_never_appear_in_output_journal_state_or_generations() {
+    let seed = Seed::new();
+    let spec = seed.spec(
+        "s.ncl",
+        "  openclaw.channels.telegram.token | force = \"env:PRIVAI_TEST_TG_TOKEN\",",
+    );
+    let root = seed.root();
+    let first = "tg-FIRST-secret-4242";
+    let second = "tg-SECOND-secret-9393";
+    let seen: std::cell::RefCell<Vec<(String, Vec<u8>)>> = Default::default();
+    let run = |label: &str, args: &[&OsStr], value: &str, failpoint: Option<&str>| {
+        let mut env = vec![("PRIVAI_TEST_TG_TOKEN", OsStr::new(value))];
+        if let Some(k) = failpoint {
+            env.push(("PRIVAI_TEST_FAILPOINT", OsStr::new(k)));
+        }
+        let out = privai(args, &env);
+        let mut seen = seen.borrow_mut();
+        seen.push((format!("{label} stdout"), out.stdout.clone()));
+        seen.push((format!("{label} stderr"), out.stderr.clone()));
+        out
+    };
+    let saved = seed.dir.path().join("s.plan");
+    let plan = |json: bool| {
+        let mut args = vec![
+            OsStr::new("plan"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ];
+        if json {
+            args.push("--json".as_ref());
+            args.push("-o".as_ref());
+            args.push(saved.as_os_str());
+        }
+        args
+    };
+    let apply = [
+        OsStr::new("apply"),
+        spec.as_os_str(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--auto-approve".as_ref(),
+    ];
+
+    let out = run("plan", &plan(false), first, None);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  + secret openclaw-server:~/.config/privai/secrets/telegram-token"),
+        "{text}"
+    );
+    run("plan --json", &plan(true), first, None);
+    assert_eq!(run("apply", &apply, first, None).status.code(), Some(0));
+
+    let token = root.join("openclaw-server/HOME/.config/privai/secrets/telegram-token");
+    assert_eq!(std::fs::read_to_string(&token).unwrap(), first);
+    assert_eq!(
+        std::fs::metadata(&token).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let generated = root.join("openclaw-server/HOME/.config/privai/secrets/openclaw-gateway-token");
+    let gateway_token = std::fs::read_to_string(&generated).unwrap();
+    assert_eq!(gateway_token.len(), 64, "32 random bytes, hex");
+    assert_eq!(
+        std::fs::metadata(&generated).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A new value: an update that shows digests only and restarts the
+    // gateway; killed mid-run, so the journal and the pre-images are seen.
+    let out = run("plan 2", &plan(false), second, None);
+    assert!(
+        stdout(&out).contains("  ~ secret openclaw-server:~/.config/privai/secrets/telegram-token"),
+        "{}",
+        show(&out)
+    );
+    let killed = run("killed apply", &apply, second, Some("1"));
+    assert_eq!(killed.status.code(), None);
+    for (path, bytes) in all_files(&root.join(".privai")) {
+        seen.borrow_mut().push((path.display().to_string(), bytes));
+    }
+    assert_eq!(
+        run("recovering plan", &plan(false), second, None)
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&token).unwrap(),
+        first,
+        "recovery restored the old value"
+    );
+    assert_eq!(run("apply 2", &apply, second, None).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&token).unwrap(), second);
+    assert_eq!(
+        std::fs::read_to_string(&generated).unwrap(),
+        gateway_token,
+        "a generated token is kept"
+    );
+
+    for (path, bytes) in all_files(&root.join(".privai")) {
+        seen.borrow_mut().push((path.display().to_string(), bytes));
+    }
+    let mut seen = seen.into_inner();
+    seen.push(("saved plan".into(), std::fs::read(&saved).unwrap()));
+    assert!(
+        seen.iter()
+            .any(|(what, _)| what.ends_with("journal.ndjson")),
+        "the killed run left its journal"
+    );
+    for secret in [first, second, gateway_token.as_str()] {
+        for (what, bytes) in &seen {
+            assert!(!contains(bytes, secret), "a secret leaked into {what}");
+        }
+    }
+}
