@@ -23,7 +23,7 @@ use crate::plan::{Action, Plan};
 use crate::render::manifest::{Manifest, sha256_hex};
 use crate::render::secrets::SecretSource;
 use crate::render::units::ServiceUnit;
-use crate::render::{Artifact, Rendered};
+use crate::render::{Artifact, Owner, Rendered};
 use crate::state::generations::{INFO_FORMAT, Info, Origin, Store};
 use crate::state::journal::{Backup, Journal, Record, Verb};
 use crate::state::{Install, StateDir, atomic};
@@ -158,7 +158,7 @@ pub fn apply(
             writeln!(out, "  failed: {failure}")?;
             return undo::roll_back(&state, from, to, journal, &records, services, &failure, out);
         }
-        journal.append(&Record::Done { step })?;
+        journal.note(&Record::Done { step })?;
         let status = if staged { "not run (staged)" } else { "done" };
         writeln!(
             out,
@@ -169,6 +169,20 @@ pub fn apply(
         failpoint(options, step + 1);
     }
 
+    // Files were renamed into place without a directory fsync each; make
+    // every rename durable once, before the generation commits.
+    let mut dirs = std::collections::BTreeSet::new();
+    for record in &records {
+        if let Record::File { path, .. } = record
+            && let Some(dir) = path.parent()
+            && dir.exists()
+        {
+            dirs.insert(dir.to_owned());
+        }
+    }
+    for dir in &dirs {
+        atomic::sync_dir(dir)?;
+    }
     let info = Info {
         format: INFO_FORMAT,
         number: to,
@@ -216,7 +230,7 @@ fn file_step(
     journal.append(&record)?;
     match action {
         Action::DeleteFile { .. } => {
-            atomic::remove(&path)?;
+            atomic::unlink(&path)?;
         }
         _ => {
             let artifact = artifact.with_context(|| {
@@ -229,7 +243,10 @@ fn file_step(
                 let bytes = std::fs::read(&backup.copy)?;
                 atomic::write(saved_as, &bytes, backup.mode)?;
             }
-            atomic::write(&path, &artifact.contents, artifact.mode)?;
+            atomic::replace(&path, &artifact.contents, artifact.mode)?;
+            if let (Owner::User, Some(owner)) = (file.owner, install.operator()) {
+                give_to_operator(&path, &record, owner)?;
+            }
         }
     }
     Ok(record)
@@ -294,7 +311,12 @@ fn secret_step(
         created_dirs: missing_parents(&path),
     };
     journal.append(&record)?;
-    atomic::write(&path, &value, 0o600)?;
+    atomic::replace(&path, &value, 0o600)?;
+    if let Some(owner) = install.operator()
+        && secret.path.starts_with("~/")
+    {
+        give_to_operator(&path, &record, owner)?;
+    }
     Ok(record)
 }
 
@@ -310,6 +332,20 @@ fn generate_token() -> anyhow::Result<Vec<u8>> {
         .map(|b| format!("{b:02x}"))
         .collect::<String>()
         .into_bytes())
+}
+
+/// Makes `path`, and the directories the step created for it, the
+/// operator's (privai runs as root under sudo).
+fn give_to_operator(path: &Path, record: &Record, (uid, gid): (u32, u32)) -> anyhow::Result<()> {
+    let dirs = match record {
+        Record::File { created_dirs, .. } => created_dirs.as_slice(),
+        _ => &[],
+    };
+    for target in std::iter::once(path).chain(dirs.iter().map(PathBuf::as_path)) {
+        std::os::unix::fs::chown(target, Some(uid), Some(gid))
+            .with_context(|| format!("giving `{}` to uid {uid}", target.display()))?;
+    }
+    Ok(())
 }
 
 /// Directories above `path` that do not exist yet, innermost first.

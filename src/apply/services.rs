@@ -27,7 +27,10 @@ impl System {
     ) -> anyhow::Result<Self> {
         Ok(Self {
             runner,
-            uid: operator_uid()?,
+            uid: match install.operator() {
+                Some((uid, _)) => uid,
+                None => operator_uid()?,
+            },
             install,
             health_timeout,
         })

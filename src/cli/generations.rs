@@ -111,7 +111,12 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
     };
     let desired = store.rendered(to)?;
     let install = match install {
-        Install::Live { home, state, .. } => Install::Live {
+        Install::Live {
+            home,
+            state,
+            operator,
+            ..
+        } => Install::Live {
             host: desired
                 .artifacts
                 .first()
@@ -119,6 +124,7 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
                 .unwrap_or_default(),
             home,
             state,
+            operator,
         },
         staged => staged,
     };

@@ -43,10 +43,37 @@ pub fn this_platform() -> Option<Platform> {
     }
 }
 
-fn home() -> anyhow::Result<PathBuf> {
-    std::env::var_os("HOME")
+/// The operator's home and, under `sudo`, their uid and gid: privai then
+/// installs `~/` files in the home of the user who ran sudo, owned by them.
+fn operator() -> anyhow::Result<(PathBuf, Option<(u32, u32)>)> {
+    let sudo = |name| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    if let (Some(user), Some(uid), Some(gid)) = (
+        std::env::var("SUDO_USER").ok(),
+        sudo("SUDO_UID"),
+        sudo("SUDO_GID"),
+    ) && uid != 0
+    {
+        let home = home_of(&user)
+            .with_context(|| format!("cannot find the home directory of {user}, who ran sudo"))?;
+        return Ok((home, Some((uid, gid))));
+    }
+    let home = std::env::var_os("HOME")
         .map(PathBuf::from)
-        .context("$HOME is not set; privai installs the operator's files under it")
+        .context("$HOME is not set; privai installs the operator's files under it")?;
+    Ok((home, None))
+}
+
+/// The home directory of `user`: from `/etc/passwd` on Linux, `/Users/USER`
+/// on macOS (where local accounts live in Directory Services).
+fn home_of(user: &str) -> Option<PathBuf> {
+    if cfg!(target_os = "macos") {
+        return Some(PathBuf::from("/Users").join(user));
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&user) && fields.len() > 5).then(|| PathBuf::from(fields[5]))
+    })
 }
 
 /// Where `spec` is installed, per `args`.
@@ -79,10 +106,12 @@ pub fn install_for_spec(args: &TargetArgs, spec: &Spec) -> anyhow::Result<Instal
             host.platform
         );
     }
+    let (home, operator) = operator()?;
     Ok(Install::Live {
         host: host.name.clone(),
-        home: home()?,
+        home,
         state: default_state_dir(host.platform),
+        operator,
     })
 }
 
@@ -95,13 +124,15 @@ pub fn install_without_spec(args: &TargetArgs) -> anyhow::Result<Install> {
         });
     }
     let platform = this_platform().context("privai installs on Linux and macOS only")?;
+    let (home, operator) = operator()?;
     Ok(Install::Live {
         host: args
             .host
             .clone()
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
-        home: home()?,
+        home,
         state: default_state_dir(platform),
+        operator,
     })
 }
 

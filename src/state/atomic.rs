@@ -42,6 +42,15 @@ const DIR_MODE: u32 = 0o755;
 /// Errors name the path (and, where there is one, the fix); on error the temp
 /// file is removed and `path` is left as it was.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    replace(path, bytes, mode)?;
+    sync_dir(parent_dir(path))
+}
+
+/// [`write`] without the final fsync of the directory: the file's bytes are
+/// on disk, but the rename may not survive a power loss until the caller
+/// runs [`sync_dir`] on `path`'s directory — which a caller writing many
+/// files in a few directories does once per directory.
+pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -72,7 +81,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_dir(dir)
+    Ok(())
 }
 
 /// Removes the file at `path` if there is one and fsyncs its directory.
@@ -80,11 +89,17 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// Returns `true` if a file was removed, `false` if there was none (then
 /// nothing is synced). Errors name the path.
 pub fn remove(path: &Path) -> io::Result<bool> {
+    let removed = unlink(path)?;
+    if removed {
+        sync_dir(parent_dir(path))?;
+    }
+    Ok(removed)
+}
+
+/// [`remove`] without the fsync of the directory (see [`replace`]).
+pub fn unlink(path: &Path) -> io::Result<bool> {
     match fs::remove_file(path) {
-        Ok(()) => {
-            sync_dir(parent_dir(path))?;
-            Ok(true)
-        }
+        Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(annotate(e, "removing", path)),
     }

@@ -142,6 +142,15 @@ impl Journal {
         self.file.sync_data()
     }
 
+    /// Appends `record` without waiting for the disk: for records whose
+    /// loss a crash recovery tolerates (a step's `Done`: undoing a step
+    /// that did finish is the same as undoing one that did not).
+    pub fn note(&mut self, record: &Record) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)
+    }
+
     /// Removes the journal: the run is over.
     pub fn finish(self) -> io::Result<()> {
         drop(self.file);

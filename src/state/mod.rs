@@ -42,6 +42,9 @@ pub enum Install {
         home: PathBuf,
         /// The state directory ([`default_state_dir`]).
         state: PathBuf,
+        /// uid and gid the operator's files (`~/…`) get when privai runs
+        /// as root for them (`sudo privai apply`); `None`: leave the owner.
+        operator: Option<(u32, u32)>,
     },
 }
 
@@ -70,6 +73,15 @@ impl Install {
         match self {
             Self::Staged { .. } => true,
             Self::Live { host: this, .. } => this == host,
+        }
+    }
+
+    /// The uid and gid files owned by the operator must get, if privai must
+    /// set them.
+    pub fn operator(&self) -> Option<(u32, u32)> {
+        match self {
+            Self::Live { operator, .. } => *operator,
+            Self::Staged { .. } => None,
         }
     }
 
@@ -167,6 +179,7 @@ mod tests {
             host: "mac".into(),
             home: PathBuf::from("/Users/ada"),
             state: default_state_dir(Platform::Darwin),
+            operator: None,
         };
         assert_eq!(install.path("mac", "/etc/a"), Path::new("/etc/a"));
         assert_eq!(
