@@ -12,11 +12,13 @@
 //! Later stages (render, observe, plan, apply) build on the typed [`model::Spec`].
 
 pub mod acl;
+pub mod api;
 pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod codes;
 pub mod diagnostic;
+pub mod lockfile;
 pub mod model;
 pub mod net;
 pub mod observe;

@@ -23,7 +23,7 @@ use crate::plan::{Action, Plan};
 use crate::render::manifest::{Manifest, sha256_hex};
 use crate::render::secrets::SecretSource;
 use crate::render::units::ServiceUnit;
-use crate::render::{Artifact, Owner, Rendered};
+use crate::render::{Artifact, ModelPull, Owner, Rendered};
 use crate::state::generations::{INFO_FORMAT, Info, Origin, Store};
 use crate::state::journal::{Backup, Journal, Record, Verb};
 use crate::state::{Install, StateDir, atomic};
@@ -43,6 +43,15 @@ pub trait Services {
     fn stop(&mut self, unit: &ServiceUnit) -> Result<(), String>;
     /// Waits until `unit` is healthy, up to its timeout.
     fn health(&mut self, unit: &ServiceUnit) -> Result<(), String>;
+    /// Has Ollama pull `model`, reporting progress on `out`; returns the
+    /// digest of its manifest once pulled.
+    fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String>;
+    /// Has Ollama remove `model`.
+    fn remove_model(&mut self, model: &str) -> Result<(), String>;
+    /// Checks that the gateway's models (primary first, then fallbacks)
+    /// answer a one-token generation; says which one the gateway will use,
+    /// or fails when none answers.
+    fn check_models(&mut self, models: &[String]) -> Result<String, String>;
 }
 
 /// Options of a run.
@@ -87,10 +96,12 @@ pub const BEFORE_PRIVAI: &str = ".before-privai";
 /// `desired` and `origin`. The caller holds the state lock and has run
 /// [`recover`]. `services` is `None` for a staged install (nothing is
 /// started). Progress goes to `out`, one line per step.
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     install: &Install,
     desired: &Rendered,
     plan: &Plan,
+    previously_pulled: &[ModelPull],
     origin: Origin,
     mut services: Option<&mut dyn Services>,
     options: &Options,
@@ -129,9 +140,20 @@ pub fn apply(
         .collect();
     let mut records = Vec::new();
     let mut staged_services = 0;
+    let mut pulled = previously_pulled.to_vec();
     for (step, action) in plan.actions.iter().enumerate() {
         let mut staged = false;
-        let result = if let Action::WriteSecret { .. } = action {
+        let result = if let Action::PullModel { .. } | Action::RemoveModel { .. } = action {
+            match services.as_deref_mut() {
+                Some(services) => {
+                    model_step(step, action, services, &mut journal, &mut pulled, out)
+                }
+                None => {
+                    staged = true;
+                    Ok(())
+                }
+            }
+        } else if let Action::WriteSecret { .. } = action {
             secret_step(install, &state, step, action, &mut journal)
                 .map(|record| records.push(record))
                 .map_err(|e| format!("{}: {e:#}", action.address()))
@@ -169,6 +191,30 @@ pub fn apply(
         failpoint(options, step + 1);
     }
 
+    let pulled_now = plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::PullModel { .. }));
+    let check = match services.as_deref_mut() {
+        Some(services)
+            if (pulled_now || plan.actions.iter().any(|a| a.unit().is_some()))
+                && !desired.gateway_models.is_empty()
+                && previously_pulled_or_live(plan, desired) =>
+        {
+            Some(services.check_models(&desired.gateway_models))
+        }
+        _ => None,
+    };
+    match check {
+        Some(Ok(report)) => writeln!(out, "  {report}")?,
+        Some(Err(failure)) => {
+            let failure = format!("checking the gateway's models: {failure}");
+            writeln!(out, "  failed: {failure}")?;
+            return undo::roll_back(&state, from, to, journal, &records, services, &failure, out);
+        }
+        None => {}
+    }
+
     // Files were renamed into place without a directory fsync each; make
     // every rename durable once, before the generation commits.
     let mut dirs = std::collections::BTreeSet::new();
@@ -190,6 +236,7 @@ pub fn apply(
         manifest_sha256: Manifest::of(desired).hash(),
         origin,
         services: desired.services.clone(),
+        pulled,
     };
     store.write(&info, desired)?;
     failpoint(options, plan.actions.len() + 1);
@@ -355,6 +402,69 @@ fn missing_parents(path: &Path) -> Vec<PathBuf> {
         .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
         .map(Path::to_path_buf)
         .collect()
+}
+
+/// Whether the gateway's models should answer now: Ollama is observed as
+/// part of this plan (a model action, or an Ollama service action).
+fn previously_pulled_or_live(plan: &Plan, desired: &Rendered) -> bool {
+    let _ = desired;
+    plan.actions.iter().any(|a| {
+        matches!(a, Action::PullModel { .. })
+            || a.unit()
+                .is_some_and(|u| u.id == crate::render::ServiceId::Ollama)
+    })
+}
+
+/// Runs one model action: journals it (a model is data: rollback never
+/// undoes it), pulls or removes it, keeps `pulled` up to date.
+fn model_step(
+    step: usize,
+    action: &Action,
+    services: &mut dyn Services,
+    journal: &mut Journal,
+    pulled: &mut Vec<ModelPull>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    journal
+        .append(&Record::Model {
+            step,
+            action: format!("{} {}", action.change().name(), action.address()),
+        })
+        .map_err(|e| e.to_string())?;
+    match action {
+        Action::PullModel {
+            host,
+            name,
+            locked_digest,
+            ..
+        } => {
+            let digest = services
+                .pull_model(name, out)
+                .map_err(|e| format!("pulling {name}: {e}"))?;
+            if !pulled.iter().any(|p| p.name == *name) {
+                pulled.push(ModelPull {
+                    host: host.clone(),
+                    name: name.clone(),
+                });
+            }
+            if let Some(locked) = locked_digest
+                && crate::api::ollama::canonical_digest(&digest) != *locked
+            {
+                return Err(format!(
+                    "{name} was pulled as {digest}, but privai.lock pins {locked}: the tag moved upstream. The new weights stay in Ollama; `privai lock --update` accepts them"
+                ));
+            }
+            Ok(())
+        }
+        Action::RemoveModel { name, .. } => {
+            services
+                .remove_model(name)
+                .map_err(|e| format!("removing {name}: {e}"))?;
+            pulled.retain(|p| p.name != *name);
+            Ok(())
+        }
+        _ => unreachable!("a model action"),
+    }
 }
 
 /// Runs one service action and, for a start or restart, its health check.

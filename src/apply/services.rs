@@ -2,10 +2,12 @@
 //! compose through a [`Runner`], and the health probes of [`crate::sys::health`].
 
 use super::Services;
+use crate::api::ollama::PullProgress;
 use crate::render::units::ServiceUnit;
 use crate::state::Install;
 use crate::sys::Runner;
 use crate::sys::activate::{self, Context};
+use std::io::Write;
 use std::time::Duration;
 
 /// Service manager commands through a runner, with health probes.
@@ -14,6 +16,7 @@ pub struct System {
     install: Install,
     uid: u32,
     health_timeout: Option<Duration>,
+    ollama: Option<crate::api::ollama::Client>,
 }
 
 impl System {
@@ -24,8 +27,14 @@ impl System {
         runner: Box<dyn Runner>,
         install: Install,
         health_timeout: Option<Duration>,
+        ollama_url: Option<String>,
     ) -> anyhow::Result<Self> {
+        let ollama = match ollama_url {
+            Some(url) => Some(crate::api::ollama::Client::new(&url)?),
+            None => None,
+        };
         Ok(Self {
+            ollama,
             runner,
             uid: match install.operator() {
                 Some((uid, _)) => uid,
@@ -62,6 +71,74 @@ impl Services for System {
         self.run(activate::Verb::Stop, unit)
     }
 
+    fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String> {
+        let client = self.ollama()?;
+        let mut last_percent = None;
+        client
+            .pull(model, &mut |p: &PullProgress| {
+                if p.is_resuming() {
+                    let _ = writeln!(
+                        out,
+                        "    {model}: resuming ({})",
+                        p.detail.as_deref().unwrap_or("the stream broke")
+                    );
+                    return;
+                }
+                let (Some(total), Some(digest)) = (p.total, &p.digest) else {
+                    let _ = writeln!(out, "    {model}: {}", p.status);
+                    return;
+                };
+                if total == 0 {
+                    return;
+                }
+                let percent = p.completed.unwrap_or(0) * 100 / total;
+                let step = percent / 25;
+                if last_percent != Some((digest.clone(), step)) {
+                    last_percent = Some((digest.clone(), step));
+                    let _ = writeln!(
+                        out,
+                        "    {model}: {} {percent}% of {}",
+                        p.status,
+                        crate::sizing::gib(total)
+                    );
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        client
+            .manifest_digest(model)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("Ollama does not list {model} after pulling it"))
+    }
+
+    fn remove_model(&mut self, model: &str) -> Result<(), String> {
+        self.ollama()?.delete(model).map_err(|e| e.to_string())
+    }
+
+    fn check_models(&mut self, models: &[String]) -> Result<String, String> {
+        let client = self.ollama()?;
+        let timeout = self.health_timeout.unwrap_or(Duration::from_secs(120));
+        let mut failures = Vec::new();
+        for (i, model) in models.iter().enumerate() {
+            match client.generate_one_token(model, timeout) {
+                Ok(()) if i == 0 => {
+                    return Ok(format!("the gateway's primary model {model} answers"));
+                }
+                Ok(()) => {
+                    return Ok(format!(
+                        "the primary model {} does not answer ({}); the gateway will use its fallback {model}",
+                        models[0],
+                        failures.join("; ")
+                    ));
+                }
+                Err(e) => failures.push(format!("{model}: {e}")),
+            }
+        }
+        Err(format!(
+            "no model of the gateway answers: {}",
+            failures.join("; ")
+        ))
+    }
+
     fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         let Some(health) = &unit.health else {
             return Ok(());
@@ -70,6 +147,14 @@ impl Services for System {
             .health_timeout
             .unwrap_or(Duration::from_secs(unit.health_timeout_secs));
         crate::sys::health::probe(health, timeout)
+    }
+}
+
+impl System {
+    fn ollama(&self) -> Result<&crate::api::ollama::Client, String> {
+        self.ollama
+            .as_ref()
+            .ok_or_else(|| "this host runs no Ollama".to_owned())
     }
 }
 

@@ -2,6 +2,7 @@ use super::*;
 use crate::plan::plan;
 use crate::render::units::{Health, LaunchdDomain, Manager};
 use crate::render::{Owner, ServiceId};
+use std::io::Write;
 use std::path::Path;
 
 /// Services that record what they were asked and fail health checks of
@@ -24,6 +25,18 @@ impl Services for Fake {
     fn stop(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.calls.push(format!("stop {}", unit.id.name()));
         Ok(())
+    }
+    fn pull_model(&mut self, model: &str, _: &mut dyn Write) -> Result<String, String> {
+        self.calls.push(format!("pull {model}"));
+        Ok("sha256:00".into())
+    }
+    fn remove_model(&mut self, model: &str) -> Result<(), String> {
+        self.calls.push(format!("remove {model}"));
+        Ok(())
+    }
+    fn check_models(&mut self, models: &[String]) -> Result<String, String> {
+        self.calls.push(format!("check {}", models.join(" ")));
+        Ok("answers".into())
     }
     fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.calls.push(format!("health {}", unit.id.name()));
@@ -72,6 +85,7 @@ fn system(ollama: &str) -> Rendered {
         models: Vec::new(),
         services: vec![unit(ServiceId::Headscale), unit(ServiceId::Ollama)],
         secrets: Vec::new(),
+        gateway_models: Vec::new(),
     }
 }
 
@@ -94,6 +108,7 @@ fn run(root: &Path, desired: &Rendered, services: &mut Fake, adopt: bool) -> Out
         &install,
         desired,
         &plan,
+        &[],
         origin(),
         Some(services),
         &options,
@@ -223,6 +238,7 @@ fn a_file_privai_did_not_write_is_refused_without_adopt_and_kept_aside_with_it()
         &install,
         &desired,
         &plan,
+        &[],
         origin(),
         None,
         &Options::default(),

@@ -185,7 +185,11 @@ fn undo_records(records: &[Record], mut services: Option<&mut dyn Services>) -> 
         }
     }
     if let Some(services) = services {
-        for (verb, unit) in touched.iter().filter(|(v, _)| *v != Verb::Start) {
+        // In dependency order: Headscale, Ollama, the gateway, key rotation.
+        let mut again: Vec<&(Verb, &ServiceUnit)> =
+            touched.iter().filter(|(v, _)| *v != Verb::Start).collect();
+        again.sort_by_key(|(_, unit)| (unit.host.clone(), unit.id));
+        for (verb, unit) in again {
             let (done, result) = match verb {
                 Verb::Restart => ("restarted", services.restart(unit)),
                 _ => ("started", services.start(unit)),

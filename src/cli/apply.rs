@@ -5,6 +5,7 @@ use super::Exit;
 use super::plan::{Prepared, observe_and_plan, prepare};
 use super::target::{self, TargetArgs};
 use crate::apply::{Options, Outcome};
+use crate::lockfile::LockFile;
 use crate::output::apply_view;
 use crate::plan::saved::SavedPlan;
 use crate::render::manifest::Manifest;
@@ -26,6 +27,10 @@ pub struct Args {
     /// Replace files privai did not write, saving each as `<name>.before-privai`.
     #[arg(long)]
     pub adopt: bool,
+    /// Also remove what privai created earlier and the spec dropped
+    /// (models privai pulled; never one it did not pull).
+    #[arg(long)]
+    pub prune: bool,
     /// Seconds each service may take to pass its health check (default: the
     /// service's own, 60 s).
     #[arg(long, value_name = "SECS")]
@@ -70,8 +75,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         origin,
         approved,
         saved.as_ref(),
-        args.adopt,
-        args.health_timeout,
+        Choices {
+            adopt: args.adopt,
+            prune: args.prune,
+            health_timeout: args.health_timeout,
+        },
     )
 }
 
@@ -87,18 +95,37 @@ fn refuse_if_spec_changed(saved: &SavedPlan, prepared: &Prepared) -> anyhow::Res
     Ok(())
 }
 
+/// What the operator chose on the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Choices {
+    /// `--adopt`.
+    pub adopt: bool,
+    /// `--prune`.
+    pub prune: bool,
+    /// `--health-timeout`.
+    pub health_timeout: Option<u64>,
+}
+
 /// Plans `prepared` and applies it (shared by `apply` and `rollback`).
 pub(super) fn execute(
     prepared: &Prepared,
     origin: Origin,
     approved: bool,
     saved: Option<&SavedPlan>,
-    adopt: bool,
-    health_timeout: Option<u64>,
+    choices: Choices,
 ) -> anyhow::Result<Exit> {
+    let Choices {
+        adopt,
+        prune,
+        health_timeout,
+    } = choices;
     let install = &prepared.install;
     let command = target::command_line();
-    let mut services = target::services(install, health_timeout)?;
+    let mut services = target::services(
+        install,
+        health_timeout,
+        crate::observe::live::ollama_url(&prepared.desired),
+    )?;
     let _lock = target::lock_and_recover(
         install,
         &command,
@@ -106,7 +133,7 @@ pub(super) fn execute(
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
     )?;
-    let (observed, plan) = observe_and_plan(prepared)?;
+    let (observed, plan) = observe_and_plan(prepared, prune)?;
     if let Some(saved) = saved
         && saved.fingerprint != observed.fingerprint()
     {
@@ -153,6 +180,7 @@ pub(super) fn execute(
         install,
         &prepared.desired,
         &plan,
+        &observed.pulled,
         origin,
         services
             .as_deref_mut()
@@ -166,10 +194,48 @@ pub(super) fn execute(
         &outcome,
         &Manifest::of(&prepared.desired).hash(),
     )?;
+    if let Outcome::Applied { .. } = outcome
+        && observed.ollama.observed()
+        && !prepared.spec.as_os_str().is_empty()
+    {
+        update_lock(prepared, &mut out)?;
+    }
     Ok(match outcome {
         Outcome::Applied { .. } => Exit::Ok,
         Outcome::RolledBack { .. } => Exit::RolledBack,
     })
+}
+
+/// Records the digest of every model of the spec in `privai.lock` (next
+/// to the spec), as Ollama has them after the apply.
+fn update_lock(prepared: &Prepared, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(url) = crate::observe::live::ollama_url(&prepared.desired) else {
+        return Ok(());
+    };
+    let path = LockFile::path_for(&prepared.spec);
+    let mut lock = LockFile::read(&path)?.unwrap_or_default();
+    let before = lock.clone();
+    let tags = crate::api::ollama::Client::new(&url)?.tags()?;
+    let names: Vec<&str> = prepared
+        .desired
+        .models
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    for name in &names {
+        if let Some(model) = tags
+            .iter()
+            .find(|t| crate::api::ollama::same_model(&t.name, name))
+        {
+            lock.set(name, &model.digest);
+        }
+    }
+    lock.retain(&names);
+    if lock != before {
+        lock.write(&path)?;
+        writeln!(out, "Wrote the models' digests to `{}`.", path.display())?;
+    }
+    Ok(())
 }
 
 fn show(generation: Option<u64>) -> String {

@@ -139,8 +139,10 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
         Origin::Rollback { to },
         args.auto_approve,
         None,
-        false,
-        args.health_timeout,
+        super::apply::Choices {
+            health_timeout: args.health_timeout,
+            ..Default::default()
+        },
     )
 }
 
@@ -160,6 +162,7 @@ pub fn gc(args: &GcArgs) -> anyhow::Result<Exit> {
         store.remove(number)?;
         removed.push(number.to_string());
     }
+    let copies = store.collect_garbage()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if removed.is_empty() {
@@ -171,6 +174,9 @@ pub fn gc(args: &GcArgs) -> anyhow::Result<Exit> {
             if removed.len() == 1 { "" } else { "s" },
             removed.join(", ")
         )?;
+    }
+    if copies > 0 {
+        writeln!(out, "Removed {copies} file copies no generation lists.")?;
     }
     Ok(Exit::Ok)
 }

@@ -3,6 +3,7 @@
 
 use super::Exit;
 use super::target::{self, TargetArgs};
+use crate::lockfile::LockFile;
 use crate::observe::Observed;
 use crate::plan::Plan;
 use crate::plan::saved::{FORMAT, KIND, SavedPlan, SavedTarget};
@@ -23,6 +24,10 @@ pub struct Args {
     /// Exit 0 when there are no changes, 1 on an error, 2 when there are changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also remove what privai created earlier and the spec dropped
+    /// (models privai pulled; never one it did not pull).
+    #[arg(long)]
+    pub prune: bool,
     /// Print the plan as JSON (schema: docs/plan-json.md) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -67,10 +72,22 @@ pub(super) fn prepare(
 }
 
 /// Observes the system and plans.
-pub(super) fn observe_and_plan(prepared: &Prepared) -> anyhow::Result<(Observed, Plan)> {
-    let observed = crate::observe::observe(&prepared.install, &prepared.desired)
-        .context("observing the installed files")?;
-    let plan = crate::plan::plan(&prepared.desired, &observed);
+pub(super) fn observe_and_plan(
+    prepared: &Prepared,
+    prune: bool,
+) -> anyhow::Result<(Observed, Plan)> {
+    let lock = match prepared.spec.as_os_str().is_empty() {
+        true => LockFile::default(),
+        false => LockFile::read(&LockFile::path_for(&prepared.spec))?.unwrap_or_default(),
+    };
+    let observed = crate::observe::observe_all(
+        &prepared.install,
+        &prepared.desired,
+        target::live(&prepared.install),
+        lock,
+    )
+    .context("observing the installed system")?;
+    let plan = crate::plan::plan_with(&prepared.desired, &observed, crate::plan::Options { prune });
     Ok((observed, plan))
 }
 
@@ -92,7 +109,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         Ok(prepared) => prepared,
         Err(exit) => return Ok(exit),
     };
-    let mut services = target::services(&prepared.install, None)?;
+    let mut services = target::services(
+        &prepared.install,
+        None,
+        crate::observe::live::ollama_url(&prepared.desired),
+    )?;
     let _lock = target::lock_and_recover(
         &prepared.install,
         &target::command_line(),
@@ -100,7 +121,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
     )?;
-    let (observed, plan) = observe_and_plan(&prepared)?;
+    let (observed, plan) = observe_and_plan(&prepared, args.prune)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {

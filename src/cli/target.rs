@@ -172,6 +172,7 @@ pub fn command_line() -> String {
 pub fn services(
     install: &Install,
     health_timeout: Option<u64>,
+    ollama_url: Option<String>,
 ) -> anyhow::Result<Option<Box<dyn Services>>> {
     use crate::apply::services::System;
     let timeout = health_timeout.map(std::time::Duration::from_secs);
@@ -181,6 +182,7 @@ pub fn services(
             Box::new(runner),
             install.clone(),
             timeout,
+            ollama_url,
         )?)));
     }
     if !install.activates() {
@@ -190,7 +192,14 @@ pub fn services(
         Box::new(crate::sys::SystemRunner),
         install.clone(),
         timeout,
+        ollama_url,
     )?)))
+}
+
+/// Whether services (and so live resources) are activated: on the live
+/// system, or under the test recorder.
+pub fn live(install: &Install) -> bool {
+    install.activates() || std::env::var_os(TEST_SERVICES_ENV).is_some()
 }
 
 /// The test failpoint, if set.

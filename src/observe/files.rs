@@ -14,10 +14,10 @@ use std::path::Path;
 pub fn observe(install: &Install, desired: &Rendered) -> io::Result<Observed> {
     let store = Store::new(StateDir::new(install.state_dir()));
     let generation = store.current()?;
-    let (previous, previous_services) = match generation {
+    let (previous, previous_services, pulled) = match generation {
         Some(number) => {
             let g = store.load(number)?;
-            (g.manifest.files, g.info.services)
+            (g.manifest.files, g.info.services, g.info.pulled)
         }
         None => Default::default(),
     };
@@ -44,7 +44,8 @@ pub fn observe(install: &Install, desired: &Rendered) -> io::Result<Observed> {
         previous,
         previous_services,
         generation,
-        secrets: Default::default(),
+        pulled,
+        ..Observed::default()
     })
 }
 

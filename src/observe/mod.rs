@@ -7,6 +7,7 @@
 //! fields of [`Observed`] read by further submodules.
 
 pub mod files;
+pub mod live;
 pub mod secrets;
 
 use crate::render::manifest::{Entry, sha256_hex};
@@ -21,6 +22,22 @@ pub fn observe(
 ) -> anyhow::Result<Observed> {
     let mut observed = files::observe(install, desired)?;
     observed.secrets = secrets::observe(install, &desired.secrets)?;
+    Ok(observed)
+}
+
+/// [`observe`], plus the live resources — Ollama's models — when `live`
+/// (services are activated), and `lock` (`privai.lock`).
+pub fn observe_all(
+    install: &crate::state::Install,
+    desired: &crate::render::Rendered,
+    live: bool,
+    lock: crate::lockfile::LockFile,
+) -> anyhow::Result<Observed> {
+    let mut observed = observe(install, desired)?;
+    if live {
+        observed.ollama = live::observe_ollama(desired);
+    }
+    observed.lock = lock;
     Ok(observed)
 }
 
@@ -74,6 +91,12 @@ pub struct Observed {
     /// Each secret file privai writes: what is there, and the digest of
     /// the value it should hold (never the value).
     pub secrets: BTreeMap<FileKey, SecretState>,
+    /// The models Ollama has.
+    pub ollama: live::OllamaState,
+    /// Models privai pulled earlier (recorded in the current generation).
+    pub pulled: Vec<crate::render::ModelPull>,
+    /// `privai.lock`, the digest of each model tag, if there is one.
+    pub lock: crate::lockfile::LockFile,
 }
 
 /// A secret file, as observed: digests only.
@@ -104,6 +127,11 @@ impl Observed {
                 }
             };
             text.push_str(&format!("{} {} {state}\n", key.host, key.path));
+        }
+        if let live::OllamaState::Running { models, .. } = &self.ollama {
+            for model in models {
+                text.push_str(&format!("model {} {}\n", model.name, model.digest));
+            }
         }
         for (key, secret) in &self.secrets {
             text.push_str(&format!(

@@ -117,6 +117,39 @@ fn change(plan: &Plan, action: &Action) -> Value {
             Value::Null,
             "no_longer_in_spec",
         ),
+        Action::PullModel {
+            host,
+            name,
+            download_bytes,
+            locked_digest,
+        } => json!({
+            "address": action.address(),
+            "type": "model",
+            "host": host,
+            "name": name,
+            "change": {
+                "actions": actions,
+                "before": null,
+                "after": { "download_bytes": download_bytes, "locked_digest": locked_digest },
+                "before_sensitive": false,
+                "after_sensitive": false,
+            },
+            "action_reason": "model_absent",
+        }),
+        Action::RemoveModel { host, name } => json!({
+            "address": action.address(),
+            "type": "model",
+            "host": host,
+            "name": name,
+            "change": {
+                "actions": actions,
+                "before": {},
+                "after": null,
+                "before_sensitive": false,
+                "after_sensitive": false,
+            },
+            "action_reason": "pulled_by_privai_and_no_longer_in_spec",
+        }),
         Action::WriteSecret {
             secret,
             old_sha256,
@@ -712,6 +745,7 @@ mod tests {
                 Action::StartService { unit: ollama() },
                 Action::StartService { unit: headscale() },
             ],
+            notes: Vec::new(),
         };
         let value = to_json(&plan, &context());
         let reasons: Vec<(&str, &str)> = value["resource_changes"]

@@ -57,7 +57,11 @@ pub struct ViewNotes {
 /// Renders `plan` as text, ending with a newline.
 pub fn render(plan: &Plan, notes: &ViewNotes) -> String {
     if plan.is_empty() {
-        return format!("{NO_CHANGES}\n");
+        let mut out = String::new();
+        for note in &plan.notes {
+            let _ = writeln!(out, "Note: {note}\n");
+        }
+        return format!("{out}{NO_CHANGES}\n");
     }
     let mut out = String::new();
     drift_note(&mut out, plan);
@@ -70,6 +74,9 @@ pub fn render(plan: &Plan, notes: &ViewNotes) -> String {
     for action in &plan.actions {
         out.push('\n');
         block(&mut out, action, notes);
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "\nNote: {note}");
     }
     let _ = writeln!(out, "\n{}", summary(plan));
     out
@@ -210,6 +217,26 @@ fn block(out: &mut String, action: &Action, notes: &ViewNotes) {
             manager(&unit.manager)
         );
         service_details(out, action, unit, notes);
+    } else if let Action::PullModel {
+        download_bytes,
+        locked_digest,
+        ..
+    } = action
+    {
+        let size = download_bytes.map_or_else(
+            || "download size unknown".to_owned(),
+            |bytes| format!("{} download", crate::sizing::gib(bytes)),
+        );
+        let _ = writeln!(out, "  {symbol} {} ({size})", action.address());
+        if let Some(digest) = locked_digest {
+            let _ = writeln!(out, "{INDENT}pinned by privai.lock: {digest}");
+        }
+    } else if let Action::RemoveModel { .. } = action {
+        let _ = writeln!(
+            out,
+            "  {symbol} {} (pulled by privai, no longer in the spec)",
+            action.address()
+        );
     }
 }
 
@@ -539,6 +566,7 @@ pub(crate) mod tests {
                     because: vec!["/etc/conf".into(), "~/key".into()],
                 },
             ],
+            notes: Vec::new(),
         }
     }
 
@@ -661,6 +689,7 @@ Plan: 4 to add, 6 to change, 2 to delete, 1 to restart.
                     because: vec!["/etc/conf".into()],
                 },
             ],
+            notes: Vec::new(),
         };
         let text = render(&plan, &ViewNotes { staged: true });
         assert_eq!(
@@ -699,6 +728,7 @@ Plan: 1 to add, 0 to change, 1 to delete, 1 to restart.
                 sha256: hash('d'),
                 drift: None,
             }],
+            notes: Vec::new(),
         };
         assert_eq!(
             render(&plan, &ViewNotes::default()),
@@ -721,6 +751,7 @@ Plan: 0 to add, 0 to change, 1 to delete.
                 new_sha256: hash('a'),
                 text: None,
             }],
+            notes: Vec::new(),
         };
         let text = render(&plan, &ViewNotes::default());
         let legend: Vec<&str> = text

@@ -159,6 +159,26 @@ pub enum Action {
         /// sha256 of the value to write; `None` when it is generated.
         new_sha256: Option<String>,
     },
+    /// Have Ollama pull a model it lacks (after Ollama starts, before the
+    /// gateway does). Never undone by a rollback: models are data.
+    PullModel {
+        /// The host running Ollama.
+        host: String,
+        /// The model, as the spec names it.
+        name: String,
+        /// Download size from privai's catalog, when it knows the model.
+        download_bytes: Option<u64>,
+        /// The digest `privai.lock` pins it to, if any.
+        locked_digest: Option<String>,
+    },
+    /// Remove a model privai pulled earlier that the spec dropped (only
+    /// with `--prune`; never a model privai did not pull).
+    RemoveModel {
+        /// The host running Ollama.
+        host: String,
+        /// The model.
+        name: String,
+    },
     /// Stop a service the spec no longer runs, or runs under another name.
     StopService {
         /// The service, as the previous generation ran it.
@@ -232,7 +252,10 @@ impl Action {
     /// The kind of change.
     pub fn change(&self) -> Change {
         match self {
-            Self::CreateFile { .. } | Self::StartService { .. } => Change::Create,
+            Self::CreateFile { .. } | Self::StartService { .. } | Self::PullModel { .. } => {
+                Change::Create
+            }
+            Self::RemoveModel { .. } => Change::Delete,
             Self::WriteSecret { old_sha256, .. } => match old_sha256 {
                 None => Change::Create,
                 Some(_) => Change::Update,
@@ -321,6 +344,11 @@ impl Action {
             _ if let Self::WriteSecret { secret, .. } = self => {
                 format!("secret {}:{}", secret.host, secret.path)
             }
+            _ if let Self::PullModel { host, name, .. } | Self::RemoveModel { host, name } =
+                self =>
+            {
+                format!("model {host}:{name}")
+            }
             (_, Some(unit)) => format!("service {}:{}", unit.host, unit.id.name()),
             _ => unreachable!("every action is a file or a service action"),
         }
@@ -332,6 +360,16 @@ impl Action {
 pub struct Plan {
     /// The actions, in order.
     pub actions: Vec<Action>,
+    /// Things the plan cannot act on but the operator should know, one
+    /// sentence each (e.g. a model tag that moved away from `privai.lock`).
+    pub notes: Vec<String>,
+}
+
+/// Choices that change what a plan does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Remove what privai created earlier and the spec dropped (models).
+    pub prune: bool,
 }
 
 impl Plan {
@@ -385,6 +423,11 @@ impl Plan {
 /// the previous manifest that the spec no longer renders, and that still
 /// exists, is deleted. Services: see [`service_actions`].
 pub fn plan(desired: &Rendered, observed: &Observed) -> Plan {
+    plan_with(desired, observed, Options::default())
+}
+
+/// [`plan`] with `options`. Pure.
+pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> Plan {
     let previous: std::collections::BTreeMap<FileKey, &Entry> = observed
         .previous
         .iter()
@@ -474,11 +517,77 @@ pub fn plan(desired: &Rendered, observed: &Observed) -> Plan {
         a.cmp(&b)
     });
     files.extend(deletions);
-    let (stops, starts) = service_actions(&desired.services, &observed.previous_services, &files);
+    let (stops, mut starts) =
+        service_actions(&desired.services, &observed.previous_services, &files);
+    let (models, notes) = model_actions(desired, observed, options);
+    // Models are pulled once Ollama is up, before the gateway starts.
+    let at = starts
+        .iter()
+        .position(|a| a.unit().is_some_and(|u| u.id > ServiceId::Ollama))
+        .unwrap_or(starts.len());
+    starts.splice(at..at, models);
     let mut actions = stops;
     actions.extend(files);
     actions.extend(starts);
-    Plan { actions }
+    Plan { actions, notes }
+}
+
+/// The model actions and notes: pull each model of the spec that Ollama
+/// lacks; with `--prune`, remove models privai pulled that the spec
+/// dropped; note models whose digest moved away from `privai.lock`.
+/// Nothing when Ollama was not observed (a staged install). Pure.
+fn model_actions(
+    desired: &Rendered,
+    observed: &Observed,
+    options: Options,
+) -> (Vec<Action>, Vec<String>) {
+    use crate::api::ollama::{canonical_digest, same_model};
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    if !observed.ollama.observed() {
+        return (actions, notes);
+    }
+    let local = observed.ollama.models();
+    for model in &desired.models {
+        let locked = observed.lock.digest(&model.name).map(str::to_owned);
+        match local.iter().find(|m| same_model(&m.name, &model.name)) {
+            None => actions.push(Action::PullModel {
+                host: model.host.clone(),
+                name: model.name.clone(),
+                download_bytes: crate::sizing::catalog::Catalog::bundled()
+                    .find(&model.name)
+                    .map(|m| m.download_bytes),
+                locked_digest: locked,
+            }),
+            Some(have) => {
+                if let Some(locked) = locked
+                    && canonical_digest(&have.digest) != locked
+                {
+                    notes.push(format!(
+                        "model {} is {} here but privai.lock pins {locked}: the tag moved upstream since the lock was written; `privai lock --update` accepts what Ollama has",
+                        model.name,
+                        canonical_digest(&have.digest)
+                    ));
+                }
+            }
+        }
+    }
+    if options.prune {
+        for pulled in &observed.pulled {
+            let wanted = desired
+                .models
+                .iter()
+                .any(|m| same_model(&m.name, &pulled.name));
+            let present = local.iter().any(|m| same_model(&m.name, &pulled.name));
+            if !wanted && present {
+                actions.push(Action::RemoveModel {
+                    host: pulled.host.clone(),
+                    name: pulled.name.clone(),
+                });
+            }
+        }
+    }
+    (actions, notes)
 }
 
 /// How the file privai recorded (`recorded`) differs from what is there now.

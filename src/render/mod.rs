@@ -134,6 +134,9 @@ pub struct Rendered {
     pub services: Vec<units::ServiceUnit>,
     /// Secret files to write (values are read by `apply`, never rendered).
     pub secrets: Vec<secrets::SecretFile>,
+    /// The gateway's models, primary first, then its fallbacks: `apply`
+    /// checks that one answers.
+    pub gateway_models: Vec<String>,
 }
 
 /// Where the file installed at `path` on `host` lands in a staging tree
@@ -192,5 +195,16 @@ pub fn render(spec: &Spec) -> Rendered {
         models,
         services: units::units(spec),
         secrets: secrets::secrets(spec),
+        gateway_models: spec
+            .gateway()
+            .map(|g| {
+                g.model
+                    .primary
+                    .iter()
+                    .chain(&g.model.fallbacks)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }

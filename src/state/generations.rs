@@ -1,9 +1,11 @@
 //! Generations: what each successful apply installed, kept so that
 //! `privai rollback` can install it again, like NixOS's system profiles.
 //!
-//! Generation `N` is the directory `generations/N/` of the state directory,
-//! laid out as `privai build` lays out its tree — `HOST/PATH` copies of
-//! every file, `manifest.json` — plus `generation.json` ([`Info`]). Files
+//! Generation `N` is the directory `generations/N/` of the state directory:
+//! `manifest.json` (what `privai build` writes) and `generation.json`
+//! ([`Info`]). The files themselves are kept once each, by content, in
+//! `store/SHA256` (like the Nix store), so a generation that changes one
+//! file adds one copy, and `gc` removes copies no generation lists. Files
 //! holding secrets are listed in the manifest but never copied.
 //!
 //! A generation is written under `N.partial` and renamed into place, then
@@ -13,7 +15,7 @@
 use super::{StateDir, atomic};
 use crate::render::manifest::{FORMAT, Manifest};
 use crate::render::units::ServiceUnit;
-use crate::render::{Artifact, Rendered, tree_path};
+use crate::render::{Artifact, Rendered};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -54,6 +56,10 @@ pub struct Info {
     pub origin: Origin,
     /// The services it runs.
     pub services: Vec<ServiceUnit>,
+    /// Models privai pulled for it or an earlier generation, and still
+    /// manages (`--prune` removes those the spec drops).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pulled: Vec<crate::render::ModelPull>,
 }
 
 /// A generation read back.
@@ -175,7 +181,6 @@ impl Store {
     /// its manifest.
     pub fn rendered(&self, number: u64) -> io::Result<Rendered> {
         let generation = self.load(number)?;
-        let dir = self.dir(number);
         let mut artifacts = Vec::new();
         for entry in &generation.manifest.files {
             if entry.secret {
@@ -184,7 +189,7 @@ impl Store {
                     entry.path
                 )));
             }
-            let copy = dir.join(tree_path(&entry.host, &entry.path));
+            let copy = self.blob(&entry.sha256);
             let contents = std::fs::read(&copy).map_err(|e| with_path(e, &copy))?;
             if crate::render::manifest::sha256_hex(&contents) != entry.sha256 {
                 return Err(io::Error::new(
@@ -212,26 +217,45 @@ impl Store {
             // Secrets are data, not configuration: installing a generation
             // again leaves them as they are.
             secrets: Vec::new(),
+            gateway_models: Vec::new(),
         })
     }
 
-    /// Writes generation `info.number` from `rendered` (not yet current).
+    fn store(&self) -> PathBuf {
+        self.state.dir().join("store")
+    }
+
+    fn blob(&self, sha256: &str) -> PathBuf {
+        self.store().join(sha256)
+    }
+
+    /// Writes generation `info.number` from `rendered` (not yet current):
+    /// copies of the files the store lacks, then the generation's directory.
     pub fn write(&self, info: &Info, rendered: &Rendered) -> io::Result<()> {
+        let store = self.store();
+        std::fs::create_dir_all(&store).map_err(|e| with_path(e, &store))?;
+        let mut added = false;
+        for artifact in rendered.artifacts.iter().filter(|a| !a.secret) {
+            let sha256 = crate::render::manifest::sha256_hex(&artifact.contents);
+            let blob = self.blob(&sha256);
+            if blob.exists() {
+                continue;
+            }
+            let tmp = store.join(format!(".{sha256}.tmp-{}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            write_synced(&tmp, &artifact.contents, 0o644)?;
+            std::fs::rename(&tmp, &blob).map_err(|e| with_path(e, &blob))?;
+            added = true;
+        }
+        if added {
+            atomic::sync_dir(&store)?;
+        }
         let root = self.state.generations();
         std::fs::create_dir_all(&root).map_err(|e| with_path(e, &root))?;
         let final_dir = self.dir(info.number);
         let partial = root.join(format!("{}.partial", info.number));
         if partial.exists() {
             std::fs::remove_dir_all(&partial).map_err(|e| with_path(e, &partial))?;
-        }
-        let mut dirs = std::collections::BTreeSet::new();
-        for artifact in rendered.artifacts.iter().filter(|a| !a.secret) {
-            let path = partial.join(artifact.tree_path());
-            let parent = path.parent().unwrap_or(&partial).to_owned();
-            if dirs.insert(parent.clone()) {
-                std::fs::create_dir_all(&parent).map_err(|e| with_path(e, &parent))?;
-            }
-            write_synced(&path, &artifact.contents, artifact.mode)?;
         }
         std::fs::create_dir_all(&partial).map_err(|e| with_path(e, &partial))?;
         write_synced(
@@ -242,12 +266,37 @@ impl Store {
         let mut json = serde_json::to_vec_pretty(info).map_err(io::Error::other)?;
         json.push(b'\n');
         write_synced(&partial.join("generation.json"), &json, 0o644)?;
-        dirs.insert(partial.clone());
-        for dir in &dirs {
-            atomic::sync_dir(dir)?;
-        }
+        atomic::sync_dir(&partial)?;
         std::fs::rename(&partial, &final_dir).map_err(|e| with_path(e, &final_dir))?;
         atomic::sync_dir(&root)
+    }
+
+    /// Removes the copies in the store that no generation lists; returns
+    /// how many.
+    pub fn collect_garbage(&self) -> io::Result<usize> {
+        let mut live = std::collections::BTreeSet::new();
+        for number in self.numbers()? {
+            for entry in self.load(number)?.manifest.files {
+                live.insert(entry.sha256);
+            }
+        }
+        let store = self.store();
+        let Ok(entries) = std::fs::read_dir(&store) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !live.contains(&name) {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            atomic::sync_dir(&store)?;
+        }
+        Ok(removed)
     }
 
     /// Removes generation `number` (complete or partial).
@@ -323,6 +372,7 @@ mod tests {
             manifest_sha256: Manifest::of(rendered).hash(),
             origin: Origin::Rollback { to: 1 },
             services: Vec::new(),
+            pulled: Vec::new(),
         }
     }
 
@@ -346,9 +396,11 @@ mod tests {
         let store = Store::new(StateDir::new(dir.path()));
         let r = rendered("one\n", true);
         store.write(&info(1, &r), &r).unwrap();
-        let copies = dir.path().join("generations/1/mac/etc/privai");
-        assert!(copies.join("a.conf").is_file());
-        assert!(!copies.join("key").exists());
+        let blobs: Vec<_> = std::fs::read_dir(dir.path().join("store"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(blobs, [crate::render::manifest::sha256_hex(b"one\n")]);
         assert_eq!(store.load(1).unwrap().manifest.files.len(), 2);
         let err = store.rendered(1).unwrap_err().to_string();
         assert!(err.contains("holds a secret"), "{err}");
@@ -360,7 +412,11 @@ mod tests {
         let store = Store::new(StateDir::new(dir.path()));
         let r = rendered("one\n", false);
         store.write(&info(1, &r), &r).unwrap();
-        std::fs::write(dir.path().join("generations/1/mac/etc/privai/a.conf"), "x").unwrap();
+        let blob = dir
+            .path()
+            .join("store")
+            .join(crate::render::manifest::sha256_hex(b"one\n"));
+        std::fs::write(blob, "x").unwrap();
         let err = store.rendered(1).unwrap_err().to_string();
         assert!(err.contains("damaged"), "{err}");
     }
@@ -374,6 +430,28 @@ mod tests {
         assert_eq!(store.next_number().unwrap(), 5);
         store.remove(4).unwrap();
         assert_eq!(store.next_number().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_file_shared_by_generations_is_stored_once_and_collected_when_unlisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(StateDir::new(dir.path()));
+        let one = rendered("one\n", false);
+        let mut two = rendered("one\n", false);
+        two.artifacts[0].path = "/etc/privai/b.conf".into();
+        store.write(&info(1, &one), &one).unwrap();
+        store.write(&info(2, &two), &two).unwrap();
+        let blobs = || std::fs::read_dir(dir.path().join("store")).unwrap().count();
+        assert_eq!(blobs(), 1);
+        store.remove(1).unwrap();
+        assert_eq!(
+            store.collect_garbage().unwrap(),
+            0,
+            "generation 2 still lists it"
+        );
+        store.remove(2).unwrap();
+        assert_eq!(store.collect_garbage().unwrap(), 1);
+        assert_eq!(blobs(), 0);
     }
 
     #[test]

@@ -75,6 +75,13 @@ pub enum Record {
         /// The service.
         unit: crate::render::units::ServiceUnit,
     },
+    /// A model step is about to run (models are data: never undone).
+    Model {
+        /// The step's index in the plan.
+        step: usize,
+        /// The action, as the plan names it (`create model mac:llama3.2:3b`).
+        action: String,
+    },
     /// A step finished.
     Done {
         /// The step's index.

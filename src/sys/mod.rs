@@ -19,6 +19,7 @@
 
 pub mod activate;
 pub mod compose;
+pub mod container;
 pub mod health;
 pub mod launchctl;
 pub mod systemctl;

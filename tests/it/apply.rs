@@ -88,18 +88,26 @@ impl Standin {
 pub struct Seed {
     pub dir: tempfile::TempDir,
     pub headscale: Standin,
-    pub ollama: Standin,
+    pub ollama: crate::standin::ollama::Standin,
     pub gateway: Standin,
 }
 
 impl Seed {
     pub fn new() -> Self {
+        use crate::standin::ollama::{Config, Model, Standin as Ollama};
         Self {
             dir: tempfile::tempdir().unwrap(),
             headscale: Standin::start(),
-            ollama: Standin::start(),
+            ollama: Ollama::start(Config::with_registry(vec![
+                Model::new("codellama:13b", 3_000_000),
+                Model::new("llama3.2:3b", 1_000_000),
+            ])),
             gateway: Standin::start(),
         }
+    }
+
+    fn ollama_port(&self) -> u16 {
+        self.ollama.url.rsplit(':').next().unwrap().parse().unwrap()
     }
 
     pub fn root(&self) -> PathBuf {
@@ -115,7 +123,7 @@ impl Seed {
                 "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
                 repo("examples/seed-home.ncl").display(),
                 self.headscale.port,
-                self.ollama.port,
+                self.ollama_port(),
                 self.gateway.port
             ),
         )
@@ -261,13 +269,32 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
     let first = seed.apply(&spec, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", show(&first));
     assert!(
-        stdout(&first).contains("Apply complete! Resources: 17 added, 0 changed, 0 destroyed."),
+        stdout(&first).contains("Apply complete! Resources: 19 added, 0 changed, 0 destroyed."),
         "{}",
         show(&first)
     );
     assert_eq!(tree(&seed.root()), generation_tree(&seed.root(), 1));
     assert_eq!(tree(&seed.root()).len(), 12);
     assert_eq!(current(&seed.root()), Some(1));
+    assert_eq!(
+        seed.ollama.local_models(),
+        ["codellama:13b", "llama3.2:3b"],
+        "both models were pulled"
+    );
+    let text = stdout(&first);
+    assert!(
+        text.contains("  + model openclaw-server:codellama:13b: done"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the gateway's primary model codellama:13b answers"),
+        "{text}"
+    );
+    let lock = std::fs::read_to_string(seed.dir.path().join("privai.lock")).unwrap();
+    assert!(
+        lock.contains("codellama:13b") && lock.contains("sha256:"),
+        "{lock}"
+    );
 
     let plan = seed.plan(&spec);
     assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
@@ -275,6 +302,7 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
 
     let before = stats(&seed.root());
     let calls = seed.calls().len();
+    seed.ollama.clear_log();
     let second = seed.apply(&spec, &[]);
     assert_eq!(second.status.code(), Some(0), "{}", show(&second));
     assert_eq!(
@@ -283,6 +311,15 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
     );
     assert_eq!(stats(&seed.root()), before, "no file was rewritten");
     assert_eq!(seed.calls().len(), calls, "no service was touched");
+    assert!(
+        seed.ollama.writes().is_empty(),
+        "{:?}",
+        seed.ollama.writes()
+    );
+    assert!(
+        !seed.ollama.log().is_empty(),
+        "Ollama was asked what it has"
+    );
     assert!(!seed.root().join(".privai/generations/2").exists());
 }
 
@@ -388,13 +425,16 @@ fn a_failing_health_check_rolls_back_every_file_and_the_service_and_exits_3() {
     let installed = tree(&seed.root());
     let before = seed.calls().len();
 
-    seed.ollama.answer(500);
-    let b = seed.spec("b.ncl", BIG_CHANGE);
+    seed.gateway.answer(500);
+    let b = seed.spec(
+        "b.ncl",
+        &format!("{BIG_CHANGE}\n  openclaw.container.memory_mb | force = 3072,"),
+    );
     let out = seed.apply(&b, &["--health-timeout", "1"]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("Apply failed: health check of openclaw-server:ollama: "),
+        text.contains("Apply failed: health check of openclaw-server:gateway: "),
         "{text}"
     );
     assert!(text.contains("Generation 1 is still current."), "{text}");
@@ -407,8 +447,9 @@ fn a_failing_health_check_rolls_back_every_file_and_the_service_and_exits_3() {
     assert_eq!(current(&seed.root()), Some(1));
     assert!(!seed.root().join(".privai/generations/2").exists());
 
-    // Stopped key rotation, restarted Ollama (unhealthy); then Ollama again
-    // on its old files, and key rotation started again.
+    // Stopped key rotation, restarted Ollama, recreated the gateway
+    // (unhealthy); then, on the old files, Ollama and the gateway again and
+    // key rotation started again, in dependency order.
     let calls: Vec<String> = seed.calls()[before..]
         .iter()
         .map(|c| c.split(' ').take(3).collect::<Vec<_>>().join(" "))
@@ -423,11 +464,13 @@ fn a_failing_health_check_rolls_back_every_file_and_the_service_and_exits_3() {
             format!("launchctl bootout gui/{uid}/net.privai.ollama"),
             format!("launchctl enable gui/{uid}/net.privai.ollama"),
             format!("launchctl bootstrap gui/{uid}"),
-            format!("launchctl bootout gui/{uid}/net.privai.rotate-keys"),
-            format!("launchctl enable gui/{uid}/net.privai.rotate-keys"),
-            format!("launchctl bootstrap gui/{uid}"),
+            "podman compose -p".to_owned(),
             format!("launchctl bootout gui/{uid}/net.privai.ollama"),
             format!("launchctl enable gui/{uid}/net.privai.ollama"),
+            format!("launchctl bootstrap gui/{uid}"),
+            "podman compose -p".to_owned(),
+            format!("launchctl bootout gui/{uid}/net.privai.rotate-keys"),
+            format!("launchctl enable gui/{uid}/net.privai.rotate-keys"),
             format!("launchctl bootstrap gui/{uid}"),
         ]
     );
@@ -610,7 +653,12 @@ fn rollback_installs_the_previous_generation_again_as_a_new_one() {
         ],
         &[],
     );
-    assert_eq!(stdout(&gc), "Removed generations 1, 2.\n", "{}", show(&gc));
+    assert_eq!(
+        stdout(&gc),
+        "Removed generations 1, 2.\nRemoved 3 file copies no generation lists.\n",
+        "{}",
+        show(&gc)
+    );
     assert_eq!(
         seed.plan(&a).status.code(),
         Some(0),

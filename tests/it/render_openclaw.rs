@@ -565,6 +565,7 @@ fn mount_points(cleanup: &Cleanup, id: &str) -> String {
 
 #[test]
 fn the_seed_compose_file_runs_hardened_under_podman() {
+    let _podman = crate::podman_lock();
     let _serial = PODMAN.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cleanup = podman_project(dir.path(), "seed");
@@ -750,6 +751,7 @@ fn listeners(port: u16) -> BTreeSet<String> {
 
 #[test]
 fn the_homelab_gateway_reaches_a_loopback_ollama_under_podman() {
+    let _podman = crate::podman_lock();
     let _serial = PODMAN.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cleanup = podman_project(dir.path(), "linux");

@@ -1,0 +1,545 @@
+//! The Headscale client against the stand-in Headscale: every call, the
+//! errors that name their fix, and reconciliation that writes nothing the
+//! second time.
+
+use crate::standin::headscale::{Standin, TAGGED_DEVICES_ID};
+use privai::api::headscale::{
+    ApiKey, Client, Error, ExpiryReason, Kept, KeyDecisions, KeyExpiry, KeyRecords, NewPreAuthKey,
+    NewUser, TagChange, key_decisions, tag_changes, users_to_create, users_to_delete,
+};
+use privai::model::{Device, DeviceKind, DeviceOs, User};
+use std::time::{Duration, SystemTime};
+
+const API_KEY: &str = "hskey-api-abcdefghijkl-0123456789abcdef";
+const REFERENCE: &str = "env:HEADSCALE_API_KEY";
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn client(standin: &Standin) -> Client {
+    Client::new(&standin.url, ApiKey::new(API_KEY, REFERENCE)).unwrap()
+}
+
+fn spec_user(name: &str) -> User {
+    User {
+        name: name.to_owned(),
+        display_name: None,
+        email: None,
+    }
+}
+
+fn device(name: &str, user: &str, tags: &[&str]) -> Device {
+    Device {
+        name: name.to_owned(),
+        user: user.to_owned(),
+        kind: DeviceKind::Laptop,
+        os: DeviceOs::Linux,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        tailnet_ip: None,
+        ephemeral: false,
+    }
+}
+
+/// What `apply` will do for users: create the missing ones.
+fn reconcile_users(client: &Client, spec: &[User]) {
+    let existing = client.list_users().unwrap();
+    for user in users_to_create(spec, &existing) {
+        client.create_user(&user).unwrap();
+    }
+}
+
+/// What `apply` will do for keys: create the missing ones (recording them)
+/// and expire the ones to expire; the whole keys, by device.
+fn reconcile_keys(client: &Client, devices: &[Device], records: &mut KeyRecords) -> KeyDecisions {
+    let now = SystemTime::now();
+    let users = client.list_users().unwrap();
+    let decisions = key_decisions(
+        devices,
+        &client.list_nodes(None).unwrap(),
+        &client.list_preauth_keys().unwrap(),
+        records,
+        now,
+    );
+    for name in &decisions.create {
+        let device = devices.iter().find(|d| &d.name == name).unwrap();
+        let user = users.iter().find(|u| u.name == device.user).unwrap();
+        let key = NewPreAuthKey::for_device(device, user.id, now + DAY);
+        let created = client.create_preauth_key(&key).unwrap();
+        records.insert(name.clone(), created.id);
+    }
+    for expiry in &decisions.expire {
+        client.expire_preauth_key(expiry.key).unwrap();
+    }
+    for name in &decisions.forget {
+        records.remove(name);
+    }
+    decisions
+}
+
+#[test]
+fn health_passes_and_a_failing_database_is_unhealthy() {
+    let standin = Standin::start(API_KEY);
+    let client = client(&standin);
+    client.health().unwrap();
+    standin.set_healthy(false);
+    let error = client.health().unwrap_err();
+    assert!(
+        matches!(error, Error::Unhealthy { status: 500, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "Headscale at {} is unhealthy (`/health` reports HTTP 500: its database does not answer): see Headscale's log",
+            standin.url
+        )
+    );
+}
+
+#[test]
+fn users_are_created_once_and_a_second_run_writes_nothing() {
+    let standin = Standin::start(API_KEY);
+    standin.add_user("bob");
+    let client = client(&standin);
+    let mut alice = spec_user("alice");
+    alice.display_name = Some("Alice".to_owned());
+    alice.email = Some("alice@example.org".to_owned());
+    let spec = [alice, spec_user("bob"), spec_user("carol")];
+
+    reconcile_users(&client, &spec);
+    let writes: Vec<_> = standin
+        .writes()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(writes, ["POST /api/v1/user", "POST /api/v1/user"]);
+    assert_eq!(standin.users(), ["bob", "alice", "carol"]);
+    let alice = client
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.name == "alice")
+        .unwrap();
+    assert_eq!(
+        (alice.display_name.as_str(), alice.email.as_str()),
+        ("Alice", "alice@example.org")
+    );
+
+    standin.clear_log();
+    reconcile_users(&client, &spec);
+    assert_eq!(standin.writes(), vec![]);
+    assert_eq!(standin.log().len(), 1, "one list, nothing else");
+}
+
+#[test]
+fn creating_an_existing_user_is_an_api_error_with_headscales_message() {
+    let standin = Standin::start(API_KEY);
+    standin.add_user("alice");
+    let error = client(&standin)
+        .create_user(&NewUser::of(&spec_user("alice")))
+        .unwrap_err();
+    let Error::Api {
+        status, message, ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*status, 500);
+    assert!(message.contains("UNIQUE constraint failed"), "{message}");
+}
+
+#[test]
+fn a_device_key_carries_user_tags_and_expiration_and_is_shown_whole_once() {
+    let standin = Standin::start(API_KEY);
+    let alice = standin.add_user("alice");
+    let client = client(&standin);
+    let mut server = device("nas", "alice", &["tag:server", "tag:backup"]);
+    server.ephemeral = true;
+    let expiration = SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000);
+
+    let created = client
+        .create_preauth_key(&NewPreAuthKey::for_device(&server, alice, expiration))
+        .unwrap();
+    let whole = created.key.expose().to_owned();
+    assert!(
+        whole.starts_with("hskey-auth-") && !whole.ends_with("***"),
+        "{whole}"
+    );
+    assert_eq!(created.user_name(), Some("alice"));
+    assert_eq!(created.acl_tags, ["tag:backup", "tag:server"]);
+    assert!(created.ephemeral && !created.reusable && !created.used);
+    assert_eq!(
+        created.expiration.map(|t| t.rfc3339()).as_deref(),
+        Some("2096-10-02T07:06:40Z")
+    );
+
+    let listed = client.list_preauth_keys().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, created.id);
+    assert!(
+        listed[0].key.expose().ends_with("-***"),
+        "listed keys are masked"
+    );
+    assert_eq!(listed[0].expiration, created.expiration);
+
+    // The key joins the device as a tagged node.
+    let node = standin.join_with_key("nas", &whole).unwrap();
+    let node = client.get_node(node).unwrap();
+    assert_eq!(node.tags, ["tag:backup", "tag:server"]);
+    assert_eq!(node.user.as_ref().map(|u| u.id), Some(TAGGED_DEVICES_ID));
+    assert_eq!(node.pre_auth_key.as_ref().map(|k| k.id), Some(created.id));
+    assert_eq!(node.ip_addresses.len(), 2);
+    assert!(client.list_preauth_keys().unwrap()[0].used);
+}
+
+#[test]
+fn keys_are_reconciled_idempotently_through_join_and_removal() {
+    let standin = Standin::start(API_KEY);
+    standin.add_user("alice");
+    let client = client(&standin);
+    let laptop = device("laptop", "alice", &[]);
+    let server = device("server", "alice", &["tag:server"]);
+    let mut records = KeyRecords::new();
+
+    // First run: a key for each device.
+    let first = reconcile_keys(&client, &[laptop.clone(), server.clone()], &mut records);
+    assert_eq!(first.create, ["laptop", "server"]);
+    assert_eq!(records.len(), 2);
+    assert_eq!(standin.keys().len(), 2);
+
+    // Second run: nothing to do, nothing written.
+    standin.clear_log();
+    let second = reconcile_keys(&client, &[laptop.clone(), server.clone()], &mut records);
+    assert!(second.is_empty(), "{second:?}");
+    assert_eq!(standin.writes(), vec![]);
+
+    // The laptop joins (interactively here, so its key stays unused and is
+    // expired: it is no longer needed); the server leaves the spec.
+    standin.join("laptop", "alice", &[]);
+    standin.clear_log();
+    let third = reconcile_keys(&client, std::slice::from_ref(&laptop), &mut records);
+    assert_eq!(
+        third.expire,
+        vec![
+            KeyExpiry {
+                key: first_key(&standin, 0),
+                device: "laptop".to_owned(),
+                reason: ExpiryReason::Joined,
+            },
+            KeyExpiry {
+                key: first_key(&standin, 1),
+                device: "server".to_owned(),
+                reason: ExpiryReason::DeviceRemoved,
+            },
+        ]
+    );
+    assert_eq!(third.create, Vec::<String>::new());
+    assert_eq!(third.forget, ["server"]);
+    assert_eq!(standin.writes().len(), 2);
+    assert!(
+        client
+            .list_preauth_keys()
+            .unwrap()
+            .iter()
+            .all(|k| k.is_expired(SystemTime::now()))
+    );
+
+    // Fourth run: the expired keys need no write.
+    standin.clear_log();
+    let fourth = reconcile_keys(&client, &[laptop], &mut records);
+    assert!(fourth.is_empty(), "{fourth:?}");
+    assert_eq!(standin.writes(), vec![]);
+}
+
+/// The ID of the `index`-th key the stand-in holds.
+fn first_key(standin: &Standin, index: usize) -> u64 {
+    standin.keys()[index]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn an_expired_key_no_longer_joins_and_expiring_an_unknown_key_succeeds() {
+    let standin = Standin::start(API_KEY);
+    let alice = standin.add_user("alice");
+    let client = client(&standin);
+    let key = client
+        .create_preauth_key(&NewPreAuthKey::for_device(
+            &device("a", "alice", &[]),
+            alice,
+            SystemTime::now() + DAY,
+        ))
+        .unwrap();
+    client.expire_preauth_key(key.id).unwrap();
+    let listed = &client.list_preauth_keys().unwrap()[0];
+    assert!(listed.is_expired(SystemTime::now() + Duration::from_secs(1)));
+    assert!(!listed.is_usable(SystemTime::now() + Duration::from_secs(1)));
+    assert_eq!(
+        standin.join_with_key("a", key.key.expose()),
+        Err("authkey expired".to_owned())
+    );
+    client.expire_preauth_key(9_999).unwrap();
+    client.delete_preauth_key(key.id).unwrap();
+    assert_eq!(client.list_preauth_keys().unwrap(), vec![]);
+}
+
+#[test]
+fn a_wrong_api_key_is_rejected_with_the_fix_and_changes_nothing() {
+    let standin = Standin::start(API_KEY);
+    let wrong = Client::new(
+        &standin.url,
+        ApiKey::new("hskey-api-wrong-SECRETVALUE", REFERENCE),
+    )
+    .unwrap();
+    let error = wrong
+        .create_user(&NewUser::of(&spec_user("alice")))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the Headscale API key in `env:HEADSCALE_API_KEY` was rejected by {} (HTTP 401): create one with `headscale apikeys create` and store it there",
+            standin.url
+        )
+    );
+    assert!(!format!("{error:?}").contains("SECRETVALUE"));
+    assert!(matches!(
+        wrong.list_preauth_keys(),
+        Err(Error::Unauthorized { status: 401, .. })
+    ));
+    assert!(matches!(
+        wrong.set_policy("{}"),
+        Err(Error::Unauthorized { .. })
+    ));
+    assert_eq!(standin.users(), Vec::<String>::new());
+    assert_eq!(standin.policy(), None);
+    // `/health` needs no key.
+    wrong.health().unwrap();
+}
+
+#[test]
+fn a_stopped_headscale_is_reported_as_not_running() {
+    let url = {
+        let standin = Standin::start(API_KEY);
+        standin.url.clone()
+    };
+    let client = Client::new(&url, ApiKey::new(API_KEY, REFERENCE)).unwrap();
+    let error = client.list_users().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "Headscale is not running at {url} (connection refused): start it (`privai apply` on its host) or check `headscale.server_url` and `headscale.listen_addr`"
+        )
+    );
+}
+
+#[test]
+fn unknown_nodes_and_endpoints_are_not_found() {
+    let standin = Standin::start(API_KEY);
+    let client = client(&standin);
+    let error = client.get_node(999).unwrap_err();
+    assert!(matches!(&error, Error::NotFound { message, .. } if message == "node not found"));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "GET /api/v1/node/999 on {}: not found: node not found",
+            standin.url
+        )
+    );
+    assert!(matches!(
+        client.set_node_tags(999, &["tag:x".to_owned()]),
+        Err(Error::NotFound { .. })
+    ));
+    // A base URL with a path Headscale does not serve.
+    let elsewhere = Client::new(
+        &format!("{}/headscale", standin.url),
+        ApiKey::new(API_KEY, REFERENCE),
+    )
+    .unwrap();
+    let error = elsewhere.list_users().unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}
+
+#[test]
+fn nodes_are_listed_by_user_with_tags_and_addresses_and_tags_are_set() {
+    let standin = Standin::start(API_KEY);
+    standin.add_user("alice");
+    standin.add_user("bob");
+    let client = client(&standin);
+    let laptop = standin.join("laptop", "alice", &[]);
+    standin.join("phone", "bob", &[]);
+    standin.set_online(laptop, false);
+
+    let alices = client.list_nodes(Some("alice")).unwrap();
+    assert_eq!(alices.len(), 1);
+    let node = &alices[0];
+    assert_eq!(
+        (
+            node.name.as_str(),
+            node.given_name.as_str(),
+            node.owner(),
+            node.online
+        ),
+        ("laptop", "laptop", Some("alice"), false)
+    );
+    assert_eq!(node.ip_addresses.len(), 2);
+    assert_eq!(client.list_nodes(None).unwrap().len(), 2);
+    assert_eq!(client.list_nodes(Some("nobody")).unwrap(), vec![]);
+
+    let devices = [device("laptop", "alice", &["tag:work"])];
+    let changes = tag_changes(
+        &devices,
+        &client.list_nodes(None).unwrap(),
+        &KeyRecords::new(),
+    );
+    assert_eq!(
+        changes,
+        vec![TagChange::Set {
+            node: laptop,
+            device: "laptop".to_owned(),
+            tags: vec!["tag:work".to_owned()],
+        }]
+    );
+    let tagged = client
+        .set_node_tags(laptop, &["tag:work".to_owned()])
+        .unwrap();
+    assert_eq!(tagged.tags, ["tag:work"]);
+    assert!(tagged.is_tagged());
+    assert_eq!(
+        tag_changes(
+            &devices,
+            &client.list_nodes(None).unwrap(),
+            &KeyRecords::new()
+        ),
+        vec![]
+    );
+    let error = client.set_node_tags(laptop, &[]).unwrap_err();
+    assert!(matches!(error, Error::Api { status: 400, .. }), "{error:?}");
+}
+
+#[test]
+fn a_user_who_owns_nodes_is_kept_and_headscale_refuses_to_delete_it() {
+    let standin = Standin::start(API_KEY);
+    standin.add_user("alice");
+    standin.add_user("bob");
+    standin.add_user("carol");
+    standin.join("bobs-laptop", "bob", &[]);
+    let client = client(&standin);
+    let users = client.list_users().unwrap();
+    let nodes = client.list_nodes(None).unwrap();
+    let spec = [spec_user("alice")];
+
+    let decided = users_to_delete(&spec, &users, &nodes, true);
+    let deleted: Vec<_> = decided.delete.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(deleted, ["carol"]);
+    assert_eq!(decided.kept.len(), 1);
+    assert_eq!(decided.kept[0].0.name, "bob");
+    assert_eq!(
+        decided.kept[0].1,
+        Kept::OwnsNodes(vec!["bobs-laptop".to_owned()])
+    );
+    assert!(
+        users_to_delete(&spec, &users, &nodes, false)
+            .delete
+            .is_empty()
+    );
+
+    for user in &decided.delete {
+        client.delete_user(user.id).unwrap();
+    }
+    assert_eq!(standin.users(), ["alice", "bob"]);
+    let bob = users.iter().find(|u| u.name == "bob").unwrap();
+    let error = client.delete_user(bob.id).unwrap_err();
+    assert!(
+        matches!(&error, Error::Api { status: 500, message, .. } if message == "user not empty: node(s) found"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn the_policy_round_trips_and_headscales_refusals_are_carried_verbatim() {
+    let standin = Standin::start(API_KEY);
+    let client = client(&standin);
+    assert_eq!(client.get_policy().unwrap().policy, "");
+
+    let policy = r#"{"tagOwners":{"tag:server":["alice@"]},"acls":[{"action":"accept","src":["alice@"],"dst":["tag:server:22"]}]}"#;
+    client.check_policy(policy).unwrap();
+    assert_eq!(standin.policy(), None, "a check sets nothing");
+    let set = client.set_policy(policy).unwrap();
+    assert_eq!(set.policy, policy);
+    assert!(set.updated_at.is_some());
+    assert_eq!(client.get_policy().unwrap().policy, policy);
+
+    let error = client.set_policy(r#"{"postures":{}}"#).unwrap_err();
+    assert!(
+        matches!(&error, Error::PolicyRejected { message } if message == r#"unknown field: "postures""#),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        r#"Headscale rejected the policy: unknown field: "postures""#
+    );
+
+    let failing = "test(s) failed: alice@ -> tag:server:22: expected accept, got deny";
+    standin.reject_policies(Some(failing));
+    let error = client.check_policy(policy).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("Headscale rejected the policy: {failing}")
+    );
+    assert!(matches!(
+        client.set_policy("{}"),
+        Err(Error::PolicyRejected { .. })
+    ));
+    assert_eq!(
+        standin.policy().as_deref(),
+        Some(policy),
+        "a refused policy is not set"
+    );
+}
+
+#[test]
+fn a_policy_in_file_mode_cannot_be_set_through_the_api() {
+    let standin = Standin::start(API_KEY);
+    standin.use_policy_file("{}\n");
+    let client = client(&standin);
+    assert_eq!(client.get_policy().unwrap().policy, "{}\n");
+    let error = client.set_policy("{}").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Headscale keeps its policy in a file, so the API cannot set it (update is disabled for modes other than 'database'): set `headscale.policy_mode = 'database` in the spec and apply it"
+    );
+    client.check_policy("{}").unwrap();
+}
+
+#[test]
+fn every_request_went_to_the_documented_paths() {
+    let standin = Standin::start(API_KEY);
+    let alice = standin.add_user("alice@example.org");
+    let client = client(&standin);
+    client.list_nodes(Some("alice@example.org")).unwrap();
+    client
+        .create_preauth_key(&NewPreAuthKey::for_device(
+            &device("a", "alice@example.org", &[]),
+            alice,
+            SystemTime::now() + DAY,
+        ))
+        .unwrap();
+    client.expire_preauth_key(1).unwrap();
+    client.delete_preauth_key(1).unwrap();
+    client.get_policy().unwrap();
+    let log: Vec<_> = standin
+        .log()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "GET /api/v1/node?user=alice%40example.org",
+            "POST /api/v1/preauthkey",
+            "POST /api/v1/preauthkey/expire",
+            "DELETE /api/v1/preauthkey?id=1",
+            "GET /api/v1/policy",
+        ]
+    );
+}
