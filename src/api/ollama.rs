@@ -568,11 +568,14 @@ pub struct PullOutcome {
     pub resumed_after: Vec<String>,
 }
 
-/// One line of a pull stream as Ollama writes it.
+/// One line of a pull stream as Ollama writes it, borrowed from the line
+/// (a pull streams millions of them; nothing is allocated per line).
 #[derive(Debug, Deserialize)]
-struct RawProgress {
-    status: Option<String>,
-    digest: Option<String>,
+struct RawProgress<'a> {
+    #[serde(borrow)]
+    status: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    digest: Option<std::borrow::Cow<'a, str>>,
     total: Option<u64>,
     completed: Option<u64>,
     error: Option<String>,
@@ -820,8 +823,18 @@ impl Client {
             }
             Err(error) => return Attempt::Fatal(error),
         };
-        let mut reader = BufReader::with_capacity(64 * 1024, response);
+        let mut reader = BufReader::with_capacity(256 * 1024, response);
         let mut line = Vec::with_capacity(256);
+        // Reused for every line: its strings keep their capacity.
+        let mut progress = PullProgress {
+            status: String::new(),
+            digest: None,
+            total: None,
+            completed: None,
+            attempt,
+            detail: None,
+        };
+        let mut digest = String::new();
         loop {
             line.clear();
             let read = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line);
@@ -872,14 +885,27 @@ impl Client {
                     ),
                 ));
             };
-            let progress = PullProgress {
-                status,
-                digest: raw.digest,
-                total: raw.total,
-                completed: raw.completed,
-                attempt,
-                detail: None,
+            progress.status.clear();
+            progress.status.push_str(&status);
+            progress.digest = match raw.digest {
+                Some(d) => {
+                    let mut buffer = progress
+                        .digest
+                        .take()
+                        .unwrap_or_else(|| std::mem::take(&mut digest));
+                    buffer.clear();
+                    buffer.push_str(&d);
+                    Some(buffer)
+                }
+                None => {
+                    if let Some(buffer) = progress.digest.take() {
+                        digest = buffer;
+                    }
+                    None
+                }
             };
+            progress.total = raw.total;
+            progress.completed = raw.completed;
             on_progress(&progress);
             if progress.is_success() {
                 return Attempt::Done;

@@ -48,6 +48,21 @@ pub trait Services {
     fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String>;
     /// Has Ollama remove `model`.
     fn remove_model(&mut self, model: &str) -> Result<(), String>;
+    /// Creates a Headscale user.
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String>;
+    /// Creates a single-use pre-auth key of `user` with `tags`, valid for
+    /// `days`; returns its id and the key itself.
+    fn create_key(
+        &mut self,
+        user: &str,
+        tags: &[String],
+        ephemeral: bool,
+        days: u32,
+    ) -> Result<(u64, String), String>;
+    /// Expires pre-auth key `id`.
+    fn expire_key(&mut self, id: u64) -> Result<(), String>;
+    /// Sets the tags of node `node`.
+    fn set_node_tags(&mut self, node: u64, tags: &[String]) -> Result<(), String>;
     /// Checks that the gateway's models (primary first, then fallbacks)
     /// answer a one-token generation; says which one the gateway will use,
     /// or fails when none answers.
@@ -143,7 +158,19 @@ pub fn apply(
     let mut pulled = previously_pulled.to_vec();
     for (step, action) in plan.actions.iter().enumerate() {
         let mut staged = false;
-        let result = if let Action::PullModel { .. } | Action::RemoveModel { .. } = action {
+        let result = if let Action::CreateUser { .. }
+        | Action::CreateKey { .. }
+        | Action::ExpireKey { .. }
+        | Action::SetNodeTags { .. } = action
+        {
+            match services.as_deref_mut() {
+                Some(services) => control_step(&state, step, action, services, &mut journal),
+                None => {
+                    staged = true;
+                    Ok(())
+                }
+            }
+        } else if let Action::PullModel { .. } | Action::RemoveModel { .. } = action {
             match services.as_deref_mut() {
                 Some(services) => {
                     model_step(step, action, services, &mut journal, &mut pulled, out)
@@ -465,6 +492,46 @@ fn model_step(
         }
         _ => unreachable!("a model action"),
     }
+}
+
+/// Runs one Headscale action: journals it (users and keys are not undone
+/// by a rollback: a user is harmless, a key expires), calls the API, keeps
+/// a new key 0600 in the state directory.
+fn control_step(
+    state: &StateDir,
+    step: usize,
+    action: &Action,
+    services: &mut dyn Services,
+    journal: &mut Journal,
+) -> Result<(), String> {
+    journal
+        .append(&Record::Control {
+            step,
+            action: format!("{} {}", action.change().name(), action.address()),
+        })
+        .map_err(|e| e.to_string())?;
+    let keys = |e: std::io::Error| format!("keeping the pre-auth key: {e}");
+    match action {
+        Action::CreateUser { user, .. } => services.create_user(user),
+        Action::CreateKey {
+            device,
+            user,
+            tags,
+            ephemeral,
+            expiry_days,
+            ..
+        } => {
+            let (id, key) = services.create_key(user, tags, *ephemeral, *expiry_days)?;
+            crate::state::keys::store(state.dir(), device, id, &key).map_err(keys)
+        }
+        Action::ExpireKey { device, key, .. } => {
+            services.expire_key(*key)?;
+            crate::state::keys::forget(state.dir(), device).map_err(keys)
+        }
+        Action::SetNodeTags { node, tags, .. } => services.set_node_tags(*node, tags),
+        _ => unreachable!("a Headscale action"),
+    }
+    .map_err(|e| format!("{}: {e}", action.address()))
 }
 
 /// Runs one service action and, for a start or restart, its health check.

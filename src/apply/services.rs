@@ -17,6 +17,7 @@ pub struct System {
     uid: u32,
     health_timeout: Option<Duration>,
     ollama: Option<crate::api::ollama::Client>,
+    headscale: Option<Result<crate::api::headscale::Client, String>>,
 }
 
 impl System {
@@ -34,6 +35,7 @@ impl System {
             None => None,
         };
         Ok(Self {
+            headscale: None,
             ollama,
             runner,
             uid: match install.operator() {
@@ -110,6 +112,52 @@ impl Services for System {
             .ok_or_else(|| format!("Ollama does not list {model} after pulling it"))
     }
 
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
+        self.headscale()?
+            .create_user(user)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn create_key(
+        &mut self,
+        user: &str,
+        tags: &[String],
+        ephemeral: bool,
+        days: u32,
+    ) -> Result<(u64, String), String> {
+        let client = self.headscale()?;
+        let users = client.list_users().map_err(|e| e.to_string())?;
+        let id = users
+            .iter()
+            .find(|u| u.name == user)
+            .map(|u| u.id)
+            .ok_or_else(|| format!("Headscale has no user {user}"))?;
+        let key = crate::api::headscale::NewPreAuthKey {
+            user: Some(id),
+            reusable: false,
+            ephemeral,
+            expiration: std::time::SystemTime::now()
+                + Duration::from_secs(u64::from(days) * 86_400),
+            acl_tags: tags.to_vec(),
+        };
+        let created = client.create_preauth_key(&key).map_err(|e| e.to_string())?;
+        Ok((created.id, created.key.expose().to_owned()))
+    }
+
+    fn expire_key(&mut self, id: u64) -> Result<(), String> {
+        self.headscale()?
+            .expire_preauth_key(id)
+            .map_err(|e| e.to_string())
+    }
+
+    fn set_node_tags(&mut self, node: u64, tags: &[String]) -> Result<(), String> {
+        self.headscale()?
+            .set_node_tags(node, tags)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     fn remove_model(&mut self, model: &str) -> Result<(), String> {
         self.ollama()?.delete(model).map_err(|e| e.to_string())
     }
@@ -151,6 +199,20 @@ impl Services for System {
 }
 
 impl System {
+    /// Lets it manage Headscale's users and keys as `control` says.
+    pub fn with_control(mut self, control: Option<&crate::render::control::Control>) -> Self {
+        self.headscale = control.map(|c| crate::observe::live::headscale_client(c, &self.install));
+        self
+    }
+
+    fn headscale(&self) -> Result<&crate::api::headscale::Client, String> {
+        match &self.headscale {
+            Some(Ok(client)) => Ok(client),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("this host runs no Headscale".to_owned()),
+        }
+    }
+
     fn ollama(&self) -> Result<&crate::api::ollama::Client, String> {
         self.ollama
             .as_ref()

@@ -34,6 +34,28 @@ impl Services for Fake {
         self.calls.push(format!("remove {model}"));
         Ok(())
     }
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
+        self.calls.push(format!("user {}", user.name));
+        Ok(())
+    }
+    fn create_key(
+        &mut self,
+        user: &str,
+        _: &[String],
+        _: bool,
+        _: u32,
+    ) -> Result<(u64, String), String> {
+        self.calls.push(format!("key {user}"));
+        Ok((1, "key".into()))
+    }
+    fn expire_key(&mut self, id: u64) -> Result<(), String> {
+        self.calls.push(format!("expire {id}"));
+        Ok(())
+    }
+    fn set_node_tags(&mut self, node: u64, _: &[String]) -> Result<(), String> {
+        self.calls.push(format!("tags {node}"));
+        Ok(())
+    }
     fn check_models(&mut self, models: &[String]) -> Result<String, String> {
         self.calls.push(format!("check {}", models.join(" ")));
         Ok("answers".into())
@@ -86,6 +108,7 @@ fn system(ollama: &str) -> Rendered {
         services: vec![unit(ServiceId::Headscale), unit(ServiceId::Ollama)],
         secrets: Vec::new(),
         gateway_models: Vec::new(),
+        control: None,
     }
 }
 

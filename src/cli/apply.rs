@@ -119,13 +119,22 @@ pub(super) fn execute(
         prune,
         health_timeout,
     } = choices;
+    // `--health-timeout` is what the plan shows and apply waits.
+    let overridden;
+    let prepared = match health_timeout {
+        Some(secs) => {
+            let mut copy = prepared.clone();
+            for unit in &mut copy.desired.services {
+                unit.health_timeout_secs = secs;
+            }
+            overridden = copy;
+            &overridden
+        }
+        None => prepared,
+    };
     let install = &prepared.install;
     let command = target::command_line();
-    let mut services = target::services(
-        install,
-        health_timeout,
-        crate::observe::live::ollama_url(&prepared.desired),
-    )?;
+    let mut services = target::services(install, health_timeout, &prepared.desired)?;
     let _lock = target::lock_and_recover(
         install,
         &command,
@@ -146,7 +155,7 @@ pub(super) fn execute(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let notes = crate::output::plan_view::ViewNotes {
-        staged: !install.activates(),
+        staged: !target::live(install),
     };
     if plan.is_empty() && observed.generation.is_some() {
         out.write_all(crate::output::plan_view::render(&plan, &notes).as_bytes())?;

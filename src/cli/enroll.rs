@@ -26,11 +26,44 @@ pub struct Args {
     /// Also write the QR code of the login server to FILE as SVG (phones and tablets).
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
-    /// Print the device's pre-auth key. Not available in this version: privai
-    /// does not create pre-auth keys yet (it will once it manages the live
-    /// Headscale), so this only says where the key comes from and exits 1.
+    /// Print the device's pre-auth key, which `privai apply` created through
+    /// Headscale's API and keeps (0600) in privai's state. Nothing else
+    /// ever prints it.
     #[arg(long)]
     pub show_key: bool,
+    /// With `--show-key`: where the system is installed.
+    #[command(flatten)]
+    pub target: super::target::TargetArgs,
+}
+
+/// Prints the key `privai apply` created for `device`.
+fn show_key(
+    args: &Args,
+    spec: &crate::model::Spec,
+    device: &crate::model::Device,
+) -> anyhow::Result<Exit> {
+    if Way::of(device) == Way::App && device.os == crate::model::DeviceOs::Ios {
+        anyhow::bail!(
+            "`{}` is an iPhone or iPad, which joins interactively, without a pre-auth key; `privai enroll {}` shows the steps",
+            device.name,
+            device.name
+        );
+    }
+    let install = super::target::install_for_spec(&args.target, spec)?;
+    let path = crate::state::keys::key_path(&install.state_dir(), &device.name);
+    match std::fs::read_to_string(&path) {
+        Ok(key) => {
+            println!("{}", key.trim());
+            Ok(Exit::Ok)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "privai holds no pre-auth key for `{}` in `{}`: `privai apply` creates one through Headscale's API (it needs `headscale.api_key`) for each device that has not joined; on {} you can also run `headscale preauthkeys create --user ID --expiration 24h`",
+            device.name,
+            install.state_dir().display(),
+            headscale_host_name(spec)
+        ),
+        Err(e) => Err(anyhow::anyhow!("reading `{}`: {e}", path.display())),
+    }
 }
 
 /// How a device joins, as `privai build` classifies it.
@@ -62,14 +95,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let device = find_device(spec, &args.device, &path.display().to_string())?;
     let way = Way::of(device);
     if args.show_key {
-        anyhow::bail!(
-            "`--show-key` is not available in this version: privai does not create pre-auth keys yet. \
-             Once it manages the live Headscale it will create {name}'s key through the Headscale API and print it here; \
-             until then create it yourself on {host} ({command}); `privai enroll {name}` shows every step",
-            name = device.name,
-            host = headscale_host_name(spec),
-            command = "`headscale preauthkeys create --user ID --expiration 24h`",
-        );
+        return show_key(args, spec, device);
     }
     if args.svg.is_some() && way != Way::App {
         anyhow::bail!(

@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod enroll;
 mod generations;
+mod lock;
 mod models;
 mod plan;
 mod target;
@@ -37,6 +38,9 @@ pub enum Command {
     /// Carry out the plan: write files, restart what changed, health-check,
     /// commit a new generation — or roll everything back and exit 3.
     Apply(apply::Args),
+    /// Compare `privai.lock` (the digest of each model tag) with what Ollama
+    /// has; `--update` records what Ollama has.
+    Lock(lock::Args),
     /// List the generations of the install; `*` marks the current one.
     Generations(generations::ListArgs),
     /// Install an earlier generation again (default: the one before the current).
@@ -82,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Generations(args) => generations::list(&args),
+        Command::Lock(args) => lock::run(&args),
         Command::Rollback(args) => generations::rollback(&args),
         Command::Gc(args) => generations::gc(&args),
         Command::Acl(args) => acl::run(&args),

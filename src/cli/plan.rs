@@ -38,6 +38,7 @@ pub struct Args {
 }
 
 /// A checked spec, rendered for where it is installed.
+#[derive(Clone)]
 pub(super) struct Prepared {
     /// The spec file, absolute.
     pub spec: PathBuf,
@@ -98,7 +99,7 @@ pub(super) fn json(plan: &Plan, observed: &Observed, install: &Install) -> serde
         &crate::output::plan_json::JsonContext {
             generation: observed.generation,
             fingerprint: observed.fingerprint(),
-            staged: !install.activates(),
+            staged: !target::live(install),
         },
     )
 }
@@ -109,11 +110,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         Ok(prepared) => prepared,
         Err(exit) => return Ok(exit),
     };
-    let mut services = target::services(
-        &prepared.install,
-        None,
-        crate::observe::live::ollama_url(&prepared.desired),
-    )?;
+    let mut services = target::services(&prepared.install, None, &prepared.desired)?;
     let _lock = target::lock_and_recover(
         &prepared.install,
         &target::command_line(),
@@ -129,7 +126,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         writeln!(out)?;
     } else {
         let notes = crate::output::plan_view::ViewNotes {
-            staged: !prepared.install.activates(),
+            staged: !target::live(&prepared.install),
         };
         out.write_all(crate::output::plan_view::render(&plan, &notes).as_bytes())?;
     }

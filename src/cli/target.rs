@@ -28,6 +28,10 @@ pub struct TargetArgs {
 /// `--root`, recording each service-manager command line in this file
 /// instead of running it; health checks run for real.
 pub const TEST_SERVICES_ENV: &str = "PRIVAI_TEST_SERVICES";
+/// Environment variable, for tests only, with [`TEST_SERVICES_ENV`]: a
+/// comma-separated list of programs (e.g. a podman wrapper) whose command
+/// lines run for real instead of only being recorded.
+pub const TEST_PASS_THROUGH_ENV: &str = "PRIVAI_TEST_PASS_THROUGH";
 /// Environment variable, for tests only: abort at this checkpoint of an
 /// apply, as abruptly as kill -9 ([`crate::apply::Options::failpoint`]).
 pub const TEST_FAILPOINT_ENV: &str = "PRIVAI_TEST_FAILPOINT";
@@ -172,34 +176,62 @@ pub fn command_line() -> String {
 pub fn services(
     install: &Install,
     health_timeout: Option<u64>,
-    ollama_url: Option<String>,
+    desired: &crate::render::Rendered,
 ) -> anyhow::Result<Option<Box<dyn Services>>> {
+    let ollama_url = crate::observe::live::ollama_url(desired);
+    let control = desired.control.as_ref();
     use crate::apply::services::System;
     let timeout = health_timeout.map(std::time::Duration::from_secs);
     if let Some(log) = std::env::var_os(TEST_SERVICES_ENV) {
-        let runner = crate::sys::Recorder::to_file(PathBuf::from(log));
-        return Ok(Some(Box::new(System::new(
-            Box::new(runner),
-            install.clone(),
-            timeout,
-            ollama_url,
-        )?)));
+        let runner = PassThrough {
+            recorder: crate::sys::Recorder::to_file(PathBuf::from(log)),
+            real: std::env::var(TEST_PASS_THROUGH_ENV)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        return Ok(Some(Box::new(
+            System::new(Box::new(runner), install.clone(), timeout, ollama_url)?
+                .with_control(control),
+        )));
     }
     if !install.activates() {
         return Ok(None);
     }
-    Ok(Some(Box::new(System::new(
-        Box::new(crate::sys::SystemRunner),
-        install.clone(),
-        timeout,
-        ollama_url,
-    )?)))
+    Ok(Some(Box::new(
+        System::new(
+            Box::new(crate::sys::SystemRunner),
+            install.clone(),
+            timeout,
+            ollama_url,
+        )?
+        .with_control(control),
+    )))
 }
 
 /// Whether services (and so live resources) are activated: on the live
 /// system, or under the test recorder.
 pub fn live(install: &Install) -> bool {
     install.activates() || std::env::var_os(TEST_SERVICES_ENV).is_some()
+}
+
+/// The test runner: records every command line; runs those whose program
+/// is in `real` for real, answers the others with success.
+struct PassThrough {
+    recorder: crate::sys::Recorder,
+    real: Vec<String>,
+}
+
+impl crate::sys::Runner for PassThrough {
+    fn run(&mut self, argv: &[String]) -> std::io::Result<crate::sys::RunOutput> {
+        let recorded = self.recorder.run(argv)?;
+        match argv.first() {
+            Some(program) if self.real.contains(program) => crate::sys::SystemRunner.run(argv),
+            _ => Ok(recorded),
+        }
+    }
 }
 
 /// The test failpoint, if set.

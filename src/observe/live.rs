@@ -1,4 +1,5 @@
-//! Observing live resources: the models Ollama has. Only when privai
+//! Observing live resources: the models Ollama has, the users, keys and
+//! nodes Headscale has. Only when privai
 //! activates services (on the live system, or under the test recorder); a
 //! staged install (`--root`) has no Ollama to ask.
 
@@ -82,5 +83,106 @@ pub fn observe_ollama(desired: &Rendered) -> OllamaState {
             url,
             error: e.to_string(),
         },
+    }
+}
+
+/// What privai knows about Headscale's users, keys and nodes.
+#[derive(Debug, Clone, Default)]
+pub enum HeadscaleState {
+    /// Not asked: staged, no Headscale here, or no API key in the spec.
+    #[default]
+    NotObserved,
+    /// Asked, and no usable answer.
+    Unreachable {
+        /// Its API URL.
+        url: String,
+        /// Why.
+        error: String,
+    },
+    /// Healthy, holding these.
+    Running {
+        /// Its users.
+        users: Vec<crate::api::headscale::User>,
+        /// Its pre-auth keys (masked).
+        keys: Vec<crate::api::headscale::PreAuthKey>,
+        /// Its nodes.
+        nodes: Vec<crate::api::headscale::Node>,
+    },
+}
+
+impl PartialEq for HeadscaleState {
+    fn eq(&self, other: &Self) -> bool {
+        format!("{self:?}") == format!("{other:?}")
+    }
+}
+
+impl Eq for HeadscaleState {}
+
+impl HeadscaleState {
+    /// Whether Headscale was asked (answered or not).
+    pub fn observed(&self) -> bool {
+        !matches!(self, Self::NotObserved)
+    }
+}
+
+/// A client of the Headscale API `control` names, with its API key
+/// resolved (from a file, the environment or the keychain).
+pub fn headscale_client(
+    control: &crate::render::control::Control,
+    install: &crate::state::Install,
+) -> Result<crate::api::headscale::Client, String> {
+    use crate::api::headscale::{Client, SystemSecrets, resolve_api_key};
+    let Some(reference) = &control.api_key else {
+        return Err("the spec has no `headscale.api_key`, so privai cannot manage users and keys; create one with `headscale apikeys create` and reference it there".into());
+    };
+    let key =
+        resolve_api_key(reference, &mut SystemSecrets::default()).map_err(|e| e.to_string())?;
+    let mut builder = Client::builder(&control.api_url, key);
+    if !control.api_url.starts_with("http://") {
+        builder = builder.resolve_to(std::net::IpAddr::from([127, 0, 0, 1]));
+    }
+    if let Some(cert) = &control.certificate {
+        let path = install.path(&control.host, cert);
+        let pem = std::fs::read(&path)
+            .map_err(|e| format!("reading Headscale's certificate `{}`: {e}", path.display()))?;
+        builder = builder.root_certificate_pem(pem);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Asks Headscale for its users, keys and nodes. Headscale not answering
+/// is a state (it may be about to start); an API key that cannot be read
+/// or is refused is an error: nothing can be planned without it.
+pub fn observe_headscale(
+    desired: &Rendered,
+    install: &crate::state::Install,
+) -> anyhow::Result<HeadscaleState> {
+    use crate::api::headscale::Error;
+    let Some(control) = &desired.control else {
+        return Ok(HeadscaleState::NotObserved);
+    };
+    if control.api_key.is_none() {
+        return Ok(HeadscaleState::NotObserved);
+    }
+    let client = headscale_client(control, install).map_err(|e| anyhow::anyhow!(e))?;
+    let state = client.health().and_then(|()| {
+        Ok(HeadscaleState::Running {
+            users: client.list_users()?,
+            keys: client.list_preauth_keys()?,
+            nodes: client.list_nodes(None)?,
+        })
+    });
+    match state {
+        Ok(state) => Ok(state),
+        Err(
+            e @ (Error::NotRunning { .. }
+            | Error::Connect { .. }
+            | Error::Timeout { .. }
+            | Error::Unhealthy { .. }),
+        ) => Ok(HeadscaleState::Unreachable {
+            url: control.api_url.clone(),
+            error: e.to_string(),
+        }),
+        Err(e) => Err(anyhow::anyhow!("{e}; nothing was changed")),
     }
 }

@@ -36,6 +36,9 @@ pub fn observe_all(
     let mut observed = observe(install, desired)?;
     if live {
         observed.ollama = live::observe_ollama(desired);
+        observed.headscale = live::observe_headscale(desired, install)?;
+        observed.key_records = crate::state::keys::read_records(&install.state_dir())?;
+        observed.now = Some(std::time::SystemTime::now());
     }
     observed.lock = lock;
     Ok(observed)
@@ -93,6 +96,12 @@ pub struct Observed {
     pub secrets: BTreeMap<FileKey, SecretState>,
     /// The models Ollama has.
     pub ollama: live::OllamaState,
+    /// Headscale's users, keys and nodes.
+    pub headscale: live::HeadscaleState,
+    /// The pre-auth key privai created for each device, by key id.
+    pub key_records: crate::api::headscale::KeyRecords,
+    /// When it was observed (key expiry is judged against it).
+    pub now: Option<std::time::SystemTime>,
     /// Models privai pulled earlier (recorded in the current generation).
     pub pulled: Vec<crate::render::ModelPull>,
     /// `privai.lock`, the digest of each model tag, if there is one.

@@ -57,6 +57,30 @@ pub fn to_json(plan: &Plan, context: &JsonContext) -> Value {
     })
 }
 
+/// A `resource_changes` entry of something set through Headscale's API;
+/// `detail` never holds a key, only its id.
+fn control_entry(action: &Action, host: &str, name: &str, detail: Value) -> Value {
+    let actions = [action.change().name()];
+    let (before, after) = match action.change() {
+        Change::Delete => (detail, Value::Null),
+        _ => (Value::Null, detail),
+    };
+    json!({
+        "address": action.address(),
+        "type": "headscale",
+        "host": host,
+        "name": name,
+        "change": {
+            "actions": actions,
+            "before": before,
+            "after": after,
+            "before_sensitive": false,
+            "after_sensitive": false,
+        },
+        "action_reason": "headscale_differs",
+    })
+}
+
 /// One `resource_changes` entry.
 fn change(plan: &Plan, action: &Action) -> Value {
     let actions = [action.change().name()];
@@ -136,6 +160,50 @@ fn change(plan: &Plan, action: &Action) -> Value {
             },
             "action_reason": "model_absent",
         }),
+        Action::CreateUser { host, user } => {
+            control_entry(action, host, &user.name, json!({ "user": user }))
+        }
+        Action::CreateKey {
+            host,
+            device,
+            user,
+            tags,
+            ephemeral,
+            expiry_days,
+        } => control_entry(
+            action,
+            host,
+            device,
+            json!({
+                "user": user,
+                "tags": tags,
+                "ephemeral": ephemeral,
+                "reusable": false,
+                "expiry_days": expiry_days,
+            }),
+        ),
+        Action::ExpireKey {
+            host,
+            device,
+            key,
+            reason,
+        } => control_entry(
+            action,
+            host,
+            device,
+            json!({ "key_id": key, "reason": reason }),
+        ),
+        Action::SetNodeTags {
+            host,
+            device,
+            node,
+            tags,
+        } => control_entry(
+            action,
+            host,
+            device,
+            json!({ "node_id": node, "tags": tags }),
+        ),
         Action::RemoveModel { host, name } => json!({
             "address": action.address(),
             "type": "model",

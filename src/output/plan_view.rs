@@ -231,6 +231,31 @@ fn block(out: &mut String, action: &Action, notes: &ViewNotes) {
         if let Some(digest) = locked_digest {
             let _ = writeln!(out, "{INDENT}pinned by privai.lock: {digest}");
         }
+    } else if let Action::CreateKey {
+        user,
+        tags,
+        ephemeral,
+        expiry_days,
+        ..
+    } = action
+    {
+        let tags = if tags.is_empty() {
+            String::new()
+        } else {
+            format!(", tags {}", tags.join(" "))
+        };
+        let kind = if *ephemeral { "ephemeral, " } else { "" };
+        let _ = writeln!(
+            out,
+            "  {symbol} {} (user {user}{tags}; {kind}single use, expires in {expiry_days} days)",
+            action.address()
+        );
+    } else if let Action::ExpireKey { key, reason, .. } = action {
+        let _ = writeln!(out, "  {symbol} {} (key {key}: {reason})", action.address());
+    } else if let Action::SetNodeTags { tags, .. } = action {
+        let _ = writeln!(out, "  {symbol} {} ({})", action.address(), tags.join(" "));
+    } else if let Action::CreateUser { .. } = action {
+        let _ = writeln!(out, "  {symbol} {}", action.address());
     } else if let Action::RemoveModel { .. } = action {
         let _ = writeln!(
             out,

@@ -179,6 +179,52 @@ pub enum Action {
         /// The model.
         name: String,
     },
+    /// Create a Headscale user (after Headscale starts).
+    CreateUser {
+        /// The host running Headscale.
+        host: String,
+        /// The user.
+        user: crate::api::headscale::NewUser,
+    },
+    /// Create a single-use pre-auth key for a device that has not joined;
+    /// it is kept 0600 in privai's state, shown only by `privai enroll`.
+    CreateKey {
+        /// The host running Headscale.
+        host: String,
+        /// The device.
+        device: String,
+        /// Its user.
+        user: String,
+        /// Its tags, sorted.
+        tags: Vec<String>,
+        /// Whether the node is ephemeral.
+        ephemeral: bool,
+        /// Days the key stays valid.
+        expiry_days: u32,
+    },
+    /// Expire a pre-auth key privai created (its device left the spec,
+    /// joined, or needs another key).
+    ExpireKey {
+        /// The host running Headscale.
+        host: String,
+        /// The device it was for.
+        device: String,
+        /// The key's id.
+        key: u64,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Set the tags of a joined device's node.
+    SetNodeTags {
+        /// The host running Headscale.
+        host: String,
+        /// The device.
+        device: String,
+        /// The node's id.
+        node: u64,
+        /// The tags, sorted.
+        tags: Vec<String>,
+    },
     /// Stop a service the spec no longer runs, or runs under another name.
     StopService {
         /// The service, as the previous generation ran it.
@@ -255,7 +301,9 @@ impl Action {
             Self::CreateFile { .. } | Self::StartService { .. } | Self::PullModel { .. } => {
                 Change::Create
             }
-            Self::RemoveModel { .. } => Change::Delete,
+            Self::RemoveModel { .. } | Self::ExpireKey { .. } => Change::Delete,
+            Self::CreateUser { .. } | Self::CreateKey { .. } => Change::Create,
+            Self::SetNodeTags { .. } => Change::Update,
             Self::WriteSecret { old_sha256, .. } => match old_sha256 {
                 None => Change::Create,
                 Some(_) => Change::Update,
@@ -337,20 +385,29 @@ impl Action {
         }
     }
 
-    /// A one-line address: `file HOST:PATH` or `service HOST:NAME`.
+    /// A one-line address: `file HOST:PATH`, `service HOST:NAME`,
+    /// `model HOST:NAME`, `secret HOST:PATH`, `headscale user HOST:NAME`,
+    /// `pre-auth key HOST:DEVICE`, `node tags HOST:DEVICE`.
     pub fn address(&self) -> String {
-        match (self.file(), self.unit()) {
-            (Some(file), _) => format!("file {}:{}", file.host, file.path),
-            _ if let Self::WriteSecret { secret, .. } = self => {
-                format!("secret {}:{}", secret.host, secret.path)
-            }
-            _ if let Self::PullModel { host, name, .. } | Self::RemoveModel { host, name } =
-                self =>
-            {
+        match self {
+            Self::CreateFile { file, .. }
+            | Self::UpdateFile { file, .. }
+            | Self::AdoptFile { file, .. }
+            | Self::DeleteFile { file, .. } => format!("file {}:{}", file.host, file.path),
+            Self::WriteSecret { secret, .. } => format!("secret {}:{}", secret.host, secret.path),
+            Self::PullModel { host, name, .. } | Self::RemoveModel { host, name } => {
                 format!("model {host}:{name}")
             }
-            (_, Some(unit)) => format!("service {}:{}", unit.host, unit.id.name()),
-            _ => unreachable!("every action is a file or a service action"),
+            Self::CreateUser { host, user } => format!("headscale user {host}:{}", user.name),
+            Self::CreateKey { host, device, .. } | Self::ExpireKey { host, device, .. } => {
+                format!("pre-auth key {host}:{device}")
+            }
+            Self::SetNodeTags { host, device, .. } => format!("node tags {host}:{device}"),
+            Self::StopService { unit }
+            | Self::StartService { unit }
+            | Self::RestartService { unit, .. } => {
+                format!("service {}:{}", unit.host, unit.id.name())
+            }
         }
     }
 }
@@ -519,7 +576,15 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
     files.extend(deletions);
     let (stops, mut starts) =
         service_actions(&desired.services, &observed.previous_services, &files);
-    let (models, notes) = model_actions(desired, observed, options);
+    let (models, mut notes) = model_actions(desired, observed, options);
+    let (control, control_notes) = control_actions(desired, observed);
+    notes.extend(control_notes);
+    // Users and keys once Headscale is up (it starts first).
+    let at = starts
+        .iter()
+        .position(|a| a.unit().is_some_and(|u| u.id > ServiceId::Headscale))
+        .unwrap_or(starts.len());
+    starts.splice(at..at, control);
     // Models are pulled once Ollama is up, before the gateway starts.
     let at = starts
         .iter()
@@ -530,6 +595,80 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
     actions.extend(files);
     actions.extend(starts);
     Plan { actions, notes }
+}
+
+/// The Headscale actions and notes: create the spec's users, a key for
+/// each device that has not joined, expire keys privai created that are
+/// no longer needed, set the tags of joined devices. Nothing when Headscale
+/// was not observed; everything when it did not answer (it may be about
+/// to start). Pure.
+fn control_actions(desired: &Rendered, observed: &Observed) -> (Vec<Action>, Vec<String>) {
+    use crate::api::headscale::{
+        ExpiryReason, TagChange, key_decisions, tag_changes, users_to_create,
+    };
+    use crate::observe::live::HeadscaleState;
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    let Some(control) = &desired.control else {
+        return (actions, notes);
+    };
+    let (users, keys, nodes) = match &observed.headscale {
+        HeadscaleState::NotObserved => return (actions, notes),
+        HeadscaleState::Unreachable { .. } => (&[][..], &[][..], &[][..]),
+        HeadscaleState::Running { users, keys, nodes } => {
+            (users.as_slice(), keys.as_slice(), nodes.as_slice())
+        }
+    };
+    let host = &control.host;
+    for user in users_to_create(&control.users, users) {
+        actions.push(Action::CreateUser {
+            host: host.clone(),
+            user,
+        });
+    }
+    let now = observed.now.unwrap_or(std::time::UNIX_EPOCH);
+    let decisions = key_decisions(&control.devices, nodes, keys, &observed.key_records, now);
+    for expiry in decisions.expire {
+        let reason = match expiry.reason {
+            ExpiryReason::DeviceRemoved => "the device left the spec",
+            ExpiryReason::Joined => "the device has joined",
+            ExpiryReason::Replaced => "its user, tags or ephemerality changed",
+            ExpiryReason::NoKeyNeeded => "the device joins without a key",
+        };
+        actions.push(Action::ExpireKey {
+            host: host.clone(),
+            device: expiry.device,
+            key: expiry.key,
+            reason: reason.to_owned(),
+        });
+    }
+    for name in decisions.create {
+        let Some(device) = control.devices.iter().find(|d| d.name == name) else {
+            continue;
+        };
+        actions.push(Action::CreateKey {
+            host: host.clone(),
+            device: name,
+            user: device.user.clone(),
+            tags: crate::api::headscale::normalized_tags(&device.tags),
+            ephemeral: device.ephemeral,
+            expiry_days: control.key_expiry_days,
+        });
+    }
+    for change in tag_changes(&control.devices, nodes, &observed.key_records) {
+        match change {
+            TagChange::Set { node, device, tags } => actions.push(Action::SetNodeTags {
+                host: host.clone(),
+                device,
+                node,
+                tags,
+            }),
+            TagChange::CannotUntag { device, .. } => notes.push(format!(
+                "device {device} has tags the spec no longer gives it; Headscale cannot remove them: re-join it with `tailscale up --advertise-tags= --force-reauth`"
+            )),
+        }
+    }
+    (actions, notes)
 }
 
 /// The model actions and notes: pull each model of the spec that Ollama

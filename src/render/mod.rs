@@ -6,6 +6,7 @@
 //! writes the artifacts, `privai apply` will install them.
 
 pub mod compose;
+pub mod control;
 pub mod headscale;
 pub mod manifest;
 pub mod ollama;
@@ -124,7 +125,7 @@ pub struct ModelPull {
 }
 
 /// Everything rendered from one spec.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Rendered {
     /// Files, sorted by host then path.
     pub artifacts: Vec<Artifact>,
@@ -137,6 +138,8 @@ pub struct Rendered {
     /// The gateway's models, primary first, then its fallbacks: `apply`
     /// checks that one answers.
     pub gateway_models: Vec<String>,
+    /// Users, keys and tags privai sets through Headscale's API.
+    pub control: Option<control::Control>,
 }
 
 /// Where the file installed at `path` on `host` lands in a staging tree
@@ -190,10 +193,13 @@ pub fn render(spec: &Spec) -> Rendered {
                 .collect()
         })
         .unwrap_or_default();
+    let services = units::units(spec);
+    let control = control::control(spec, control::headscale_health(&services));
     Rendered {
         artifacts,
         models,
-        services: units::units(spec),
+        control,
+        services,
         secrets: secrets::secrets(spec),
         gateway_models: spec
             .gateway()

@@ -218,6 +218,8 @@ impl Store {
             // again leaves them as they are.
             secrets: Vec::new(),
             gateway_models: Vec::new(),
+            // Users and keys live in Headscale, not in a generation.
+            control: None,
         })
     }
 

@@ -82,6 +82,13 @@ pub enum Record {
         /// The action, as the plan names it (`create model mac:llama3.2:3b`).
         action: String,
     },
+    /// A Headscale step is about to run (users and keys: never undone).
+    Control {
+        /// The step's index in the plan.
+        step: usize,
+        /// The action, as the plan names it (`create pre-auth key mac:laptop`).
+        action: String,
+    },
     /// A step finished.
     Done {
         /// The step's index.

@@ -14,6 +14,7 @@
 pub mod atomic;
 pub mod generations;
 pub mod journal;
+pub mod keys;
 pub mod lock;
 
 use crate::model::Platform;

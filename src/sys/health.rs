@@ -66,10 +66,13 @@ fn retry(
             Err(last) => last,
         };
         let remaining = timeout.saturating_sub(started.elapsed());
-        if remaining.is_zero() {
+        // No attempt on a sliver of time: its "timed out" would hide the
+        // more telling answer of this one (e.g. an HTTP 500).
+        if remaining < PROBE_EVERY * 2 {
+            std::thread::sleep(remaining);
             return Err(last);
         }
-        std::thread::sleep(PROBE_EVERY.min(remaining));
+        std::thread::sleep(PROBE_EVERY);
     }
 }
 

@@ -85,9 +85,12 @@ impl Standin {
 
 /// An install of the seed under a temporary root, with its own ports so
 /// that health checks reach the stand-ins.
+/// The API key of the Headscale stand-in.
+pub const HEADSCALE_KEY: &str = "hskey-api-test-0123456789";
+
 pub struct Seed {
     pub dir: tempfile::TempDir,
-    pub headscale: Standin,
+    pub headscale: crate::standin::headscale::Standin,
     pub ollama: crate::standin::ollama::Standin,
     pub gateway: Standin,
 }
@@ -97,7 +100,7 @@ impl Seed {
         use crate::standin::ollama::{Config, Model, Standin as Ollama};
         Self {
             dir: tempfile::tempdir().unwrap(),
-            headscale: Standin::start(),
+            headscale: crate::standin::headscale::Standin::start(HEADSCALE_KEY),
             ollama: Ollama::start(Config::with_registry(vec![
                 Model::new("codellama:13b", 3_000_000),
                 Model::new("llama3.2:3b", 1_000_000),
@@ -110,19 +113,31 @@ impl Seed {
         self.ollama.url.rsplit(':').next().unwrap().parse().unwrap()
     }
 
+    fn headscale_port(&self) -> u16 {
+        self.headscale
+            .url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
     }
 
-    /// Writes a spec: the seed on this install's ports, plus `extra` fields.
+    /// Writes a spec: the seed on this install's ports (Headscale behind a
+    /// proxy, so its API is plain HTTP on loopback; its API key from the
+    /// environment), plus `extra` fields.
     pub fn spec(&self, name: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(
             &path,
             format!(
-                "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
+                "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  headscale.tls.mode | force = 'proxy,\n  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
                 repo("examples/seed-home.ncl").display(),
-                self.headscale.port,
+                self.headscale_port(),
                 self.ollama_port(),
                 self.gateway.port
             ),
@@ -146,7 +161,13 @@ impl Seed {
             "--auto-approve".as_ref(),
         ];
         all.extend(args.iter().map(OsStr::new));
-        privai(all, &[("PRIVAI_TEST_SERVICES", self.log().as_os_str())])
+        privai(
+            all,
+            &[
+                ("PRIVAI_TEST_SERVICES", self.log().as_os_str()),
+                ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+            ],
+        )
     }
 
     /// `privai plan SPEC --root ROOT --detailed-exitcode`.
@@ -269,7 +290,7 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
     let first = seed.apply(&spec, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", show(&first));
     assert!(
-        stdout(&first).contains("Apply complete! Resources: 19 added, 0 changed, 0 destroyed."),
+        stdout(&first).contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
         "{}",
         show(&first)
     );
@@ -290,6 +311,23 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
         text.contains("the gateway's primary model codellama:13b answers"),
         "{text}"
     );
+    assert_eq!(seed.headscale.users(), ["user1", "user2"]);
+    assert_eq!(
+        seed.headscale.keys().len(),
+        2,
+        "laptop and desktop; the iPhone joins interactively"
+    );
+    for device in ["laptop", "desktop"] {
+        let key = seed.root().join(format!(".privai/keys/{device}"));
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(
+            !text.contains(&std::fs::read_to_string(&key).unwrap()),
+            "a key was printed"
+        );
+    }
     let lock = std::fs::read_to_string(seed.dir.path().join("privai.lock")).unwrap();
     assert!(
         lock.contains("codellama:13b") && lock.contains("sha256:"),
@@ -303,6 +341,7 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
     let before = stats(&seed.root());
     let calls = seed.calls().len();
     seed.ollama.clear_log();
+    seed.headscale.clear_log();
     let second = seed.apply(&spec, &[]);
     assert_eq!(second.status.code(), Some(0), "{}", show(&second));
     assert_eq!(
@@ -860,4 +899,109 @@ fn secrets_are_written_0600_and_never_appear_in_output_journal_state_or_generati
             assert!(!contains(bytes, secret), "a secret leaked into {what}");
         }
     }
+}
+
+#[test]
+fn a_removed_device_has_its_key_expired_and_a_wrong_api_key_changes_nothing() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    let b = seed.spec(
+        "b.ncl",
+        "  devices | force = [
+    { name = \"phone\", user = \"user1\", kind = 'phone, os = 'ios },
+    { name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos },
+  ],",
+    );
+    let plan = seed.apply(&b, &[]);
+    let text = stdout(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    assert!(
+        text.contains("  - pre-auth key openclaw-server:desktop (key "),
+        "{text}"
+    );
+    assert!(!seed.root().join(".privai/keys/desktop").exists());
+    assert!(seed.root().join(".privai/keys/laptop").exists());
+
+    // A rejected API key: a clear error, and nothing changes.
+    let root = seed.root();
+    let tree_before = tree(&root);
+    let c = seed.spec("c.ncl", "  ollama.keep_alive | force = \"30m\",");
+    seed.headscale.clear_log();
+    let out = privai(
+        [
+            OsStr::new("apply"),
+            c.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new("not-the-key")),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was rejected") && err.contains("headscale apikeys create"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(tree(&root), tree_before);
+    assert!(seed.headscale.writes().is_empty());
+    assert_eq!(current(&root), Some(2));
+}
+
+#[test]
+fn privai_lock_flags_a_moved_tag_and_update_records_what_ollama_has() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&spec, &[]).status.code(), Some(0));
+    let lock_path = seed.dir.path().join("privai.lock");
+    let written = std::fs::read_to_string(&lock_path).unwrap();
+    let have = seed.ollama.local_digest("codellama:13b").unwrap();
+    let moved = written.replace(&have, &"e".repeat(64));
+    assert_ne!(moved, written);
+    std::fs::write(&lock_path, &moved).unwrap();
+    let root = seed.root();
+    let lock = |update: bool| {
+        let mut args = vec![
+            OsStr::new("lock"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ];
+        if update {
+            args.push("--update".as_ref());
+        }
+        privai(args, &[])
+    };
+    let out = lock(false);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("codellama:13b: privai.lock pins sha256:eeee"),
+        "{}",
+        show(&out)
+    );
+    let plan = privai(
+        [
+            OsStr::new("plan"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+        ],
+    );
+    assert!(
+        stdout(&plan).contains("Note: model codellama:13b is sha256:"),
+        "{}",
+        show(&plan)
+    );
+    assert_eq!(lock(true).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), written);
+    assert_eq!(lock(false).status.code(), Some(0));
 }

@@ -185,29 +185,60 @@ fn an_unknown_device_fails_with_a_suggestion_and_the_list_of_devices() {
 }
 
 #[test]
-fn show_key_fails_and_says_where_the_key_will_come_from_without_printing_one() {
-    for device in ["laptop", "phone"] {
-        let output = privai()
-            .args(["enroll", device, "examples/seed-home.ncl", "--show-key"])
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(1));
-        assert!(output.stdout.is_empty());
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(
-            stderr.starts_with("error: `--show-key` is not available in this version"),
-            "{stderr}"
-        );
-        assert!(stderr.contains("headscale preauthkeys create"));
-        assert!(!looks_like_a_key(&stderr), "{stderr}");
-    }
+fn show_key_without_an_apply_says_how_the_key_comes_without_printing_one() {
+    let root = tempfile::tempdir().unwrap();
+    let output = privai()
+        .args([
+            "enroll",
+            "laptop",
+            "examples/seed-home.ncl",
+            "--show-key",
+            "--root",
+        ])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: privai holds no pre-auth key for `laptop`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("headscale preauthkeys create"));
+    assert!(!looks_like_a_key(&stderr), "{stderr}");
 }
 
 #[test]
-fn show_key_is_documented_as_not_available() {
+fn show_key_prints_the_key_apply_stored_and_refuses_an_iphone() {
+    let root = tempfile::tempdir().unwrap();
+    let key = root.path().join(".privai/keys/laptop");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    std::fs::write(&key, "hskey-auth-stored-by-apply").unwrap();
     privai()
-        .args(["enroll", "--help"])
+        .args([
+            "enroll",
+            "laptop",
+            "examples/seed-home.ncl",
+            "--show-key",
+            "--root",
+        ])
+        .arg(root.path())
         .assert()
         .success()
-        .stdout(predicate::str::contains("Not available in this version"));
+        .stdout("hskey-auth-stored-by-apply\n");
+    privai()
+        .args([
+            "enroll",
+            "phone",
+            "examples/seed-home.ncl",
+            "--show-key",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "joins interactively, without a pre-auth key",
+        ));
 }

@@ -1,0 +1,612 @@
+//! `privai apply --root` with the gateway's compose project run for real
+//! under podman (`PRIVAI_TEST_PASS_THROUGH=podman`), against the stand-in
+//! images of `tests/tools/gateway-standin-image.sh` (`:ok` answers
+//! `/healthz`, `:failing` answers 500): a first apply starts the gateway, a
+//! changed memory limit replaces its container, and a failing image is
+//! rolled back to the previous container definition.
+//!
+//! The spec is the Linux home lab with its ports on 127.0.0.1: Headscale on
+//! the Headscale stand-in (its API key in a file of the test), Ollama on the
+//! Ollama stand-in (which has the home lab's models in its registry), the
+//! gateway published on a free port, its image the stand-in pinned by
+//! digest (the home lab's hardening refuses a bare tag). The
+//! systemd units are recorded, not run; only `podman …` command lines run,
+//! through a wrapper first in privai's `PATH` that hands `podman compose`
+//! to podman-compose (podman 4.3 has no `compose`).
+//!
+//! The compose file privai writes has the fixed project `privai-gateway`
+//! and subnet `10.254.89.0/24`: the test holds [`crate::podman_lock`], as
+//! every podman test does, and tears the project down when it ends.
+//!
+//! Needs podman (with runc), busybox-static and the tools of
+//! `tests/tools/install-openclaw.sh`; skipped with a message when podman is
+//! absent.
+
+use crate::apply::{generation_tree, privai, repo, stdout, tree};
+use crate::standin::headscale::Standin as Headscale;
+use crate::standin::ollama::{Config, Model, Standin as Ollama};
+use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
+use privai::render::units::GATEWAY_PROJECT;
+use privai::sys::container::{self, ContainerState};
+use privai::sys::{Runner, SystemRunner, command_line, compose};
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const OK_IMAGE: &str = "localhost/privai-gateway-standin:ok";
+const FAILING_IMAGE: &str = "localhost/privai-gateway-standin:failing";
+const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\",\"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
+/// The key the Headscale stand-in accepts.
+const API_KEY: &str = "test-api-key";
+/// The host of the home lab.
+const HOST: &str = "homelab";
+/// The home lab's gateway memory, MiB.
+const HOMELAB_MEMORY_MB: u64 = 3072;
+/// How long a healthy apply may wait for the gateway to answer.
+const HEALTHY_WITHIN: &str = "30";
+/// How long the failing apply waits for the failing gateway, and then for
+/// the restored one.
+const FAILING_WITHIN: &str = "12";
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// A tool of `tests/tools/install-openclaw.sh`; fails (never skips) without it.
+fn tool(name: &str) -> PathBuf {
+    let path = repo("target/tools/openclaw/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is not installed: run tests/tools/install-openclaw.sh",
+        path.display()
+    );
+    path
+}
+
+/// podman, or `None` (and a message) when it is not installed.
+fn podman_or_skip(test: &str) -> Option<PathBuf> {
+    let podman = which("podman");
+    if podman.is_none() {
+        eprintln!(
+            "SKIPPED {test}: podman is not installed (apt-get install -y podman runc busybox-static)"
+        );
+    }
+    podman
+}
+
+/// Builds (once per run, idempotently across runs) the stand-in images.
+fn standin_images(podman: &Path, conf: &Path) {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let script = repo("tests/tools/gateway-standin-image.sh");
+        let out = std::process::Command::new(&script)
+            .arg(podman)
+            .env("CONTAINERS_CONF", conf)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} failed: {}\n{}",
+                script.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    });
+    if let Err(e) = built {
+        panic!("{e}");
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn show(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        stdout(output),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The status line 127.0.0.1:`port` answers `GET /healthz` with, or `None`.
+fn healthz(port: u16) -> Option<String> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    write!(stream, "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.lines().next().map(str::to_owned)
+}
+
+/// A stand-in image as the spec names it: pinned by digest, as the home
+/// lab's hardening requires.
+#[derive(Debug, Clone)]
+struct Image {
+    /// `localhost/privai-gateway-standin:TAG@sha256:…`.
+    reference: String,
+    /// The image's id, which its containers report.
+    id: String,
+}
+
+/// The home lab installed under a temporary root: stand-ins for Headscale
+/// and Ollama, the gateway's host side (folders, token), a `podman`
+/// wrapper in a directory of its own for privai's `PATH`. Tears the
+/// gateway's compose project down when dropped, also when the test fails.
+struct Homelab {
+    dir: tempfile::TempDir,
+    headscale: Headscale,
+    ollama: Ollama,
+    /// The wrapper: podman with the test's containers.conf; `compose` runs
+    /// podman-compose (bounded: it waits forever on a dependency that failed
+    /// to start) with the test's `$HOME`.
+    runtime: String,
+    /// `PATH` for privai: the wrapper's directory first.
+    path: OsString,
+    /// Where the gateway is published on 127.0.0.1.
+    port: u16,
+    /// The stand-in that answers `/healthz`.
+    ok: Image,
+    /// The stand-in that answers 500.
+    failing: Image,
+}
+
+impl Homelab {
+    fn new(podman: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("containers.conf");
+        std::fs::write(&conf, CONTAINERS_CONF).unwrap();
+        standin_images(podman, &conf);
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let wrapper = bin.join("podman");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nCONTAINERS_CONF='{conf}'\nexport CONTAINERS_CONF\n\
+                 if [ \"$1\" = compose ]; then\n  shift\n  HOME='{home}' exec timeout 120 '{compose}' \"$@\"\nfi\n\
+                 exec '{podman}' \"$@\"\n",
+                conf = conf.display(),
+                home = home.display(),
+                compose = tool("podman-compose").display(),
+                podman = podman.display(),
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut dirs = vec![bin];
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        let path = std::env::join_paths(dirs).unwrap();
+
+        let registry = ["qwen2.5:14b", "llama3.1:8b", "nomic-embed-text"]
+            .iter()
+            .zip([3_000_000, 2_000_000, 500_000])
+            .map(|(name, size)| Model::new(name, size))
+            .collect();
+        let image = |name: &str| {
+            let out = SystemRunner
+                .run(&[
+                    wrapper.to_str().unwrap().to_owned(),
+                    "image".into(),
+                    "inspect".into(),
+                    "--format".into(),
+                    "{{.Id}} {{.Digest}}".into(),
+                    name.to_owned(),
+                ])
+                .unwrap();
+            assert!(out.success(), "{name}: {}", out.stderr);
+            let (id, digest) = out.stdout.trim().split_once(' ').unwrap();
+            assert!(digest.starts_with("sha256:"), "{name}: {}", out.stdout);
+            Image {
+                reference: format!("{name}@{digest}"),
+                id: id.to_owned(),
+            }
+        };
+        let homelab = Self {
+            ok: image(OK_IMAGE),
+            failing: image(FAILING_IMAGE),
+            headscale: Headscale::start(API_KEY),
+            ollama: Ollama::start(Config::with_registry(registry)),
+            runtime: wrapper.to_str().unwrap().to_owned(),
+            path,
+            port: free_port(),
+            dir,
+        };
+        // Whatever an earlier, interrupted run left.
+        homelab.remove();
+        homelab
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("services.log")
+    }
+
+    /// The compose file apply installs.
+    fn compose_file(&self) -> PathBuf {
+        self.root()
+            .join(HOST)
+            .join("etc/privai/openclaw/compose.yaml")
+    }
+
+    /// Writes spec `name`: the home lab on this install's ports and host
+    /// paths, its gateway with `image` and `memory_mb`.
+    fn spec(&self, name: &str, image: &Image, memory_mb: u64) -> PathBuf {
+        let home = self.home();
+        let mut folders = String::new();
+        for (folder, container_path, mode) in [
+            ("config", "/home/node/.openclaw/config", "ro"),
+            ("sessions", "/home/node/.openclaw/agents", "rw"),
+            ("workspace", "/home/node/.openclaw/workspace", "rw"),
+        ] {
+            let host = home.join(folder);
+            std::fs::create_dir_all(&host).unwrap();
+            std::os::unix::fs::chown(&host, Some(1000), Some(1000)).unwrap();
+            folders.push_str(&format!(
+                "    {{ name = \"{folder}\", host_path = \"{}\", container_path = \"{container_path}\", mode = '{mode} }},\n",
+                host.display()
+            ));
+        }
+        // Under a `secrets` directory, which [`tree`] leaves out: apply writes
+        // the secret under the root too, and generations do not hold it.
+        let token = home.join("secrets/openclaw-gateway-token");
+        if !token.exists() {
+            std::fs::create_dir_all(token.parent().unwrap()).unwrap();
+            std::fs::write(&token, "test-token\n").unwrap();
+            std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+            std::os::unix::fs::chown(&token, Some(1000), Some(1000)).unwrap();
+        }
+        let api_key = self.dir.path().join("secrets/headscale-api-key");
+        if !api_key.exists() {
+            std::fs::create_dir_all(api_key.parent().unwrap()).unwrap();
+            std::fs::write(&api_key, API_KEY).unwrap();
+            std::fs::set_permissions(&api_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let port = |url: &str| -> u16 { url.rsplit(':').next().unwrap().parse().unwrap() };
+        let ollama_port = port(&self.ollama.url);
+        let path = self.dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "(import \"{homelab}\") & {{\n\
+                 \x20 headscale.listen_addr | force = \"127.0.0.1:{headscale}\",\n\
+                 \x20 headscale.api_key | force = \"file:{api_key}\",\n\
+                 \x20 ollama.port | force = {ollama_port},\n\
+                 \x20 openclaw.bind | force = \"127.0.0.1\",\n\
+                 \x20 openclaw.port | force = {port},\n\
+                 \x20 openclaw.image | force = \"{image}\",\n\
+                 \x20 openclaw.gateway_token | force = \"file:{token}\",\n\
+                 \x20 openclaw.container.cpus | force = 1,\n\
+                 \x20 openclaw.container.memory_mb | force = {memory_mb},\n\
+                 \x20 openclaw.folders | force = [\n{folders}  ],\n\
+                 }}\n",
+                homelab = repo("examples/linux-homelab.ncl").display(),
+                headscale = port(&self.headscale.url),
+                api_key = api_key.display(),
+                port = self.port,
+                token = token.display(),
+                image = image.reference,
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// `privai apply SPEC --root ROOT --auto-approve --health-timeout
+    /// SECONDS`, services recorded and podman run for real.
+    fn apply(&self, spec: &Path, health_timeout: &str) -> Output {
+        let root = self.root();
+        privai(
+            [
+                OsStr::new("apply"),
+                spec.as_os_str(),
+                "--root".as_ref(),
+                root.as_os_str(),
+                "--auto-approve".as_ref(),
+                "--health-timeout".as_ref(),
+                health_timeout.as_ref(),
+            ],
+            &[
+                ("PRIVAI_TEST_SERVICES", self.log().as_os_str()),
+                ("PRIVAI_TEST_PASS_THROUGH", OsStr::new("podman")),
+                ("PATH", &self.path),
+            ],
+        )
+    }
+
+    /// The command lines privai ran or recorded, one per call.
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Vec<String>>(l).unwrap().join(" "))
+            .collect()
+    }
+
+    fn current(&self) -> Option<u64> {
+        std::fs::read_to_string(self.root().join(".privai/current"))
+            .ok()
+            .map(|s| s.trim().parse().unwrap())
+    }
+
+    fn run(&self, argv: &[String]) -> privai::sys::RunOutput {
+        SystemRunner
+            .run(argv)
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", command_line(argv)))
+    }
+
+    /// The project's containers, as `apply` would observe them.
+    fn observe(&self) -> Vec<ContainerState> {
+        container::observe(&mut SystemRunner, &self.runtime, GATEWAY_PROJECT)
+            .unwrap_or_else(|e| panic!("observe: {e}"))
+    }
+
+    /// The gateway and the relay, both running from `image`, and nothing
+    /// else; returns the gateway.
+    fn running(&self, image: &Image) -> ContainerState {
+        let observed = self.observe();
+        let services: Vec<Option<&str>> = observed.iter().map(|c| c.service.as_deref()).collect();
+        assert_eq!(
+            services,
+            [Some(GATEWAY_SERVICE), Some(RELAY_SERVICE)],
+            "{observed:#?}"
+        );
+        for c in &observed {
+            assert!(c.running, "{} is {}: {c:#?}", c.name, c.status);
+            assert_eq!(c.image_id, image.id, "{} runs {}", c.name, c.image);
+            assert_eq!(
+                c.labels.get(container::PROJECT_LABEL).map(String::as_str),
+                Some(GATEWAY_PROJECT)
+            );
+        }
+        observed.into_iter().next().unwrap()
+    }
+
+    /// `GET /healthz` on the published port answers 200, with the relay's
+    /// and the gateway's logs otherwise.
+    fn assert_healthz_ok(&self) {
+        let answer = healthz(self.port);
+        if answer.as_deref().is_some_and(|line| {
+            line.starts_with("HTTP/1.0 200") || line.starts_with("HTTP/1.1 200")
+        }) {
+            return;
+        }
+        let logs = |service: &str| {
+            let out = self.run(&[
+                self.runtime.clone(),
+                "logs".into(),
+                format!("{GATEWAY_PROJECT}_{service}_1"),
+            ]);
+            format!("{}{}", out.stdout, out.stderr)
+        };
+        panic!(
+            "GET http://127.0.0.1:{}/healthz answered {answer:?}\nrelay: {}\ngateway: {}",
+            self.port,
+            logs(RELAY_SERVICE),
+            logs(GATEWAY_SERVICE)
+        );
+    }
+
+    /// `down` (with the installed compose file, if any), then whatever is
+    /// left of the project: containers by label, networks, pod.
+    fn remove(&self) {
+        let file = self.compose_file();
+        if file.exists() {
+            let _ = self.run(&compose::down(
+                &self.runtime,
+                GATEWAY_PROJECT,
+                file.to_str().unwrap(),
+            ));
+        }
+        let ids = self.run(&container::list(&self.runtime, GATEWAY_PROJECT));
+        for id in container::parse_ids(&ids.stdout) {
+            let _ = self.run(&[
+                self.runtime.clone(),
+                "rm".into(),
+                "-f".into(),
+                "-t".into(),
+                "0".into(),
+                id,
+            ]);
+        }
+        for network in ["internal", "edge"] {
+            let _ = self.run(&[
+                self.runtime.clone(),
+                "network".into(),
+                "rm".into(),
+                "-f".into(),
+                format!("{GATEWAY_PROJECT}_{network}"),
+            ]);
+        }
+        let _ = self.run(&[
+            self.runtime.clone(),
+            "pod".into(),
+            "rm".into(),
+            "-f".into(),
+            format!("pod_{GATEWAY_PROJECT}"),
+        ]);
+    }
+}
+
+impl Drop for Homelab {
+    fn drop(&mut self) {
+        let started = Instant::now();
+        self.remove();
+        eprintln!("{GATEWAY_PROJECT}: down in {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn a_changed_memory_limit_replaces_the_gateway_and_a_failing_one_is_rolled_back() {
+    let _podman = crate::podman_lock();
+    let Some(podman) = podman_or_skip(
+        "a_changed_memory_limit_replaces_the_gateway_and_a_failing_one_is_rolled_back",
+    ) else {
+        return;
+    };
+    let started = Instant::now();
+    let lab = Homelab::new(&podman);
+    let root = lab.root();
+    let compose_up = format!(
+        "podman compose -p {GATEWAY_PROJECT} -f {} up -d --force-recreate --remove-orphans",
+        lab.compose_file().display()
+    );
+
+    // 1. The first apply installs everything and starts the gateway.
+    let a = lab.spec("a.ncl", &lab.ok, HOMELAB_MEMORY_MB);
+    let first = lab.apply(&a, HEALTHY_WITHIN);
+    let first_took = started.elapsed();
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    let text = stdout(&first);
+    assert!(
+        text.contains(&format!("  + service {HOST}:gateway: done")),
+        "{text}"
+    );
+    assert!(
+        text.contains("the gateway's primary model qwen2.5:14b answers"),
+        "{text}"
+    );
+    assert_eq!(
+        lab.calls().iter().filter(|c| **c == compose_up).count(),
+        1,
+        "{:#?}",
+        lab.calls()
+    );
+    assert_eq!(lab.current(), Some(1));
+    assert_eq!(tree(&root), generation_tree(&root, 1));
+    let gateway = lab.running(&lab.ok);
+    assert_eq!(gateway.memory_limit_bytes, Some(HOMELAB_MEMORY_MB << 20));
+    assert_eq!(gateway.nano_cpus, Some(1_000_000_000));
+    lab.assert_healthz_ok();
+
+    // 2. A new memory limit: the gateway container is replaced.
+    let second_started = Instant::now();
+    let b = lab.spec("b.ncl", &lab.ok, 2048);
+    let second = lab.apply(&b, HEALTHY_WITHIN);
+    let second_took = second_started.elapsed();
+    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
+    assert!(
+        stdout(&second).contains(&format!("  ↻ service {HOST}:gateway: done")),
+        "{}",
+        show(&second)
+    );
+    assert_eq!(
+        lab.calls().iter().filter(|c| **c == compose_up).count(),
+        2,
+        "{:#?}",
+        lab.calls()
+    );
+    let replaced = lab.running(&lab.ok);
+    assert_ne!(
+        replaced.id, gateway.id,
+        "the gateway container was not replaced"
+    );
+    assert_eq!(replaced.memory_limit_bytes, Some(2048 << 20));
+    lab.assert_healthz_ok();
+    assert_eq!(lab.current(), Some(2));
+    assert_eq!(tree(&root), generation_tree(&root, 2));
+    let installed = tree(&root);
+
+    // 3. A gateway that answers 500 (and yet another memory limit): the
+    // health check fails and the run is rolled back, the gateway brought
+    // up again from the previous compose file.
+    let third_started = Instant::now();
+    let c = lab.spec("c.ncl", &lab.failing, 1024);
+    // What the published port answers meanwhile, polled from the side.
+    let applying = AtomicBool::new(true);
+    let (third, answers) = std::thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let mut answers = BTreeSet::new();
+            while applying.load(Ordering::SeqCst) {
+                answers.insert(healthz(lab.port));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            answers
+        });
+        let third = lab.apply(&c, FAILING_WITHIN);
+        applying.store(false, Ordering::SeqCst);
+        (third, poller.join().unwrap())
+    });
+    let third_took = third_started.elapsed();
+    assert_eq!(third.status.code(), Some(3), "{}", show(&third));
+    let text = stdout(&third);
+    assert!(
+        text.contains(&format!(
+            "Apply failed: health check of {HOST}:gateway: GET http://127.0.0.1:{}/healthz: ",
+            lab.port
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("restored {}", lab.compose_file().display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "restarted {HOST}:gateway on its previous files: healthy"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Generation 2 is still current."), "{text}");
+    // The failing gateway did run, and answered 500.
+    assert!(
+        answers
+            .iter()
+            .flatten()
+            .any(|line| line.starts_with("HTTP/1.0 500")),
+        "{answers:?}"
+    );
+    // Up with the failing file, then up again with the restored one.
+    assert_eq!(
+        lab.calls().iter().filter(|c| **c == compose_up).count(),
+        4,
+        "{:#?}",
+        lab.calls()
+    );
+    let restored = lab.running(&lab.ok);
+    assert_ne!(restored.id, replaced.id, "the gateway was re-created");
+    assert_eq!(restored.memory_limit_bytes, Some(2048 << 20));
+    lab.assert_healthz_ok();
+    assert_eq!(lab.current(), Some(2));
+    assert!(!root.join(".privai/generations/3").exists());
+    assert_eq!(tree(&root), installed, "every file as generation 2 left it");
+    assert_eq!(tree(&root), generation_tree(&root, 2));
+
+    eprintln!(
+        "apply_podman: first apply {first_took:?}, memory change {second_took:?}, \
+         failing image {third_took:?}, total {:?}",
+        started.elapsed()
+    );
+}
