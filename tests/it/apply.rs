@@ -1005,3 +1005,30 @@ fn privai_lock_flags_a_moved_tag_and_update_records_what_ollama_has() {
     assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), written);
     assert_eq!(lock(false).status.code(), Some(0));
 }
+
+#[test]
+fn prune_removes_only_models_privai_pulled_that_the_spec_dropped() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    let b = seed.spec(
+        "b.ncl",
+        "  ollama.models | force = [{ name = \"llama3.2:3b\", role = 'primary, context_length = 16384 }],
+  openclaw.model | force = { primary = \"llama3.2:3b\", fallbacks = [] },",
+    );
+    let without = seed.apply(&b, &[]);
+    assert_eq!(without.status.code(), Some(0), "{}", show(&without));
+    assert!(!stdout(&without).contains("- model"), "{}", show(&without));
+    assert_eq!(seed.ollama.local_models(), ["codellama:13b", "llama3.2:3b"]);
+
+    let with = seed.apply(&b, &["--prune"]);
+    let text = stdout(&with);
+    assert_eq!(with.status.code(), Some(0), "{}", show(&with));
+    assert!(
+        text.contains(
+            "  - model openclaw-server:codellama:13b (pulled by privai, no longer in the spec)"
+        ),
+        "{text}"
+    );
+    assert_eq!(seed.ollama.local_models(), ["llama3.2:3b"]);
+}

@@ -39,9 +39,9 @@
 //!    (the running gateway's model catalog, its default model tagged
 //!    `default`, the fallbacks `fallback#N`) and `config.get` (the running
 //!    gateway's `runtimeConfig` and the path it read it from).
-//!    The CLI too gets a private tmpfs `/tmp` (for its home, state and the
-//!    `/tmp/openclaw` it creates): nothing is written outside the test's
-//!    directory.
+//!    The CLI too gets a private tmpfs at `/tmp/openclaw` (for its home,
+//!    state and logs): the host keeps only that empty directory. (Not a
+//!    tmpfs over all of `/tmp`, which would hide a checkout under `/tmp`.)
 //!
 //! Only 127.0.0.1 (and the gateway's `::1` twin of its loopback bind) is
 //! used: the generated config turns off catalog refresh, update checks,
@@ -140,7 +140,8 @@ mount -t tmpfs -o mode=0700 privai-e2e-state /home/node/.openclaw
 mount -t tmpfs -o mode=0700 privai-e2e-auth /home/node/.config/openclaw
 mkdir /home/node/.openclaw/config /home/node/.openclaw/workspace /home/node/.openclaw/agents
 mount --bind -o ro "$config" /home/node/.openclaw/config
-mount -t tmpfs -o mode=1777 privai-e2e-tmp /tmp
+mkdir -p /tmp/openclaw
+mount -t tmpfs -o mode=1777 privai-e2e-tmp /tmp/openclaw
 cd /home/node
 exec "$openclaw" gateway run --bind loopback --port "$port"
 "#;
@@ -239,21 +240,21 @@ fn healthz(port: u16) -> std::io::Result<(String, String)> {
 /// `openclaw gateway call METHOD --json` against the gateway on
 /// 127.0.0.1:`port`, authenticated with `token` (`OPENCLAW_GATEWAY_TOKEN`),
 /// from a CLI with an empty home and state and no config file, in a mount
-/// namespace whose `/tmp` is a tmpfs (the CLI creates `/tmp/openclaw`).
+/// namespace whose `/tmp/openclaw` is a tmpfs (the CLI writes its logs there).
 fn gateway_call(port: u16, token: &str, method: &str) -> serde_json::Value {
     // `--port`: the local gateway, ws://127.0.0.1:PORT. (With `--url`,
     // OpenClaw wants the token on the command line.)
     let output = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg("mount -t tmpfs -o mode=1777 privai-e2e-cli-tmp /tmp && cd / && exec \"$@\"")
+        .arg("mkdir -p /tmp/openclaw && mount -t tmpfs -o mode=1777 privai-e2e-cli-tmp /tmp/openclaw && cd / && exec \"$@\"")
         .arg("sh")
         .arg(tool("openclaw"))
         .args(["gateway", "call", method, "--json", "--timeout", "30000"])
         .args(["--port", &port.to_string()])
         .env_clear()
         .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-        .env("HOME", "/tmp/home")
-        .env("OPENCLAW_STATE_DIR", "/tmp/state")
+        .env("HOME", "/tmp/openclaw/home")
+        .env("OPENCLAW_STATE_DIR", "/tmp/openclaw/state")
         .env("OPENCLAW_GATEWAY_TOKEN", token)
         .env("OPENCLAW_OFFLINE", "1")
         .env("OPENCLAW_NO_AUTO_UPDATE", "1")
