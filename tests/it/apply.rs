@@ -4,6 +4,7 @@
 //! binary, with services recorded (`PRIVAI_TEST_SERVICES`) and health
 //! checks answered by stand-ins on 127.0.0.1.
 
+use crate::tools::{repo, show};
 use assert_cmd::Command;
 use privai::render::manifest::{Manifest, sha256_hex};
 use privai::render::tree_path;
@@ -16,10 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
-
-pub fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 /// Runs privai with `args` (and `env`), stdin closed.
 pub fn privai<I, S>(args: I, env: &[(&str, &OsStr)]) -> Output
@@ -39,15 +36,6 @@ where
 
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        stdout(output),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// A stand-in for a service's health endpoint on 127.0.0.1: answers every

@@ -22,9 +22,13 @@
 //! `tests/tools/install-openclaw.sh`; skipped with a message when podman is
 //! absent.
 
-use crate::apply::{generation_tree, privai, repo, stdout, tree};
+use crate::apply::{generation_tree, privai, stdout, tree};
 use crate::standin::headscale::Standin as Headscale;
 use crate::standin::ollama::{Config, Model, Standin as Ollama};
+use crate::tools::{
+    CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, podman_or_skip, repo, show,
+    standin_images, tool,
+};
 use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
 use privai::render::units::GATEWAY_PROJECT;
 use privai::sys::container::{self, ContainerState};
@@ -32,17 +36,13 @@ use privai::sys::{Runner, SystemRunner, command_line, compose};
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-const OK_IMAGE: &str = "localhost/privai-gateway-standin:ok";
-const FAILING_IMAGE: &str = "localhost/privai-gateway-standin:failing";
-const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\",\"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
 /// The key the Headscale stand-in accepts.
 const API_KEY: &str = "test-api-key";
 /// The host of the home lab.
@@ -54,79 +54,6 @@ const HEALTHY_WITHIN: &str = "30";
 /// How long the failing apply waits for the failing gateway, and then for
 /// the restored one.
 const FAILING_WITHIN: &str = "12";
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
-
-/// A tool of `tests/tools/install-openclaw.sh`; fails (never skips) without it.
-fn tool(name: &str) -> PathBuf {
-    let path = repo("target/tools/openclaw/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is not installed: run tests/tools/install-openclaw.sh",
-        path.display()
-    );
-    path
-}
-
-/// podman, or `None` (and a message) when it is not installed.
-fn podman_or_skip(test: &str) -> Option<PathBuf> {
-    let podman = which("podman");
-    if podman.is_none() {
-        eprintln!(
-            "SKIPPED {test}: podman is not installed (apt-get install -y podman runc busybox-static)"
-        );
-    }
-    podman
-}
-
-/// Builds (once per run, idempotently across runs) the stand-in images.
-fn standin_images(podman: &Path, conf: &Path) {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let script = repo("tests/tools/gateway-standin-image.sh");
-        let out = std::process::Command::new(&script)
-            .arg(podman)
-            .env("CONTAINERS_CONF", conf)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed: {}\n{}",
-                script.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    });
-    if let Err(e) = built {
-        panic!("{e}");
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        stdout(output),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// The status line 127.0.0.1:`port` answers `GET /healthz` with, or `None`.
 fn healthz(port: u16) -> Option<String> {

@@ -15,6 +15,9 @@
 //! `render_openclaw`. Everything listens on 127.0.0.1 or on the test's own
 //! container network.
 
+use crate::tools::{
+    CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, podman_or_skip, repo, standin_images, tool,
+};
 use privai::model::{Role, Spec};
 use privai::render::compose::{self as rendered, GATEWAY_SERVICE, RELAY_SERVICE, SUBNET};
 use privai::render::units::Health;
@@ -23,76 +26,12 @@ use privai::sys::container::{self, ContainerState, Drift};
 use privai::sys::health::probe;
 use privai::sys::{Runner, SystemRunner, command_line, compose};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const OK_IMAGE: &str = "localhost/privai-gateway-standin:ok";
-const FAILING_IMAGE: &str = "localhost/privai-gateway-standin:failing";
-const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\",\"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
 /// How long the stand-in may take to answer through the relay after `up`.
 const HEALTHY_WITHIN: Duration = Duration::from_secs(30);
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
-
-/// A tool of `tests/tools/install-openclaw.sh`; fails (never skips) without it.
-fn tool(name: &str) -> PathBuf {
-    let path = repo("target/tools/openclaw/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is not installed: run tests/tools/install-openclaw.sh",
-        path.display()
-    );
-    path
-}
-
-/// podman, or `None` (and a message) when it is not installed.
-fn podman_or_skip(test: &str) -> Option<PathBuf> {
-    let podman = which("podman");
-    if podman.is_none() {
-        eprintln!(
-            "SKIPPED {test}: podman is not installed (apt-get install -y podman runc busybox-static)"
-        );
-    }
-    podman
-}
-
-/// Builds (once per run, idempotently across runs) the stand-in images.
-fn standin_images(podman: &Path, conf: &Path) {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let script = repo("tests/tools/gateway-standin-image.sh");
-        let out = std::process::Command::new(&script)
-            .arg(podman)
-            .env("CONTAINERS_CONF", conf)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed: {}\n{}",
-                script.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    });
-    if let Err(e) = built {
-        panic!("{e}");
-    }
-}
 
 /// The status line 127.0.0.1:`port` answers `GET /healthz` with, waiting
 /// up to `within` for an answer.
@@ -115,14 +54,6 @@ fn status_line_within(port: u16, within: Duration) -> String {
             None => std::thread::sleep(Duration::from_millis(200)),
         }
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One test's compose project: a temporary directory with the compose

@@ -18,6 +18,7 @@ mod render_openclaw;
 mod render_services;
 mod sizing;
 mod spec;
+mod tools;
 
 #[path = "../standin/mod.rs"]
 mod standin;

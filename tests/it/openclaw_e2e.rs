@@ -50,16 +50,16 @@
 //! and `config.get` read its configuration only (apply pulled and ran the
 //! models on the stand-in).
 
+use crate::tools::{free_port, repo, show, tool};
 use privai::render::Artifact;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const INSTALL: &str = "tests/tools/install-openclaw.sh";
 /// The API key the Headscale stand-in accepts.
 const HEADSCALE_KEY: &str = "hskey-api-e2e-0123456789";
 /// How long apply's health checks may wait (seconds): the gateway loads
@@ -68,40 +68,8 @@ const HEALTH_TIMEOUT: &str = "120";
 /// Where the compose file mounts the config folder in the container.
 const CONFIG_MOUNT: &str = "/home/node/.openclaw/config";
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// A tool installed by the install script; fails (never skips) without it.
-fn tool(name: &str) -> PathBuf {
-    let path = repo("target/tools/openclaw/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is not installed: run `{INSTALL}` (it installs Node 24 and openclaw@2026.9.6 into target/tools/openclaw/)",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn port_of(url: &str) -> u16 {
     url.rsplit(':').next().unwrap().parse().unwrap()
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// The last `max` bytes of file `path`, as text.

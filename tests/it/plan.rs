@@ -1,6 +1,7 @@
 //! `privai plan`: exit codes, refusals, `--json`.
 
-use crate::apply::{Seed, privai, repo, stdout};
+use crate::apply::{Seed, privai, stdout};
+use crate::tools::repo;
 use assert_cmd::Command;
 use std::ffi::OsStr;
 

@@ -1,0 +1,96 @@
+//! What several integration tests share: the repository, installed tools,
+//! podman and its stand-in gateway images, free ports, output for failures.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+/// The stand-in gateway image that answers `/healthz`.
+pub const OK_IMAGE: &str = "localhost/privai-gateway-standin:ok";
+/// The stand-in gateway image whose `/healthz` fails.
+pub const FAILING_IMAGE: &str = "localhost/privai-gateway-standin:failing";
+/// The podman configuration the tests run under (runc, cgroupfs).
+pub const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\",\"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
+
+/// `path` in the repository.
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// `program` on `PATH`.
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// A tool of `tests/tools/install-openclaw.sh` (Node 24, the pinned
+/// OpenClaw, podman-compose); fails (never skips) without it.
+pub fn tool(name: &str) -> PathBuf {
+    let path = repo("target/tools/openclaw/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is not installed: run tests/tools/install-openclaw.sh (it installs Node 24, openclaw@2026.9.6 and podman-compose into target/tools/openclaw/)",
+        path.display()
+    );
+    path
+}
+
+/// podman, or `None` (and a message) when it is not installed.
+pub fn podman_or_skip(test: &str) -> Option<PathBuf> {
+    let podman = which("podman");
+    if podman.is_none() {
+        eprintln!(
+            "SKIPPED {test}: podman is not installed (apt-get install -y podman runc busybox-static)"
+        );
+    }
+    podman
+}
+
+/// Builds (once per run, idempotently across runs) the stand-in images.
+pub fn standin_images(podman: &Path, conf: &Path) {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let script = repo("tests/tools/gateway-standin-image.sh");
+        let out = std::process::Command::new(&script)
+            .arg(podman)
+            .env("CONTAINERS_CONF", conf)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} failed: {}\n{}",
+                script.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    });
+    if let Err(e) = built {
+        panic!("{e}");
+    }
+}
+
+/// A port free on 127.0.0.1 now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A finished command's status and output, for a failure message.
+pub fn show(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
