@@ -218,16 +218,8 @@ pub fn apply(
         failpoint(options, step + 1);
     }
 
-    let pulled_now = plan
-        .actions
-        .iter()
-        .any(|a| matches!(a, Action::PullModel { .. }));
     let check = match services.as_deref_mut() {
-        Some(services)
-            if (pulled_now || plan.actions.iter().any(|a| a.unit().is_some()))
-                && !desired.gateway_models.is_empty()
-                && previously_pulled_or_live(plan, desired) =>
-        {
+        Some(services) if !desired.gateway_models.is_empty() && touches_ollama(plan) => {
             Some(services.check_models(&desired.gateway_models))
         }
         _ => None,
@@ -431,10 +423,9 @@ fn missing_parents(path: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Whether the gateway's models should answer now: Ollama is observed as
-/// part of this plan (a model action, or an Ollama service action).
-fn previously_pulled_or_live(plan: &Plan, desired: &Rendered) -> bool {
-    let _ = desired;
+/// Whether the plan pulls a model or starts, restarts or stops Ollama:
+/// then the gateway's models are checked before the generation commits.
+fn touches_ollama(plan: &Plan) -> bool {
     plan.actions.iter().any(|a| {
         matches!(a, Action::PullModel { .. })
             || a.unit()
