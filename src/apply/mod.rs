@@ -23,7 +23,7 @@ use crate::plan::{Action, Plan};
 use crate::render::manifest::{Manifest, sha256_hex};
 use crate::render::secrets::SecretSource;
 use crate::render::units::ServiceUnit;
-use crate::render::{Artifact, ModelPull, Owner, Rendered};
+use crate::render::{Artifact, ModelPull, Owner, Rendered, ServiceId};
 use crate::state::generations::{INFO_FORMAT, Info, Origin, Store};
 use crate::state::journal::{Backup, Journal, Record, Verb};
 use crate::state::{Install, StateDir, atomic};
@@ -41,6 +41,8 @@ pub trait Services {
     fn restart(&mut self, unit: &ServiceUnit) -> Result<(), String>;
     /// Stops `unit`.
     fn stop(&mut self, unit: &ServiceUnit) -> Result<(), String>;
+    /// Has the running `unit` re-read its changed files (SIGHUP).
+    fn reload(&mut self, unit: &ServiceUnit) -> Result<(), String>;
     /// Waits until `unit` is healthy, up to its timeout.
     fn health(&mut self, unit: &ServiceUnit) -> Result<(), String>;
     /// Has Ollama pull `model`, reporting progress on `out`; returns the
@@ -63,6 +65,15 @@ pub trait Services {
     fn expire_key(&mut self, id: u64) -> Result<(), String>;
     /// Sets the tags of node `node`.
     fn set_node_tags(&mut self, node: u64, tags: &[String]) -> Result<(), String>;
+    /// Deletes Headscale user `id`.
+    fn delete_user(&mut self, id: u64) -> Result<(), String>;
+    /// The ACL policy Headscale holds (`None`: none).
+    fn get_policy(&mut self) -> Result<Option<String>, String>;
+    /// Has Headscale check `policy` against its users and nodes, its
+    /// `tests` included, without setting it.
+    fn check_policy(&mut self, policy: &str) -> Result<(), String>;
+    /// Sets Headscale's ACL policy (database mode).
+    fn set_policy(&mut self, policy: &str) -> Result<(), String>;
     /// Checks that the gateway's models (primary first, then fallbacks)
     /// answer a one-token generation; says which one the gateway will use,
     /// or fails when none answers.
@@ -159,12 +170,17 @@ pub fn apply(
     for (step, action) in plan.actions.iter().enumerate() {
         let mut staged = false;
         let result = if let Action::CreateUser { .. }
+        | Action::DeleteUser { .. }
+        | Action::SetPolicy { .. }
         | Action::CreateKey { .. }
         | Action::ExpireKey { .. }
         | Action::SetNodeTags { .. } = action
         {
             match services.as_deref_mut() {
-                Some(services) => control_step(&state, step, action, services, &mut journal),
+                Some(services) => {
+                    control_step(&state, step, action, desired, services, &mut journal)
+                        .map(|record| records.extend(record))
+                }
                 None => {
                     staged = true;
                     Ok(())
@@ -197,7 +213,7 @@ pub fn apply(
             .map(|record| records.push(record))
             .map_err(|e| format!("{}: {e:#}", action.address()))
         } else if let Some(services) = services.as_deref_mut() {
-            service_step(step, action, services, &mut journal, &mut records)
+            service_step(step, action, desired, services, &mut journal, &mut records)
         } else {
             staged_services += 1;
             staged = true;
@@ -486,24 +502,45 @@ fn model_step(
 }
 
 /// Runs one Headscale action: journals it (users and keys are not undone
-/// by a rollback: a user is harmless, a key expires), calls the API, keeps
-/// a new key 0600 in the state directory.
+/// by a rollback: a user is harmless, a key expires; a policy is, so its
+/// record keeps the previous one), calls the API, keeps a new key 0600 in
+/// the state directory.
 fn control_step(
     state: &StateDir,
     step: usize,
     action: &Action,
+    desired: &Rendered,
     services: &mut dyn Services,
     journal: &mut Journal,
-) -> Result<(), String> {
+) -> Result<Option<Record>, String> {
+    let address = action.address();
+    if let Action::SetPolicy { .. } = action {
+        let policy = desired
+            .control
+            .as_ref()
+            .map(|c| c.policy.as_str())
+            .ok_or_else(|| format!("{address}: the spec runs no Headscale"))?;
+        let previous = services
+            .get_policy()
+            .map_err(|e| format!("{address}: reading the policy it replaces: {e}"))?;
+        let record = Record::Policy { step, previous };
+        journal.append(&record).map_err(|e| e.to_string())?;
+        // Kept even when setting fails: undoing checks what Headscale holds.
+        return match services.set_policy(policy) {
+            Ok(()) => Ok(Some(record)),
+            Err(e) => Err(format!("{address}: {e}")),
+        };
+    }
     journal
         .append(&Record::Control {
             step,
-            action: format!("{} {}", action.change().name(), action.address()),
+            action: format!("{} {address}", action.change().name()),
         })
         .map_err(|e| e.to_string())?;
     let keys = |e: std::io::Error| format!("keeping the pre-auth key: {e}");
     match action {
         Action::CreateUser { user, .. } => services.create_user(user),
+        Action::DeleteUser { id, .. } => services.delete_user(*id),
         Action::CreateKey {
             device,
             user,
@@ -522,13 +559,18 @@ fn control_step(
         Action::SetNodeTags { node, tags, .. } => services.set_node_tags(*node, tags),
         _ => unreachable!("a Headscale action"),
     }
-    .map_err(|e| format!("{}: {e}", action.address()))
+    .map(|()| None)
+    .map_err(|e| format!("{address}: {e}"))
 }
 
-/// Runs one service action and, for a start or restart, its health check.
+/// Runs one service action and, for a start, restart or reload, its health
+/// check. Before Headscale reloads its policy file, Headscale checks the
+/// new policy, so that a policy it would refuse (and, on SIGHUP, only log)
+/// fails the run.
 fn service_step(
     step: usize,
     action: &Action,
+    desired: &Rendered,
     services: &mut dyn Services,
     journal: &mut Journal,
     records: &mut Vec<Record>,
@@ -536,9 +578,18 @@ fn service_step(
     let unit = action.unit().expect("a service action");
     let verb = match action {
         Action::StartService { .. } => Verb::Start,
-        Action::RestartService { .. } => Verb::Restart,
+        Action::RestartService { .. } | Action::RepairService { .. } => Verb::Restart,
+        Action::ReloadService { .. } => Verb::Reload,
         _ => Verb::Stop,
     };
+    if verb == Verb::Reload
+        && unit.id == ServiceId::Headscale
+        && let Some(control) = &desired.control
+    {
+        services
+            .check_policy(&control.policy)
+            .map_err(|e| format!("Headscale refuses the new policy: {e}"))?;
+    }
     let record = Record::Service {
         step,
         verb,
@@ -550,6 +601,7 @@ fn service_step(
     match verb {
         Verb::Start => services.start(unit),
         Verb::Restart => services.restart(unit),
+        Verb::Reload => services.reload(unit),
         Verb::Stop => services.stop(unit),
     }
     .map_err(|e| format!("{} {name}: {e}", verb_name(verb)))?;
@@ -565,6 +617,7 @@ fn verb_name(verb: Verb) -> &'static str {
     match verb {
         Verb::Start => "starting",
         Verb::Restart => "restarting",
+        Verb::Reload => "reloading",
         Verb::Stop => "stopping",
     }
 }

@@ -73,6 +73,10 @@ impl Services for System {
         self.run(activate::Verb::Stop, unit)
     }
 
+    fn reload(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        self.run(activate::Verb::Reload, unit)
+    }
+
     fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String> {
         let client = self.ollama()?;
         let mut last_percent = None;
@@ -155,6 +159,28 @@ impl Services for System {
         self.headscale()?
             .set_node_tags(node, tags)
             .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn delete_user(&mut self, id: u64) -> Result<(), String> {
+        self.headscale()?.delete_user(id).map_err(|e| e.to_string())
+    }
+
+    fn get_policy(&mut self) -> Result<Option<String>, String> {
+        let policy = self.headscale()?.get_policy().map_err(|e| e.to_string())?;
+        Ok(Some(policy.policy).filter(|text| !text.trim().is_empty()))
+    }
+
+    fn check_policy(&mut self, policy: &str) -> Result<(), String> {
+        self.headscale()?
+            .check_policy(policy)
+            .map_err(|e| e.to_string())
+    }
+
+    fn set_policy(&mut self, policy: &str) -> Result<(), String> {
+        self.headscale()?
+            .set_policy(policy)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 

@@ -11,6 +11,10 @@ use std::path::Path;
 struct Fake {
     calls: Vec<String>,
     unhealthy: Vec<ServiceId>,
+    /// Headscale's policy.
+    policy: Option<String>,
+    /// Headscale refuses every policy with this message.
+    refuse_policy: Option<String>,
 }
 
 impl Services for Fake {
@@ -24,6 +28,32 @@ impl Services for Fake {
     }
     fn stop(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.calls.push(format!("stop {}", unit.id.name()));
+        Ok(())
+    }
+    fn reload(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        self.calls.push(format!("reload {}", unit.id.name()));
+        Ok(())
+    }
+    fn delete_user(&mut self, id: u64) -> Result<(), String> {
+        self.calls.push(format!("delete user {id}"));
+        Ok(())
+    }
+    fn get_policy(&mut self) -> Result<Option<String>, String> {
+        Ok(self.policy.clone())
+    }
+    fn check_policy(&mut self, policy: &str) -> Result<(), String> {
+        self.calls.push(format!("check policy {}", policy.trim()));
+        match &self.refuse_policy {
+            Some(message) => Err(message.clone()),
+            None => Ok(()),
+        }
+    }
+    fn set_policy(&mut self, policy: &str) -> Result<(), String> {
+        self.calls.push(format!("set policy {}", policy.trim()));
+        if let Some(message) = &self.refuse_policy {
+            return Err(message.clone());
+        }
+        self.policy = Some(policy.to_owned());
         Ok(())
     }
     fn pull_model(&mut self, model: &str, _: &mut dyn Write) -> Result<String, String> {
@@ -79,6 +109,7 @@ fn artifact(path: &str, text: &str, service: ServiceId) -> Artifact {
         owner: Owner::Root,
         secret: false,
         restarts: vec![service],
+        reloads: Vec::new(),
     }
 }
 
@@ -95,6 +126,7 @@ fn unit(id: ServiceId) -> ServiceUnit {
             url: "http://127.0.0.1:1/".into(),
         }),
         health_timeout_secs: 1,
+        definition: None,
     }
 }
 

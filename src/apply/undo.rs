@@ -139,7 +139,8 @@ pub(super) fn clean_up(
 
 /// Undoes what `records` say was started: stops services the run started,
 /// puts every file back (pre-image or absent, newest first), then restarts
-/// the services the run restarted or stopped, on their old files. Keeps
+/// (or reloads) the services the run restarted, reloaded or stopped, on
+/// their old files, and sets Headscale's previous policy again. Keeps
 /// going after an error, which it reports among the lines it returns.
 fn undo_records(records: &[Record], mut services: Option<&mut dyn Services>) -> Vec<String> {
     let mut lines = Vec::new();
@@ -192,6 +193,7 @@ fn undo_records(records: &[Record], mut services: Option<&mut dyn Services>) -> 
         for (verb, unit) in again {
             let (done, result) = match verb {
                 Verb::Restart => ("restarted", services.restart(unit)),
+                Verb::Reload => ("reloaded", services.reload(unit)),
                 _ => ("started", services.start(unit)),
             };
             let result = result.and_then(|()| match unit.health {
@@ -201,6 +203,23 @@ fn undo_records(records: &[Record], mut services: Option<&mut dyn Services>) -> 
             lines.push(match result {
                 Ok(()) => format!("{done} {} on its previous files: healthy", name(unit)),
                 Err(e) => format!("{} did not come back: {e}", name(unit)),
+            });
+        }
+        // Headscale is up again: put its previous policy back.
+        for record in records.iter().rev() {
+            let Record::Policy { previous, .. } = record else {
+                continue;
+            };
+            if services.get_policy().ok().as_ref() == Some(previous) {
+                lines.push("Headscale still holds its previous ACL policy".to_owned());
+                continue;
+            }
+            lines.push(match previous {
+                Some(previous) => match services.set_policy(previous) {
+                    Ok(()) => "set Headscale's previous ACL policy again".to_owned(),
+                    Err(e) => format!("could not set Headscale's previous ACL policy: {e}"),
+                },
+                None => "kept the new ACL policy in Headscale: it held none before, and no policy would allow everything".to_owned(),
             });
         }
     }

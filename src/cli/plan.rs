@@ -81,10 +81,12 @@ pub(super) fn observe_and_plan(
         true => LockFile::default(),
         false => LockFile::read(&LockFile::path_for(&prepared.spec))?.unwrap_or_default(),
     };
+    let mut runner = target::container_runner(&prepared.install, &prepared.desired);
     let observed = crate::observe::observe_all(
         &prepared.install,
         &prepared.desired,
         target::live(&prepared.install),
+        runner.as_mut().map(|r| r as &mut dyn crate::sys::Runner),
         lock,
     )
     .context("observing the installed system")?;

@@ -211,6 +211,27 @@ pub fn services(
     )))
 }
 
+/// The runner through which `plan` asks the container runtime about the
+/// gateway's containers: the system's on the live system; under the test
+/// recorder only when the runtime runs for real ([`TEST_PASS_THROUGH_ENV`]),
+/// since a recorded `ps` answers nothing; none for a staged install.
+pub fn container_runner(
+    install: &Install,
+    desired: &crate::render::Rendered,
+) -> Option<crate::sys::SystemRunner> {
+    use crate::render::units::Manager;
+    if std::env::var_os(TEST_SERVICES_ENV).is_some() {
+        let real = std::env::var(TEST_PASS_THROUGH_ENV).unwrap_or_default();
+        let real: Vec<&str> = real.split(',').collect();
+        let runs_for_real = desired.services.iter().all(|unit| match &unit.manager {
+            Manager::Compose { runtime, .. } => real.contains(&runtime.as_str()),
+            _ => true,
+        });
+        return runs_for_real.then_some(crate::sys::SystemRunner);
+    }
+    install.activates().then_some(crate::sys::SystemRunner)
+}
+
 /// Whether services (and so live resources) are activated: on the live
 /// system, or under the test recorder.
 pub fn live(install: &Install) -> bool {

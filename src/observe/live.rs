@@ -107,6 +107,9 @@ pub enum HeadscaleState {
         keys: Vec<crate::api::headscale::PreAuthKey>,
         /// Its nodes.
         nodes: Vec<crate::api::headscale::Node>,
+        /// The ACL policy it holds in its database (`None` in file mode,
+        /// where privai reads the file instead).
+        policy: Option<String>,
     },
 }
 
@@ -165,11 +168,16 @@ pub fn observe_headscale(
         return Ok(HeadscaleState::NotObserved);
     }
     let client = headscale_client(control, install).map_err(|e| anyhow::anyhow!(e))?;
+    let database = control.policy_mode == crate::model::PolicyMode::Database;
     let state = client.health().and_then(|()| {
         Ok(HeadscaleState::Running {
             users: client.list_users()?,
             keys: client.list_preauth_keys()?,
             nodes: client.list_nodes(None)?,
+            policy: match database {
+                true => Some(client.get_policy()?.policy),
+                false => None,
+            },
         })
     });
     match state {
@@ -185,4 +193,37 @@ pub fn observe_headscale(
         }),
         Err(e) => Err(anyhow::anyhow!("{e}; nothing was changed")),
     }
+}
+
+/// A compose project's containers, as the container runtime reported them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Containers {
+    /// Every container of the project, stopped ones included.
+    Listed(Vec<crate::sys::container::ContainerState>),
+    /// The runtime could not be asked, or failed; why.
+    Unreadable(String),
+}
+
+/// The containers of each compose project `desired` runs, by host, asked
+/// of its runtime through `runner`.
+pub fn observe_containers(
+    desired: &Rendered,
+    runner: &mut dyn crate::sys::Runner,
+) -> std::collections::BTreeMap<String, Containers> {
+    use crate::render::units::Manager;
+    let mut out = std::collections::BTreeMap::new();
+    for unit in &desired.services {
+        let Manager::Compose {
+            runtime, project, ..
+        } = &unit.manager
+        else {
+            continue;
+        };
+        let state = match crate::sys::container::observe(runner, runtime, project) {
+            Ok(list) => Containers::Listed(list),
+            Err(e) => Containers::Unreadable(e.to_string()),
+        };
+        out.insert(unit.host.clone(), state);
+    }
+    out
 }

@@ -25,15 +25,21 @@ pub fn observe(
     Ok(observed)
 }
 
-/// [`observe`], plus the live resources — Ollama's models — when `live`
-/// (services are activated), and `lock` (`privai.lock`).
+/// [`observe`], plus the live resources — Ollama's models, Headscale's
+/// users, keys and nodes — when `live` (services are activated), the
+/// gateway's containers when `runner` can ask the container runtime, and
+/// `lock` (`privai.lock`).
 pub fn observe_all(
     install: &crate::state::Install,
     desired: &crate::render::Rendered,
     live: bool,
+    runner: Option<&mut dyn crate::sys::Runner>,
     lock: crate::lockfile::LockFile,
 ) -> anyhow::Result<Observed> {
     let mut observed = observe(install, desired)?;
+    if let Some(runner) = runner {
+        observed.containers = live::observe_containers(desired, runner);
+    }
     if live {
         observed.ollama = live::observe_ollama(desired);
         observed.headscale = live::observe_headscale(desired, install)?;
@@ -106,6 +112,9 @@ pub struct Observed {
     pub pulled: Vec<crate::render::ModelPull>,
     /// `privai.lock`, the digest of each model tag, if there is one.
     pub lock: crate::lockfile::LockFile,
+    /// The containers of each host's compose project (the gateway), by
+    /// host; empty when the container runtime was not asked.
+    pub containers: BTreeMap<String, live::Containers>,
 }
 
 /// A secret file, as observed: digests only.
@@ -147,6 +156,23 @@ impl Observed {
                 "secret {} {} {:?} {:?}\n",
                 key.host, key.path, secret.file, secret.wanted_sha256
             ));
+        }
+        for (host, containers) in &self.containers {
+            match containers {
+                live::Containers::Listed(list) => {
+                    for c in list {
+                        text.push_str(&format!(
+                            "container {host} {} {} {:?}\n",
+                            c.id,
+                            c.status,
+                            c.labels.get(crate::render::compose::DEFINITION_LABEL)
+                        ));
+                    }
+                }
+                live::Containers::Unreadable(error) => {
+                    text.push_str(&format!("containers {host} unreadable {error}\n"));
+                }
+            }
         }
         sha256_hex(text.as_bytes())
     }

@@ -4,8 +4,23 @@ use crate::sizing::fit::{FactsSource, HostFit, Verdict};
 use crate::sizing::gib;
 use std::fmt::Write;
 
-/// Version of the JSON report's schema; bumped on any incompatible change.
+/// Version of the JSON report's schema; bumped on any incompatible change
+/// (a field removed, renamed, or of another type or meaning). Additions keep
+/// it: new fields, such as the top-level `ollama` (whether Ollama was asked
+/// for its facts), and new `source.kind` values, such as `ollama`. Readers
+/// ignore fields and kinds they do not know. The schema is described in the
+/// README (`privai models`).
 pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// Where a model's facts come from, in a word of the `FACTS` column.
+pub fn source_word(source: &FactsSource) -> &'static str {
+    match source {
+        FactsSource::Ollama { .. } => "ollama",
+        FactsSource::Catalog { .. } => "catalog",
+        FactsSource::StatedSize => "size_gb",
+        FactsSource::None => "-",
+    }
+}
 
 fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
@@ -23,18 +38,24 @@ fn role_word(role: crate::model::ModelRole) -> String {
 /// The human report for one host.
 pub fn render(fit: &HostFit) -> String {
     let header = [
-        "MODEL", "ROLE", "PARAMS", "QUANT", "DOWNLOAD", "CONTEXT", "NEEDS", "HEADROOM", "VERDICT",
+        "MODEL", "ROLE", "FACTS", "PARAMS", "QUANT", "DOWNLOAD", "CONTEXT", "NEEDS", "HEADROOM",
+        "VERDICT",
     ];
-    let mut rows: Vec<[String; 9]> = Vec::new();
+    let mut rows: Vec<[String; 10]> = Vec::new();
     for m in &fit.models {
         let name = match &m.source {
-            FactsSource::Catalog { tag } if *tag != m.name => format!("{} ({tag})", m.name),
+            FactsSource::Catalog { tag: shown } | FactsSource::Ollama { name: shown, .. }
+                if *shown != m.name =>
+            {
+                format!("{} ({shown})", m.name)
+            }
             _ => m.name.clone(),
         };
         let dash = || "-".to_owned();
         rows.push([
             name,
             role_word(m.role),
+            source_word(&m.source).to_owned(),
             m.parameters_b.map(|b| format!("{b}B")).unwrap_or_else(dash),
             m.quantization.clone().unwrap_or_else(dash),
             m.download_bytes.map(gib).unwrap_or_else(dash),

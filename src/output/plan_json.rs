@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 /// Version of the document's schema: the minor part grows with additive
 /// changes, the major part with breaking ones.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// What the document says besides the plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,6 +53,7 @@ pub fn to_json(plan: &Plan, context: &JsonContext) -> Value {
             "change": plan.count(Change::Update) + plan.count(Change::Adopt),
             "delete": plan.count(Change::Delete),
             "restart": plan.count(Change::Restart),
+            "reload": plan.count(Change::Reload),
         },
     })
 }
@@ -204,6 +205,43 @@ fn change(plan: &Plan, action: &Action) -> Value {
             device,
             json!({ "node_id": node, "tags": tags }),
         ),
+        Action::DeleteUser { host, name, id } => {
+            let mut entry = control_entry(action, host, name, json!({ "user_id": id }));
+            entry["action_reason"] = json!("not_in_spec_and_owns_no_nodes");
+            entry
+        }
+        Action::SetPolicy {
+            host,
+            old_sha256,
+            new_sha256,
+            text,
+        } => {
+            let before = old_sha256.as_ref().map_or(Value::Null, |sha256| {
+                let mut state = json!({ "sha256": sha256 });
+                if let Some(text) = text {
+                    state["text"] = json!(text.old);
+                }
+                state
+            });
+            let mut after = json!({ "sha256": new_sha256 });
+            if let Some(text) = text {
+                after["text"] = json!(text.new);
+            }
+            json!({
+                "address": action.address(),
+                "type": "headscale",
+                "host": host,
+                "name": "policy",
+                "change": {
+                    "actions": actions,
+                    "before": before,
+                    "after": after,
+                    "before_sensitive": false,
+                    "after_sensitive": false,
+                },
+                "action_reason": if old_sha256.is_some() { "policy_differs" } else { "policy_absent" },
+            })
+        }
         Action::RemoveModel { host, name } => json!({
             "address": action.address(),
             "type": "model",
@@ -270,7 +308,18 @@ fn change(plan: &Plan, action: &Action) -> Value {
             };
             service_entry(unit, &actions, Value::Null, service_state(unit), reason)
         }
-        Action::RestartService { unit, because } => {
+        Action::RepairService { unit, drift } => {
+            let mut entry = service_entry(
+                unit,
+                &actions,
+                service_state(unit),
+                service_state(unit),
+                "container_drift",
+            );
+            entry["drift"] = json!(drift);
+            entry
+        }
+        Action::RestartService { unit, because } | Action::ReloadService { unit, because } => {
             let mut entry = service_entry(
                 unit,
                 &actions,
@@ -455,7 +504,7 @@ mod tests {
         assert_eq!(
             value,
             json!({
-                "format_version": "1.0",
+                "format_version": "1.1",
                 "privai_version": env!("CARGO_PKG_VERSION"),
                 "prior_generation": null,
                 "observed_fingerprint": "fp",
@@ -463,7 +512,7 @@ mod tests {
                 "resource_changes": [],
                 "resource_drift": [],
                 "restarts": [],
-                "summary": {"add": 0, "change": 0, "delete": 0, "restart": 0},
+                "summary": {"add": 0, "change": 0, "delete": 0, "restart": 0, "reload": 0},
             })
         );
     }
@@ -476,7 +525,7 @@ mod tests {
         assert_eq!(back, value);
         let h = hash;
         let expected = json!({
-            "format_version": "1.0",
+            "format_version": "1.1",
             "privai_version": env!("CARGO_PKG_VERSION"),
             "prior_generation": 7,
             "observed_fingerprint": h('f'),
@@ -774,7 +823,7 @@ mod tests {
                 },
             ],
             "restarts": ["headscale", "ollama"],
-            "summary": {"add": 4, "change": 6, "delete": 2, "restart": 1},
+            "summary": {"add": 4, "change": 6, "delete": 2, "restart": 1, "reload": 0},
         });
         assert_eq!(value, expected, "\n{text}");
         // Keys come out in schema order (serde_json's `preserve_order`).
@@ -839,7 +888,7 @@ mod tests {
         assert_eq!(value["restarts"], json!(["headscale", "ollama"]));
         assert_eq!(
             value["summary"],
-            json!({"add": 2, "change": 0, "delete": 2, "restart": 0})
+            json!({"add": 2, "change": 0, "delete": 2, "restart": 0, "reload": 0})
         );
     }
 
@@ -856,6 +905,7 @@ mod tests {
             owner: Owner::User,
             secret: true,
             restarts: vec![ServiceId::Ollama],
+            reloads: Vec::new(),
         };
         let old = Rendered {
             artifacts: vec![

@@ -73,7 +73,7 @@ pub fn render(plan: &Plan, notes: &ViewNotes) -> String {
     out.push_str("\nprivai will perform the following actions:\n");
     for action in &plan.actions {
         out.push('\n');
-        block(&mut out, action, notes);
+        block(&mut out, plan, action, notes);
     }
     for note in &plan.notes {
         let _ = writeln!(out, "\nNote: {note}");
@@ -98,6 +98,10 @@ pub fn summary(plan: &Plan) -> String {
     let restarts = plan.count(Change::Restart);
     if restarts > 0 {
         let _ = write!(line, ", {restarts} to restart");
+    }
+    let reloads = plan.count(Change::Reload);
+    if reloads > 0 {
+        let _ = write!(line, ", {reloads} to reload");
     }
     line.push('.');
     line
@@ -176,7 +180,7 @@ fn now(action: &Action) -> Option<(&str, u32)> {
     }
 }
 
-fn block(out: &mut String, action: &Action, notes: &ViewNotes) {
+fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
     let symbol = action.change().symbol();
     if let Some(file) = action.file() {
         let _ = writeln!(
@@ -191,6 +195,11 @@ fn block(out: &mut String, action: &Action, notes: &ViewNotes) {
         if !restarts.is_empty() {
             let names: Vec<&str> = restarts.iter().map(|s| s.name()).collect();
             let _ = writeln!(out, "{INDENT}restarts: {}", names.join(", "));
+        }
+        let reloads = action.reloads();
+        if !reloads.is_empty() {
+            let names: Vec<&str> = reloads.iter().map(|s| s.name()).collect();
+            let _ = writeln!(out, "{INDENT}reloads: {}", names.join(", "));
         }
     } else if let Action::WriteSecret {
         secret,
@@ -256,6 +265,51 @@ fn block(out: &mut String, action: &Action, notes: &ViewNotes) {
         let _ = writeln!(out, "  {symbol} {} ({})", action.address(), tags.join(" "));
     } else if let Action::CreateUser { .. } = action {
         let _ = writeln!(out, "  {symbol} {}", action.address());
+    } else if let Action::DeleteUser { id, .. } = action {
+        let _ = writeln!(
+            out,
+            "  {symbol} {} (user {id}: not in the spec, owns no nodes)",
+            action.address()
+        );
+    } else if let Action::SetPolicy {
+        host,
+        old_sha256,
+        new_sha256,
+        text,
+    } = action
+    {
+        let _ = writeln!(out, "  {symbol} {} (through the API)", action.address());
+        let same_as_file = plan.actions.iter().find_map(|a| match a {
+            Action::UpdateFile {
+                file,
+                text: Some(change),
+                ..
+            } if Some(change) == text.as_ref() => Some(file),
+            _ => None,
+        });
+        match (text, old_sha256) {
+            (Some(_), _) if let Some(file) = same_as_file => {
+                let _ = writeln!(
+                    out,
+                    "{INDENT}policy: the change shown for {} above",
+                    location(file)
+                );
+            }
+            (Some(TextChange { old, new }), _) => {
+                text_diff(out, &format!("{host} acl policy"), old, new);
+            }
+            (None, Some(old)) => {
+                let _ = writeln!(
+                    out,
+                    "{INDENT}policy: sha256 {} -> {}",
+                    short(old),
+                    short(new_sha256)
+                );
+            }
+            (None, None) => {
+                let _ = writeln!(out, "{INDENT}policy: sha256 {}", short(new_sha256));
+            }
+        }
     } else if let Action::RemoveModel { .. } = action {
         let _ = writeln!(
             out,
@@ -345,6 +399,16 @@ fn service_details(out: &mut String, action: &Action, unit: &ServiceUnit, notes:
             let _ = writeln!(out, "{INDENT}because: {}", because.join(", "));
             "not restarted"
         }
+        Action::ReloadService { because, .. } => {
+            let _ = writeln!(out, "{INDENT}because: {}", because.join(", "));
+            "not reloaded"
+        }
+        Action::RepairService { drift, .. } => {
+            for item in drift {
+                let _ = writeln!(out, "{INDENT}container: {item}");
+            }
+            "not re-created"
+        }
         _ => return,
     };
     if !matches!(action, Action::StopService { .. })
@@ -366,7 +430,12 @@ fn service_details(out: &mut String, action: &Action, unit: &ServiceUnit, notes:
 }
 
 fn diff(out: &mut String, file: &ManagedFile, old: &str, new: &str) {
-    let address = location(file);
+    text_diff(out, &location(file), old, new);
+}
+
+/// A unified diff of `old` (installed) and `new` (planned) text of the
+/// thing `address` names.
+fn text_diff(out: &mut String, address: &str, old: &str, new: &str) {
     let text = similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(CONTEXT)
@@ -439,6 +508,7 @@ pub(crate) mod tests {
             },
             secret,
             restarts: restarts.to_vec(),
+            reloads: Vec::new(),
         }
     }
 
@@ -455,6 +525,7 @@ pub(crate) mod tests {
                 url: "http://127.0.0.1:18789/healthz".into(),
             }),
             health_timeout_secs: 60,
+            definition: None,
         }
     }
 
@@ -469,6 +540,7 @@ pub(crate) mod tests {
                 addr: "127.0.0.1:443".into(),
             }),
             health_timeout_secs: 30,
+            definition: None,
         }
     }
 
@@ -485,6 +557,7 @@ pub(crate) mod tests {
                 url: "http://127.0.0.1:11434/api/version".into(),
             }),
             health_timeout_secs: 60,
+            definition: None,
         }
     }
 
@@ -815,6 +888,7 @@ Plan: 0 to add, 0 to change, 1 to delete.
             owner: Owner::User,
             secret: true,
             restarts: vec![ServiceId::Ollama],
+            reloads: Vec::new(),
         }
     }
 

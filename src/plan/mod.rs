@@ -38,6 +38,8 @@ pub struct ManagedFile {
     pub secret: bool,
     /// Services to restart when its contents change.
     pub restarts: Vec<ServiceId>,
+    /// Services that reload (re-read it on SIGHUP) when its contents change.
+    pub reloads: Vec<ServiceId>,
 }
 
 impl ManagedFile {
@@ -50,6 +52,7 @@ impl ManagedFile {
             owner: artifact.owner,
             secret: artifact.secret,
             restarts: artifact.restarts.clone(),
+            reloads: artifact.reloads.clone(),
         }
     }
 
@@ -62,6 +65,7 @@ impl ManagedFile {
             owner: entry.owner,
             secret: entry.secret,
             restarts: entry.restarts.clone(),
+            reloads: entry.reloads.clone(),
         }
     }
 
@@ -214,6 +218,31 @@ pub enum Action {
         /// Why, in words.
         reason: String,
     },
+    /// Set Headscale's ACL policy through its API (`policy_mode =
+    /// 'database`), after its users exist and before keys are made. A
+    /// rollback sets the previous policy again.
+    SetPolicy {
+        /// The host running Headscale.
+        host: String,
+        /// sha256 of the policy Headscale holds now; `None` when it holds
+        /// none or did not answer.
+        old_sha256: Option<String>,
+        /// sha256 of the spec's policy.
+        new_sha256: String,
+        /// Old and new text, for a diff (`None` when the old is unknown).
+        text: Option<TextChange>,
+    },
+    /// Delete a Headscale user the spec no longer declares (only with
+    /// `--prune`, and never one that owns nodes or came from OIDC). Not
+    /// undone by a rollback.
+    DeleteUser {
+        /// The host running Headscale.
+        host: String,
+        /// The user's name.
+        name: String,
+        /// Its id.
+        id: u64,
+    },
     /// Set the tags of a joined device's node.
     SetNodeTags {
         /// The host running Headscale.
@@ -242,6 +271,24 @@ pub enum Action {
         /// Install paths of the changed files that cause the restart.
         because: Vec<String>,
     },
+    /// Re-create a service whose files are unchanged but whose containers
+    /// are not what its definition declares (stopped, missing, removed, or
+    /// created from another definition).
+    RepairService {
+        /// The service.
+        unit: ServiceUnit,
+        /// What is wrong, one item each.
+        drift: Vec<String>,
+    },
+    /// Have a running service re-read changed files without a restart
+    /// (Headscale reloads its policy file on SIGHUP), because only files it
+    /// reloads changed.
+    ReloadService {
+        /// The service.
+        unit: ServiceUnit,
+        /// Install paths of the changed files it re-reads.
+        because: Vec<String>,
+    },
 }
 
 /// The kind of an action, as the legend and the summary count it.
@@ -257,6 +304,8 @@ pub enum Change {
     Delete,
     /// `↻`
     Restart,
+    /// `⟳`: re-read files without a restart.
+    Reload,
 }
 
 impl Change {
@@ -268,6 +317,7 @@ impl Change {
             Self::Adopt => "!",
             Self::Delete => "-",
             Self::Restart => "↻",
+            Self::Reload => "⟳",
         }
     }
 
@@ -279,10 +329,12 @@ impl Change {
             Self::Adopt => "take over a file privai did not write (needs --adopt)",
             Self::Delete => "delete",
             Self::Restart => "restart",
+            Self::Reload => "reload (re-read changed files, no restart)",
         }
     }
 
-    /// The name used in `--json` (`create`, `update`, `adopt`, `delete`, `restart`).
+    /// The name used in `--json` (`create`, `update`, `adopt`, `delete`,
+    /// `restart`, `reload`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Create => "create",
@@ -290,6 +342,7 @@ impl Change {
             Self::Adopt => "adopt",
             Self::Delete => "delete",
             Self::Restart => "restart",
+            Self::Reload => "reload",
         }
     }
 }
@@ -301,7 +354,15 @@ impl Action {
             Self::CreateFile { .. } | Self::StartService { .. } | Self::PullModel { .. } => {
                 Change::Create
             }
-            Self::RemoveModel { .. } | Self::ExpireKey { .. } => Change::Delete,
+            Self::RemoveModel { .. } | Self::ExpireKey { .. } | Self::DeleteUser { .. } => {
+                Change::Delete
+            }
+            Self::SetPolicy { old_sha256, .. } => match old_sha256 {
+                None => Change::Create,
+                Some(_) => Change::Update,
+            },
+            Self::ReloadService { .. } => Change::Reload,
+            Self::RepairService { .. } => Change::Update,
             Self::CreateUser { .. } | Self::CreateKey { .. } => Change::Create,
             Self::SetNodeTags { .. } => Change::Update,
             Self::WriteSecret { old_sha256, .. } => match old_sha256 {
@@ -331,7 +392,9 @@ impl Action {
         match self {
             Self::StopService { unit }
             | Self::StartService { unit }
-            | Self::RestartService { unit, .. } => Some(unit),
+            | Self::RestartService { unit, .. }
+            | Self::ReloadService { unit, .. }
+            | Self::RepairService { unit, .. } => Some(unit),
             _ => None,
         }
     }
@@ -377,6 +440,15 @@ impl Action {
         }
     }
 
+    /// Services that re-read this file action's file on a reload, when its
+    /// contents change.
+    pub fn reloads(&self) -> &[ServiceId] {
+        match self.file() {
+            Some(file) if self.changes_contents() => &file.reloads,
+            _ => &[],
+        }
+    }
+
     /// The host and install path of the file or secret it writes or removes.
     pub fn target_path(&self) -> Option<(&str, &str)> {
         match self {
@@ -387,7 +459,7 @@ impl Action {
 
     /// A one-line address: `file HOST:PATH`, `service HOST:NAME`,
     /// `model HOST:NAME`, `secret HOST:PATH`, `headscale user HOST:NAME`,
-    /// `pre-auth key HOST:DEVICE`, `node tags HOST:DEVICE`.
+    /// `pre-auth key HOST:DEVICE`, `node tags HOST:DEVICE`, `acl policy HOST`.
     pub fn address(&self) -> String {
         match self {
             Self::CreateFile { file, .. }
@@ -399,13 +471,17 @@ impl Action {
                 format!("model {host}:{name}")
             }
             Self::CreateUser { host, user } => format!("headscale user {host}:{}", user.name),
+            Self::DeleteUser { host, name, .. } => format!("headscale user {host}:{name}"),
+            Self::SetPolicy { host, .. } => format!("acl policy {host}"),
             Self::CreateKey { host, device, .. } | Self::ExpireKey { host, device, .. } => {
                 format!("pre-auth key {host}:{device}")
             }
             Self::SetNodeTags { host, device, .. } => format!("node tags {host}:{device}"),
             Self::StopService { unit }
             | Self::StartService { unit }
-            | Self::RestartService { unit, .. } => {
+            | Self::RestartService { unit, .. }
+            | Self::ReloadService { unit, .. }
+            | Self::RepairService { unit, .. } => {
                 format!("service {}:{}", unit.host, unit.id.name())
             }
         }
@@ -425,7 +501,8 @@ pub struct Plan {
 /// Choices that change what a plan does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
-    /// Remove what privai created earlier and the spec dropped (models).
+    /// Remove what the spec dropped: models privai pulled, Headscale users
+    /// that own no nodes.
     pub prune: bool,
 }
 
@@ -576,15 +653,40 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
     files.extend(deletions);
     let (stops, mut starts) =
         service_actions(&desired.services, &observed.previous_services, &files);
-    let (models, mut notes) = model_actions(desired, observed, options);
-    let (control, control_notes) = control_actions(desired, observed);
+    let (repairs, mut notes) = container_actions(desired, observed, &stops, &starts);
+    for repair in repairs {
+        let id = repair.unit().map(|u| u.id);
+        let at = starts
+            .iter()
+            .position(|a| a.unit().map(|u| u.id) > id)
+            .unwrap_or(starts.len());
+        starts.insert(at, repair);
+    }
+    let (models, model_notes) = model_actions(desired, observed, options);
+    notes.extend(model_notes);
+    let (control, control_notes) = control_actions(desired, observed, options);
     notes.extend(control_notes);
-    // Users and keys once Headscale is up (it starts first).
-    let at = starts
-        .iter()
-        .position(|a| a.unit().is_some_and(|u| u.id > ServiceId::Headscale))
-        .unwrap_or(starts.len());
-    starts.splice(at..at, control);
+    // Users, policy and keys once Headscale is up (it starts first). When
+    // Headscale only reloads its policy file, it is running: its users are
+    // created first, so that the new policy finds them.
+    match starts.iter().position(
+        |a| matches!(a, Action::ReloadService { unit, .. } if unit.id == ServiceId::Headscale),
+    ) {
+        Some(reload) => {
+            let (users, rest): (Vec<Action>, Vec<Action>) = control
+                .into_iter()
+                .partition(|a| matches!(a, Action::CreateUser { .. }));
+            starts.splice(reload + 1..reload + 1, rest);
+            starts.splice(reload..reload, users);
+        }
+        None => {
+            let at = starts
+                .iter()
+                .position(|a| a.unit().is_some_and(|u| u.id > ServiceId::Headscale))
+                .unwrap_or(starts.len());
+            starts.splice(at..at, control);
+        }
+    }
     // Models are pulled once Ollama is up, before the gateway starts.
     let at = starts
         .iter()
@@ -597,14 +699,20 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
     Plan { actions, notes }
 }
 
-/// The Headscale actions and notes: create the spec's users, a key for
-/// each device that has not joined, expire keys privai created that are
-/// no longer needed, set the tags of joined devices. Nothing when Headscale
+/// The Headscale actions and notes, in this order: create the spec's
+/// users; set the policy (database mode) when it differs; expire keys
+/// privai created that are no longer needed; create a key for each device
+/// that has not joined; set the tags of joined devices; with `--prune`,
+/// delete users the spec dropped that own no nodes. Nothing when Headscale
 /// was not observed; everything when it did not answer (it may be about
 /// to start). Pure.
-fn control_actions(desired: &Rendered, observed: &Observed) -> (Vec<Action>, Vec<String>) {
+fn control_actions(
+    desired: &Rendered,
+    observed: &Observed,
+    options: Options,
+) -> (Vec<Action>, Vec<String>) {
     use crate::api::headscale::{
-        ExpiryReason, TagChange, key_decisions, tag_changes, users_to_create,
+        ExpiryReason, Kept, TagChange, key_decisions, tag_changes, users_to_create, users_to_delete,
     };
     use crate::observe::live::HeadscaleState;
     let mut actions = Vec::new();
@@ -612,12 +720,20 @@ fn control_actions(desired: &Rendered, observed: &Observed) -> (Vec<Action>, Vec
     let Some(control) = &desired.control else {
         return (actions, notes);
     };
-    let (users, keys, nodes) = match &observed.headscale {
+    let (users, keys, nodes, policy) = match &observed.headscale {
         HeadscaleState::NotObserved => return (actions, notes),
-        HeadscaleState::Unreachable { .. } => (&[][..], &[][..], &[][..]),
-        HeadscaleState::Running { users, keys, nodes } => {
-            (users.as_slice(), keys.as_slice(), nodes.as_slice())
-        }
+        HeadscaleState::Unreachable { .. } => (&[][..], &[][..], &[][..], None),
+        HeadscaleState::Running {
+            users,
+            keys,
+            nodes,
+            policy,
+        } => (
+            users.as_slice(),
+            keys.as_slice(),
+            nodes.as_slice(),
+            policy.as_deref(),
+        ),
     };
     let host = &control.host;
     for user in users_to_create(&control.users, users) {
@@ -625,6 +741,20 @@ fn control_actions(desired: &Rendered, observed: &Observed) -> (Vec<Action>, Vec
             host: host.clone(),
             user,
         });
+    }
+    if control.policy_mode == crate::model::PolicyMode::Database {
+        let old = policy.filter(|text| !text.trim().is_empty());
+        if old.map(str::trim) != Some(control.policy.trim()) {
+            actions.push(Action::SetPolicy {
+                host: host.clone(),
+                old_sha256: old.map(|text| sha256_hex(text.as_bytes())),
+                new_sha256: sha256_hex(control.policy.as_bytes()),
+                text: old.map(|old| TextChange {
+                    old: old.to_owned(),
+                    new: control.policy.clone(),
+                }),
+            });
+        }
     }
     let now = observed.now.unwrap_or(std::time::UNIX_EPOCH);
     let decisions = key_decisions(&control.devices, nodes, keys, &observed.key_records, now);
@@ -666,6 +796,75 @@ fn control_actions(desired: &Rendered, observed: &Observed) -> (Vec<Action>, Vec
             TagChange::CannotUntag { device, .. } => notes.push(format!(
                 "device {device} has tags the spec no longer gives it; Headscale cannot remove them: re-join it with `tailscale up --advertise-tags= --force-reauth`"
             )),
+        }
+    }
+    let deletions = users_to_delete(&control.users, users, nodes, options.prune);
+    for user in deletions.delete {
+        actions.push(Action::DeleteUser {
+            host: host.clone(),
+            name: user.name,
+            id: user.id,
+        });
+    }
+    for (user, why) in deletions.kept {
+        match why {
+            Kept::NoPrune => notes.push(format!(
+                "headscale user {} is not in the spec; `--prune` deletes it (privai never deletes a user that owns nodes)",
+                user.name
+            )),
+            Kept::OwnsNodes(nodes) => notes.push(format!(
+                "headscale user {} is not in the spec but owns {}; privai keeps it: delete those nodes first (`headscale nodes list`, `headscale nodes delete -i ID`)",
+                user.name,
+                nodes.join(", ")
+            )),
+            Kept::Oidc => {}
+        }
+    }
+    (actions, notes)
+}
+
+/// The compose services whose files are unchanged (the plan does not start,
+/// restart or stop them) but whose containers are not what their
+/// definition declares: each is re-created. A runtime that could not be
+/// asked is a note. Nothing when the containers were not observed. Pure.
+fn container_actions(
+    desired: &Rendered,
+    observed: &Observed,
+    stops: &[Action],
+    starts: &[Action],
+) -> (Vec<Action>, Vec<String>) {
+    use crate::observe::live::Containers;
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    for unit in &desired.services {
+        let (Some(definition), Some(containers)) =
+            (&unit.definition, observed.containers.get(&unit.host))
+        else {
+            continue;
+        };
+        let acted = stops.iter().chain(starts).any(|a| {
+            a.unit()
+                .is_some_and(|u| u.host == unit.host && u.id == unit.id)
+        });
+        if acted {
+            continue;
+        }
+        match containers {
+            Containers::Unreadable(error) => notes.push(format!(
+                "the containers of service {}:{} could not be read ({error}); the plan cannot tell whether they run",
+                unit.host,
+                unit.id.name()
+            )),
+            Containers::Listed(list) => {
+                let services: Vec<&str> = definition.services.iter().map(String::as_str).collect();
+                let drift = crate::sys::container::label_drift(&services, &definition.sha256, list);
+                if !drift.is_empty() {
+                    actions.push(Action::RepairService {
+                        unit: unit.clone(),
+                        drift: drift.iter().map(ToString::to_string).collect(),
+                    });
+                }
+            }
         }
     }
     (actions, notes)
@@ -766,7 +965,9 @@ fn text_change(old: &[u8], new: &[u8]) -> Option<TextChange> {
 /// - A service of `desired` that `previous` lacks (or that stopped above)
 ///   starts: the first apply starts everything.
 /// - Any other service restarts when a file action changes the contents of
-///   a file that names it.
+///   a file that names it among its restarts; when only files it reloads
+///   changed, it reloads instead (a compose service cannot reload: it
+///   restarts).
 pub fn service_actions(
     desired: &[ServiceUnit],
     previous: &[ServiceUnit],
@@ -804,7 +1005,29 @@ pub fn service_actions(
                 unit: unit.clone(),
                 because,
             });
+            continue;
         }
+        let because: Vec<String> = files
+            .iter()
+            .filter(|a| a.reloads().contains(&unit.id))
+            .filter_map(|a| a.target_path())
+            .filter(|(host, _)| *host == unit.host)
+            .map(|(_, path)| path.to_owned())
+            .collect();
+        if because.is_empty() {
+            continue;
+        }
+        starts.push(if unit.can_reload() {
+            Action::ReloadService {
+                unit: unit.clone(),
+                because,
+            }
+        } else {
+            Action::RestartService {
+                unit: unit.clone(),
+                because,
+            }
+        });
     }
     (stops, starts)
 }

@@ -11,6 +11,7 @@ fn artifact(path: &str, text: &str) -> Artifact {
         owner: Owner::Root,
         secret: false,
         restarts: vec![ServiceId::Ollama],
+        reloads: Vec::new(),
     }
 }
 
@@ -34,6 +35,7 @@ fn unit(id: ServiceId, label: &str) -> ServiceUnit {
             url: "http://127.0.0.1:11434/api/version".into(),
         }),
         health_timeout_secs: 60,
+        definition: None,
     }
 }
 
@@ -233,6 +235,7 @@ fn a_previously_installed_file_the_spec_no_longer_renders_is_deleted() {
                 owner: Owner::Root,
                 secret: true,
                 restarts: vec![ServiceId::Ollama],
+                reloads: Vec::new(),
             },
             sha256: sha256_hex(b"bye\n"),
             drift: None,
@@ -303,6 +306,7 @@ fn only_the_service_of_a_changed_file_restarts_and_says_why() {
         artifact("/etc/ollama", "1\n"),
         Artifact {
             restarts: vec![ServiceId::Headscale],
+            reloads: Vec::new(),
             ..artifact("/etc/headscale", "h\n")
         },
     ]);
@@ -360,4 +364,63 @@ fn a_service_under_a_new_label_stops_under_the_old_and_starts_under_the_new() {
     };
     assert_eq!(stopped.manager, old.services[0].manager);
     assert_eq!(started.manager, desired.services[0].manager);
+}
+
+/// Headscale with a config it restarts for and a policy it reloads.
+fn headscale_files(config: &str, policy: &str) -> Rendered {
+    let mut out = rendered(vec![
+        Artifact {
+            restarts: vec![ServiceId::Headscale],
+            ..artifact("/etc/headscale/config.yaml", config)
+        },
+        Artifact {
+            restarts: Vec::new(),
+            reloads: vec![ServiceId::Headscale],
+            ..artifact("/etc/headscale/policy.hujson", policy)
+        },
+    ]);
+    out.services = vec![unit(ServiceId::Headscale, "net.privai.headscale")];
+    out
+}
+
+#[test]
+fn a_changed_file_the_service_reloads_makes_it_reload_not_restart() {
+    let old = headscale_files("c\n", "p1\n");
+    let plan = plan(&headscale_files("c\n", "p2\n"), &installed(&old));
+    let Some(Action::ReloadService { unit, because }) = plan.actions.last() else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(unit.id, ServiceId::Headscale);
+    assert_eq!(because, &["/etc/headscale/policy.hujson".to_owned()]);
+    assert_eq!(
+        (plan.count(Change::Reload), plan.count(Change::Restart)),
+        (1, 0)
+    );
+}
+
+#[test]
+fn a_restart_covers_a_reload_when_both_kinds_of_file_change() {
+    let old = headscale_files("c1\n", "p1\n");
+    let plan = plan(&headscale_files("c2\n", "p2\n"), &installed(&old));
+    assert_eq!(
+        (plan.count(Change::Reload), plan.count(Change::Restart)),
+        (0, 1)
+    );
+}
+
+#[test]
+fn a_compose_service_cannot_reload_so_it_restarts() {
+    let mut old = headscale_files("c\n", "p1\n");
+    old.services[0].manager = Manager::Compose {
+        runtime: "podman".into(),
+        project: "p".into(),
+        file: "/etc/compose.yaml".into(),
+    };
+    let mut desired = old.clone();
+    desired.artifacts[1].contents = b"p2\n".to_vec();
+    let plan = plan(&desired, &installed(&old));
+    assert!(
+        matches!(plan.actions.last(), Some(Action::RestartService { .. })),
+        "{plan:?}"
+    );
 }

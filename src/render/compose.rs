@@ -231,6 +231,9 @@ pub struct Service {
     pub image: String,
     /// Run an init process.
     pub init: bool,
+    /// Labels; privai's [`DEFINITION_LABEL`] on every service.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// Memory limit.
     pub mem_limit: String,
     /// Host network mode, when the spec asks for it.
@@ -303,10 +306,47 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
     );
 }
 
-/// The compose file as YAML.
+/// The label privai puts on every service of its compose file: the hex
+/// SHA-256 of the compose definition without this label
+/// ([`definition_sha256`]). A container carrying another value (or none)
+/// was created from another definition, or not by privai.
+pub const DEFINITION_LABEL: &str = "net.privai.compose-sha256";
+
+/// The hex SHA-256 that [`DEFINITION_LABEL`] carries: of `yaml`, the
+/// compose file as rendered without that label.
+pub fn definition_sha256(yaml: &str) -> String {
+    crate::render::manifest::sha256_hex(yaml.as_bytes())
+}
+
+/// The compose file as YAML, each service labelled with the definition's
+/// hash ([`DEFINITION_LABEL`]).
 pub fn compose_yaml(spec: &Spec, host: &Host, openclaw: &Openclaw) -> String {
-    serde_yaml_ng::to_string(&compose_file(spec, host, openclaw))
-        .expect("compose structs always serialize")
+    let mut file = compose_file(spec, host, openclaw);
+    let yaml = |file: &ComposeFile| {
+        serde_yaml_ng::to_string(file).expect("compose structs always serialize")
+    };
+    let sha256 = definition_sha256(&yaml(&file));
+    for service in file.services.values_mut() {
+        service
+            .labels
+            .insert(DEFINITION_LABEL.to_owned(), sha256.clone());
+    }
+    yaml(&file)
+}
+
+/// The compose definition's services and hash, as a
+/// [`crate::render::units::Definition`].
+pub fn definition(
+    spec: &Spec,
+    host: &Host,
+    openclaw: &Openclaw,
+) -> crate::render::units::Definition {
+    let file = compose_file(spec, host, openclaw);
+    let yaml = serde_yaml_ng::to_string(&file).expect("compose structs always serialize");
+    crate::render::units::Definition {
+        services: file.services.keys().cloned().collect(),
+        sha256: definition_sha256(&yaml),
+    }
 }
 
 /// The compose file.
@@ -408,6 +448,7 @@ pub fn compose_file(spec: &Spec, host: &Host, openclaw: &Openclaw) -> ComposeFil
         },
         image: image.clone(),
         init: true,
+        labels: BTreeMap::new(),
         mem_limit: format!("{}m", container.memory_mb),
         network_mode: host_network.then(|| "host".to_owned()),
         networks: BTreeMap::new(),
@@ -540,6 +581,7 @@ fn relay(spec: &Spec, openclaw: &Openclaw, image: &str, on_host: bool) -> Servic
         },
         image: image.to_owned(),
         init: true,
+        labels: BTreeMap::new(),
         mem_limit: format!("{RELAY_MEMORY_MB}m"),
         network_mode: on_host.then(|| "host".to_owned()),
         networks,

@@ -4,7 +4,7 @@
 
 use super::ServiceId;
 use super::units::Health;
-use crate::model::{Device, Role, Spec, TlsMode, User};
+use crate::model::{Device, PolicyMode, Role, Spec, TlsMode, User};
 use serde::Serialize;
 
 /// The tailnet as Headscale's API should hold it.
@@ -26,6 +26,11 @@ pub struct Control {
     pub devices: Vec<Device>,
     /// Days a new pre-auth key stays valid.
     pub key_expiry_days: u32,
+    /// Where Headscale keeps its ACL policy: a file it reloads on SIGHUP,
+    /// or its database, set through the API.
+    pub policy_mode: PolicyMode,
+    /// The ACL policy (HuJSON), as the policy file holds it.
+    pub policy: String,
 }
 
 /// The control-plane state `spec` asks for, if it runs Headscale.
@@ -47,6 +52,8 @@ pub fn control(spec: &Spec, health: Option<&Health>) -> Option<Control> {
         users: spec.users.clone(),
         devices: spec.devices.clone(),
         key_expiry_days: spec.monitoring.key_rotation.preauth_key_expiry_days.max(1),
+        policy_mode: hs.policy_mode,
+        policy: super::headscale::policy_hujson(spec),
     })
 }
 

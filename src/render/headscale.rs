@@ -93,7 +93,7 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
     // File mode: Headscale reads the file (SIGHUP reloads it). Database mode:
     // `apply` sets it through the API, no restart needed.
     out.push(match spec.headscale.policy_mode {
-        PolicyMode::File => policy.restarts(ServiceId::Headscale),
+        PolicyMode::File => policy.reloads(ServiceId::Headscale),
         PolicyMode::Database => policy,
     });
     out.extend(service::files(&service_spec(spec, &layout), host));
@@ -579,6 +579,7 @@ pub fn service_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
         readable_paths,
         log_file: layout.log_dir().map(|d| format!("{d}/headscale.log")),
         id: ServiceId::Headscale,
+        reloads_on_sighup: true,
     }
 }
 

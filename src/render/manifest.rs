@@ -26,6 +26,9 @@ pub struct Entry {
     pub secret: bool,
     /// Services to restart when it changes.
     pub restarts: Vec<ServiceId>,
+    /// Services that reload (SIGHUP) when it changes; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reloads: Vec<ServiceId>,
 }
 
 /// The manifest of a build.
@@ -56,6 +59,7 @@ fn entry(a: &Artifact) -> Entry {
         owner: a.owner,
         secret: a.secret,
         restarts: a.restarts.clone(),
+        reloads: a.reloads.clone(),
     }
 }
 

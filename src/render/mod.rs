@@ -76,6 +76,10 @@ pub struct Artifact {
     pub secret: bool,
     /// Services to restart when it changes.
     pub restarts: Vec<ServiceId>,
+    /// Services that re-read it on a reload (SIGHUP) when it changes, so
+    /// that no restart is needed (unless another file restarts them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reloads: Vec<ServiceId>,
 }
 
 impl Artifact {
@@ -89,6 +93,7 @@ impl Artifact {
             owner,
             secret: false,
             restarts: Vec::new(),
+            reloads: Vec::new(),
         }
     }
 
@@ -110,6 +115,16 @@ impl Artifact {
         if !self.restarts.contains(&service) {
             self.restarts.push(service);
             self.restarts.sort();
+        }
+        self
+    }
+
+    /// Adds a service that reloads (rather than restarts) when the artifact
+    /// changes.
+    pub fn reloads(mut self, service: ServiceId) -> Self {
+        if !self.reloads.contains(&service) {
+            self.reloads.push(service);
+            self.reloads.sort();
         }
         self
     }

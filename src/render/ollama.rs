@@ -103,5 +103,6 @@ pub fn service_spec(spec: &Spec, host: &Host) -> ServiceSpec {
         readable_paths: Vec::new(),
         log_file: service::log_file(&layout, "ollama"),
         id: ServiceId::Ollama,
+        reloads_on_sighup: false,
     }
 }

@@ -106,5 +106,6 @@ fn rotate_keys_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
         readable_paths: vec![layout.etc().to_owned()],
         log_file: service::log_file(layout, "rotate-keys"),
         id: ServiceId::KeyRotation,
+        reloads_on_sighup: false,
     }
 }

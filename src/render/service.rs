@@ -98,6 +98,9 @@ pub struct ServiceSpec {
     pub log_file: Option<String>,
     /// The service this definition starts (restarted when the file changes).
     pub id: ServiceId,
+    /// It re-reads some files on SIGHUP (Headscale: its policy), so the
+    /// unit gets `ExecReload=` and `systemctl reload` works.
+    pub reloads_on_sighup: bool,
 }
 
 /// The log file of service `name` on a host with `layout`:
@@ -268,6 +271,9 @@ fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
     let _ = writeln!(u, "[Service]");
     let _ = writeln!(u, "Type={}", if daemon { "exec" } else { "oneshot" });
     let _ = writeln!(u, "ExecStart={}", exec_line(&service.program));
+    if service.reloads_on_sighup {
+        let _ = writeln!(u, "ExecReload=/bin/kill -HUP $MAINPID");
+    }
     for (k, v) in &service.environment {
         let _ = writeln!(u, "Environment={}", quote(&format!("{k}={v}"), false));
     }

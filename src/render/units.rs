@@ -78,6 +78,29 @@ pub struct ServiceUnit {
     pub health: Option<Health>,
     /// Seconds the health check may take before the service counts as failed.
     pub health_timeout_secs: u64,
+    /// For a compose project: the services it declares and its
+    /// definition's hash, which its containers must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Definition>,
+}
+
+/// What a compose project's containers must be: one running container per
+/// declared service, each labelled with the definition's hash
+/// ([`crate::render::compose::DEFINITION_LABEL`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Definition {
+    /// The declared services, sorted.
+    pub services: Vec<String>,
+    /// [`crate::render::compose::definition_sha256`] of the compose file.
+    pub sha256: String,
+}
+
+impl ServiceUnit {
+    /// Whether its manager can have it re-read its files without a restart
+    /// (SIGHUP through launchd or systemd); a compose project cannot.
+    pub fn can_reload(&self) -> bool {
+        !matches!(self.manager, Manager::Compose { .. })
+    }
 }
 
 /// Compose project name of the gateway.
@@ -135,6 +158,7 @@ pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
                     url: format!("http://127.0.0.1:{}/healthz", openclaw.port),
                 }),
                 health_timeout_secs: 60,
+                definition: Some(super::compose::definition(spec, host, openclaw)),
             });
         }
         if runs(Role::Headscale) && spec.monitoring.key_rotation.enabled {
@@ -185,6 +209,7 @@ fn daemon(
         manager,
         health,
         health_timeout_secs,
+        definition: None,
     }
 }
 

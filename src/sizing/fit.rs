@@ -1,11 +1,27 @@
 //! The fit rules: does each model fit its host, do the models that can be
 //! loaded at once fit together, and what would fit instead.
+//!
+//! Two entry points, both pure:
+//!
+//! - [`assess`] sizes every model from the bundled catalog, or from the
+//!   spec's `size_gb` for a model the catalog lacks (`privai check`,
+//!   `privai models --offline`);
+//! - [`assess_with`] does the same, except that a model the running Ollama
+//!   has is sized from what Ollama reported about it ([`Exact`]: its
+//!   `/api/show` architecture and its `/api/tags` download size). Those
+//!   facts replace the catalog's and the stated size; every other model
+//!   keeps them. The caller asks Ollama (I/O) and passes what it learnt;
+//!   `privai models` does, and a planner that has observed Ollama can too.
+//!
+//! Each [`ModelFit`] says where its facts come from ([`FactsSource`]).
 
 use super::budget::{Budget, host_budget};
 use super::catalog::{Catalog, CatalogModel, Kind};
 use super::estimate::{Estimate, ModelFacts, RunSettings, estimate, longest_context};
+use crate::api::ollama::{self, LocalModel};
 use crate::model::{KvCacheType, Model, ModelRole, Role, Spec};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Below this share of the budget left free, a fit is tight.
 pub const TIGHT_HEADROOM: f64 = 0.10;
@@ -35,10 +51,146 @@ pub enum FactsSource {
         /// Canonical tag.
         tag: String,
     },
+    /// The running Ollama's own facts about its local model: `/api/show`
+    /// for the architecture, `/api/tags` for the size of the weights.
+    Ollama {
+        /// The model as Ollama lists it, e.g. `llama3.2:3b`.
+        name: String,
+        /// Its manifest digest, `sha256:<hex>` (what `privai.lock` pins).
+        digest: String,
+        /// Its GGUF architecture, e.g. `llama`.
+        architecture: String,
+    },
     /// The spec's `size_gb`: weights only, KV cache unknown.
     StatedSize,
     /// Nothing known.
     None,
+}
+
+impl FactsSource {
+    /// Whether the facts include the architecture, so that the KV cache is
+    /// counted (not so for a stated size).
+    pub fn knows_kv_cache(&self) -> bool {
+        matches!(self, Self::Catalog { .. } | Self::Ollama { .. })
+    }
+}
+
+/// What a running Ollama reported about one of its local models, reduced to
+/// what sizing needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OllamaModel {
+    /// Its name as Ollama lists it (`/api/tags` `name`), e.g. `llama3.2:3b`.
+    pub name: String,
+    /// Its manifest digest, `sha256:<hex>`.
+    pub digest: String,
+    /// `general.architecture`.
+    pub architecture: String,
+    /// Parameters, billions: `details.parameter_size` (e.g. `8.0B`), else
+    /// `general.parameter_count`.
+    pub parameters_b: Option<f64>,
+    /// `details.quantization_level`, e.g. `Q4_K_M`.
+    pub quantization: Option<String>,
+    /// An embedding model (`<arch>.pooling_type` set): Ollama runs it with
+    /// a single slot.
+    pub embedding: bool,
+    /// The facts the estimate takes: weights from `/api/tags` `size`, the
+    /// rest from `/api/show`.
+    pub facts: ModelFacts,
+}
+
+impl OllamaModel {
+    /// From a model's `/api/tags` entry and its `/api/show` facts; `None`
+    /// when `/api/show` lacks a fact the estimate needs (layers, KV heads,
+    /// head dimension or context length), in which case the model is better
+    /// sized from the catalog.
+    pub fn from_api(local: &LocalModel, show: &ollama::ModelFacts) -> Option<Self> {
+        Some(Self {
+            name: local.name.clone(),
+            digest: local.manifest_digest(),
+            architecture: show.architecture.clone(),
+            parameters_b: show
+                .parameter_size
+                .as_deref()
+                .and_then(parse_parameter_size)
+                .or_else(|| show.parameter_count.map(billions)),
+            quantization: show.quantization.clone(),
+            embedding: show.embedding,
+            facts: show.estimate_facts(local.size)?,
+        })
+    }
+}
+
+/// `8.0B` → 8.0, `137M` → 0.137 (Ollama's `details.parameter_size`).
+fn parse_parameter_size(size: &str) -> Option<f64> {
+    let size = size.trim();
+    let (number, scale) = match size.char_indices().last()? {
+        (i, 'B' | 'b') => (&size[..i], 1.0),
+        (i, 'M' | 'm') => (&size[..i], 1e-3),
+        (i, 'K' | 'k') => (&size[..i], 1e-6),
+        (i, 'T' | 't') => (&size[..i], 1e3),
+        _ => return None,
+    };
+    number.trim().parse::<f64>().ok().map(|n| n * scale)
+}
+
+/// `parameter_count` in billions, to one decimal (three below a billion).
+fn billions(count: u64) -> f64 {
+    let b = count as f64 / 1e9;
+    let scale = if b < 1.0 { 1000.0 } else { 10.0 };
+    (b * scale).round() / scale
+}
+
+/// Exact facts of the models a running Ollama has, by name. Names are
+/// matched as Ollama matches them ([`ollama::same_model`]): normalised
+/// (`llama3.2` is `llama3.2:latest`, the default registry and namespace
+/// dropped), case ignored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exact {
+    models: BTreeMap<String, OllamaModel>,
+}
+
+impl Exact {
+    /// No exact facts: [`assess_with`] then sizes like [`assess`].
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the facts of `model`, under its name.
+    pub fn insert(&mut self, model: OllamaModel) {
+        self.models.insert(key(&model.name), model);
+    }
+
+    /// The facts of the model `name` names, if Ollama reported it.
+    pub fn get(&self, name: &str) -> Option<&OllamaModel> {
+        self.models.get(&key(name))
+    }
+
+    /// How many models have exact facts.
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    /// Whether no model has exact facts.
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+}
+
+impl FromIterator<OllamaModel> for Exact {
+    fn from_iter<I: IntoIterator<Item = OllamaModel>>(models: I) -> Self {
+        let mut exact = Self::none();
+        for model in models {
+            exact.insert(model);
+        }
+        exact
+    }
+}
+
+/// `name` as [`Exact`] files it: as [`ollama::same_model`] compares names.
+fn key(name: &str) -> String {
+    ollama::normalize(name)
+        .unwrap_or_else(|_| name.trim().to_owned())
+        .to_ascii_lowercase()
 }
 
 /// A catalog model offered instead of one that does not fit.
@@ -144,8 +296,13 @@ pub fn size_class(tag: &str) -> Option<String> {
 
 /// The settings the model runs with under `spec`.
 pub fn run_settings(spec: &Spec, model: &Model, catalog: Option<&CatalogModel>) -> RunSettings {
-    let embedding =
-        catalog.is_some_and(|c| c.is(Kind::Embedding)) || model.role == ModelRole::Embedding;
+    settings(spec, model, catalog.is_some_and(|c| c.is(Kind::Embedding)))
+}
+
+/// The settings the model runs with under `spec`; `embedding` when its facts
+/// say it is an embedding model.
+fn settings(spec: &Spec, model: &Model, embedding: bool) -> RunSettings {
+    let embedding = embedding || model.role == ModelRole::Embedding;
     RunSettings {
         context: model.context_length.unwrap_or(spec.ollama.context_length),
         // Ollama runs embedding models with a single slot.
@@ -158,8 +315,22 @@ pub fn run_settings(spec: &Spec, model: &Model, catalog: Option<&CatalogModel>) 
     }
 }
 
-/// The fit of the spec's models on the host that runs Ollama, if one does.
+/// The fit of the spec's models on the host that runs Ollama, if one does,
+/// from the catalog's facts (or `size_gb`): [`assess_with`] without exact
+/// facts.
 pub fn assess(spec: &Spec, catalog: &Catalog) -> Option<HostFit> {
+    assess_with(spec, catalog, &Exact::none())
+}
+
+/// The fit of the spec's models on the host that runs Ollama, if one does.
+///
+/// A model `exact` has facts for (what the running Ollama reported: see
+/// [`OllamaModel::from_api`]) is sized from them, with
+/// [`FactsSource::Ollama`]; they replace the catalog's facts and the spec's
+/// `size_gb`. Every other model is sized as [`assess`] sizes it. Pure: the
+/// caller asks Ollama. Alternatives offered for a model that does not fit
+/// still come from the catalog.
+pub fn assess_with(spec: &Spec, catalog: &Catalog, exact: &Exact) -> Option<HostFit> {
     let host = spec.service_host(Role::Ollama)?;
     let budget = host_budget(spec, host);
     let models: Vec<ModelFit> = spec
@@ -167,7 +338,7 @@ pub fn assess(spec: &Spec, catalog: &Catalog) -> Option<HostFit> {
         .models
         .iter()
         .enumerate()
-        .map(|(index, model)| model_fit(spec, catalog, &budget, index, model))
+        .map(|(index, model)| model_fit(spec, catalog, exact, &budget, index, model))
         .collect();
     let crowding = crowding(spec, &budget, &models);
     Some(HostFit {
@@ -180,34 +351,67 @@ pub fn assess(spec: &Spec, catalog: &Catalog) -> Option<HostFit> {
 fn model_fit(
     spec: &Spec,
     catalog: &Catalog,
+    exact: &Exact,
     budget: &Budget,
     index: usize,
     model: &Model,
 ) -> ModelFit {
     let entry = catalog.find(&model.name);
-    let settings = run_settings(spec, model, entry);
-    let (source, facts) = match (entry, model.size_gb) {
-        (Some(entry), _) => (
-            FactsSource::Catalog {
+    let reported = exact.get(&model.name);
+    let settings = settings(
+        spec,
+        model,
+        match reported {
+            Some(reported) => reported.embedding,
+            None => entry.is_some_and(|c| c.is(Kind::Embedding)),
+        },
+    );
+    let stated_bytes = model.size_gb.map(|gb| (gb * 1e9) as u64);
+    let known = match (reported, entry, stated_bytes) {
+        (Some(reported), _, _) => Known {
+            source: FactsSource::Ollama {
+                name: reported.name.clone(),
+                digest: reported.digest.clone(),
+                architecture: reported.architecture.clone(),
+            },
+            facts: Some(reported.facts),
+            parameters_b: reported.parameters_b,
+            quantization: reported.quantization.clone(),
+            download_bytes: Some(reported.facts.weights_bytes),
+        },
+        (None, Some(entry), _) => Known {
+            source: FactsSource::Catalog {
                 tag: entry.tag.clone(),
             },
-            Some(entry.facts()),
-        ),
-        (None, Some(size_gb)) => (
-            FactsSource::StatedSize,
+            facts: Some(entry.facts()),
+            parameters_b: Some(entry.parameters_b),
+            quantization: Some(entry.quantization.clone()),
+            download_bytes: Some(entry.download_bytes),
+        },
+        (None, None, Some(bytes)) => Known {
+            source: FactsSource::StatedSize,
             // Weights only: without the architecture the KV cache is unknown.
-            Some(ModelFacts {
-                weights_bytes: (size_gb * 1e9) as u64,
+            facts: Some(ModelFacts {
+                weights_bytes: bytes,
                 layers: 0,
                 kv_heads: 0,
                 head_dim: 0,
                 native_context: u32::MAX,
                 sliding_window: None,
             }),
-        ),
-        (None, None) => (FactsSource::None, None),
+            parameters_b: None,
+            quantization: None,
+            download_bytes: Some(bytes),
+        },
+        (None, None, None) => Known {
+            source: FactsSource::None,
+            facts: None,
+            parameters_b: None,
+            quantization: None,
+            download_bytes: None,
+        },
     };
-    let estimate = facts.as_ref().map(|f| estimate(f, &settings));
+    let estimate = known.facts.as_ref().map(|f| estimate(f, &settings));
     let headroom = estimate.map(|e| budget.available as i64 - e.total as i64);
     let verdict = match headroom {
         None => Verdict::Unknown,
@@ -215,7 +419,7 @@ fn model_fit(
         Some(h) if (h as f64) < TIGHT_HEADROOM * budget.available as f64 => Verdict::Tight,
         Some(_) => Verdict::Fits,
     };
-    let (alternatives, fixes) = match (verdict, facts) {
+    let (alternatives, fixes) = match (verdict, known.facts) {
         (Verdict::TooBig, Some(facts)) => (
             alternatives(
                 catalog,
@@ -224,7 +428,12 @@ fn model_fit(
                 facts.native_context,
                 budget.available,
             ),
-            fixes(&facts, &settings, budget.available, entry.is_some()),
+            fixes(
+                &facts,
+                &settings,
+                budget.available,
+                known.source.knows_kv_cache(),
+            ),
         ),
         _ => (Vec::new(), Vec::new()),
     };
@@ -232,12 +441,10 @@ fn model_fit(
         index,
         name: model.name.clone(),
         role: model.role,
-        source,
-        parameters_b: entry.map(|e| e.parameters_b),
-        quantization: entry.map(|e| e.quantization.clone()),
-        download_bytes: entry
-            .map(|e| e.download_bytes)
-            .or(model.size_gb.map(|gb| (gb * 1e9) as u64)),
+        source: known.source,
+        parameters_b: known.parameters_b,
+        quantization: known.quantization,
+        download_bytes: known.download_bytes,
         requested_context: settings.context,
         estimate,
         headroom,
@@ -245,6 +452,15 @@ fn model_fit(
         alternatives,
         fixes,
     }
+}
+
+/// What is known about one model, and from where.
+struct Known {
+    source: FactsSource,
+    facts: Option<ModelFacts>,
+    parameters_b: Option<f64>,
+    quantization: Option<String>,
+    download_bytes: Option<u64>,
 }
 
 /// The largest catalog models serving `role` that fit `available` with
@@ -363,5 +579,266 @@ fn push_if_crowded(
             models,
             total,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::load;
+    use crate::sizing::estimate::kv_cache;
+    use serde_json::json;
+
+    /// A 36 GB Mac running Ollama with an f16 KV cache and:
+    /// 0. `llama3.1:8b` (catalog: 8 KV heads) at 64k tokens: 13.6 GiB, fits;
+    /// 1. `llama3.2:3b` (catalog), the fallback;
+    /// 2. `my-finetune:7b`, not in the catalog, 4.1 GB as the spec states.
+    const SPEC: &str = r#"(import "privai/profiles/m3-pro-36gb.ncl") & {
+      hosts = [ { name = "mac", roles = ['ollama] } ],
+      ollama.kv_cache_type = 'f16,
+      ollama.models = [
+        { name = "llama3.1:8b", role = 'primary, context_length = 65536 },
+        { name = "llama3.2:3b", role = 'fallback },
+        { name = "my-finetune:7b", role = 'code, size_gb = 4.1 },
+      ],
+    }"#;
+
+    fn spec() -> Spec {
+        load(SPEC, "ncl").spec
+    }
+
+    /// What Ollama reports for `name`: `facts`, 8.0B Q4_K_M, a llama.
+    fn reported(name: &str, facts: ModelFacts) -> OllamaModel {
+        OllamaModel {
+            name: name.to_owned(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            architecture: "llama".to_owned(),
+            parameters_b: Some(8.0),
+            quantization: Some("Q4_K_M".to_owned()),
+            embedding: false,
+            facts,
+        }
+    }
+
+    fn catalog_facts(tag: &str) -> ModelFacts {
+        Catalog::bundled().find(tag).unwrap().facts()
+    }
+
+    fn fit_of<'a>(fit: &'a HostFit, name: &str) -> &'a ModelFit {
+        fit.models.iter().find(|m| m.name == name).unwrap()
+    }
+
+    #[test]
+    fn more_kv_heads_reported_by_ollama_make_a_bigger_kv_cache_and_can_make_a_model_too_big() {
+        let spec = spec();
+        let catalog = Catalog::bundled();
+        let by_catalog = assess(&spec, catalog).unwrap();
+        let before = fit_of(&by_catalog, "llama3.1:8b");
+        assert_eq!(before.verdict, Verdict::Fits);
+
+        // Ollama's copy of the tag has no grouped-query attention: 32 KV heads, not 8.
+        let facts = ModelFacts {
+            kv_heads: 32,
+            ..catalog_facts("llama3.1:8b")
+        };
+        let exact: Exact = [reported("llama3.1:8b", facts)].into_iter().collect();
+        let by_ollama = assess_with(&spec, catalog, &exact).unwrap();
+        let after = fit_of(&by_ollama, "llama3.1:8b");
+
+        let kv_before = before.estimate.unwrap().kv_cache;
+        let kv_after = after.estimate.unwrap().kv_cache;
+        assert_eq!(kv_after, 4 * kv_before);
+        assert_eq!(kv_after, kv_cache(&facts, 65536, 1, KvCacheType::F16));
+        assert_eq!(after.verdict, Verdict::TooBig);
+        assert_eq!(
+            after.source,
+            FactsSource::Ollama {
+                name: "llama3.1:8b".to_owned(),
+                digest: format!("sha256:{}", "a".repeat(64)),
+                architecture: "llama".to_owned(),
+            }
+        );
+        // The KV cache is known, so the setting changes that fit are offered.
+        assert!(
+            after.fixes.iter().any(|f| f.contains("q8_0")),
+            "{:?}",
+            after.fixes
+        );
+        assert!(!after.alternatives.is_empty());
+    }
+
+    #[test]
+    fn ollama_s_weights_and_context_replace_the_catalog_s() {
+        let spec = spec();
+        let facts = ModelFacts {
+            weights_bytes: 5_000_000_000,
+            native_context: 8192,
+            ..catalog_facts("llama3.1:8b")
+        };
+        let exact: Exact = [reported("llama3.1:8b", facts)].into_iter().collect();
+        let fit = assess_with(&spec, Catalog::bundled(), &exact).unwrap();
+        let model = fit_of(&fit, "llama3.1:8b");
+        let e = model.estimate.unwrap();
+        assert_eq!(e.weights, 5_000_000_000);
+        assert_eq!(e.context, 8192);
+        assert_eq!(model.download_bytes, Some(5_000_000_000));
+        assert_eq!(model.parameters_b, Some(8.0));
+        assert_eq!(model.quantization.as_deref(), Some("Q4_K_M"));
+    }
+
+    #[test]
+    fn a_model_ollama_lacks_keeps_the_catalog_facts() {
+        let spec = spec();
+        let catalog = Catalog::bundled();
+        let exact: Exact = [reported("llama3.1:8b", catalog_facts("llama3.1:8b"))]
+            .into_iter()
+            .collect();
+        let with = assess_with(&spec, catalog, &exact).unwrap();
+        let without = assess(&spec, catalog).unwrap();
+        let model = fit_of(&with, "llama3.2:3b");
+        assert_eq!(model, fit_of(&without, "llama3.2:3b"));
+        assert_eq!(
+            model.source,
+            FactsSource::Catalog {
+                tag: "llama3.2:3b".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn a_stated_size_model_is_sized_exactly_when_ollama_has_it() {
+        let spec = spec();
+        let catalog = Catalog::bundled();
+        let stated = assess(&spec, catalog).unwrap();
+        let before = fit_of(&stated, "my-finetune:7b");
+        assert_eq!(before.source, FactsSource::StatedSize);
+        assert_eq!(before.estimate.unwrap().kv_cache, 0);
+
+        let facts = ModelFacts {
+            weights_bytes: 4_100_000_000,
+            ..catalog_facts("codellama:7b")
+        };
+        let exact: Exact = [reported("my-finetune:7b", facts)].into_iter().collect();
+        let exactly = assess_with(&spec, catalog, &exact).unwrap();
+        let after = fit_of(&exactly, "my-finetune:7b");
+        assert!(matches!(after.source, FactsSource::Ollama { .. }));
+        let e = after.estimate.unwrap();
+        assert_eq!(e.weights, 4_100_000_000);
+        // The code role runs at the profile's 16k tokens; the KV cache now counts.
+        assert_eq!(e.kv_cache, kv_cache(&facts, 16384, 1, KvCacheType::F16));
+        assert!(e.kv_cache > 0);
+        assert!(after.source.knows_kv_cache() && !before.source.knows_kv_cache());
+    }
+
+    #[test]
+    fn without_exact_facts_assess_with_is_assess() {
+        let spec = spec();
+        let catalog = Catalog::bundled();
+        assert_eq!(
+            assess_with(&spec, catalog, &Exact::none()),
+            assess(&spec, catalog)
+        );
+    }
+
+    #[test]
+    fn exact_facts_are_found_by_any_name_ollama_would_accept() {
+        let exact: Exact = [reported("llama3.2:latest", catalog_facts("llama3.2:3b"))]
+            .into_iter()
+            .collect();
+        assert_eq!(exact.len(), 1);
+        for name in [
+            "llama3.2",
+            "Llama3.2:latest",
+            "registry.ollama.ai/library/llama3.2:latest",
+        ] {
+            assert!(exact.get(name).is_some(), "{name}");
+        }
+        assert!(exact.get("llama3.2:3b").is_none());
+    }
+
+    #[test]
+    fn an_ollama_embedding_model_runs_with_one_slot() {
+        let spec = load(
+            r#"(import "privai/profiles/m3-pro-36gb.ncl") & {
+              hosts = [ { name = "mac", roles = ['ollama] } ],
+              ollama.num_parallel = 4,
+              ollama.models = [ { name = "my-embedder:latest", role = 'extra } ],
+            }"#,
+            "ncl",
+        )
+        .spec;
+        let facts = catalog_facts("nomic-embed-text");
+        let mut model = reported("my-embedder", facts);
+        model.embedding = true;
+        let fit = assess_with(&spec, Catalog::bundled(), &[model].into_iter().collect()).unwrap();
+        let e = fit.models[0].estimate.unwrap();
+        assert_eq!(
+            e.kv_cache,
+            kv_cache(&facts, 16384, 1, spec.ollama.kv_cache_type)
+        );
+    }
+
+    /// `/api/show` of a gemma3 model, as Ollama answers it.
+    fn gemma_show() -> serde_json::Value {
+        json!({
+            "details": { "parameter_size": "27.4B", "quantization_level": "Q4_K_M" },
+            "model_info": {
+                "general.architecture": "gemma3",
+                "general.parameter_count": 27_432_406_640_u64,
+                "gemma3.block_count": 62,
+                "gemma3.attention.head_count": 32,
+                "gemma3.attention.head_count_kv": 16,
+                "gemma3.attention.key_length": 128,
+                "gemma3.context_length": 131_072,
+                "gemma3.attention.sliding_window": 1024,
+                "gemma3.embedding_length": 5376
+            }
+        })
+    }
+
+    fn local(name: &str, size: u64) -> LocalModel {
+        LocalModel {
+            name: name.to_owned(),
+            model: name.to_owned(),
+            digest: "A418F5838EAF".repeat(5) + "abcd",
+            size,
+        }
+    }
+
+    #[test]
+    fn ollama_facts_come_from_show_and_the_weights_from_tags() {
+        let show = ollama::ModelFacts::from_show(&gemma_show());
+        let model = OllamaModel::from_api(&local("gemma3:27b", 17_396_936_941), &show).unwrap();
+        assert_eq!(model.name, "gemma3:27b");
+        assert!(
+            model.digest.starts_with("sha256:a418f5838eafa418"),
+            "{}",
+            model.digest
+        );
+        assert_eq!(model.architecture, "gemma3");
+        assert_eq!(model.parameters_b, Some(27.4));
+        assert_eq!(model.quantization.as_deref(), Some("Q4_K_M"));
+        assert!(!model.embedding);
+        assert_eq!(model.facts, catalog_facts("gemma3:27b"));
+    }
+
+    #[test]
+    fn a_show_answer_lacking_a_fact_the_estimate_needs_gives_no_exact_facts() {
+        let mut answer = gemma_show();
+        answer["model_info"]
+            .as_object_mut()
+            .unwrap()
+            .remove("gemma3.attention.head_count_kv");
+        let show = ollama::ModelFacts::from_show(&answer);
+        assert_eq!(OllamaModel::from_api(&local("gemma3:27b", 1), &show), None);
+    }
+
+    #[test]
+    fn parameter_sizes_read_as_ollama_writes_them() {
+        assert_eq!(parse_parameter_size("8.0B"), Some(8.0));
+        assert_eq!(parse_parameter_size("137M"), Some(0.137));
+        assert_eq!(parse_parameter_size("large"), None);
+        assert_eq!(billions(20_914_757_184), 20.9);
+        assert_eq!(billions(136_727_040), 0.137);
     }
 }

@@ -7,8 +7,9 @@
 //! - [`fit`]: both together, per host, with the fit rules and alternatives.
 //!
 //! The estimator takes [`estimate::ModelFacts`], not catalog entries, so that
-//! exact facts read from a running Ollama (`/api/show`) can replace the
-//! catalog's later.
+//! exact facts read from a running Ollama (`/api/show` and `/api/tags`) can
+//! replace the catalog's: [`fit::assess_with`] takes them as [`fit::Exact`].
+//! Asking Ollama is the caller's business (`privai models` does).
 
 pub mod budget;
 pub mod catalog;

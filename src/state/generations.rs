@@ -208,6 +208,7 @@ impl Store {
                 owner: entry.owner,
                 secret: false,
                 restarts: entry.restarts.clone(),
+                reloads: entry.reloads.clone(),
             });
         }
         Ok(Rendered {
@@ -354,6 +355,7 @@ mod tests {
             owner: Owner::Root,
             secret: false,
             restarts: vec![ServiceId::Ollama],
+            reloads: Vec::new(),
         };
         let mut artifacts = vec![artifact.clone()];
         if secret {

@@ -31,6 +31,8 @@ pub enum Verb {
     Start,
     /// Restart it.
     Restart,
+    /// Have it re-read its files (SIGHUP).
+    Reload,
     /// Stop it.
     Stop,
 }
@@ -88,6 +90,14 @@ pub enum Record {
         step: usize,
         /// The action, as the plan names it (`create pre-auth key mac:laptop`).
         action: String,
+    },
+    /// Headscale's policy is about to be set through the API; undoing
+    /// sets `previous` again.
+    Policy {
+        /// The step's index in the plan.
+        step: usize,
+        /// The policy Headscale held (`None`: none).
+        previous: Option<String>,
     },
     /// A step finished.
     Done {

@@ -3,11 +3,11 @@
 //! and [`run_steps`], which runs them through a [`Runner`] and stops at the
 //! first failure that is not tolerated.
 //!
-//! | manager | start | restart | stop |
-//! | --- | --- | --- | --- |
-//! | launchd | bootout¹, enable, bootstrap² | the same | bootout¹ |
-//! | systemd | daemon-reload, enable, start | daemon-reload, restart | stop¹, disable¹ |
-//! | compose | `up -d --force-recreate` | the same | `down` |
+//! | manager | start | restart | reload | stop |
+//! | --- | --- | --- | --- | --- |
+//! | launchd | bootout¹, enable, bootstrap² | the same | `kill SIGHUP` | bootout¹ |
+//! | systemd | daemon-reload, enable, start | daemon-reload, restart | `reload` | stop¹, disable¹ |
+//! | compose | `up -d --force-recreate` | the same | the same as restart | `down` |
 //!
 //! ¹ tolerates "not loaded", so that starting something that was never
 //! loaded, or stopping something already gone, is not an error.
@@ -62,6 +62,8 @@ pub enum Verb {
     Start,
     /// Bring it up again with its changed files.
     Restart,
+    /// Have it re-read its changed files without a restart (SIGHUP).
+    Reload,
     /// Take it down.
     Stop,
 }
@@ -125,6 +127,7 @@ pub fn steps(verb: Verb, unit: &ServiceUnit, cx: &Context<'_>) -> Vec<Step> {
     match verb {
         Verb::Start => start(unit, cx),
         Verb::Restart => restart(unit, cx),
+        Verb::Reload => reload(unit, cx),
         Verb::Stop => stop(unit, cx),
     }
 }
@@ -180,6 +183,23 @@ pub fn restart(unit: &ServiceUnit, cx: &Context<'_>) -> Vec<Step> {
             Step::new(systemctl::restart(unit)),
         ],
         Manager::Launchd { .. } | Manager::Compose { .. } => start(unit, cx),
+    }
+}
+
+/// The steps that make a running `unit` re-read its files without a
+/// restart: SIGHUP through its service manager. A compose project cannot
+/// reload: it is restarted.
+pub fn reload(unit: &ServiceUnit, cx: &Context<'_>) -> Vec<Step> {
+    match &unit.manager {
+        Manager::Launchd { domain, label, .. } => {
+            let target = Target {
+                domain: *domain,
+                uid: cx.uid,
+            };
+            vec![Step::new(launchctl::kill_hup(target, label))]
+        }
+        Manager::Systemd { unit } => vec![Step::new(systemctl::reload(unit))],
+        Manager::Compose { .. } => restart(unit, cx),
     }
 }
 
@@ -406,6 +426,7 @@ mod tests {
                 url: "http://127.0.0.1:11434/api/version".into(),
             }),
             health_timeout_secs: 60,
+            definition: None,
         }
     }
 
@@ -546,6 +567,27 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_sends_sighup_through_the_service_manager() {
+        assert_eq!(
+            lines(&reload(&daemon(), &cx())),
+            ["launchctl kill SIGHUP system/net.privai.headscale"]
+        );
+        assert_eq!(
+            lines(&reload(&agent(), &cx())),
+            ["launchctl kill SIGHUP gui/501/net.privai.ollama"]
+        );
+        assert_eq!(
+            lines(&reload(&systemd("privai-headscale.service"), &cx())),
+            ["systemctl reload privai-headscale.service"]
+        );
+    }
+
+    #[test]
+    fn a_compose_project_cannot_reload_so_it_is_recreated() {
+        assert_eq!(reload(&gateway(), &cx()), restart(&gateway(), &cx()));
+    }
+
+    #[test]
     fn systemd_stop_stops_then_disables_tolerating_a_missing_unit() {
         assert_eq!(
             lines(&stop(&systemd("privai-headscale.service"), &cx())),
@@ -577,6 +619,7 @@ mod tests {
         assert_eq!(steps(Verb::Start, &unit, &cx()), start(&unit, &cx()));
         assert_eq!(steps(Verb::Restart, &unit, &cx()), restart(&unit, &cx()));
         assert_eq!(steps(Verb::Stop, &unit, &cx()), stop(&unit, &cx()));
+        assert_eq!(steps(Verb::Reload, &unit, &cx()), reload(&unit, &cx()));
     }
 
     #[test]

@@ -47,7 +47,6 @@
 use super::{Runner, command_line};
 use crate::render::compose::ComposeFile;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
@@ -61,9 +60,7 @@ pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 pub const PODMAN_CONFIG_HASH_LABEL: &str = "io.podman.compose.config-hash";
 /// Docker Compose's hash of a service's configuration.
 pub const DOCKER_CONFIG_HASH_LABEL: &str = "com.docker.compose.config-hash";
-/// The label privai's compose file puts on every service: the hex SHA-256
-/// of the compose definition without this label ([`definition_sha256`]).
-pub const DEFINITION_LABEL: &str = "net.privai.compose-sha256";
+pub use crate::render::compose::{DEFINITION_LABEL, definition_sha256};
 
 /// `RUNTIME ps -a -q --no-trunc --filter label=com.docker.compose.project=PROJECT`:
 /// the full ids of every container of the project, running or not, one a
@@ -581,13 +578,6 @@ fn show_cpus(nano: Option<u64>) -> String {
         Some(n) => format!("{}", n as f64 / 1e9),
         None => "unlimited".to_owned(),
     }
-}
-
-/// The hex SHA-256 that [`DEFINITION_LABEL`] carries: of `yaml`, the
-/// compose file as rendered without that label.
-pub fn definition_sha256(yaml: &str) -> String {
-    let digest = Sha256::digest(yaml.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How `observed` differs from a compose file whose definition hashes to

@@ -441,6 +441,7 @@ mod tests {
             },
             health: None,
             health_timeout_secs: 0,
+            definition: None,
         };
         probe_unit(&unit).unwrap();
     }

@@ -78,6 +78,12 @@ pub fn kickstart_restart(target: Target, label: &str) -> Vec<String> {
     argv([LAUNCHCTL, "kickstart", "-k", &target.service_target(label)])
 }
 
+/// `launchctl kill SIGHUP gui/501/LABEL`: sends the running job SIGHUP
+/// (Headscale re-reads its policy file).
+pub fn kill_hup(target: Target, label: &str) -> Vec<String> {
+    argv([LAUNCHCTL, "kill", "SIGHUP", &target.service_target(label)])
+}
+
 /// `launchctl print gui/501/LABEL`: the job's state; exits 113 when it is not
 /// loaded.
 pub fn print(target: Target, label: &str) -> Vec<String> {

@@ -22,6 +22,12 @@ pub fn restart(unit: &str) -> Vec<String> {
     argv([SYSTEMCTL, "restart", unit])
 }
 
+/// `systemctl reload UNIT`: runs the unit's `ExecReload=` (SIGHUP to
+/// Headscale, which re-reads its policy file).
+pub fn reload(unit: &str) -> Vec<String> {
+    argv([SYSTEMCTL, "reload", unit])
+}
+
 /// `systemctl stop UNIT`. Exits 5 when the unit is not loaded ([`not_loaded`]).
 pub fn stop(unit: &str) -> Vec<String> {
     argv([SYSTEMCTL, "stop", unit])

@@ -2,8 +2,9 @@
 //! under podman (`PRIVAI_TEST_PASS_THROUGH=podman`), against the stand-in
 //! images of `tests/tools/gateway-standin-image.sh` (`:ok` answers
 //! `/healthz`, `:failing` answers 500): a first apply starts the gateway, a
-//! changed memory limit replaces its container, and a failing image is
-//! rolled back to the previous container definition.
+//! changed memory limit replaces its container, a failing image is
+//! rolled back to the previous container definition, and a gateway stopped
+//! outside privai is seen by the plan and started again.
 //!
 //! The spec is the Linux home lab with its ports on 127.0.0.1: Headscale on
 //! the Headscale stand-in (its API key in a file of the test), Ollama on the
@@ -396,10 +397,11 @@ impl Drop for Homelab {
 }
 
 #[test]
-fn a_changed_memory_limit_replaces_the_gateway_and_a_failing_one_is_rolled_back() {
+fn a_changed_memory_limit_replaces_the_gateway_a_failing_one_is_rolled_back_and_a_stopped_one_restarted()
+ {
     let _podman = crate::podman_lock();
     let Some(podman) = podman_or_skip(
-        "a_changed_memory_limit_replaces_the_gateway_and_a_failing_one_is_rolled_back",
+        "a_changed_memory_limit_replaces_the_gateway_a_failing_one_is_rolled_back_and_a_stopped_one_restarted",
     ) else {
         return;
     };
@@ -531,9 +533,41 @@ fn a_changed_memory_limit_replaces_the_gateway_and_a_failing_one_is_rolled_back(
     assert_eq!(tree(&root), installed, "every file as generation 2 left it");
     assert_eq!(tree(&root), generation_tree(&root, 2));
 
+    // 4. The gateway is stopped outside privai, its files untouched: the
+    // plan sees the stopped container and apply brings it back; then
+    // nothing is left to do (the containers carry the definition's hash).
+    let fourth_started = Instant::now();
+    let stop = vec![lab.runtime.clone(), "stop".to_owned(), restored.id.clone()];
+    assert!(lab.run(&stop).success());
+    let fourth = lab.apply(&b, HEALTHY_WITHIN);
+    let fourth_took = fourth_started.elapsed();
+    assert_eq!(fourth.status.code(), Some(0), "{}", show(&fourth));
+    let text = stdout(&fourth);
+    assert!(
+        text.contains(&format!(
+            "  ~ service {HOST}:gateway (podman compose {GATEWAY_PROJECT})"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("is exited, not running"), "{text}");
+    assert!(
+        text.contains(&format!("  ~ service {HOST}:gateway: done")),
+        "{text}"
+    );
+    lab.running(&lab.ok);
+    lab.assert_healthz_ok();
+    assert_eq!(lab.current(), Some(3));
+    let fifth = lab.apply(&b, HEALTHY_WITHIN);
+    assert_eq!(
+        stdout(&fifth),
+        "No changes. Your system matches the spec.\n",
+        "{}",
+        show(&fifth)
+    );
+
     eprintln!(
         "apply_podman: first apply {first_took:?}, memory change {second_took:?}, \
-         failing image {third_took:?}, total {:?}",
+         failing image {third_took:?}, stopped gateway {fourth_took:?}, total {:?}",
         started.elapsed()
     );
 }

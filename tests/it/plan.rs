@@ -19,8 +19,12 @@ fn plan_on_an_empty_root_creates_every_file_and_starts_every_service() {
     assert_eq!(text.matches("\n  + file ").count(), 12, "{text}");
     assert_eq!(text.matches("\n  + service ").count(), 4, "{text}");
     assert_eq!(text.matches("\n  + secret ").count(), 1, "{text}");
+    // What the stand-in Ollama and Headscale lack.
+    assert_eq!(text.matches("\n  + headscale user ").count(), 2, "{text}");
+    assert_eq!(text.matches("\n  + pre-auth key ").count(), 2, "{text}");
+    assert_eq!(text.matches("\n  + model ").count(), 2, "{text}");
     assert!(
-        text.ends_with("Plan: 17 to add, 0 to change, 0 to delete.\n"),
+        text.ends_with("Plan: 23 to add, 0 to change, 0 to delete.\n"),
         "{text}"
     );
     assert!(
@@ -91,7 +95,7 @@ fn plan_json_is_versioned_and_lists_every_change() {
     );
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["format_version"], "1.0");
+    assert_eq!(json["format_version"], "1.1");
     assert_eq!(json["prior_generation"], serde_json::Value::Null);
     assert_eq!(json["resource_changes"].as_array().unwrap().len(), 17);
     assert_eq!(json["summary"]["add"], 17);

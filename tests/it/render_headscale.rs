@@ -545,7 +545,7 @@ fn seed_policy_names_its_hosts_groups_and_tests() {
 }
 
 #[test]
-fn artifacts_are_root_owned_readable_and_restart_headscale() {
+fn artifacts_are_root_owned_readable_and_restart_or_reload_headscale() {
     let rendered = render(&spec_of(SEED));
     let config = artifact(&rendered.artifacts, "/headscale/config.yaml");
     assert_eq!(config.path, "/usr/local/etc/privai/headscale/config.yaml");
@@ -556,8 +556,11 @@ fn artifacts_are_root_owned_readable_and_restart_headscale() {
         assert_eq!(a.owner, Owner::Root);
         assert_eq!(a.mode, 0o644);
         assert!(!a.secret);
-        assert_eq!(a.restarts, vec![ServiceId::Headscale]);
     }
+    assert_eq!(config.restarts, vec![ServiceId::Headscale]);
+    // Headscale re-reads its policy file on SIGHUP (file mode).
+    assert_eq!(policy.restarts, vec![]);
+    assert_eq!(policy.reloads, vec![ServiceId::Headscale]);
     let lab = render(&spec_of(HOMELAB));
     assert_eq!(
         artifact(&lab.artifacts, "/headscale/config.yaml").path,

@@ -136,7 +136,10 @@ fn unit_root(units: &[&Artifact]) -> tempfile::TempDir {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &unit.contents).unwrap();
         for line in text(unit).lines() {
-            if let Some(command) = line.strip_prefix("ExecStart=") {
+            if let Some(command) = line
+                .strip_prefix("ExecStart=")
+                .or_else(|| line.strip_prefix("ExecReload="))
+            {
                 let binary = unquote_words(command).remove(0);
                 let stand_in = root.path().join(binary.trim_start_matches('/'));
                 std::fs::create_dir_all(stand_in.parent().unwrap()).unwrap();
@@ -149,7 +152,8 @@ fn unit_root(units: &[&Artifact]) -> tempfile::TempDir {
     root
 }
 
-/// Runs `systemd-analyze verify` on every unit in `units`.
+/// Runs `systemd-analyze verify` on every unit in `units` (in a root
+/// holding a stand-in for each program it runs).
 fn verify(units: &[&Artifact]) {
     assert!(!units.is_empty());
     let root = unit_root(units);
@@ -564,6 +568,7 @@ fn awkward_argv_and_environment_round_trip() {
         readable_paths: vec!["/etc/privai/odd 100%.conf".to_owned()],
         log_file: Some("/usr/local/var/log/privai/odd & <x>.log".to_owned()),
         id: ServiceId::Headscale,
+        reloads_on_sighup: false,
     };
 
     let mac = host("darwin");

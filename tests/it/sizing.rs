@@ -196,7 +196,7 @@ fn every_catalog_entry_cites_its_sources_and_resolves_by_name() {
 fn privai_models_prints_a_table_and_alternatives_and_fails_when_a_model_does_not_fit() {
     let out = Command::cargo_bin("privai")
         .unwrap()
-        .args(["models", "examples/seed-as-written.ncl"])
+        .args(["models", "--offline", "examples/seed-as-written.ncl"])
         .current_dir(repo(""))
         .output()
         .unwrap();
@@ -215,7 +215,7 @@ fn privai_models_prints_a_table_and_alternatives_and_fails_when_a_model_does_not
 fn privai_models_json_reports_budget_estimates_and_verdicts() {
     let out = Command::cargo_bin("privai")
         .unwrap()
-        .args(["models", "--json", "examples/seed-home.ncl"])
+        .args(["models", "--offline", "--json", "examples/seed-home.ncl"])
         .current_dir(repo(""))
         .output()
         .unwrap();

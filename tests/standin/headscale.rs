@@ -774,8 +774,9 @@ fn set_tags(state: &mut State, id: &str, body: &Value) -> Answer {
     ok(json!({ "node": state.node_json(&state.nodes[i]) }))
 }
 
-/// The part of Headscale's policy validation the stand-in models: JSON
-/// syntax (strict JSON, no HuJSON comments) and unknown top-level fields;
+/// The part of Headscale's policy validation the stand-in models: HuJSON
+/// syntax (JSON with `//` and `/* */` comments and trailing commas, as
+/// Headscale reads it) and unknown top-level fields;
 /// [`Standin::reject_policies`] stands for the rest.
 fn validate_policy(state: &State, text: &str) -> Result<(), String> {
     if let Some(message) = &state.policy_rejection {
@@ -784,7 +785,8 @@ fn validate_policy(state: &State, text: &str) -> Result<(), String> {
     if text.trim().is_empty() {
         return Ok(());
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("parsing HuJSON: {e}"))?;
+    let value: Value =
+        serde_json::from_str(&standardize(text)).map_err(|e| format!("parsing HuJSON: {e}"))?;
     let Some(object) = value.as_object() else {
         return Err("parsing policy: policy must be a JSON object".to_owned());
     };
@@ -794,6 +796,68 @@ fn validate_policy(state: &State, text: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// HuJSON `text` as plain JSON: comments become spaces, then a comma
+/// before `]` or `}` is dropped (what Tailscale's `hujson.Standardize` does).
+fn standardize(text: &str) -> String {
+    let without_comments = rewrite(text.as_bytes(), true);
+    String::from_utf8(rewrite(&without_comments, false)).unwrap_or_default()
+}
+
+/// One pass over HuJSON `bytes`, strings copied whole: blanks out comments
+/// (`comments`), else drops trailing commas.
+fn rewrite(bytes: &[u8], comments: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'"', _) => {
+                out.push(b'"');
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                        out.push(bytes[i]);
+                        i += 1;
+                    }
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+                if i < bytes.len() {
+                    out.push(b'"');
+                    i += 1;
+                }
+            }
+            (b'/', Some(b'/')) if comments => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    out.push(b' ');
+                    i += 1;
+                }
+            }
+            (b'/', Some(b'*')) if comments => {
+                let end = bytes[i + 2..]
+                    .windows(2)
+                    .position(|w| w == b"*/")
+                    .map_or(bytes.len(), |e| i + 2 + e + 2);
+                out.extend(std::iter::repeat_n(b' ', end - i));
+                i = end;
+            }
+            (b',', _) if !comments => {
+                let next = bytes[i + 1..].iter().find(|b| !b.is_ascii_whitespace());
+                out.push(if matches!(next, Some(b']' | b'}')) {
+                    b' '
+                } else {
+                    b','
+                });
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The value of `name` in the query `text`, percent-decoded.
