@@ -457,7 +457,7 @@ pub enum Error {
         url: String,
     },
     /// Connecting failed otherwise (name resolution, TLS).
-    #[error("cannot connect to Headscale at {url}: {reason}")]
+    #[error("{}", connect_message(url, reason))]
     Connect {
         /// The base URL.
         url: String,
@@ -586,6 +586,19 @@ pub enum Error {
         /// The cause chain.
         reason: String,
     },
+}
+
+/// The message of [`Error::Connect`]. A certificate the TLS client refused
+/// (rustls: `invalid peer certificate: …`) is named as such, with the fix:
+/// in `'self_signed` mode Headscale must serve the file privai trusts.
+fn connect_message(url: &str, reason: &str) -> String {
+    match reason.find("invalid peer certificate") {
+        Some(at) => format!(
+            "Headscale at {url} presented a TLS certificate privai does not trust ({}): with `headscale.tls.mode = 'self_signed` privai trusts only the certificate at `headscale.tls.cert_path`, so Headscale must serve that file (restart it after replacing the file) and the certificate must name the host of `headscale.server_url`",
+            &reason[at..]
+        ),
+        None => format!("cannot connect to Headscale at {url}: {reason}"),
+    }
 }
 
 /// A hint for a 404 of an unknown endpoint, which means another version.

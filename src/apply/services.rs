@@ -3,6 +3,7 @@
 
 use super::Services;
 use crate::api::ollama::PullProgress;
+use crate::output::pull_view::{PullDisplay, PullView};
 use crate::render::units::ServiceUnit;
 use crate::state::Install;
 use crate::sys::Runner;
@@ -18,6 +19,8 @@ pub struct System {
     health_timeout: Option<Duration>,
     ollama: Option<crate::api::ollama::Client>,
     headscale: Option<Result<crate::api::headscale::Client, String>>,
+    pull_display: PullDisplay,
+    check_containers: bool,
 }
 
 impl System {
@@ -36,6 +39,8 @@ impl System {
         };
         Ok(Self {
             headscale: None,
+            pull_display: PullDisplay::for_terminal(),
+            check_containers: false,
             ollama,
             runner,
             uid: match install.operator() {
@@ -79,37 +84,12 @@ impl Services for System {
 
     fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String> {
         let client = self.ollama()?;
-        let mut last_percent = None;
-        client
-            .pull(model, &mut |p: &PullProgress| {
-                if p.is_resuming() {
-                    let _ = writeln!(
-                        out,
-                        "    {model}: resuming ({})",
-                        p.detail.as_deref().unwrap_or("the stream broke")
-                    );
-                    return;
-                }
-                let (Some(total), Some(digest)) = (p.total, &p.digest) else {
-                    let _ = writeln!(out, "    {model}: {}", p.status);
-                    return;
-                };
-                if total == 0 {
-                    return;
-                }
-                let percent = p.completed.unwrap_or(0) * 100 / total;
-                let step = percent / 25;
-                if last_percent != Some((digest.clone(), step)) {
-                    last_percent = Some((digest.clone(), step));
-                    let _ = writeln!(
-                        out,
-                        "    {model}: {} {percent}% of {}",
-                        p.status,
-                        crate::sizing::gib(total)
-                    );
-                }
-            })
-            .map_err(|e| e.to_string())?;
+        let mut view = PullView::new(model, self.pull_display);
+        let pulled = client
+            .pull(model, &mut |p: &PullProgress| view.on(p, out))
+            .map_err(|e| e.to_string());
+        view.finish();
+        pulled?;
         client
             .manifest_digest(model)
             .map_err(|e| e.to_string())?
@@ -220,11 +200,65 @@ impl Services for System {
         let timeout = self
             .health_timeout
             .unwrap_or(Duration::from_secs(unit.health_timeout_secs));
-        crate::sys::health::probe(health, timeout)
+        crate::sys::health::probe(health, timeout)?;
+        // Headscale's own verdict, through its API (TLS checked).
+        if unit.id == crate::render::ServiceId::Headscale
+            && let Some(Ok(client)) = &self.headscale
+        {
+            client
+                .health()
+                .map_err(|e| format!("it answers, but {e}"))?;
+        }
+        self.check_containers(unit)
     }
 }
 
 impl System {
+    /// After a compose project answers its health check, also checks its
+    /// containers with the runtime (`ps`, `inspect`): one running container
+    /// per declared service, each created from the new definition, none
+    /// reported unhealthy by its own health check.
+    pub fn with_container_checks(mut self, check: bool) -> Self {
+        self.check_containers = check;
+        self
+    }
+
+    /// The container check of [`Self::with_container_checks`].
+    fn check_containers(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        use crate::render::units::Manager;
+        let (
+            Manager::Compose {
+                runtime, project, ..
+            },
+            Some(definition),
+            true,
+        ) = (&unit.manager, &unit.definition, self.check_containers)
+        else {
+            return Ok(());
+        };
+        let containers = crate::sys::container::observe(self.runner.as_mut(), runtime, project)
+            .map_err(|e| format!("reading its containers: {e}"))?;
+        let services: Vec<&str> = definition.services.iter().map(String::as_str).collect();
+        let mut wrong: Vec<String> =
+            crate::sys::container::label_drift(&services, &definition.sha256, &containers)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+        wrong.extend(
+            containers
+                .iter()
+                .filter(|c| c.health.as_deref() == Some("unhealthy"))
+                .map(|c| format!("container {} reports itself unhealthy", c.name)),
+        );
+        match wrong.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "it answers, but its containers are not right: {}",
+                wrong.join("; ")
+            )),
+        }
+    }
+
     /// Lets it manage Headscale's users and keys as `control` says.
     pub fn with_control(mut self, control: Option<&crate::render::control::Control>) -> Self {
         self.headscale = control.map(|c| crate::observe::live::headscale_client(c, &self.install));
@@ -254,4 +288,105 @@ fn operator_uid() -> anyhow::Result<u32> {
     Ok(std::fs::metadata(&home)
         .map_err(|e| anyhow::anyhow!("reading `{}`: {e}", home.to_string_lossy()))?
         .uid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::units::{Definition, Health};
+    use crate::sys::{Recorder, RunOutput};
+    use std::io::Read;
+
+    /// A health endpoint on 127.0.0.1 that answers 200 to everything.
+    fn healthy_endpoint() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.read(&mut [0u8; 1024]);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            }
+        });
+        port
+    }
+
+    /// The gateway (as the plan view's tests have it), healthy at `port`,
+    /// declaring one service of definition `new`.
+    fn gateway(port: u16) -> ServiceUnit {
+        ServiceUnit {
+            health: Some(Health::Http {
+                url: format!("http://127.0.0.1:{port}/healthz"),
+            }),
+            health_timeout_secs: 2,
+            definition: Some(Definition {
+                services: vec!["openclaw-gateway".into()],
+                sha256: "new".into(),
+            }),
+            ..crate::output::plan_view::tests::gateway()
+        }
+    }
+
+    /// `podman ps` and `inspect` answering one container of service
+    /// `openclaw-gateway` labelled with definition `label`.
+    fn runtime(label: &str, health: &str) -> Recorder {
+        let out = |stdout: String| RunOutput {
+            status: 0,
+            stdout,
+            stderr: String::new(),
+        };
+        let inspect = serde_json::json!([{
+            "Id": "c0ffee",
+            "Name": "privai-gateway_openclaw-gateway_1",
+            "State": {"Status": "running", "Running": true, "Health": {"Status": health}},
+            "Config": {"Image": "gateway:ok", "Labels": {
+                "com.docker.compose.project": "privai-gateway",
+                "com.docker.compose.service": "openclaw-gateway",
+                "net.privai.compose-sha256": label,
+            }},
+        }]);
+        Recorder::new()
+            .respond_when(vec!["podman".into(), "ps".into()], out("c0ffee\n".into()))
+            .respond_when(
+                vec!["podman".into(), "container".into()],
+                out(inspect.to_string()),
+            )
+    }
+
+    fn system(runner: Recorder) -> System {
+        let root = std::env::temp_dir();
+        System::new(Box::new(runner), Install::Staged { root }, None, None)
+            .unwrap()
+            .with_container_checks(true)
+    }
+
+    #[test]
+    fn a_gateway_that_answers_from_its_new_containers_is_healthy() {
+        let unit = gateway(healthy_endpoint());
+        assert_eq!(system(runtime("new", "healthy")).health(&unit), Ok(()));
+    }
+
+    #[test]
+    fn a_gateway_that_answers_from_a_container_of_another_definition_is_not_healthy() {
+        let unit = gateway(healthy_endpoint());
+        let error = system(runtime("old", "healthy")).health(&unit).unwrap_err();
+        assert!(
+            error.starts_with("it answers, but its containers are not right: ")
+                && error.contains("net.privai.compose-sha256 is old, the compose file says new"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_container_that_reports_itself_unhealthy_fails_the_check() {
+        let unit = gateway(healthy_endpoint());
+        let error = system(runtime("new", "unhealthy"))
+            .health(&unit)
+            .unwrap_err();
+        assert!(
+            error.contains("container privai-gateway_openclaw-gateway_1 reports itself unhealthy"),
+            "{error}"
+        );
+    }
 }

@@ -196,8 +196,15 @@ fn undo_records(records: &[Record], mut services: Option<&mut dyn Services>) -> 
                 Verb::Reload => ("reloaded", services.reload(unit)),
                 _ => ("started", services.start(unit)),
             };
+            // The journal records the unit as the failed run had it: its
+            // containers' definition is the new one, not the restored one,
+            // so only the health answer is checked.
+            let restored = ServiceUnit {
+                definition: None,
+                ..(*unit).clone()
+            };
             let result = result.and_then(|()| match unit.health {
-                Some(_) => services.health(unit),
+                Some(_) => services.health(&restored),
                 None => Ok(()),
             });
             lines.push(match result {

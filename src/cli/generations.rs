@@ -133,6 +133,7 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
         spec_sha256: String::new(),
         desired: install.select(desired),
         install,
+        model: None,
     };
     super::apply::execute(
         &prepared,

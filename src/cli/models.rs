@@ -7,13 +7,13 @@
 //! spec's `size_gb` ([`crate::sizing::fit::assess_with`]).
 
 use super::Exit;
-use crate::api::ollama::{Client, same_model};
+use crate::api::ollama::Client;
 use crate::model::{Role, Spec};
 use crate::output::models::{JSON_SCHEMA_VERSION, render};
 use crate::render::ServiceId;
 use crate::render::units::{Health, units};
 use crate::sizing::catalog::Catalog;
-use crate::sizing::fit::{Exact, HostFit, OllamaModel, Verdict, assess_with};
+use crate::sizing::fit::{Exact, HostFit, Verdict, assess_with};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -184,25 +184,7 @@ fn ask_ollama(spec: &Spec, this_host: &str) -> (Lookup, Exact, Vec<String>) {
         Ok(local) => local,
         Err(e) => return unreachable(e.to_string()),
     };
-    let mut exact = Exact::none();
-    let mut notes = Vec::new();
-    for model in &spec.ollama.models {
-        let Some(have) = local.iter().find(|l| same_model(&l.name, &model.name)) else {
-            continue;
-        };
-        match client.show(&have.name) {
-            Ok(show) => match OllamaModel::from_api(have, &show) {
-                Some(facts) => exact.insert(facts),
-                None => notes.push(format!(
-                    "Ollama's facts about {} lack the layers, KV heads, head size or context length: catalog facts",
-                    have.name
-                )),
-            },
-            Err(e) => notes.push(format!(
-                "Ollama did not describe {} ({e}): catalog facts",
-                have.name
-            )),
-        }
-    }
+    let wanted: Vec<&str> = spec.ollama.models.iter().map(|m| m.name.as_str()).collect();
+    let (exact, notes) = crate::observe::live::exact_facts(&client, &local, &wanted);
     (Lookup::Answered { url, version }, exact, notes)
 }

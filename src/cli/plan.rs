@@ -48,6 +48,8 @@ pub(super) struct Prepared {
     pub install: Install,
     /// What it renders for there.
     pub desired: Rendered,
+    /// The spec, when there is one (a rollback installs a generation).
+    pub model: Option<crate::model::Spec>,
 }
 
 /// Checks and renders the spec for `target`; `Err(exit)` after printing
@@ -69,6 +71,7 @@ pub(super) fn prepare(
         spec_sha256: sha256_hex(&bytes),
         desired: install.select(crate::render::render(&model)),
         install,
+        model: Some(model),
     }))
 }
 
@@ -90,8 +93,54 @@ pub(super) fn observe_and_plan(
         lock,
     )
     .context("observing the installed system")?;
-    let plan = crate::plan::plan_with(&prepared.desired, &observed, crate::plan::Options { prune });
+    let mut plan =
+        crate::plan::plan_with(&prepared.desired, &observed, crate::plan::Options { prune });
+    if let Some(spec) = &prepared.model {
+        plan.notes.extend(exact_fit_notes(spec, &observed.ollama));
+    }
     Ok((observed, plan))
+}
+
+/// What the memory fit check says with Ollama's own facts (`/api/show`)
+/// about the models Ollama has: a note for each that does not fit, which
+/// the catalog may have missed. Nothing when Ollama did not answer.
+fn exact_fit_notes(
+    spec: &crate::model::Spec,
+    ollama: &crate::observe::live::OllamaState,
+) -> Vec<String> {
+    use crate::observe::live::OllamaState;
+    use crate::sizing::fit::{FactsSource, Verdict};
+    let OllamaState::Running { url, models, .. } = ollama else {
+        return Vec::new();
+    };
+    let Ok(client) = crate::api::ollama::Client::new(url) else {
+        return Vec::new();
+    };
+    let wanted: Vec<&str> = spec.ollama.models.iter().map(|m| m.name.as_str()).collect();
+    let (exact, mut notes) = crate::observe::live::exact_facts(&client, models, &wanted);
+    if exact.is_empty() {
+        return notes;
+    }
+    let Some(fit) =
+        crate::sizing::fit::assess_with(spec, crate::sizing::catalog::Catalog::bundled(), &exact)
+    else {
+        return notes;
+    };
+    for model in &fit.models {
+        if let (FactsSource::Ollama { .. }, Verdict::TooBig, Some(estimate)) =
+            (&model.source, model.verdict, &model.estimate)
+        {
+            notes.push(format!(
+                "by Ollama's own facts, model {} needs {} at a context of {} but {} is left for models on {}; `privai models` shows the fit and what would fit",
+                model.name,
+                crate::sizing::gib(estimate.total),
+                model.requested_context,
+                crate::sizing::gib(fit.budget.available),
+                fit.budget.host
+            ));
+        }
+    }
+    notes
 }
 
 /// The JSON plan.

@@ -194,7 +194,8 @@ pub fn services(
         };
         return Ok(Some(Box::new(
             System::new(Box::new(runner), install.clone(), timeout, ollama_url)?
-                .with_control(control),
+                .with_control(control)
+                .with_container_checks(container_runner(install, desired).is_some()),
         )));
     }
     if !install.activates() {
@@ -207,7 +208,8 @@ pub fn services(
             timeout,
             ollama_url,
         )?
-        .with_control(control),
+        .with_control(control)
+        .with_container_checks(true),
     )))
 }
 

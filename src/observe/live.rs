@@ -227,3 +227,37 @@ pub fn observe_containers(
     }
     out
 }
+
+/// The `/api/show` facts of each model of `wanted` that Ollama (`client`)
+/// has among `local`, for the memory fit check; with a note (one
+/// sentence) for each model it has but could not describe well enough,
+/// which keeps its catalog facts.
+pub fn exact_facts(
+    client: &Client,
+    local: &[LocalModel],
+    wanted: &[&str],
+) -> (crate::sizing::fit::Exact, Vec<String>) {
+    use crate::api::ollama::same_model;
+    use crate::sizing::fit::{Exact, OllamaModel};
+    let mut exact = Exact::none();
+    let mut notes = Vec::new();
+    for name in wanted {
+        let Some(have) = local.iter().find(|l| same_model(&l.name, name)) else {
+            continue;
+        };
+        match client.show(&have.name) {
+            Ok(show) => match OllamaModel::from_api(have, &show) {
+                Some(facts) => exact.insert(facts),
+                None => notes.push(format!(
+                    "Ollama's facts about {} lack the layers, KV heads, head size or context length: catalog facts",
+                    have.name
+                )),
+            },
+            Err(e) => notes.push(format!(
+                "Ollama did not describe {} ({e}): catalog facts",
+                have.name
+            )),
+        }
+    }
+    (exact, notes)
+}

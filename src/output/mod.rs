@@ -5,3 +5,4 @@ pub mod diagnostics;
 pub mod models;
 pub mod plan_json;
 pub mod plan_view;
+pub mod pull_view;

@@ -2,12 +2,14 @@
 //! errors that name their fix, and reconciliation that writes nothing the
 //! second time.
 
+use crate::standin::Tls;
 use crate::standin::headscale::{Standin, TAGGED_DEVICES_ID};
 use privai::api::headscale::{
     ApiKey, Client, Error, ExpiryReason, Kept, KeyDecisions, KeyExpiry, KeyRecords, NewPreAuthKey,
     NewUser, TagChange, key_decisions, tag_changes, users_to_create, users_to_delete,
 };
 use privai::model::{Device, DeviceKind, DeviceOs, User};
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 const API_KEY: &str = "hskey-api-abcdefghijkl-0123456789abcdef";
@@ -542,4 +544,175 @@ fn every_request_went_to_the_documented_paths() {
             "GET /api/v1/policy",
         ]
     );
+}
+
+/// The host of `server_url` in the TLS tests: the seed's. It is never
+/// looked up: the client connects to 127.0.0.1 ([`Builder::resolve_to`]).
+///
+/// [`Builder::resolve_to`]: privai::api::headscale::Builder::resolve_to
+const TLS_HOST: &str = "headscale.home.arpa";
+
+/// A self-signed certificate for `host` (its subject alternative name and
+/// common name) and its private key, both PEM: what `headscale.tls.cert_path`
+/// and `key_path` hold in `'self_signed` mode, as `openssl req -x509
+/// -subj /CN=HOST -addext subjectAltName=DNS:HOST` makes them (privai
+/// itself creates none).
+fn self_signed(host: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![host.to_owned()]).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, host);
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// A client of `https://headscale.home.arpa:PORT` (the stand-in's port),
+/// connected on 127.0.0.1, trusting the certificate `trusted` (PEM) besides
+/// the public roots: as `observe` builds it in `'self_signed` mode.
+fn tls_client(standin: &Standin, trusted: &str) -> Client {
+    Client::builder(
+        &format!("https://{TLS_HOST}:{}", standin.port()),
+        ApiKey::new(API_KEY, REFERENCE),
+    )
+    .root_certificate_pem(trusted)
+    .resolve_to(IpAddr::from([127, 0, 0, 1]))
+    .build()
+    .unwrap()
+}
+
+#[test]
+fn over_tls_the_self_signed_certificate_is_trusted_and_the_loopback_listener_answers() {
+    let (cert, key) = self_signed(TLS_HOST);
+    let standin = Standin::start_tls(API_KEY, &cert, &key);
+    standin.add_user("alice");
+    let client = tls_client(&standin, &cert);
+    assert_eq!(
+        client.url(),
+        format!("https://{TLS_HOST}:{}", standin.port())
+    );
+
+    client.health().unwrap();
+    let users = client.list_users().unwrap();
+    assert_eq!(
+        users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["alice"]
+    );
+    client.create_user(&NewUser::of(&spec_user("bob"))).unwrap();
+    assert_eq!(standin.users(), ["alice", "bob"]);
+
+    // Every request came over TLS, for the name of `server_url` (SNI).
+    let log = standin.log();
+    assert_eq!(
+        log.iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>(),
+        ["GET /health", "GET /api/v1/user", "POST /api/v1/user"]
+    );
+    let tls = Tls {
+        server_name: Some(TLS_HOST.to_owned()),
+        version: "TLSv1_3".to_owned(),
+    };
+    for request in &log {
+        assert_eq!(request.tls.as_ref(), Some(&tls), "{request:?}");
+    }
+}
+
+#[test]
+fn another_self_signed_certificate_is_refused_naming_the_fix_before_the_key_is_sent() {
+    let (served, key) = self_signed(TLS_HOST);
+    let standin = Standin::start_tls(API_KEY, &served, &key);
+    // The same name, another key: a certificate made again, on one side only.
+    let (trusted, _) = self_signed(TLS_HOST);
+    let error = tls_client(&standin, &trusted).list_users().unwrap_err();
+    assert!(matches!(error, Error::Connect { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "Headscale at https://{TLS_HOST}:{} presented a TLS certificate privai does not trust (invalid peer certificate: BadSignature): with `headscale.tls.mode = 'self_signed` privai trusts only the certificate at `headscale.tls.cert_path`, so Headscale must serve that file (restart it after replacing the file) and the certificate must name the host of `headscale.server_url`",
+            standin.port()
+        )
+    );
+    assert_eq!(standin.log(), vec![], "no request got through");
+}
+
+#[test]
+fn a_trusted_certificate_for_another_host_is_refused_naming_both_names() {
+    let (cert, key) = self_signed("hs.example.org");
+    let standin = Standin::start_tls(API_KEY, &cert, &key);
+    let error = tls_client(&standin, &cert).health().unwrap_err();
+    assert!(matches!(error, Error::Connect { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains(r#"(invalid peer certificate: certificate not valid for name "headscale.home.arpa"; certificate is only valid for DnsName("hs.example.org"))"#),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("the certificate must name the host of `headscale.server_url`"),
+        "{message}"
+    );
+    assert_eq!(standin.log(), vec![], "no request got through");
+}
+
+#[test]
+fn plan_observes_a_self_signed_headscale_over_tls_with_the_certificate_at_cert_path() {
+    use crate::apply::{HEADSCALE_KEY, Seed, stdout};
+    use crate::tools::{repo, show};
+    let (cert, key) = self_signed(TLS_HOST);
+    let mut seed = Seed::new();
+    seed.headscale = Standin::start_tls(HEADSCALE_KEY, &cert, &key);
+    seed.headscale.add_user("user1");
+    // The seed as it is (`'self_signed`, `cert_path =
+    // "/etc/privai/tls/headscale.crt"`), on the stand-ins' ports; observe
+    // reads the certificate from the staged install under `--root`.
+    let port = seed.headscale.port();
+    let ollama = seed.ollama.url.rsplit(':').next().unwrap();
+    let spec = seed.dir.path().join("tls.ncl");
+    std::fs::write(
+        &spec,
+        format!(
+            "(import \"{}\") & {{\n  headscale.server_url | force = \"https://{TLS_HOST}:{port}\",\n  headscale.listen_addr | force = \"0.0.0.0:{port}\",\n  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",\n  ollama.port | force = {ollama},\n  openclaw.port | force = {},\n}}\n",
+            repo("examples/seed-home.ncl").display(),
+            seed.gateway.port
+        ),
+    )
+    .unwrap();
+    let installed = seed
+        .root()
+        .join("openclaw-server/etc/privai/tls/headscale.crt");
+    std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
+    std::fs::write(&installed, &cert).unwrap();
+
+    let plan = seed.plan(&spec);
+    assert_eq!(plan.status.code(), Some(2), "{}", show(&plan));
+    let text = stdout(&plan);
+    assert!(
+        text.contains("+ headscale user openclaw-server:user2"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("headscale user openclaw-server:user1"),
+        "user1 was read from the stand-in: {text}"
+    );
+    let log = seed.headscale.log();
+    assert_eq!(
+        log.iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>(),
+        [
+            "GET /health",
+            "GET /api/v1/user",
+            "GET /api/v1/preauthkey",
+            "GET /api/v1/node",
+        ]
+    );
+    for request in &log {
+        let tls = request.tls.as_ref();
+        assert_eq!(
+            tls.and_then(|t| t.server_name.as_deref()),
+            Some(TLS_HOST),
+            "{request:?}"
+        );
+    }
 }

@@ -241,3 +241,34 @@ fn an_ollama_that_does_not_answer_leaves_catalog_facts_and_one_line() {
         assert_eq!(model["source"]["kind"], "catalog", "{model}");
     }
 }
+
+#[test]
+fn plan_notes_a_model_that_does_not_fit_by_ollama_s_own_facts() {
+    let ollama = ollama_with(llama("llama3.2:3b", 32, 32));
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(&dir, port_of(&ollama), 131_072);
+    let root = dir.path().join("root");
+    let out = Command::cargo_bin("privai")
+        .unwrap()
+        .args([
+            "plan",
+            spec.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+        ])
+        .env("PRIVAI_TEST_SERVICES", dir.path().join("services.log"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text.contains("Note: by Ollama's own facts, model llama3.2:3b needs ")
+            && text.contains("is left for models on mac; `privai models` shows the fit"),
+        "{text}"
+    );
+    assert!(
+        ollama.log().iter().any(|l| l.path == "/api/show"),
+        "{:?}",
+        ollama.log()
+    );
+}

@@ -18,8 +18,13 @@
 //! wrote nothing; [`Standin::join`] and [`Standin::join_with_key`] play a
 //! device registering. Documented endpoints the stand-in does not model
 //! (rename, routes, API keys, auth register…) answer 501.
+//!
+//! [`Standin::start`] serves plain HTTP, as Headscale behind a reverse
+//! proxy (`tls.mode = 'proxy`) does; [`Standin::start_tls`] serves HTTPS
+//! only, with a given certificate, as Headscale terminating TLS itself
+//! (`'self_signed`); the log says which session each request came over.
 
-use super::{Request, Responder, Server};
+use super::{Request, Responder, Server, Tls, tls_config};
 use serde_json::{Value, json};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -54,6 +59,8 @@ pub struct Logged {
     pub method: String,
     /// The path, with `?query` when there was one.
     pub path: String,
+    /// The TLS session it came over; `None`: plain HTTP.
+    pub tls: Option<Tls>,
 }
 
 impl Logged {
@@ -267,7 +274,8 @@ fn ts(time: SystemTime) -> String {
 
 /// A running stand-in Headscale; it stops when dropped.
 pub struct Standin {
-    /// `http://127.0.0.1:PORT`, the base URL (without `/api/v1`).
+    /// `http://127.0.0.1:PORT` (`https://…` from [`Standin::start_tls`]),
+    /// the base URL (without `/api/v1`).
     pub url: String,
     state: Arc<Mutex<State>>,
     _server: Server,
@@ -277,6 +285,18 @@ impl Standin {
     /// Starts a stand-in that accepts the bearer key `api_key`, in
     /// database policy mode, healthy, with no users, keys, nodes or policy.
     pub fn start(api_key: &str) -> Self {
+        Self::launch(api_key, None)
+    }
+
+    /// As [`Standin::start`], serving HTTPS only, with the certificate
+    /// (chain) `cert_pem` and its private key `key_pem`; [`Standin::url`]
+    /// is then `https://127.0.0.1:PORT`.
+    pub fn start_tls(api_key: &str, cert_pem: &str, key_pem: &str) -> Self {
+        let tls = tls_config(cert_pem, key_pem).expect("a PEM certificate and key");
+        Self::launch(api_key, Some(tls))
+    }
+
+    fn launch(api_key: &str, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let state = Arc::new(Mutex::new(State {
             api_key: api_key.to_owned(),
             log: Vec::new(),
@@ -291,22 +311,28 @@ impl Standin {
             random: RandomState::new(),
         }));
         let shared = Arc::clone(&state);
-        let server = Server::start(
-            0,
-            Arc::new(move |request: Request, responder: Responder| {
-                let (status, content_type, body) = {
-                    let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
-                    handle(&mut state, &request)
-                };
-                let _ = responder.send(status, content_type, body.as_bytes());
-            }),
-        )
+        let handler = Arc::new(move |request: Request, responder: Responder| {
+            let (status, content_type, body) = {
+                let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+                handle(&mut state, &request)
+            };
+            let _ = responder.send(status, content_type, body.as_bytes());
+        });
+        let server = match tls {
+            None => Server::start(0, handler),
+            Some(tls) => Server::start_tls(0, handler, tls),
+        }
         .expect("the Headscale stand-in listens on 127.0.0.1");
         Self {
             url: server.url(),
             state,
             _server: server,
         }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self._server.port()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -466,6 +492,7 @@ fn handle(state: &mut State, request: &Request) -> Answer {
     state.log.push(Logged {
         method: request.method.clone(),
         path: target,
+        tls: request.tls.clone(),
     });
     let path = request.path.as_str();
     if path == "/health" && request.method == "GET" {

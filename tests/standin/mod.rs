@@ -4,13 +4,18 @@
 //!
 //! [`Server`] is the tiny HTTP/1.1 server they share: one thread per
 //! connection, one request per connection (`Connection: close`), bodies
-//! with `Content-Length` in, whole bodies or chunked streams out.
+//! with `Content-Length` in, whole bodies or chunked streams out. It speaks
+//! plain HTTP, or HTTPS with a given certificate ([`Server::start_tls`],
+//! rustls on the same blocking sockets) as a service terminating TLS itself.
 
 #![allow(dead_code)]
 
 pub mod headscale;
 pub mod ollama;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -31,6 +36,108 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body (`Content-Length` bytes).
     pub body: Vec<u8>,
+    /// How it came over TLS; `None`: plain HTTP.
+    pub tls: Option<Tls>,
+}
+
+/// The TLS session a request came over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// The server name the client asked for (SNI), if it sent one.
+    pub server_name: Option<String>,
+    /// The protocol version, e.g. `TLSv1_3`.
+    pub version: String,
+}
+
+/// A connection: plain TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// Closes the connection at once, without a TLS `close_notify`: to the
+    /// client, a connection that broke.
+    fn shutdown(&self) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.shutdown(Shutdown::Both),
+            Self::Tls(stream) => stream.sock.shutdown(Shutdown::Both),
+        }
+    }
+
+    /// The session's server name and version, once the handshake is done.
+    fn tls(&self) -> Option<Tls> {
+        let Self::Tls(stream) = self else {
+            return None;
+        };
+        Some(Tls {
+            server_name: stream.conn.server_name().map(str::to_owned),
+            version: stream
+                .conn
+                .protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.read(buf),
+            Self::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.write(buf),
+            Self::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.flush(),
+            Self::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
+impl Drop for Stream {
+    /// Ends a TLS session with `close_notify`, as a server closing cleanly
+    /// does (after [`Stream::shutdown`] this fails quietly).
+    fn drop(&mut self) {
+        if let Self::Tls(stream) = self {
+            stream.conn.send_close_notify();
+            while stream.conn.wants_write() {
+                if stream.conn.write_tls(&mut stream.sock).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A TLS server configuration serving the certificate chain `cert_pem`
+/// with the private key `key_pem` (both PEM), with ring as the provider.
+pub fn tls_config(cert_pem: &str, key_pem: &str) -> io::Result<Arc<ServerConfig>> {
+    let invalid =
+        |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+    let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| invalid(&e))?;
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid(&e))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| invalid(&e))?;
+    Ok(Arc::new(config))
 }
 
 impl Request {
@@ -50,7 +157,7 @@ impl Request {
 
 /// Where a handler writes its answer.
 pub struct Responder {
-    stream: TcpStream,
+    stream: Stream,
     head: bool,
 }
 
@@ -121,7 +228,7 @@ const CHUNK: usize = 64 * 1024;
 /// A chunked answer being written. Dropped without [`Chunked::finish`], it
 /// ends like a broken connection (no terminating chunk).
 pub struct Chunked {
-    stream: TcpStream,
+    stream: Stream,
     buffer: Vec<u8>,
     sent: u64,
 }
@@ -167,7 +274,7 @@ impl Chunked {
     /// server that dies or a network that breaks would.
     pub fn abort(mut self) -> io::Result<()> {
         self.flush()?;
-        self.stream.shutdown(Shutdown::Both)
+        self.stream.shutdown()
     }
 }
 
@@ -177,6 +284,7 @@ pub type Handler = dyn Fn(Request, Responder) + Send + Sync;
 /// A tiny HTTP/1.1 server on 127.0.0.1; it stops when dropped.
 pub struct Server {
     addr: SocketAddr,
+    tls: bool,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -185,10 +293,26 @@ impl Server {
     /// Listens on 127.0.0.1:`port` (0: any free port) and answers each
     /// request with `handler`, on a thread of its own.
     pub fn start(port: u16, handler: Arc<Handler>) -> io::Result<Self> {
+        Self::listen(port, handler, None)
+    }
+
+    /// As [`Server::start`], speaking HTTPS only with `tls` (see
+    /// [`tls_config`]). A connection whose handshake fails (the client
+    /// does not trust the certificate) never reaches `handler`.
+    pub fn start_tls(port: u16, handler: Arc<Handler>, tls: Arc<ServerConfig>) -> io::Result<Self> {
+        Self::listen(port, handler, Some(tls))
+    }
+
+    fn listen(
+        port: u16,
+        handler: Arc<Handler>,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
+        let speaks_tls = tls.is_some();
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stopping.load(Ordering::SeqCst) {
@@ -196,21 +320,24 @@ impl Server {
                 }
                 let Ok(stream) = stream else { continue };
                 let handler = Arc::clone(&handler);
+                let tls = tls.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &*handler);
+                    let _ = serve(stream, tls, &*handler);
                 });
             }
         });
         Ok(Self {
             addr,
+            tls: speaks_tls,
             stop,
             thread: Some(thread),
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://…` when it speaks TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The port it listens on.
@@ -230,10 +357,18 @@ impl Drop for Server {
     }
 }
 
-/// Reads one request from `stream` and hands it to `handler`.
-fn serve(stream: TcpStream, handler: &Handler) -> io::Result<()> {
+/// Reads one request from `stream` (over TLS with `tls`) and hands it to
+/// `handler`.
+fn serve(stream: TcpStream, tls: Option<Arc<ServerConfig>>, handler: &Handler) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    let stream = match tls {
+        None => Stream::Plain(stream),
+        Some(config) => {
+            let conn = ServerConnection::new(config).map_err(io::Error::other)?;
+            Stream::Tls(Box::new(StreamOwned::new(conn, stream)))
+        }
+    };
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -261,13 +396,15 @@ fn serve(stream: TcpStream, handler: &Handler) -> io::Result<()> {
         .and_then(|(_, v)| v.parse::<u64>().ok())
         .unwrap_or(0);
     let mut body = Vec::new();
-    reader.take(length).read_to_end(&mut body)?;
+    (&mut reader).take(length).read_to_end(&mut body)?;
+    let stream = reader.into_inner();
     let request = Request {
         method: method.to_owned(),
         path: path.to_owned(),
         query: query.to_owned(),
         headers,
         body,
+        tls: stream.tls(),
     };
     let head = request.method == "HEAD";
     handler(request, Responder { stream, head });
