@@ -588,6 +588,14 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whether Headscale answered with a TLS certificate privai does not
+    /// trust: something answers, so this is not "not running yet".
+    pub fn is_untrusted_certificate(&self) -> bool {
+        matches!(self, Self::Connect { reason, .. } if reason.contains("invalid peer certificate"))
+    }
+}
+
 /// The message of [`Error::Connect`]. A certificate the TLS client refused
 /// (rustls: `invalid peer certificate: …`) is named as such, with the fix:
 /// in `'self_signed` mode Headscale must serve the file privai trusts.

@@ -198,7 +198,7 @@ pub fn apply(
             }
         } else if let Action::WriteSecret { .. } = action {
             secret_step(install, &state, step, action, &mut journal)
-                .map(|record| records.push(record))
+                .map(|written| records.extend(written))
                 .map_err(|e| format!("{}: {e:#}", action.address()))
         } else if let Some(file) = action.file() {
             let artifact = contents.get(&(file.host.as_str(), file.path.as_str()));
@@ -358,20 +358,23 @@ fn back_up(
 }
 
 /// Runs one secret action: saves the pre-image (0600, removed when the run
-/// ends), journals the step (path only), writes the value 0600.
+/// ends), journals the step (path only), writes the value 0600 — and, for
+/// a self-signed key, its certificate (0644) the same way. Returns the
+/// journal records (for undoing).
 fn secret_step(
     install: &Install,
     state: &StateDir,
     step: usize,
     action: &Action,
     journal: &mut Journal,
-) -> anyhow::Result<Record> {
+) -> anyhow::Result<Vec<Record>> {
     let Action::WriteSecret {
         secret, new_sha256, ..
     } = action
     else {
         unreachable!("a secret action")
     };
+    let mut certificate = None;
     let value = match &secret.source {
         SecretSource::Generate => generate_token()?,
         SecretSource::Env { var } => {
@@ -380,6 +383,15 @@ fn secret_step(
                 anyhow::bail!("the value of {var} changed since the plan was made");
             }
             value
+        }
+        SecretSource::SelfSigned {
+            certificate: path,
+            names,
+        } => {
+            let made = rcgen::generate_simple_self_signed(names.clone())
+                .with_context(|| format!("making a certificate for {}", names.join(", ")))?;
+            certificate = Some((path, made.cert.pem()));
+            made.signing_key.serialize_pem().into_bytes()
         }
     };
     let path = install.path(&secret.host, &secret.path);
@@ -399,7 +411,22 @@ fn secret_step(
     {
         give_to_operator(&path, &record, owner)?;
     }
-    Ok(record)
+    let mut records = vec![record];
+    if let Some((certificate, pem)) = certificate {
+        let path = install.path(&secret.host, certificate);
+        let record = Record::File {
+            step,
+            action: format!("create file {}:{certificate}", secret.host),
+            path: path.clone(),
+            backup: back_up(state, step, &path, false)?,
+            saved_as: None,
+            created_dirs: missing_parents(&path),
+        };
+        journal.append(&record)?;
+        atomic::replace(&path, pem.as_bytes(), 0o644)?;
+        records.push(record);
+    }
+    Ok(records)
 }
 
 /// A new random token: 32 bytes from the OS, as 64 hex digits.

@@ -182,6 +182,7 @@ pub fn observe_headscale(
     });
     match state {
         Ok(state) => Ok(state),
+        Err(e) if e.is_untrusted_certificate() => Err(anyhow::anyhow!("{e}; nothing was changed")),
         Err(
             e @ (Error::NotRunning { .. }
             | Error::Connect { .. }

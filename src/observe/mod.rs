@@ -125,6 +125,9 @@ pub struct SecretState {
     /// sha256 of the value it should hold; `None` for a generated secret,
     /// which any existing file satisfies.
     pub wanted_sha256: Option<String>,
+    /// Why privai will not write it though it is incomplete (a key whose
+    /// certificate is missing), for the plan's notes.
+    pub note: Option<String>,
 }
 
 impl Observed {

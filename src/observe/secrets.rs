@@ -22,15 +22,32 @@ pub fn observe(
             FileState::Absent => None,
             FileState::Present { contents, mode } => Some((sha256_hex(&contents), mode)),
         };
+        let mut note = None;
         let wanted_sha256 = match &secret.source {
             SecretSource::Generate => None,
             SecretSource::Env { var } => Some(sha256_hex(&env_value(secret, var)?)),
+            SecretSource::SelfSigned { certificate, .. } => {
+                let cert = install.path(&secret.host, certificate);
+                let has_cert = matches!(super::files::read_file(&cert)?, FileState::Present { .. });
+                if has_cert != file.is_some() {
+                    let (have, lack) = match has_cert {
+                        true => (certificate.as_str(), secret.path.as_str()),
+                        false => (secret.path.as_str(), certificate.as_str()),
+                    };
+                    note = Some(format!(
+                        "`{have}` exists but `{lack}` does not; privai makes the key and certificate of `{}` only as a pair, and never replaces one it may not have made: provide `{lack}`, or remove `{have}` to have privai make a new pair",
+                        secret.name
+                    ));
+                }
+                None
+            }
         };
         out.insert(
             FileKey::new(&secret.host, &secret.path),
             SecretState {
                 file,
                 wanted_sha256,
+                note,
             },
         );
     }

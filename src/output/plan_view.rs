@@ -371,6 +371,10 @@ fn secret_details(out: &mut String, secret: &SecretFile, old: Option<&str>, new:
     let source = match &secret.source {
         SecretSource::Generate => "generated".to_owned(),
         SecretSource::Env { var } => format!("from ${var}"),
+        SecretSource::SelfSigned { certificate, names } => format!(
+            "a new key, with a self-signed certificate for {} at {certificate}",
+            names.join(", ")
+        ),
     };
     let digests = match (old, new) {
         (None, None) => String::new(),

@@ -612,9 +612,14 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
             }
         }
     }
+    let mut secret_notes = Vec::new();
     for secret in &desired.secrets {
         let key = FileKey::new(&secret.host, &secret.path);
         let state = observed.secrets.get(&key).cloned().unwrap_or_default();
+        if let Some(note) = state.note {
+            secret_notes.push(note);
+            continue;
+        }
         let write = match (&state.file, &state.wanted_sha256) {
             (None, _) => true,
             (Some((sha256, mode)), Some(wanted)) => sha256 != wanted || *mode != 0o600,
@@ -653,7 +658,9 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
     files.extend(deletions);
     let (stops, mut starts) =
         service_actions(&desired.services, &observed.previous_services, &files);
-    let (repairs, mut notes) = container_actions(desired, observed, &stops, &starts);
+    let (repairs, container_notes) = container_actions(desired, observed, &stops, &starts);
+    let mut notes = secret_notes;
+    notes.extend(container_notes);
     for repair in repairs {
         let id = repair.unit().map(|u| u.id);
         let at = starts
@@ -722,7 +729,12 @@ fn control_actions(
     };
     let (users, keys, nodes, policy) = match &observed.headscale {
         HeadscaleState::NotObserved => return (actions, notes),
-        HeadscaleState::Unreachable { .. } => (&[][..], &[][..], &[][..], None),
+        HeadscaleState::Unreachable { url, error } => {
+            notes.push(format!(
+                "Headscale did not answer at {url} ({error}); the plan assumes it is starting and lists every user and key: apply asks again once it runs"
+            ));
+            (&[][..], &[][..], &[][..], None)
+        }
         HeadscaleState::Running {
             users,
             keys,
@@ -884,6 +896,11 @@ fn model_actions(
     let mut notes = Vec::new();
     if !observed.ollama.observed() {
         return (actions, notes);
+    }
+    if let crate::observe::live::OllamaState::Unreachable { url, error } = &observed.ollama {
+        notes.push(format!(
+            "Ollama did not answer at {url} ({error}); the plan assumes it is starting and lists every model as missing"
+        ));
     }
     let local = observed.ollama.models();
     for model in &desired.models {

@@ -41,7 +41,11 @@ pub fn control(spec: &Spec, health: Option<&Health>) -> Option<Control> {
         (TlsMode::Proxy, Some(Health::Http { url })) => {
             (url.strip_suffix("/health").unwrap_or(url).to_owned(), None)
         }
-        (TlsMode::SelfSigned, _) => (hs.server_url.clone(), hs.tls.cert_path.clone()),
+        (TlsMode::SelfSigned, _) => {
+            let (certificate, _) =
+                super::headscale::tls_files(spec, &super::paths::Layout::of(host));
+            (hs.server_url.clone(), Some(certificate))
+        }
         _ => (hs.server_url.clone(), None),
     };
     Some(Control {

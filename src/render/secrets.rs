@@ -1,8 +1,10 @@
 //! The secret files `apply` writes: the gateway's token when its `file:`
-//! does not exist yet (generated), and every secret the spec reads from an
+//! does not exist yet (generated), every secret the spec reads from an
 //! environment variable (copied into privai's secrets directory, where the
-//! compose file mounts it from). Pure: values are read by `observe` and
-//! `apply`, never here, and never stored in a generation.
+//! compose file mounts it from), and Headscale's TLS key with its
+//! self-signed certificate in `'self_signed` mode when neither exists.
+//! Pure: values are read by `observe` and `apply`, never here, and never
+//! stored in a generation.
 //!
 //! Not written (yet): secrets in the macOS keychain (`keychain:`); a
 //! channel token given as `file:`, which only its owner can provide.
@@ -23,6 +25,15 @@ pub enum SecretSource {
         /// The variable.
         var: String,
     },
+    /// A new private key (the secret) and a self-signed certificate for
+    /// `names`, written at `certificate` (mode 0644): made once when
+    /// neither file exists, then kept.
+    SelfSigned {
+        /// Install path of the certificate.
+        certificate: String,
+        /// Its subject alternative names (host names or IP addresses).
+        names: Vec<String>,
+    },
 }
 
 /// A secret file privai writes (mode 0600).
@@ -42,11 +53,52 @@ pub struct SecretFile {
 
 /// The secret files of `spec`, by host and path.
 pub fn secrets(spec: &Spec) -> Vec<SecretFile> {
+    let mut out = headscale_tls(spec).into_iter().collect::<Vec<_>>();
+    gateway(spec, &mut out);
+    out.sort_by(|a, b| (&a.host, &a.path).cmp(&(&b.host, &b.path)));
+    out
+}
+
+/// Headscale's key and self-signed certificate in `'self_signed` mode,
+/// for the host of `headscale.server_url`.
+fn headscale_tls(spec: &Spec) -> Option<SecretFile> {
+    let host = spec.service_host(Role::Headscale)?;
+    if spec.headscale.tls.mode != crate::model::TlsMode::SelfSigned {
+        return None;
+    }
+    let (certificate, key) = super::headscale::tls_files(spec, &Layout::of(host));
+    let name = url_host(&spec.headscale.server_url)?;
+    Some(SecretFile {
+        host: host.name.clone(),
+        path: key,
+        name: "headscale.tls.key_path".to_owned(),
+        source: SecretSource::SelfSigned {
+            certificate,
+            names: vec![name],
+        },
+        restarts: vec![ServiceId::Headscale],
+    })
+}
+
+/// The host of `url` (`https://hs.example:8443/x` → `hs.example`, an IPv6
+/// address without its brackets).
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
+/// The gateway's token and channel tokens.
+fn gateway(spec: &Spec, out: &mut Vec<SecretFile>) {
     let (Some(openclaw), Some(host)) = (spec.gateway(), spec.service_host(Role::Openclaw)) else {
-        return Vec::new();
+        return;
     };
     let layout = Layout::of(host);
-    let mut out = Vec::new();
     let mut add = |name: String, reference: &str, file: String, generate: bool| {
         let (path, source) = if let Some(path) = reference.strip_prefix("file:") {
             if !generate {
@@ -87,6 +139,22 @@ pub fn secrets(spec: &Spec) -> Vec<SecretFile> {
             );
         }
     }
-    out.sort_by(|a, b| (&a.host, &a.path).cmp(&(&b.host, &b.path)));
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_host;
+
+    #[test]
+    fn the_certificate_names_the_host_of_the_server_url() {
+        for (url, host) in [
+            ("https://headscale.home.arpa", "headscale.home.arpa"),
+            ("https://hs.example:8443/path", "hs.example"),
+            ("https://100.64.0.1", "100.64.0.1"),
+            ("https://[fd7a::1]:443", "fd7a::1"),
+        ] {
+            assert_eq!(url_host(url).as_deref(), Some(host), "{url}");
+        }
+        assert_eq!(url_host("https://"), None);
+    }
 }

@@ -556,7 +556,8 @@ const TLS_HOST: &str = "headscale.home.arpa";
 /// common name) and its private key, both PEM: what `headscale.tls.cert_path`
 /// and `key_path` hold in `'self_signed` mode, as `openssl req -x509
 /// -subj /CN=HOST -addext subjectAltName=DNS:HOST` makes them (privai
-/// itself creates none).
+/// makes its own when neither file exists: see
+/// [`apply_makes_the_self_signed_pair_headscale_serves_and_keeps_it`]).
 fn self_signed(host: &str) -> (String, String) {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(vec![host.to_owned()]).unwrap();
@@ -715,4 +716,102 @@ fn plan_observes_a_self_signed_headscale_over_tls_with_the_certificate_at_cert_p
             "{request:?}"
         );
     }
+
+    // Another certificate at cert_path: an error naming the fix, not a
+    // Headscale taken for "not running yet" and a plan recreating users.
+    let (other, _) = self_signed(TLS_HOST);
+    std::fs::write(&installed, &other).unwrap();
+    let plan = seed.plan(&spec);
+    assert_eq!(plan.status.code(), Some(1), "{}", show(&plan));
+    let err = String::from_utf8_lossy(&plan.stderr);
+    assert!(
+        err.contains("presented a TLS certificate privai does not trust")
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn apply_makes_the_self_signed_pair_headscale_serves_and_keeps_it() {
+    use crate::apply::{privai, stdout};
+    use crate::tools::{repo, show};
+    use std::ffi::OsStr;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    // The seed as written: `'self_signed`, cert and key under /etc/privai/tls.
+    let apply = || {
+        privai(
+            [
+                OsStr::new("apply"),
+                repo("examples/seed-home.ncl").as_os_str(),
+                "--root".as_ref(),
+                root.as_os_str(),
+                "--auto-approve".as_ref(),
+            ],
+            &[],
+        )
+    };
+    let out = apply();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains(
+            "a new key, with a self-signed certificate for headscale.home.arpa at /etc/privai/tls/headscale.crt"
+        ),
+        "{}",
+        show(&out)
+    );
+    let tls = root.join("openclaw-server/etc/privai/tls");
+    let mode = |name: &str| {
+        std::fs::metadata(tls.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(
+        (mode("headscale.key"), mode("headscale.crt")),
+        (0o600, 0o644)
+    );
+    let cert = std::fs::read_to_string(tls.join("headscale.crt")).unwrap();
+    let key = std::fs::read_to_string(tls.join("headscale.key")).unwrap();
+    assert!(!stdout(&out).contains(key.trim()), "the key was printed");
+
+    // The pair works: a Headscale serving it is trusted by privai's client
+    // for the name of `server_url`.
+    let standin = Standin::start_tls(API_KEY, &cert, &key);
+    tls_client(&standin, &cert).health().unwrap();
+
+    // Kept: a second apply changes nothing.
+    let again = apply();
+    assert_eq!(
+        stdout(&again),
+        "No changes. Your system matches the spec.\n",
+        "{}",
+        show(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(tls.join("headscale.key")).unwrap(),
+        key
+    );
+
+    // Half a pair is never completed by replacing the other half.
+    std::fs::remove_file(tls.join("headscale.crt")).unwrap();
+    let plan = privai(
+        [
+            OsStr::new("plan"),
+            repo("examples/seed-home.ncl").as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[],
+    );
+    let text = stdout(&plan);
+    assert!(
+        text.contains(
+            "`/etc/privai/tls/headscale.key` exists but `/etc/privai/tls/headscale.crt` does not"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("No changes."), "{text}");
 }
