@@ -1,6 +1,7 @@
 //! How a model pull shows its progress: a progress bar per model on a
 //! terminal ([`PullDisplay::Bar`]), or a line at each quarter of each layer
-//! otherwise ([`PullDisplay::Lines`]: logs, CI, pipes).
+//! otherwise ([`PullDisplay::Lines`]: logs, CI, pipes), except for the
+//! small layers (template, licence, parameters) under [`QUIET_BELOW`].
 //!
 //! Ollama reports progress per layer (`pulling <digest>`, with `total` and
 //! `completed` bytes); the bar sums the layers seen so far, so its length
@@ -10,6 +11,9 @@ use crate::api::ollama::PullProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::Write;
+
+/// Layers smaller than this get no progress lines: they take no time.
+pub const QUIET_BELOW: u64 = 16 << 20;
 
 /// Where and how progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +114,7 @@ impl PullView {
                 bar.set_position(done);
                 bar.set_message(String::new());
             }
+            None if total < QUIET_BELOW => {}
             None => {
                 let quarter = completed * 4 / total;
                 if self.quarters.get(digest) != Some(&quarter) {
@@ -193,6 +198,14 @@ mod tests {
              \x20   llama3.2:3b: pulling aa 100% of 2.0 GiB\n\
              \x20   llama3.2:3b: success\n"
         );
+    }
+
+    #[test]
+    fn small_layers_get_no_lines() {
+        let mut view = PullView::new("m", PullDisplay::Lines);
+        let mut out = Vec::new();
+        view.on(&layer("aa", 4096, Some(4096)), &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]

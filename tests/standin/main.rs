@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example standin -- ollama [--port 0] [--model-size-mb 512]
 //!     [--model NAME]... [--pulled NAME]... [--lines-per-blob N] [--line-delay-ms N]
+//! cargo run --release --example standin -- headscale --api-key KEY
 //! ```
 //!
 //! - `--model NAME` (repeatable): a tag its registry offers (default: the
@@ -13,6 +14,8 @@
 //! - progress: by default each pull streams as many bytes of progress lines
 //!   as the model is large; `--lines-per-blob N` sends about N lines per
 //!   blob instead; `--line-delay-ms` pauses between lines.
+//! - `headscale`: the Headscale stand-in on a free port, accepting the API
+//!   key `KEY`, in database policy mode, with no users, keys or nodes.
 
 #[path = "mod.rs"]
 mod standin;
@@ -21,7 +24,8 @@ use standin::ollama::{Config, Model, Progress, Standin};
 use std::io::Write;
 use std::time::Duration;
 
-const USAGE: &str = "usage: standin ollama [--port N] [--model-size-mb N] [--model NAME]... [--pulled NAME]... [--lines-per-blob N] [--line-delay-ms N]";
+const USAGE: &str = "usage: standin ollama [--port N] [--model-size-mb N] [--model NAME]... [--pulled NAME]... [--lines-per-blob N] [--line-delay-ms N]
+       standin headscale --api-key KEY";
 
 fn main() {
     if let Err(message) = run() {
@@ -34,6 +38,14 @@ fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("ollama") => {}
+        Some("headscale") => {
+            let key = match (args.next().as_deref(), args.next()) {
+                (Some("--api-key"), Some(key)) => key,
+                _ => return Err("`headscale` needs `--api-key KEY`".to_owned()),
+            };
+            let standin = standin::headscale::Standin::start(&key);
+            return serve(&standin.url);
+        }
         Some(other) => return Err(format!("unknown service `{other}`")),
         None => return Err("name a service".to_owned()),
     }
@@ -75,8 +87,13 @@ fn run() -> Result<(), String> {
         .map(|name| Model::new(name, size_mb * 1024 * 1024))
         .collect();
     let standin = Standin::start(config);
+    serve(&standin.url)
+}
+
+/// Prints `url` and serves until killed.
+fn serve(url: &str) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", standin.url).map_err(|e| e.to_string())?;
+    writeln!(stdout, "{url}").map_err(|e| e.to_string())?;
     stdout.flush().map_err(|e| e.to_string())?;
     drop(stdout);
     loop {
