@@ -11,7 +11,9 @@
 use super::paths::Layout;
 use super::service::{self, Schedule, ServiceSpec};
 use super::{Artifact, Owner, ServiceId};
-use crate::model::{AcmeChallenge, DerpMode, Host, LogLevel, PolicyMode, Protocol, Spec, TlsMode};
+use crate::model::{
+    AcmeChallenge, DerpMode, Host, LogLevel, Platform, PolicyMode, Protocol, Spec, TlsMode,
+};
 use crate::net::{BindKind, bind_kind, port_part};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -75,6 +77,22 @@ pub fn tls_files(spec: &Spec, layout: &Layout) -> (String, String) {
 /// The ACME cache directory (`'letsencrypt` mode).
 pub fn acme_cache_dir(layout: &Layout) -> String {
     format!("{}/cache", state_dir(layout))
+}
+
+/// The name of the TLS key among the unit's credentials (Linux).
+const KEY_CREDENTIAL: &str = "tls.key";
+
+/// Where Headscale reads its TLS key when that is not the key file itself:
+/// on Linux the unit runs as a dynamic user, who cannot read the root-only
+/// key, so systemd hands it over as a credential (`LoadCredential=`) under
+/// `/run/credentials/UNIT/`. `None` on macOS (Headscale runs as root).
+fn served_key_path(layout: &Layout) -> Option<String> {
+    (layout.platform() == Platform::Linux).then(|| {
+        format!(
+            "/run/credentials/{}.service/{KEY_CREDENTIAL}",
+            layout.unit("headscale")
+        )
+    })
 }
 
 /// Renders Headscale's config, policy and service definition for `host`.
@@ -280,7 +298,7 @@ fn config(spec: &Spec, layout: &Layout) -> Config {
             let (cert, key) = tls_files(spec, layout);
             ConfigTls::Files {
                 tls_cert_path: cert,
-                tls_key_path: key,
+                tls_key_path: served_key_path(layout).unwrap_or(key),
             }
         }
         TlsMode::Proxy => ConfigTls::Files {
@@ -552,9 +570,17 @@ pub fn service_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
     }
     let dir = config_dir(layout);
     let mut readable_paths = vec![dir.clone()];
+    let mut credentials = Vec::new();
     if hs.tls.mode == TlsMode::SelfSigned {
         let (cert, key) = tls_files(spec, layout);
-        for file in [cert, key] {
+        let key = match served_key_path(layout) {
+            Some(_) => {
+                credentials.push((KEY_CREDENTIAL.to_owned(), key));
+                None
+            }
+            None => Some(key),
+        };
+        for file in std::iter::once(cert).chain(key) {
             if !file.starts_with(&format!("{dir}/")) && !readable_paths.contains(&file) {
                 readable_paths.push(file);
             }
@@ -580,6 +606,7 @@ pub fn service_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
         log_file: layout.log_dir().map(|d| format!("{d}/headscale.log")),
         id: ServiceId::Headscale,
         reloads_on_sighup: true,
+        credentials,
     }
 }
 

@@ -104,5 +104,6 @@ pub fn service_spec(spec: &Spec, host: &Host) -> ServiceSpec {
         log_file: service::log_file(&layout, "ollama"),
         id: ServiceId::Ollama,
         reloads_on_sighup: false,
+        credentials: Vec::new(),
     }
 }

@@ -107,5 +107,6 @@ fn rotate_keys_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
         log_file: service::log_file(layout, "rotate-keys"),
         id: ServiceId::KeyRotation,
         reloads_on_sighup: false,
+        credentials: Vec::new(),
     }
 }

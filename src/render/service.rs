@@ -101,6 +101,10 @@ pub struct ServiceSpec {
     /// It re-reads some files on SIGHUP (Headscale: its policy), so the
     /// unit gets `ExecReload=` and `systemctl reload` works.
     pub reloads_on_sighup: bool,
+    /// Root-only files systemd hands the service as credentials
+    /// (`LoadCredential=NAME:PATH`, read under `/run/credentials/UNIT/NAME`),
+    /// so that a dynamic user can read them (Linux; ignored on macOS).
+    pub credentials: Vec<(String, String)>,
 }
 
 /// The log file of service `name` on a host with `layout`:
@@ -273,6 +277,13 @@ fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
     let _ = writeln!(u, "ExecStart={}", exec_line(&service.program));
     if service.reloads_on_sighup {
         let _ = writeln!(u, "ExecReload=/bin/kill -HUP $MAINPID");
+    }
+    for (name, path) in &service.credentials {
+        let _ = writeln!(
+            u,
+            "LoadCredential={}",
+            escape_specifiers(&format!("{name}:{path}"))
+        );
     }
     for (k, v) in &service.environment {
         let _ = writeln!(u, "Environment={}", quote(&format!("{k}={v}"), false));

@@ -645,3 +645,35 @@ fn rendering_twice_gives_identical_bytes() {
         assert!(!pick(&a).is_empty());
     }
 }
+
+#[test]
+fn on_linux_the_dynamic_user_reads_the_root_only_tls_key_as_a_credential() {
+    let mut lab = spec_of(HOMELAB);
+    lab.headscale.tls.mode = privai::model::TlsMode::SelfSigned;
+    let rendered = render(&lab);
+    let unit = text(artifact(&rendered.artifacts, "/privai-headscale.service"));
+    assert!(unit.contains("DynamicUser=yes"), "{unit}");
+    assert!(
+        unit.contains("\nLoadCredential=tls.key:/etc/privai/headscale/tls/headscale.key\n"),
+        "{unit}"
+    );
+    let config: Value = serde_yaml_ng::from_slice(
+        &artifact(&rendered.artifacts, "/headscale/config.yaml").contents,
+    )
+    .unwrap();
+    assert_eq!(
+        config["tls_key_path"].as_str(),
+        Some("/run/credentials/privai-headscale.service/tls.key")
+    );
+    assert_eq!(
+        config["tls_cert_path"].as_str(),
+        Some("/etc/privai/headscale/tls/headscale.crt")
+    );
+
+    // On macOS Headscale runs as root and reads the key where it is.
+    let (_, seed) = config_of(SEED);
+    assert_eq!(
+        seed["tls_key_path"].as_str(),
+        Some("/etc/privai/tls/headscale.key")
+    );
+}

@@ -569,6 +569,7 @@ fn awkward_argv_and_environment_round_trip() {
         log_file: Some("/usr/local/var/log/privai/odd & <x>.log".to_owned()),
         id: ServiceId::Headscale,
         reloads_on_sighup: false,
+        credentials: Vec::new(),
     };
 
     let mac = host("darwin");
