@@ -5,3 +5,4 @@
 
 pub mod headscale;
 pub mod ollama;
+pub mod pull_line;

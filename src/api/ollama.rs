@@ -26,12 +26,12 @@
 //! a broken pull stream; no request goes through a proxy (Ollama is on
 //! loopback or the tailnet).
 
+use super::pull_line::{LineError, PullLines};
 use reqwest::Method;
 use reqwest::blocking::{Client as HttpClient, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::fmt;
-use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
 
 /// Where Ollama listens unless `OLLAMA_HOST` says otherwise.
@@ -53,8 +53,6 @@ pub const DEFAULT_PULL_RETRIES: u32 = 3;
 pub const DEFAULT_PULL_BACKOFF: Duration = Duration::from_secs(1);
 /// The [`PullProgress::status`] privai reports when it resumes a broken pull.
 pub const RESUMING: &str = "resuming";
-/// The longest NDJSON line accepted from a pull (Ollama's are under 200 bytes).
-const MAX_LINE: u64 = 1024 * 1024;
 
 /// The hint for an Ollama that does not answer at all.
 const START_HINT: &str = "start it (`ollama serve`, or the service privai installs: \
@@ -568,19 +566,6 @@ pub struct PullOutcome {
     pub resumed_after: Vec<String>,
 }
 
-/// One line of a pull stream as Ollama writes it, borrowed from the line
-/// (a pull streams millions of them; nothing is allocated per line).
-#[derive(Debug, Deserialize)]
-struct RawProgress<'a> {
-    #[serde(borrow)]
-    status: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    digest: Option<std::borrow::Cow<'a, str>>,
-    total: Option<u64>,
-    completed: Option<u64>,
-    error: Option<String>,
-}
-
 /// How one pull request ended.
 enum Attempt {
     /// `success`.
@@ -807,6 +792,12 @@ impl Client {
     }
 
     /// One pull request, read to its end.
+    ///
+    /// The stream is read in this thread, on a runtime of its own: no
+    /// thread hands the body over chunk by chunk (a pull streams a line per
+    /// progress update, millions of them on a fast link), and the only
+    /// deadline is [`Self::with_pull_read_timeout`]'s limit on silence, so
+    /// a pull may take hours while lines arrive.
     fn pull_once(
         &self,
         model: &str,
@@ -814,120 +805,106 @@ impl Client {
         on_progress: &mut dyn FnMut(&PullProgress),
     ) -> Attempt {
         let request = Request::new(Method::POST, "/api/pull").model(model);
-        let body = json!({ "model": model, "stream": true });
-        let response = match self.send(&request, Some(body), Some(self.pull_read_timeout)) {
-            Ok(response) => response,
-            // Ollama going away mid-pull may be a restart: ask again.
-            Err(error @ OllamaError::NotRunning { .. }) if attempt > 1 => {
-                return Attempt::Broken(error.to_string());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        // Its own connection, which ends with the runtime.
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!("privai/", env!("CARGO_PKG_VERSION")))
+            .build();
+        match (runtime, http) {
+            (Ok(runtime), Ok(http)) => {
+                runtime.block_on(self.read_pull(&http, &request, attempt, on_progress))
             }
-            Err(error) => return Attempt::Fatal(error),
+            (Err(e), _) => Attempt::Fatal(self.bad_client(&request, &e.to_string())),
+            (_, Err(e)) => Attempt::Fatal(self.bad_client(&request, &error_chain(&e))),
+        }
+    }
+
+    /// Sends the pull `request` and reads its stream line by line.
+    async fn read_pull(
+        &self,
+        http: &reqwest::Client,
+        request: &Request,
+        attempt: u32,
+        on_progress: &mut dyn FnMut(&PullProgress),
+    ) -> Attempt {
+        let model = request.model.as_deref().expect("a pull names its model");
+        let silence = self.pull_read_timeout;
+        let send = http
+            .post(format!("{}{}", self.url, request.path))
+            .json(&json!({ "model": model, "stream": true }))
+            .send();
+        let mut response = match tokio::time::timeout(silence, send).await {
+            Ok(Ok(response)) if response.status().is_success() => response,
+            Ok(Ok(response)) => {
+                let status = response.status().as_u16();
+                let text = match tokio::time::timeout(silence, response.text()).await {
+                    Ok(Ok(text)) => text,
+                    _ => String::new(),
+                };
+                return Attempt::Fatal(self.http_error(request, status, &text));
+            }
+            Ok(Err(error)) => match self.transport_error(request, &error, silence) {
+                // Ollama going away mid-pull may be a restart: ask again.
+                error @ OllamaError::NotRunning { .. } if attempt > 1 => {
+                    return Attempt::Broken(error.to_string());
+                }
+                error => return Attempt::Fatal(error),
+            },
+            Err(_) => {
+                return Attempt::Fatal(OllamaError::Timeout {
+                    url: self.url.clone(),
+                    request: request.to_string(),
+                    timeout: silence,
+                });
+            }
         };
-        let mut reader = BufReader::with_capacity(256 * 1024, response);
-        let mut line = Vec::with_capacity(256);
-        // Reused for every line: its strings keep their capacity.
-        let mut progress = PullProgress {
-            status: String::new(),
-            digest: None,
-            total: None,
-            completed: None,
-            attempt,
-            detail: None,
-        };
-        let mut digest = String::new();
+        let mut lines = PullLines::new(attempt);
         loop {
-            line.clear();
-            let read = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line);
-            match read {
-                Ok(0) => {
-                    return Attempt::Broken(
-                        "the connection closed before Ollama said `success`".to_owned(),
-                    );
+            let chunk = match tokio::time::timeout(silence, response.chunk()).await {
+                Ok(Ok(Some(chunk))) => chunk,
+                Ok(Ok(None)) => {
+                    return Attempt::Broken(match lines.pending() {
+                        0 => "the connection closed before Ollama said `success`".to_owned(),
+                        _ => "the connection closed in the middle of a progress line".to_owned(),
+                    });
                 }
-                Ok(_) => {}
-                Err(e) => return Attempt::Broken(self.stream_error(&e)),
-            }
-            if line.last() != Some(&b'\n') {
-                if line.len() as u64 >= MAX_LINE {
-                    return Attempt::Fatal(self.bad_response(
-                        &request,
-                        &format!("a progress line is longer than {MAX_LINE} bytes"),
+                Ok(Err(error)) => {
+                    return Attempt::Broken(format!(
+                        "the connection broke: {}",
+                        error_chain(&error)
                     ));
                 }
-                return Attempt::Broken(
-                    "the connection closed in the middle of a progress line".to_owned(),
-                );
-            }
-            if line.trim_ascii().is_empty() {
-                continue;
-            }
-            let raw: RawProgress = match serde_json::from_slice(&line) {
-                Ok(raw) => raw,
-                Err(e) => {
-                    return Attempt::Fatal(self.bad_response(
-                        &request,
-                        &format!(
-                            "progress line `{}` is not JSON: {e}",
-                            String::from_utf8_lossy(line.trim_ascii())
-                        ),
+                Err(_) => {
+                    return Attempt::Broken(format!(
+                        "Ollama sent nothing for {}",
+                        humantime::format_duration(silence)
                     ));
                 }
             };
-            if let Some(message) = raw.error {
-                return Attempt::Fatal(pull_error(model, message));
-            }
-            let Some(status) = raw.status else {
-                return Attempt::Fatal(self.bad_response(
-                    &request,
-                    &format!(
-                        "progress line `{}` has neither `status` nor `error`",
-                        String::from_utf8_lossy(line.trim_ascii())
-                    ),
-                ));
-            };
-            progress.status.clear();
-            progress.status.push_str(&status);
-            progress.digest = match raw.digest {
-                Some(d) => {
-                    let mut buffer = progress
-                        .digest
-                        .take()
-                        .unwrap_or_else(|| std::mem::take(&mut digest));
-                    buffer.clear();
-                    buffer.push_str(&d);
-                    Some(buffer)
+            match lines.feed(&chunk, on_progress) {
+                Ok(false) => {}
+                Ok(true) => return Attempt::Done,
+                Err(LineError::Fatal(message)) => {
+                    return Attempt::Fatal(pull_error(model, message));
                 }
-                None => {
-                    if let Some(buffer) = progress.digest.take() {
-                        digest = buffer;
-                    }
-                    None
+                Err(LineError::Unreadable(detail)) => {
+                    return Attempt::Fatal(self.bad_response(request, &detail));
                 }
-            };
-            progress.total = raw.total;
-            progress.completed = raw.completed;
-            on_progress(&progress);
-            if progress.is_success() {
-                return Attempt::Done;
             }
         }
     }
 
-    /// Why a pull stream broke, in words.
-    fn stream_error(&self, error: &std::io::Error) -> String {
-        let timed_out = error.kind() == std::io::ErrorKind::TimedOut
-            || error
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<reqwest::Error>())
-                .is_some_and(reqwest::Error::is_timeout)
-            || error_chain(error).contains("timed out");
-        if timed_out {
-            format!(
-                "Ollama sent nothing for {}",
-                humantime::format_duration(self.pull_read_timeout)
-            )
-        } else {
-            format!("the connection broke: {}", error_chain(error))
+    /// The error for an HTTP client that could not be made.
+    fn bad_client(&self, request: &Request, message: &str) -> OllamaError {
+        OllamaError::Transport {
+            url: self.url.clone(),
+            request: request.to_string(),
+            message: format!("no HTTP client: {message}"),
         }
     }
 

@@ -432,6 +432,30 @@ fn a_silent_pull_stream_counts_as_broken() {
 }
 
 #[test]
+fn a_pull_longer_than_the_silence_limit_is_never_cut_while_lines_arrive() {
+    // About 20 lines 100 ms apart: the pull takes 2 s, four times the
+    // 500 ms a stream may stay silent, and is never silent that long.
+    let standin = Standin::start(Config {
+        progress: Progress::Lines(8),
+        line_delay: Duration::from_millis(100),
+        ..Config::with_registry(vec![Model::new("qwen2.5:32b", MIB)])
+    });
+    let client = Client::new(&standin.url)
+        .unwrap()
+        .with_pull_read_timeout(Duration::from_millis(500))
+        .with_pull_retries(0, Duration::ZERO);
+    let started = std::time::Instant::now();
+    let (outcome, events) = pull(&client, "qwen2.5:32b");
+    let outcome = outcome.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        started.elapsed() > Duration::from_millis(1500),
+        "{events:?}"
+    );
+    assert_eq!(outcome.attempts, 1);
+    assert_eq!(events.last().unwrap().status, "success");
+}
+
+#[test]
 fn the_pull_stream_can_carry_as_many_bytes_as_the_model() {
     let standin = Standin::start(Config {
         progress: Progress::FollowSize,
