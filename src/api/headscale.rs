@@ -908,9 +908,17 @@ impl Client {
         Ok(node.node)
     }
 
-    /// The policy (`GET /api/v1/policy`).
+    /// The policy (`GET /api/v1/policy`). In database mode, a Headscale
+    /// that never held a policy answers HTTP 500 `acl policy not found`:
+    /// that is an empty policy here (allow-all, as Headscale enforces it).
     pub fn get_policy(&self) -> Result<Policy, Error> {
-        self.call(Method::GET, "/api/v1/policy", None)
+        match self.call(Method::GET, "/api/v1/policy", None) {
+            Err(Error::Api { message, .. }) if message.ends_with(POLICY_NOT_FOUND) => Ok(Policy {
+                policy: String::new(),
+                updated_at: None,
+            }),
+            answer => answer,
+        }
     }
 
     /// Sets the policy to the HuJSON text `policy` (`PUT /api/v1/policy`;
@@ -1065,6 +1073,10 @@ struct NodeAnswer {
 }
 
 /// A policy call's failure: Headscale's refusal, named.
+/// How Headscale's database says it holds no policy
+/// (`types.ErrPolicyNotFound`).
+const POLICY_NOT_FOUND: &str = "acl policy not found";
+
 fn policy_error(error: Error) -> Error {
     match error {
         Error::Api { message, .. }

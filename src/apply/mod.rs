@@ -109,6 +109,9 @@ pub enum Outcome {
         failure: String,
         /// What undoing did, one line each.
         restored: Vec<String>,
+        /// What the run did that a rollback does not undo: models pulled or
+        /// removed, Headscale users and keys created or expired.
+        kept: Vec<String>,
         /// The generation current again (`None`: nothing was installed before).
         current: Option<u64>,
     },
@@ -127,7 +130,6 @@ pub fn apply(
     install: &Install,
     desired: &Rendered,
     plan: &Plan,
-    previously_pulled: &[ModelPull],
     origin: Origin,
     mut services: Option<&mut dyn Services>,
     options: &Options,
@@ -166,7 +168,6 @@ pub fn apply(
         .collect();
     let mut records = Vec::new();
     let mut staged_services = 0;
-    let mut pulled = previously_pulled.to_vec();
     for (step, action) in plan.actions.iter().enumerate() {
         let mut staged = false;
         let result = if let Action::CreateUser { .. }
@@ -177,10 +178,15 @@ pub fn apply(
         | Action::SetNodeTags { .. } = action
         {
             match services.as_deref_mut() {
-                Some(services) => {
-                    control_step(&state, step, action, desired, services, &mut journal)
-                        .map(|record| records.extend(record))
-                }
+                Some(services) => control_step(
+                    &state,
+                    step,
+                    action,
+                    desired,
+                    services,
+                    &mut journal,
+                    &mut records,
+                ),
                 None => {
                     staged = true;
                     Ok(())
@@ -188,9 +194,15 @@ pub fn apply(
             }
         } else if let Action::PullModel { .. } | Action::RemoveModel { .. } = action {
             match services.as_deref_mut() {
-                Some(services) => {
-                    model_step(step, action, services, &mut journal, &mut pulled, out)
-                }
+                Some(services) => model_step(
+                    &state,
+                    step,
+                    action,
+                    services,
+                    &mut journal,
+                    &mut records,
+                    out,
+                ),
                 None => {
                     staged = true;
                     Ok(())
@@ -224,6 +236,7 @@ pub fn apply(
             return undo::roll_back(&state, from, to, journal, &records, services, &failure, out);
         }
         journal.note(&Record::Done { step })?;
+        records.push(Record::Done { step });
         let status = if staged { "not run (staged)" } else { "done" };
         writeln!(
             out,
@@ -271,7 +284,6 @@ pub fn apply(
         manifest_sha256: Manifest::of(desired).hash(),
         origin,
         services: desired.services.clone(),
-        pulled,
     };
     store.write(&info, desired)?;
     failpoint(options, plan.actions.len() + 1);
@@ -477,21 +489,25 @@ fn touches_ollama(plan: &Plan) -> bool {
 }
 
 /// Runs one model action: journals it (a model is data: rollback never
-/// undoes it), pulls or removes it, keeps `pulled` up to date.
+/// undoes it), pulls or removes it, and records at once in the state
+/// directory that privai pulled it, or no longer has it.
+#[allow(clippy::too_many_arguments)]
 fn model_step(
+    state: &StateDir,
     step: usize,
     action: &Action,
     services: &mut dyn Services,
     journal: &mut Journal,
-    pulled: &mut Vec<ModelPull>,
+    records: &mut Vec<Record>,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    journal
-        .append(&Record::Model {
-            step,
-            action: format!("{} {}", action.change().name(), action.address()),
-        })
-        .map_err(|e| e.to_string())?;
+    let record = Record::Model {
+        step,
+        action: format!("{} {}", action.change().name(), action.address()),
+    };
+    journal.append(&record).map_err(|e| e.to_string())?;
+    records.push(record);
+    let keep = |e: std::io::Error| format!("recording the models privai pulled: {e}");
     match action {
         Action::PullModel {
             host,
@@ -502,12 +518,11 @@ fn model_step(
             let digest = services
                 .pull_model(name, out)
                 .map_err(|e| format!("pulling {name}: {e}"))?;
-            if !pulled.iter().any(|p| p.name == *name) {
-                pulled.push(ModelPull {
-                    host: host.clone(),
-                    name: name.clone(),
-                });
-            }
+            let model = ModelPull {
+                host: host.clone(),
+                name: name.clone(),
+            };
+            crate::state::pulled::record(state.dir(), &model).map_err(keep)?;
             if let Some(locked) = locked_digest
                 && crate::api::ollama::canonical_digest(&digest) != *locked
             {
@@ -517,12 +532,15 @@ fn model_step(
             }
             Ok(())
         }
-        Action::RemoveModel { name, .. } => {
+        Action::RemoveModel { host, name } => {
             services
                 .remove_model(name)
                 .map_err(|e| format!("removing {name}: {e}"))?;
-            pulled.retain(|p| p.name != *name);
-            Ok(())
+            let model = ModelPull {
+                host: host.clone(),
+                name: name.clone(),
+            };
+            crate::state::pulled::forget(state.dir(), &model).map_err(keep)
         }
         _ => unreachable!("a model action"),
     }
@@ -532,6 +550,7 @@ fn model_step(
 /// by a rollback: a user is harmless, a key expires; a policy is, so its
 /// record keeps the previous one), calls the API, keeps a new key 0600 in
 /// the state directory.
+#[allow(clippy::too_many_arguments)]
 fn control_step(
     state: &StateDir,
     step: usize,
@@ -539,7 +558,8 @@ fn control_step(
     desired: &Rendered,
     services: &mut dyn Services,
     journal: &mut Journal,
-) -> Result<Option<Record>, String> {
+    records: &mut Vec<Record>,
+) -> Result<(), String> {
     let address = action.address();
     if let Action::SetPolicy { .. } = action {
         let policy = desired
@@ -547,23 +567,28 @@ fn control_step(
             .as_ref()
             .map(|c| c.policy.as_str())
             .ok_or_else(|| format!("{address}: the spec runs no Headscale"))?;
+        // Checked first, as a reload in file mode is: nothing is set
+        // unless Headscale accepts the policy against its users and nodes.
+        services
+            .check_policy(policy)
+            .map_err(|e| format!("{address}: checking the new policy: {e}"))?;
         let previous = services
             .get_policy()
             .map_err(|e| format!("{address}: reading the policy it replaces: {e}"))?;
         let record = Record::Policy { step, previous };
         journal.append(&record).map_err(|e| e.to_string())?;
         // Kept even when setting fails: undoing checks what Headscale holds.
-        return match services.set_policy(policy) {
-            Ok(()) => Ok(Some(record)),
-            Err(e) => Err(format!("{address}: {e}")),
-        };
+        records.push(record);
+        return services
+            .set_policy(policy)
+            .map_err(|e| format!("{address}: {e}"));
     }
-    journal
-        .append(&Record::Control {
-            step,
-            action: format!("{} {address}", action.change().name()),
-        })
-        .map_err(|e| e.to_string())?;
+    let record = Record::Control {
+        step,
+        action: format!("{} {address}", action.change().name()),
+    };
+    journal.append(&record).map_err(|e| e.to_string())?;
+    records.push(record);
     let keys = |e: std::io::Error| format!("keeping the pre-auth key: {e}");
     match action {
         Action::CreateUser { user, .. } => services.create_user(user),
@@ -586,7 +611,6 @@ fn control_step(
         Action::SetNodeTags { node, tags, .. } => services.set_node_tags(*node, tags),
         _ => unreachable!("a Headscale action"),
     }
-    .map(|()| None)
     .map_err(|e| format!("{address}: {e}"))
 }
 
@@ -615,7 +639,7 @@ fn service_step(
     {
         services
             .check_policy(&control.policy)
-            .map_err(|e| format!("Headscale refuses the new policy: {e}"))?;
+            .map_err(|e| format!("checking the new policy before Headscale reloads it: {e}"))?;
     }
     let record = Record::Service {
         step,

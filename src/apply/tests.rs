@@ -163,7 +163,6 @@ fn run(root: &Path, desired: &Rendered, services: &mut Fake, adopt: bool) -> Out
         &install,
         desired,
         &plan,
-        &[],
         origin(),
         Some(services),
         &options,
@@ -220,6 +219,7 @@ fn a_failed_health_check_puts_every_file_back_and_the_old_service_up_again() {
     let Outcome::RolledBack {
         failure,
         restored,
+        kept,
         current,
     } = outcome
     else {
@@ -244,6 +244,7 @@ fn a_failed_health_check_puts_every_file_back_and_the_old_service_up_again() {
         ]
     );
     assert!(restored[0].starts_with("restored "), "{restored:?}");
+    assert_eq!(kept, Vec::<String>::new(), "the run pulled no model");
     let store = Store::new(StateDir::new(dir.path().join(".privai")));
     assert_eq!(store.current().unwrap(), Some(1));
     assert_eq!(store.numbers().unwrap(), vec![1]);
@@ -293,7 +294,6 @@ fn a_file_privai_did_not_write_is_refused_without_adopt_and_kept_aside_with_it()
         &install,
         &desired,
         &plan,
-        &[],
         origin(),
         None,
         &Options::default(),
@@ -344,6 +344,20 @@ fn recovery_undoes_a_run_that_died_between_its_steps() {
         })
         .unwrap();
     atomic::write(&path, b"v2\n", 0o644).unwrap();
+    // Then a model pulled, and a user whose creation was cut short.
+    for record in [
+        Record::Model {
+            step: 1,
+            action: "create model mac:llama3.2:3b".into(),
+        },
+        Record::Done { step: 1 },
+        Record::Control {
+            step: 2,
+            action: "create headscale user mac:user1".into(),
+        },
+    ] {
+        journal.append(&record).unwrap();
+    }
     std::fs::create_dir_all(state.generations().join("2.partial")).unwrap();
 
     let recovery = recover(&install, None).unwrap().unwrap();
@@ -351,7 +365,8 @@ fn recovery_undoes_a_run_that_died_between_its_steps() {
         recovery.outcome,
         Recovered::RolledBack {
             current: Some(1),
-            restored: vec![format!("restored {}", path.display())]
+            restored: vec![format!("restored {}", path.display())],
+            kept: vec!["create model mac:llama3.2:3b".to_owned()],
         }
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "v1\n");

@@ -34,6 +34,8 @@ pub enum Recovered {
         current: Option<u64>,
         /// What undoing did, one line each.
         restored: Vec<String>,
+        /// What the run did that a rollback does not undo ([`not_undone`]).
+        kept: Vec<String>,
     },
 }
 
@@ -69,6 +71,7 @@ pub fn recover(
         Recovered::RolledBack {
             current: from,
             restored: Vec::new(),
+            kept: not_undone(&records),
         }
     } else {
         let restored = undo_records(&records, services);
@@ -76,6 +79,7 @@ pub fn recover(
         Recovered::RolledBack {
             current: from,
             restored,
+            kept: not_undone(&records),
         }
     };
     clean_up(&state, journal, &records)?;
@@ -109,8 +113,34 @@ pub(super) fn roll_back(
     Ok(Outcome::RolledBack {
         failure: failure.to_owned(),
         restored,
+        kept: not_undone(records),
         current: from,
     })
+}
+
+/// The model and Headscale steps that `records` say were done: a rollback
+/// does not undo them (models are data; a Headscale user is harmless and a
+/// pre-auth key expires), so it reports them instead, one line each, as
+/// the plan names the action (`create model mac:llama3.2:3b`).
+pub(super) fn not_undone(records: &[Record]) -> Vec<String> {
+    let done: std::collections::BTreeSet<usize> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Done { step } => Some(*step),
+            _ => None,
+        })
+        .collect();
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Model { step, action } | Record::Control { step, action }
+                if done.contains(step) =>
+            {
+                Some(action.clone())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Removes the run's backups (those of secrets sit next to them), then its

@@ -189,7 +189,6 @@ pub(super) fn execute(
         install,
         &prepared.desired,
         &plan,
-        &observed.pulled,
         origin,
         services
             .as_deref_mut()
@@ -215,8 +214,10 @@ pub(super) fn execute(
     })
 }
 
-/// Records the digest of every model of the spec in `privai.lock` (next
-/// to the spec), as Ollama has them after the apply.
+/// Pins in `privai.lock` (next to the spec) the digest Ollama has of each
+/// model of the spec that the lock does not pin yet, and drops the models
+/// the spec no longer names. A pin is never changed here: a tag that moved
+/// upstream stays flagged until `privai lock --update` accepts it.
 fn update_lock(prepared: &Prepared, out: &mut dyn Write) -> anyhow::Result<()> {
     let Some(url) = crate::observe::live::ollama_url(&prepared.desired) else {
         return Ok(());
@@ -232,9 +233,10 @@ fn update_lock(prepared: &Prepared, out: &mut dyn Write) -> anyhow::Result<()> {
         .map(|m| m.name.as_str())
         .collect();
     for name in &names {
-        if let Some(model) = tags
-            .iter()
-            .find(|t| crate::api::ollama::same_model(&t.name, name))
+        if lock.digest(name).is_none()
+            && let Some(model) = tags
+                .iter()
+                .find(|t| crate::api::ollama::same_model(&t.name, name))
         {
             lock.set(name, &model.digest);
         }

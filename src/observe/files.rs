@@ -1,6 +1,6 @@
 //! Observing files: reads every desired file and every file of the current
 //! generation where the [`Install`] puts them, and the current generation
-//! from the state directory. The only code of `plan` that reads the disk.
+//! and the models privai pulled from the state directory. The only code of `plan` that reads the disk.
 
 use super::{FileKey, FileState, Observed};
 use crate::render::Rendered;
@@ -14,13 +14,14 @@ use std::path::Path;
 pub fn observe(install: &Install, desired: &Rendered) -> io::Result<Observed> {
     let store = Store::new(StateDir::new(install.state_dir()));
     let generation = store.current()?;
-    let (previous, previous_services, pulled) = match generation {
+    let (previous, previous_services) = match generation {
         Some(number) => {
             let g = store.load(number)?;
-            (g.manifest.files, g.info.services, g.info.pulled)
+            (g.manifest.files, g.info.services)
         }
         None => Default::default(),
     };
+    let pulled = crate::state::pulled::read(&install.state_dir())?;
     let keys = desired
         .artifacts
         .iter()

@@ -108,7 +108,7 @@ pub struct Observed {
     pub key_records: crate::api::headscale::KeyRecords,
     /// When it was observed (key expiry is judged against it).
     pub now: Option<std::time::SystemTime>,
-    /// Models privai pulled earlier (recorded in the current generation).
+    /// Models privai pulled earlier (`pulled.json` of the state directory).
     pub pulled: Vec<crate::render::ModelPull>,
     /// `privai.lock`, the digest of each model tag, if there is one.
     pub lock: crate::lockfile::LockFile,

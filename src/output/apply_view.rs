@@ -47,13 +47,18 @@ pub fn outcome(
         Outcome::RolledBack {
             failure,
             restored,
+            kept,
             current,
         } => {
             writeln!(out, "\nApply failed: {failure}")?;
-            writeln!(out, "Rolled back; nothing of this run remains:")?;
+            match kept.is_empty() {
+                true => writeln!(out, "Rolled back; nothing of this run remains:")?,
+                false => writeln!(out, "Rolled back:")?,
+            }
             for line in restored {
                 writeln!(out, "  {line}")?;
             }
+            not_undone(out, kept)?;
             match current {
                 Some(n) => writeln!(out, "Generation {n} is still current.")?,
                 None => writeln!(
@@ -78,15 +83,35 @@ pub fn recovery(out: &mut dyn Write, recovery: &Recovery) -> io::Result<()> {
             out,
             "It had committed generation {generation}; its leftovers were removed."
         ),
-        Recovered::RolledBack { current, restored } => {
+        Recovered::RolledBack {
+            current,
+            restored,
+            kept,
+        } => {
             writeln!(out, "It was rolled back:")?;
             for line in restored {
                 writeln!(out, "  {line}")?;
             }
+            not_undone(out, kept)?;
             match current {
                 Some(n) => writeln!(out, "Generation {n} is current."),
                 None => writeln!(out, "Nothing is installed."),
             }
         }
     }
+}
+
+/// Lists what a rolled-back run did that the rollback left in place.
+fn not_undone(out: &mut dyn Write, kept: &[String]) -> io::Result<()> {
+    if kept.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Not undone, as a rollback never undoes them (models are data; Headscale users are harmless and pre-auth keys expire):"
+    )?;
+    for line in kept {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
 }

@@ -56,10 +56,6 @@ pub struct Info {
     pub origin: Origin,
     /// The services it runs.
     pub services: Vec<ServiceUnit>,
-    /// Models privai pulled for it or an earlier generation, and still
-    /// manages (`--prune` removes those the spec drops).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pulled: Vec<crate::render::ModelPull>,
 }
 
 /// A generation read back.
@@ -376,7 +372,6 @@ mod tests {
             manifest_sha256: Manifest::of(rendered).hash(),
             origin: Origin::Rollback { to: 1 },
             services: Vec::new(),
-            pulled: Vec::new(),
         }
     }
 

@@ -9,6 +9,8 @@
 //!   run/backup/K            pre-images of the files the run changed
 //!   current                 the number of the current generation
 //!   generations/N/          generation N (generations)
+//!   keys.json, keys/DEVICE  pre-auth keys privai created (keys; data)
+//!   pulled.json             models privai pulled (pulled; data)
 //! ```
 
 pub mod atomic;
@@ -16,6 +18,7 @@ pub mod generations;
 pub mod journal;
 pub mod keys;
 pub mod lock;
+pub mod pulled;
 
 use crate::model::Platform;
 use crate::render::{Rendered, tree_path};

@@ -461,6 +461,18 @@ fn a_user_who_owns_nodes_is_kept_and_headscale_refuses_to_delete_it() {
 fn the_policy_round_trips_and_headscales_refusals_are_carried_verbatim() {
     let standin = Standin::start(API_KEY);
     let client = client(&standin);
+    // A database that never held a policy answers HTTP 500 `acl policy not
+    // found`: no policy.
+    let raw = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{}/api/v1/policy", standin.url))
+        .bearer_auth(API_KEY)
+        .send()
+        .unwrap();
+    assert_eq!(raw.status(), 500);
+    assert!(raw.text().unwrap().contains("acl policy not found"));
     assert_eq!(client.get_policy().unwrap().policy, "");
 
     let policy = r#"{"tagOwners":{"tag:server":["alice@"]},"acls":[{"action":"accept","src":["alice@"],"dst":["tag:server:22"]}]}"#;

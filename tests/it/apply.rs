@@ -351,6 +351,15 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
         !seed.ollama.log().is_empty(),
         "Ollama was asked what it has"
     );
+    assert!(
+        seed.headscale.writes().is_empty(),
+        "{:?}",
+        seed.headscale.writes()
+    );
+    assert!(
+        !seed.headscale.log().is_empty(),
+        "Headscale was asked what it has"
+    );
     assert!(!seed.root().join(".privai/generations/2").exists());
 }
 
@@ -1000,6 +1009,13 @@ fn privai_lock_flags_a_moved_tag_and_update_records_what_ollama_has() {
         "{}",
         show(&plan)
     );
+    // An apply of another change keeps the pin: only `lock --update`
+    // accepts a moved tag.
+    let other = seed.spec("b.ncl", "  ollama.keep_alive | force = \"30m\",");
+    let applied = seed.apply(&other, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", show(&applied));
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), moved);
+
     assert_eq!(lock(true).status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), written);
     assert_eq!(lock(false).status.code(), Some(0));
@@ -1028,6 +1044,114 @@ fn prune_removes_only_models_privai_pulled_that_the_spec_dropped() {
             "  - model openclaw-server:codellama:13b (pulled by privai, no longer in the spec)"
         ),
         "{text}"
+    );
+    assert_eq!(seed.ollama.local_models(), ["llama3.2:3b"]);
+}
+
+/// What Ollama answers `/api/generate` when a model does not fit
+/// (`llm/server.go`).
+const TOO_BIG: &str = "model requires more system memory (30.1 GiB) than is available (28.3 GiB)";
+
+#[test]
+fn a_primary_model_that_does_not_load_names_the_fallback_and_with_none_answering_apply_rolls_back()
+{
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    seed.ollama.fail_next("POST", "/api/generate", 500, TOO_BIG);
+    let first = seed.apply(&a, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    let text = stdout(&first);
+    let line = text
+        .lines()
+        .find(|l| l.contains("does not answer"))
+        .unwrap_or_else(|| panic!("no line about the primary model: {text}"));
+    assert!(
+        line.starts_with("  the primary model codellama:13b does not answer (codellama:13b: ")
+            && line.contains(TOO_BIG)
+            && line.ends_with("; the gateway will use its fallback llama3.2:3b"),
+        "{line}"
+    );
+    assert_eq!(current(&seed.root()), Some(1));
+
+    // Neither model answers after Ollama restarts with a new setting.
+    let installed = tree(&seed.root());
+    seed.ollama.fail_next("POST", "/api/generate", 500, TOO_BIG);
+    seed.ollama.fail_next("POST", "/api/generate", 500, TOO_BIG);
+    let b = seed.spec("b.ncl", "  ollama.keep_alive | force = \"30m\",");
+    let out = seed.apply(&b, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "Apply failed: checking the gateway's models: no model of the gateway answers: codellama:13b: "
+        ) && text.contains("; llama3.2:3b: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("Rolled back; nothing of this run remains:"),
+        "{text}"
+    );
+    assert_eq!(tree(&seed.root()), installed);
+    assert_eq!(current(&seed.root()), Some(1));
+}
+
+#[test]
+fn models_and_users_of_a_rolled_back_run_are_reported_kept_and_its_pulls_stay_prunable() {
+    let seed = Seed::new();
+    seed.gateway.answer(500);
+    let a = seed.spec("a.ncl", "");
+    let failed = seed.apply(&a, &["--health-timeout", "1"]);
+    assert_eq!(failed.status.code(), Some(3), "{}", show(&failed));
+    let text = stdout(&failed);
+    let kept: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Not undone, as a rollback never undoes them"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            "  create headscale user openclaw-server:user1",
+            "  create headscale user openclaw-server:user2",
+            "  create pre-auth key openclaw-server:laptop",
+            "  create pre-auth key openclaw-server:desktop",
+            "  create model openclaw-server:codellama:13b",
+            "  create model openclaw-server:llama3.2:3b",
+        ],
+        "{text}"
+    );
+    assert!(text.contains("\nRolled back:\n"), "{text}");
+    assert_eq!(current(&seed.root()), None);
+    assert_eq!(seed.ollama.local_models(), ["codellama:13b", "llama3.2:3b"]);
+
+    // The next apply neither pulls again nor makes new keys.
+    seed.gateway.answer(200);
+    seed.ollama.clear_log();
+    let second = seed.apply(&a, &[]);
+    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
+    let text = stdout(&second);
+    assert!(!text.contains("+ model"), "{text}");
+    assert!(!text.contains("+ pre-auth key"), "{text}");
+    assert_eq!(seed.headscale.keys().len(), 2);
+    assert!(
+        !seed.ollama.writes().iter().any(|r| r.path == "/api/pull"),
+        "{:?}",
+        seed.ollama.writes()
+    );
+
+    // privai pulled codellama:13b, though in the run that was rolled back.
+    let b = seed.spec(
+        "b.ncl",
+        "  ollama.models | force = [{ name = \"llama3.2:3b\", role = 'primary, context_length = 16384 }],
+  openclaw.model | force = { primary = \"llama3.2:3b\", fallbacks = [] },",
+    );
+    let pruned = seed.apply(&b, &["--prune"]);
+    assert_eq!(pruned.status.code(), Some(0), "{}", show(&pruned));
+    assert!(
+        stdout(&pruned).contains("  - model openclaw-server:codellama:13b: done"),
+        "{}",
+        show(&pruned)
     );
     assert_eq!(seed.ollama.local_models(), ["llama3.2:3b"]);
 }

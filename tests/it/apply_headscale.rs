@@ -184,7 +184,7 @@ fn in_file_mode_a_policy_headscale_refuses_is_caught_before_the_reload_and_the_f
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("Headscale refuses the new policy: ") && text.contains("tag not found"),
+        text.contains("checking the new policy before Headscale reloads it: Headscale rejected the policy: tag not found"),
         "{text}"
     );
     assert_eq!(policy_file(&seed.root()), old);

@@ -579,7 +579,9 @@ fn handle(state: &mut State, request: &Request) -> Answer {
         ("POST", ["node", id, "tags"]) => set_tags(state, id, &body),
         ("GET", ["policy"]) => match &state.policy {
             Some((text, at)) => ok(json!({"policy": text, "updatedAt": ts(*at)})),
-            None => ok(json!({"policy": "", "updatedAt": null})),
+            // A database that never held a policy (`hscontrol/grpcv1.go`
+            // wraps `types.ErrPolicyNotFound`).
+            None => failed("loading ACL from database: acl policy not found"),
         },
         ("PUT", ["policy"]) => {
             if !state.database_mode {
