@@ -53,6 +53,7 @@ fn generated(devices: usize, rules: usize) -> privai::model::Spec {
             },
             tailnet_ip: Some(format!("100.64.{}.{}", 1 + d / 250, 1 + d % 250)),
             ephemeral: false,
+            reusable: false,
         })
         .collect();
     spec.acl.rules = (0..rules)

@@ -401,12 +401,12 @@ pub struct NewPreAuthKey {
 }
 
 impl NewPreAuthKey {
-    /// The single-use key that joins `device` as a node of the user with
-    /// ID `user`, with the device's tags and ephemerality.
+    /// The key that joins `device` as a node of the user with ID `user`,
+    /// with the device's tags, ephemerality and reuse.
     pub fn for_device(device: &Device, user: u64, expiration: SystemTime) -> Self {
         Self {
             user: Some(user),
-            reusable: false,
+            reusable: device.reusable,
             ephemeral: device.ephemeral,
             expiration,
             acl_tags: normalized_tags(&device.tags),
@@ -1431,10 +1431,10 @@ pub fn normalized_tags(tags: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Whether `key` is the key privai would create for `device`: single use,
-/// of the device's user, with its tags and its ephemerality.
+/// Whether `key` is the key privai would create for `device`: of the
+/// device's user, with its tags, its ephemerality and its reuse.
 pub fn key_fits(key: &PreAuthKey, device: &Device) -> bool {
-    !key.reusable
+    key.reusable == device.reusable
         && key.ephemeral == device.ephemeral
         && key.user_name() == Some(device.user.as_str())
         && normalized_tags(&key.acl_tags) == normalized_tags(&device.tags)
@@ -1540,7 +1540,10 @@ pub fn key_decisions(
         if !joins_with_key(device) {
             expire(recorded, &device.name, ExpiryReason::NoKeyNeeded);
         } else if device_node(device, nodes, record).is_some() {
-            expire(recorded, &device.name, ExpiryReason::Joined);
+            // A reusable key is there to join again (ephemeral CI runners).
+            if !device.reusable {
+                expire(recorded, &device.name, ExpiryReason::Joined);
+            }
         } else if !recorded.is_some_and(|key| key.is_usable(now) && key_fits(key, device)) {
             create.push(device.name.clone());
             expire(recorded, &device.name, ExpiryReason::Replaced);
@@ -1658,6 +1661,7 @@ mod tests {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             tailnet_ip: None,
             ephemeral: false,
+            reusable: false,
         }
     }
 
@@ -1859,6 +1863,10 @@ mod tests {
         let mut reusable = fitting.clone();
         reusable.reusable = true;
         assert!(!key_fits(&reusable, &device));
+        let mut reusing = device.clone();
+        reusing.reusable = true;
+        assert!(key_fits(&reusable, &reusing));
+        assert!(!key_fits(&fitting, &reusing));
         let mut ephemeral = fitting.clone();
         ephemeral.ephemeral = true;
         assert!(!key_fits(&ephemeral, &device));
@@ -1892,6 +1900,30 @@ mod tests {
                 forget: vec![],
             }
         );
+    }
+
+    #[test]
+    fn a_reusable_key_is_kept_once_its_device_has_joined_so_it_can_join_again() {
+        let mut runner = laptop("a", "alice");
+        runner.reusable = true;
+        runner.ephemeral = true;
+        let mut reusable = key(4, "alice", now() + HOUR);
+        reusable.reusable = true;
+        reusable.ephemeral = true;
+        reusable.used = true;
+        let nodes = [node(1, "a", user(1, "alice"), &[])];
+        let decide = |nodes: &[Node]| {
+            key_decisions(
+                std::slice::from_ref(&runner),
+                nodes,
+                std::slice::from_ref(&reusable),
+                &records(&[("a", 4)]),
+                now(),
+            )
+        };
+        assert_eq!(decide(&nodes), KeyDecisions::default());
+        // Gone offline and removed (ephemeral): the key still fits and joins.
+        assert_eq!(decide(&[]), KeyDecisions::default());
     }
 
     #[test]

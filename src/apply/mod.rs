@@ -50,15 +50,19 @@ pub trait Services {
     fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String>;
     /// Has Ollama remove `model`.
     fn remove_model(&mut self, model: &str) -> Result<(), String>;
-    /// Creates a Headscale user.
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String>;
-    /// Creates a single-use pre-auth key of `user` with `tags`, valid for
-    /// `days`; returns its id and the key itself.
+    /// The digest of the manifest of `model` if Ollama has it.
+    fn local_model(&mut self, model: &str) -> Result<Option<String>, String>;
+    /// Creates a Headscale user, unless Headscale has one of that name;
+    /// whether it created one.
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<bool, String>;
+    /// Creates a pre-auth key of `user` with `tags` (ephemeral, reusable
+    /// or not), valid for `days`; returns its id and the key itself.
     fn create_key(
         &mut self,
         user: &str,
         tags: &[String],
         ephemeral: bool,
+        reusable: bool,
         days: u32,
     ) -> Result<(u64, String), String>;
     /// Expires pre-auth key `id`.
@@ -515,6 +519,17 @@ fn model_step(
             locked_digest,
             ..
         } => {
+            // A plan made while Ollama was down lists every model.
+            if let Some(digest) = services
+                .local_model(name)
+                .map_err(|e| format!("asking Ollama for {name}: {e}"))?
+            {
+                let _ = writeln!(
+                    out,
+                    "    {name}: Ollama has it already ({digest}), not pulled"
+                );
+                return Ok(());
+            }
             let digest = services
                 .pull_model(name, out)
                 .map_err(|e| format!("pulling {name}: {e}"))?;
@@ -591,17 +606,18 @@ fn control_step(
     records.push(record);
     let keys = |e: std::io::Error| format!("keeping the pre-auth key: {e}");
     match action {
-        Action::CreateUser { user, .. } => services.create_user(user),
+        Action::CreateUser { user, .. } => services.create_user(user).map(drop),
         Action::DeleteUser { id, .. } => services.delete_user(*id),
         Action::CreateKey {
             device,
             user,
             tags,
             ephemeral,
+            reusable,
             expiry_days,
             ..
         } => {
-            let (id, key) = services.create_key(user, tags, *ephemeral, *expiry_days)?;
+            let (id, key) = services.create_key(user, tags, *ephemeral, *reusable, *expiry_days)?;
             crate::state::keys::store(state.dir(), device, id, &key).map_err(keys)
         }
         Action::ExpireKey { device, key, .. } => {

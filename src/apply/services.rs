@@ -96,10 +96,21 @@ impl Services for System {
             .ok_or_else(|| format!("Ollama does not list {model} after pulling it"))
     }
 
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
-        self.headscale()?
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<bool, String> {
+        let client = self.headscale()?;
+        let users = client.list_users().map_err(|e| e.to_string())?;
+        if users.iter().any(|u| u.name == user.name) {
+            return Ok(false);
+        }
+        client
             .create_user(user)
-            .map(|_| ())
+            .map(|_| true)
+            .map_err(|e| e.to_string())
+    }
+
+    fn local_model(&mut self, model: &str) -> Result<Option<String>, String> {
+        self.ollama()?
+            .manifest_digest(model)
             .map_err(|e| e.to_string())
     }
 
@@ -108,6 +119,7 @@ impl Services for System {
         user: &str,
         tags: &[String],
         ephemeral: bool,
+        reusable: bool,
         days: u32,
     ) -> Result<(u64, String), String> {
         let client = self.headscale()?;
@@ -119,7 +131,7 @@ impl Services for System {
             .ok_or_else(|| format!("Headscale has no user {user}"))?;
         let key = crate::api::headscale::NewPreAuthKey {
             user: Some(id),
-            reusable: false,
+            reusable,
             ephemeral,
             expiration: std::time::SystemTime::now()
                 + Duration::from_secs(u64::from(days) * 86_400),
@@ -171,26 +183,16 @@ impl Services for System {
     fn check_models(&mut self, models: &[String]) -> Result<String, String> {
         let client = self.ollama()?;
         let timeout = self.health_timeout.unwrap_or(Duration::from_secs(120));
-        let mut failures = Vec::new();
-        for (i, model) in models.iter().enumerate() {
-            match client.generate_one_token(model, timeout) {
-                Ok(()) if i == 0 => {
-                    return Ok(format!("the gateway's primary model {model} answers"));
-                }
-                Ok(()) => {
-                    return Ok(format!(
-                        "the primary model {} does not answer ({}); the gateway will use its fallback {model}",
-                        models[0],
-                        failures.join("; ")
-                    ));
-                }
-                Err(e) => failures.push(format!("{model}: {e}")),
-            }
-        }
-        Err(format!(
-            "no model of the gateway answers: {}",
-            failures.join("; ")
-        ))
+        let answers: Vec<(&str, Result<(), String>)> = models
+            .iter()
+            .map(|model| {
+                let answer = client
+                    .generate_one_token(model, timeout)
+                    .map_err(|e| e.to_string());
+                (model.as_str(), answer)
+            })
+            .collect();
+        models_report(&answers)
     }
 
     fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
@@ -290,6 +292,59 @@ fn operator_uid() -> anyhow::Result<u32> {
         .uid())
 }
 
+/// What the one-token check of the gateway's models (primary first, then
+/// its fallbacks, in order) says: which model the gateway will use, and
+/// which do not answer. `Err` when none does.
+fn models_report(answers: &[(&str, Result<(), String>)]) -> Result<String, String> {
+    let failed = |(model, answer): &&(&str, Result<(), String>)| {
+        answer.as_ref().err().map(|e| format!("{model}: {e}"))
+    };
+    let Some(((primary, first), fallbacks)) = answers.split_first() else {
+        return Ok(String::new());
+    };
+    let answering: Vec<&str> = fallbacks
+        .iter()
+        .filter(|(_, a)| a.is_ok())
+        .map(|(m, _)| *m)
+        .collect();
+    let failing: Vec<String> = fallbacks.iter().filter_map(|a| failed(&a)).collect();
+    if first.is_ok() {
+        let mut report = format!("the gateway's primary model {primary} answers");
+        match answering.as_slice() {
+            [] => {}
+            [one] => report.push_str(&format!(", and so does its fallback {one}")),
+            many => report.push_str(&format!(", and so do its fallbacks {}", many.join(", "))),
+        }
+        if !failing.is_empty() {
+            report.push_str(&format!(
+                "; not answering, so of no use as a fallback: {}",
+                failing.join("; ")
+            ));
+        }
+        return Ok(report);
+    }
+    let primary_failure = failed(&&answers[0]).unwrap_or_default();
+    match answering.first() {
+        Some(used) => {
+            let mut report = format!(
+                "the primary model {primary} does not answer ({primary_failure}); the gateway will use its fallback {used}"
+            );
+            if !failing.is_empty() {
+                report.push_str(&format!("; not answering either: {}", failing.join("; ")));
+            }
+            Ok(report)
+        }
+        None => Err(format!(
+            "no model of the gateway answers: {}",
+            answers
+                .iter()
+                .filter_map(|a| failed(&a))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +442,48 @@ mod tests {
         assert!(
             error.contains("container privai-gateway_openclaw-gateway_1 reports itself unhealthy"),
             "{error}"
+        );
+    }
+
+    fn ok(model: &str) -> (&str, Result<(), String>) {
+        (model, Ok(()))
+    }
+
+    fn down(model: &str) -> (&str, Result<(), String>) {
+        (model, Err("HTTP 500: out of memory".to_owned()))
+    }
+
+    #[test]
+    fn the_report_names_the_model_the_gateway_will_use_and_those_that_do_not_answer() {
+        assert_eq!(
+            models_report(&[ok("a:1b")]),
+            Ok("the gateway's primary model a:1b answers".to_owned())
+        );
+        assert_eq!(
+            models_report(&[ok("a:1b"), ok("b:1b")]),
+            Ok(
+                "the gateway's primary model a:1b answers, and so does its fallback b:1b"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            models_report(&[ok("a:1b"), ok("b:1b"), down("c:1b")]),
+            Ok("the gateway's primary model a:1b answers, and so does its fallback b:1b; not answering, so of no use as a fallback: c:1b: HTTP 500: out of memory".to_owned())
+        );
+        assert_eq!(
+            models_report(&[ok("a:1b"), ok("b:1b"), ok("c:1b")]),
+            Ok(
+                "the gateway's primary model a:1b answers, and so do its fallbacks b:1b, c:1b"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            models_report(&[down("a:1b"), down("b:1b"), ok("c:1b")]),
+            Ok("the primary model a:1b does not answer (a:1b: HTTP 500: out of memory); the gateway will use its fallback c:1b; not answering either: b:1b: HTTP 500: out of memory".to_owned())
+        );
+        assert_eq!(
+            models_report(&[down("a:1b"), down("b:1b")]),
+            Err("no model of the gateway answers: a:1b: HTTP 500: out of memory; b:1b: HTTP 500: out of memory".to_owned())
         );
     }
 }

@@ -64,14 +64,18 @@ impl Services for Fake {
         self.calls.push(format!("remove {model}"));
         Ok(())
     }
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
+    fn local_model(&mut self, _: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<bool, String> {
         self.calls.push(format!("user {}", user.name));
-        Ok(())
+        Ok(true)
     }
     fn create_key(
         &mut self,
         user: &str,
         _: &[String],
+        _: bool,
         _: bool,
         _: u32,
     ) -> Result<(u64, String), String> {

@@ -177,18 +177,35 @@ fn header(spec: &Spec, device: &Device) -> String {
     )
 }
 
-/// Step 1 of laptops, desktops and servers: the pre-auth key.
+/// Step 1 of laptops, desktops and servers: the pre-auth key. With the API
+/// key in the spec, `privai apply` made it and `--show-key` prints it;
+/// without, the Headscale commands that make one.
 fn key_step(spec: &Spec, device: &Device) -> String {
+    let host = headscale_host_name(spec);
+    let uses = if device.reusable {
+        "reusable"
+    } else {
+        "single use"
+    };
+    if spec.headscale.api_key.is_some() {
+        return format!(
+            "1. Get the pre-auth key `privai apply` made for {name} ({uses}, valid for {days} days);\n   \
+             privai keeps it on the Headscale host ({host}), where this prints it:\n     \
+             sudo privai enroll {name} --show-key\n",
+            name = device.name,
+            days = spec.monitoring.key_rotation.preauth_key_expiry_days.max(1),
+        );
+    }
     // `preauthkeys create --user` takes the user's numeric ID (Headscale 0.26+).
     format!(
-        "1. On the Headscale host ({host}), create a pre-auth key for {user} that expires in 24 hours\n   \
+        "1. On the Headscale host ({host}), create a {uses} pre-auth key for {user} that expires in 24 hours\n   \
          (`preauthkeys create` wants the user's numeric ID, which `users list` shows):\n     \
          sudo headscale users list --name {user}\n     \
-         sudo headscale preauthkeys create --user ID --expiration 24h{ephemeral}\n   \
-         privai does not create keys yet; it will once it manages the live Headscale.\n",
-        host = headscale_host_name(spec),
+         sudo headscale preauthkeys create --user ID --expiration 24h{ephemeral}{reusable}\n   \
+         (With `headscale.api_key` in the spec, `privai apply` creates the key.)\n",
         user = device.user,
         ephemeral = if device.ephemeral { " --ephemeral" } else { "" },
+        reusable = if device.reusable { " --reusable" } else { "" },
     )
 }
 

@@ -134,6 +134,7 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
         desired: install.select(desired),
         install,
         model: None,
+        notes: Vec::new(),
     };
     super::apply::execute(
         &prepared,

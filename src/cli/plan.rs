@@ -50,6 +50,8 @@ pub(super) struct Prepared {
     pub desired: Rendered,
     /// The spec, when there is one (a rollback installs a generation).
     pub model: Option<crate::model::Spec>,
+    /// What preparing chose that the spec left open, for the plan's notes.
+    pub notes: Vec<String>,
 }
 
 /// Checks and renders the spec for `target`; `Err(exit)` after printing
@@ -64,7 +66,9 @@ pub(super) fn prepare(
         Ok(model) => model,
         Err(exit) => return Ok(Err(exit)),
     };
+    let mut model = model;
     let install = target::install_for_spec(target, &model)?;
+    let notes = choose_engine(&mut model, &install)?.into_iter().collect();
     let bytes = std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;
     Ok(Ok(Prepared {
         spec: path,
@@ -72,7 +76,36 @@ pub(super) fn prepare(
         desired: install.select(crate::render::render(&model)),
         install,
         model: Some(model),
+        notes,
     }))
+}
+
+/// Sets the gateway's container engine when the spec leaves it out and
+/// the gateway runs on this machine: the one found here
+/// ([`crate::sys::engine::detect`]), or an error naming how to get one.
+/// A staged install keeps the default (Podman). Returns the plan's note.
+fn choose_engine(
+    model: &mut crate::model::Spec,
+    install: &crate::state::Install,
+) -> anyhow::Result<Option<String>> {
+    use crate::model::Role;
+    let here = model
+        .hosts
+        .iter()
+        .any(|h| h.roles.contains(&Role::Openclaw) && install.includes(&h.name));
+    if model.openclaw.container.runtime.is_some() || !here || !target::live(install) {
+        return Ok(None);
+    }
+    let runtime = crate::sys::engine::detect(target::runner().as_mut())
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
+    model.openclaw.container.runtime = Some(runtime);
+    Ok(Some(format!(
+        "the spec names no container engine (`openclaw.container.runtime`): the gateway runs under {}, the first found here of {}; set it in the spec to choose",
+        crate::sys::engine::program(runtime),
+        crate::sys::engine::ORDER
+            .map(crate::sys::engine::program)
+            .join(" and ")
+    )))
 }
 
 /// Observes the system and plans.
@@ -95,6 +128,7 @@ pub(super) fn observe_and_plan(
     .context("observing the installed system")?;
     let mut plan =
         crate::plan::plan_with(&prepared.desired, &observed, crate::plan::Options { prune });
+    plan.notes.extend(prepared.notes.iter().cloned());
     if let Some(spec) = &prepared.model {
         plan.notes.extend(exact_fit_notes(spec, &observed.ollama));
     }

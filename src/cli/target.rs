@@ -182,16 +182,7 @@ pub fn services(
     let control = desired.control.as_ref();
     use crate::apply::services::System;
     let timeout = health_timeout.map(std::time::Duration::from_secs);
-    if let Some(log) = std::env::var_os(TEST_SERVICES_ENV) {
-        let runner = PassThrough {
-            recorder: crate::sys::Recorder::to_file(PathBuf::from(log)),
-            real: std::env::var(TEST_PASS_THROUGH_ENV)
-                .unwrap_or_default()
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        };
+    if let Some(runner) = test_runner() {
         return Ok(Some(Box::new(
             System::new(Box::new(runner), install.clone(), timeout, ollama_url)?
                 .with_control(control)
@@ -238,6 +229,30 @@ pub fn container_runner(
 /// system, or under the test recorder.
 pub fn live(install: &Install) -> bool {
     install.activates() || std::env::var_os(TEST_SERVICES_ENV).is_some()
+}
+
+/// The runner of the machine's commands for `install`: under the test
+/// recorder, the recorder ([`TEST_PASS_THROUGH_ENV`] runs some for real);
+/// otherwise the system's.
+pub fn runner() -> Box<dyn crate::sys::Runner> {
+    match test_runner() {
+        Some(runner) => Box::new(runner),
+        None => Box::new(crate::sys::SystemRunner),
+    }
+}
+
+/// The test recorder, when [`TEST_SERVICES_ENV`] asks for it.
+fn test_runner() -> Option<PassThrough> {
+    let log = std::env::var_os(TEST_SERVICES_ENV)?;
+    Some(PassThrough {
+        recorder: crate::sys::Recorder::to_file(PathBuf::from(log)),
+        real: std::env::var(TEST_PASS_THROUGH_ENV)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// The test runner: records every command line; runs those whose program

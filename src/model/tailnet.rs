@@ -36,6 +36,8 @@ pub struct Device {
     pub tailnet_ip: Option<String>,
     /// Joins with an ephemeral key.
     pub ephemeral: bool,
+    /// Gets a reusable pre-auth key rather than a single-use one.
+    pub reusable: bool,
 }
 
 /// Kind of device.

@@ -170,6 +170,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
             user,
             tags,
             ephemeral,
+            reusable,
             expiry_days,
         } => control_entry(
             action,
@@ -179,7 +180,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
                 "user": user,
                 "tags": tags,
                 "ephemeral": ephemeral,
-                "reusable": false,
+                "reusable": reusable,
                 "expiry_days": expiry_days,
             }),
         ),

@@ -244,6 +244,7 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
         user,
         tags,
         ephemeral,
+        reusable,
         expiry_days,
         ..
     } = action
@@ -254,9 +255,10 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
             format!(", tags {}", tags.join(" "))
         };
         let kind = if *ephemeral { "ephemeral, " } else { "" };
+        let uses = if *reusable { "reusable" } else { "single use" };
         let _ = writeln!(
             out,
-            "  {symbol} {} (user {user}{tags}; {kind}single use, expires in {expiry_days} days)",
+            "  {symbol} {} (user {user}{tags}; {kind}{uses}, expires in {expiry_days} days)",
             action.address()
         );
     } else if let Action::ExpireKey { key, reason, .. } = action {

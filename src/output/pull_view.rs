@@ -25,10 +25,12 @@ pub enum PullDisplay {
 }
 
 impl PullDisplay {
-    /// A bar when standard error is a terminal, lines otherwise.
+    /// A bar when the apply's output (standard output) and standard error,
+    /// where the bar is drawn, are a terminal; lines otherwise, so that
+    /// `privai apply > apply.log` logs each pull.
     pub fn for_terminal() -> Self {
         use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() {
+        if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
             Self::Bar
         } else {
             Self::Lines

@@ -203,6 +203,8 @@ pub enum Action {
         tags: Vec<String>,
         /// Whether the node is ephemeral.
         ephemeral: bool,
+        /// Whether the key joins any number of nodes.
+        reusable: bool,
         /// Days the key stays valid.
         expiry_days: u32,
     },
@@ -727,11 +729,12 @@ fn control_actions(
     let Some(control) = &desired.control else {
         return (actions, notes);
     };
+    let blind = matches!(observed.headscale, HeadscaleState::Unreachable { .. });
     let (users, keys, nodes, policy) = match &observed.headscale {
         HeadscaleState::NotObserved => return (actions, notes),
         HeadscaleState::Unreachable { url, error } => {
             notes.push(format!(
-                "Headscale did not answer at {url} ({error}); the plan assumes it is starting and lists every user and key: apply asks again once it runs"
+                "Headscale did not answer at {url} ({error}); the plan assumes it is starting and lists every user (apply creates only those Headscale lacks by then) and a key for each device without one on record (the next apply checks the others)"
             ));
             (&[][..], &[][..], &[][..], None)
         }
@@ -769,7 +772,14 @@ fn control_actions(
         }
     }
     let now = observed.now.unwrap_or(std::time::UNIX_EPOCH);
-    let decisions = key_decisions(&control.devices, nodes, keys, &observed.key_records, now);
+    let mut decisions = key_decisions(&control.devices, nodes, keys, &observed.key_records, now);
+    if blind {
+        // Unseen, a recorded key may well be usable still: a new one would
+        // leave it valid and no longer on record.
+        decisions
+            .create
+            .retain(|device| !observed.key_records.contains_key(device));
+    }
     for expiry in decisions.expire {
         let reason = match expiry.reason {
             ExpiryReason::DeviceRemoved => "the device left the spec",
@@ -794,6 +804,7 @@ fn control_actions(
             user: device.user.clone(),
             tags: crate::api::headscale::normalized_tags(&device.tags),
             ephemeral: device.ephemeral,
+            reusable: device.reusable,
             expiry_days: control.key_expiry_days,
         });
     }
@@ -899,7 +910,7 @@ fn model_actions(
     }
     if let crate::observe::live::OllamaState::Unreachable { url, error } = &observed.ollama {
         notes.push(format!(
-            "Ollama did not answer at {url} ({error}); the plan assumes it is starting and lists every model as missing"
+            "Ollama did not answer at {url} ({error}); the plan assumes it is starting and lists every model (apply pulls only those Ollama lacks by then)"
         ));
     }
     let local = observed.ollama.models();

@@ -203,6 +203,7 @@ mod tests {
             tags: vec!["tag:work".into()],
             tailnet_ip: None,
             ephemeral: false,
+            reusable: false,
         };
         assert_eq!(
             tailscale_up_argv(&device, "https://hs.example", "/tmp/k"),

@@ -10,6 +10,7 @@
 //! * [`activate`] turns a [`ServiceUnit`](crate::render::units::ServiceUnit)
 //!   into the ordered [`Step`](activate::Step)s that start, restart or stop
 //!   it, and [`activate::run_steps`] runs them through a [`Runner`];
+//! * [`engine`] finds the container engine when the spec names none;
 //! * [`health`] tells whether a service came up (HTTP `GET` or a TCP
 //!   connection, retried until a timeout).
 //!
@@ -20,6 +21,7 @@
 pub mod activate;
 pub mod compose;
 pub mod container;
+pub mod engine;
 pub mod health;
 pub mod launchctl;
 pub mod systemctl;

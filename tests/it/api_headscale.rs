@@ -37,6 +37,7 @@ fn device(name: &str, user: &str, tags: &[&str]) -> Device {
         tags: tags.iter().map(|t| t.to_string()).collect(),
         tailnet_ip: None,
         ephemeral: false,
+        reusable: false,
     }
 }
 

@@ -85,14 +85,22 @@ pub struct Seed {
 
 impl Seed {
     pub fn new() -> Self {
+        Self::with_ollama_having(&[])
+    }
+
+    /// The seed, with an Ollama that has `models` already.
+    pub fn with_ollama_having(models: &[&str]) -> Self {
         use crate::standin::ollama::{Config, Model, Standin as Ollama};
         Self {
             dir: tempfile::tempdir().unwrap(),
             headscale: crate::standin::headscale::Standin::start(HEADSCALE_KEY),
-            ollama: Ollama::start(Config::with_registry(vec![
-                Model::new("codellama:13b", 3_000_000),
-                Model::new("llama3.2:3b", 1_000_000),
-            ])),
+            ollama: Ollama::start(Config {
+                local: models.iter().map(|m| (*m).to_owned()).collect(),
+                ..Config::with_registry(vec![
+                    Model::new("codellama:13b", 3_000_000),
+                    Model::new("llama3.2:3b", 1_000_000),
+                ])
+            }),
             gateway: Standin::start(),
         }
     }
@@ -119,12 +127,17 @@ impl Seed {
     /// proxy, so its API is plain HTTP on loopback; its API key from the
     /// environment), plus `extra` fields.
     pub fn spec(&self, name: &str, extra: &str) -> PathBuf {
+        self.spec_on(&repo("examples/seed-home.ncl"), name, extra)
+    }
+
+    /// [`Seed::spec`] on the spec at `base` instead of the seed's.
+    pub fn spec_on(&self, base: &Path, name: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(
             &path,
             format!(
                 "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  headscale.tls.mode | force = 'proxy,\n  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
-                repo("examples/seed-home.ncl").display(),
+                base.display(),
                 self.headscale_port(),
                 self.ollama_port(),
                 self.gateway.port
@@ -300,7 +313,9 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
         "{text}"
     );
     assert!(
-        text.contains("the gateway's primary model codellama:13b answers"),
+        text.contains(
+            "\n  the gateway's primary model codellama:13b answers, and so does its fallback llama3.2:3b\n"
+        ),
         "{text}"
     );
     assert_eq!(seed.headscale.users(), ["user1", "user2"]);
@@ -914,6 +929,7 @@ fn a_removed_device_has_its_key_expired_and_a_wrong_api_key_changes_nothing() {
     let seed = Seed::new();
     let a = seed.spec("a.ncl", "");
     assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    let desktop_key = std::fs::read_to_string(seed.root().join(".privai/keys/desktop")).unwrap();
     let b = seed.spec(
         "b.ncl",
         "  devices | force = [
@@ -930,6 +946,11 @@ fn a_removed_device_has_its_key_expired_and_a_wrong_api_key_changes_nothing() {
     );
     assert!(!seed.root().join(".privai/keys/desktop").exists());
     assert!(seed.root().join(".privai/keys/laptop").exists());
+    assert_eq!(
+        seed.headscale.join_with_key("desktop", &desktop_key),
+        Err("authkey expired".to_owned()),
+        "Headscale no longer takes the removed device's key"
+    );
 
     // A rejected API key: a clear error, and nothing changes.
     let root = seed.root();
@@ -1154,4 +1175,155 @@ fn models_and_users_of_a_rolled_back_run_are_reported_kept_and_its_pulls_stay_pr
         show(&pruned)
     );
     assert_eq!(seed.ollama.local_models(), ["llama3.2:3b"]);
+}
+
+#[test]
+fn a_plan_made_while_ollama_and_headscale_were_down_creates_only_what_they_lack_once_up() {
+    // Ollama has llama3.2:3b, pulled by hand; privai did not pull it.
+    let seed = Seed::with_ollama_having(&["llama3.2:3b"]);
+    let a = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    assert_eq!(seed.headscale.keys().len(), 2);
+
+    // Neither answers while the plan is made (Headscale's database is
+    // down), both do when apply gets to them.
+    seed.ollama
+        .fail_next("GET", "/api/version", 500, "starting");
+    seed.headscale.set_healthy(false);
+    let b = seed.spec("b.ncl", "  ollama.keep_alive | force = \"30m\",");
+    seed.ollama.clear_log();
+    seed.headscale.clear_log();
+    let out = seed.apply(&b, &[]);
+    seed.headscale.set_healthy(true);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text.contains("Note: Ollama did not answer")
+            && text.contains("Note: Headscale did not answer"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  + model openclaw-server:codellama:13b")
+            && text.contains("  + headscale user openclaw-server:user1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("+ pre-auth key"),
+        "keys on record are left for the next apply: {text}"
+    );
+    assert!(
+        text.contains("    llama3.2:3b: Ollama has it already (sha256:"),
+        "{text}"
+    );
+    assert!(
+        seed.ollama.writes().iter().all(|r| r.path != "/api/pull"),
+        "{:?}",
+        seed.ollama.writes()
+    );
+    assert!(
+        seed.headscale
+            .writes()
+            .iter()
+            .all(|r| !r.path.starts_with("/api/v1/user")),
+        "{:?}",
+        seed.headscale.writes()
+    );
+    assert_eq!(seed.headscale.keys().len(), 2);
+    let pulled = std::fs::read_to_string(seed.root().join(".privai/pulled.json")).unwrap();
+    assert!(
+        pulled.contains("codellama:13b") && !pulled.contains("llama3.2:3b"),
+        "privai pulled codellama:13b only: {pulled}"
+    );
+}
+
+#[test]
+fn with_ollama_not_running_apply_says_how_to_start_it_and_changes_nothing() {
+    let mut seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    assert_eq!(seed.apply(&a, &[]).status.code(), Some(0));
+    let installed = tree(&seed.root());
+    let pulled = std::fs::read(seed.root().join(".privai/pulled.json")).unwrap();
+    let url = seed.ollama.url.clone();
+    seed.ollama.stop();
+
+    let out = seed.apply(&a, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("Note: Ollama did not answer at {url}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Apply failed: asking Ollama for codellama:13b: Ollama is not running at {url}: start it (`ollama serve`, or the service privai installs: `launchctl kickstart gui/$(id -u)/net.privai.ollama` on macOS"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Generation 1 is still current."), "{text}");
+    assert_eq!(tree(&seed.root()), installed);
+    assert_eq!(current(&seed.root()), Some(1));
+    assert_eq!(
+        std::fs::read(seed.root().join(".privai/pulled.json")).unwrap(),
+        pulled
+    );
+}
+
+#[test]
+fn a_reusable_device_gets_a_reusable_key_that_stays_valid_after_it_joins() {
+    let seed = Seed::new();
+    let a = seed.spec(
+        "a.ncl",
+        "  devices | force = [
+    { name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos },
+    { name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux, ephemeral = true, reusable = true },
+  ],",
+    );
+    let out = seed.apply(&a, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text.contains("  + pre-auth key openclaw-server:desktop (user user1; ephemeral, reusable, expires in 7 days)")
+            && text.contains("  + pre-auth key openclaw-server:laptop (user user2; single use, expires in 7 days)"),
+        "{text}"
+    );
+    let key_of = |device: &str| {
+        std::fs::read_to_string(seed.root().join(format!(".privai/keys/{device}"))).unwrap()
+    };
+    // Listed masked: `hskey-auth-PREFIX-***`.
+    let reusable = |key: &str| {
+        let (prefix, _) = key.trim().rsplit_once('-').unwrap();
+        let masked = format!("{prefix}-***");
+        seed.headscale
+            .keys()
+            .into_iter()
+            .find(|k| k["key"].as_str() == Some(masked.as_str()))
+            .map(|k| (k["reusable"].clone(), k["ephemeral"].clone()))
+    };
+    let (desktop, laptop) = (key_of("desktop"), key_of("laptop"));
+    assert_eq!(reusable(&desktop), Some((true.into(), true.into())));
+    assert_eq!(reusable(&laptop), Some((false.into(), false.into())));
+
+    // Both join: the laptop's key is used up, the desktop's stays for the
+    // next runner.
+    seed.headscale
+        .join_with_key("desktop", desktop.trim())
+        .unwrap();
+    seed.headscale
+        .join_with_key("laptop", laptop.trim())
+        .unwrap();
+    let again = seed.apply(&a, &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert_eq!(
+        stdout(&again),
+        "No changes. Your system matches the spec.\n"
+    );
+    assert!(
+        seed.headscale
+            .join_with_key("desktop-2", desktop.trim())
+            .is_ok()
+    );
+    assert_eq!(
+        seed.headscale.join_with_key("laptop-2", laptop.trim()),
+        Err("authkey already used".to_owned())
+    );
 }

@@ -43,11 +43,9 @@ Join the device laptop (user user2) to the tailnet
 
 Login server: https://headscale.home.arpa
 
-1. On the Headscale host (openclaw-server), create a pre-auth key for user2 that expires in 24 hours
-   (`preauthkeys create` wants the user's numeric ID, which `users list` shows):
-     sudo headscale users list --name user2
-     sudo headscale preauthkeys create --user ID --expiration 24h
-   privai does not create keys yet; it will once it manages the live Headscale.
+1. Get the pre-auth key `privai apply` made for laptop (single use, valid for 7 days);
+   privai keeps it on the Headscale host (openclaw-server), where this prints it:
+     sudo privai enroll laptop --show-key
 2. On laptop, save the key in a file only root can read (paste the key, then press Ctrl-D):
      sudo sh -c 'umask 077; cat > /var/root/laptop.key'
 3. On laptop, join the tailnet:
@@ -241,4 +239,33 @@ fn show_key_prints_the_key_apply_stored_and_refuses_an_iphone() {
         .stderr(predicate::str::contains(
             "joins interactively, without a pre-auth key",
         ));
+}
+
+#[test]
+fn without_the_api_key_the_steps_make_the_key_by_hand_with_the_devices_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string(repo("examples/seed-home.ncl")).unwrap();
+    let spec = dir.path().join("privai.ncl");
+    std::fs::write(
+        &spec,
+        seed.replace("    api_key = \"keychain:privai-headscale-api-key\",\n", "")
+            .replace(
+                "{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux }",
+                "{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux, ephemeral = true, reusable = true }",
+            ),
+    )
+    .unwrap();
+    let out = stdout_of(&["enroll", "desktop", spec.to_str().unwrap()]);
+    assert!(
+        out.contains(
+            "\
+1. On the Headscale host (openclaw-server), create a reusable pre-auth key for user1 that expires in 24 hours
+   (`preauthkeys create` wants the user's numeric ID, which `users list` shows):
+     sudo headscale users list --name user1
+     sudo headscale preauthkeys create --user ID --expiration 24h --ephemeral --reusable
+   (With `headscale.api_key` in the spec, `privai apply` creates the key.)
+"
+        ),
+        "{out}"
+    );
 }

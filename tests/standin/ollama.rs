@@ -227,7 +227,8 @@ pub struct Standin {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     state: Arc<Mutex<State>>,
-    _server: Server,
+    /// `None` once stopped.
+    server: Option<Server>,
 }
 
 impl Standin {
@@ -271,8 +272,14 @@ impl Standin {
         Self {
             url: server.url(),
             state,
-            _server: server,
+            server: Some(server),
         }
+    }
+
+    /// Stops listening: from now on its port refuses connections, as when
+    /// Ollama is not running.
+    pub fn stop(&mut self) {
+        self.server = None;
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
