@@ -52,9 +52,8 @@ pub trait Services {
     fn remove_model(&mut self, model: &str) -> Result<(), String>;
     /// The digest of the manifest of `model` if Ollama has it.
     fn local_model(&mut self, model: &str) -> Result<Option<String>, String>;
-    /// Creates a Headscale user, unless Headscale has one of that name;
-    /// whether it created one.
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<bool, String>;
+    /// Creates a Headscale user, unless Headscale has one of that name.
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String>;
     /// Creates a pre-auth key of `user` with `tags` (ephemeral, reusable
     /// or not), valid for `days`; returns its id and the key itself.
     fn create_key(
@@ -494,7 +493,9 @@ fn touches_ollama(plan: &Plan) -> bool {
 
 /// Runs one model action: journals it (a model is data: rollback never
 /// undoes it), pulls or removes it, and records at once in the state
-/// directory that privai pulled it, or no longer has it.
+/// directory that privai pulled it, or no longer has it. A model Ollama
+/// has by then (the plan was made while Ollama did not answer) is left
+/// alone.
 #[allow(clippy::too_many_arguments)]
 fn model_step(
     state: &StateDir,
@@ -505,6 +506,17 @@ fn model_step(
     records: &mut Vec<Record>,
     out: &mut dyn Write,
 ) -> Result<(), String> {
+    if let Action::PullModel { name, .. } = action
+        && let Some(digest) = services
+            .local_model(name)
+            .map_err(|e| format!("asking Ollama for {name}: {e}"))?
+    {
+        let _ = writeln!(
+            out,
+            "    {name}: Ollama has it already ({digest}), not pulled"
+        );
+        return Ok(());
+    }
     let record = Record::Model {
         step,
         action: format!("{} {}", action.change().name(), action.address()),
@@ -519,17 +531,6 @@ fn model_step(
             locked_digest,
             ..
         } => {
-            // A plan made while Ollama was down lists every model.
-            if let Some(digest) = services
-                .local_model(name)
-                .map_err(|e| format!("asking Ollama for {name}: {e}"))?
-            {
-                let _ = writeln!(
-                    out,
-                    "    {name}: Ollama has it already ({digest}), not pulled"
-                );
-                return Ok(());
-            }
             let digest = services
                 .pull_model(name, out)
                 .map_err(|e| format!("pulling {name}: {e}"))?;
@@ -606,7 +607,7 @@ fn control_step(
     records.push(record);
     let keys = |e: std::io::Error| format!("keeping the pre-auth key: {e}");
     match action {
-        Action::CreateUser { user, .. } => services.create_user(user).map(drop),
+        Action::CreateUser { user, .. } => services.create_user(user),
         Action::DeleteUser { id, .. } => services.delete_user(*id),
         Action::CreateKey {
             device,

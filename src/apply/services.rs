@@ -96,15 +96,15 @@ impl Services for System {
             .ok_or_else(|| format!("Ollama does not list {model} after pulling it"))
     }
 
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<bool, String> {
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
         let client = self.headscale()?;
         let users = client.list_users().map_err(|e| e.to_string())?;
         if users.iter().any(|u| u.name == user.name) {
-            return Ok(false);
+            return Ok(());
         }
         client
             .create_user(user)
-            .map(|_| true)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 

@@ -67,9 +67,9 @@ impl Services for Fake {
     fn local_model(&mut self, _: &str) -> Result<Option<String>, String> {
         Ok(None)
     }
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<bool, String> {
+    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
         self.calls.push(format!("user {}", user.name));
-        Ok(true)
+        Ok(())
     }
     fn create_key(
         &mut self,
