@@ -62,11 +62,10 @@ pub(super) fn prepare(
     nothing: &str,
 ) -> anyhow::Result<Result<Prepared, Exit>> {
     let path = std::path::absolute(super::spec_path(spec)?)?;
-    let model = match super::checked_spec(Some(&path), nothing)? {
+    let mut model = match super::checked_spec(Some(&path), nothing)? {
         Ok(model) => model,
         Err(exit) => return Ok(Err(exit)),
     };
-    let mut model = model;
     let install = target::install_for_spec(target, &model)?;
     let notes = choose_engine(&mut model, &install)?.into_iter().collect();
     let bytes = std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;

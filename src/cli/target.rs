@@ -231,9 +231,9 @@ pub fn live(install: &Install) -> bool {
     install.activates() || std::env::var_os(TEST_SERVICES_ENV).is_some()
 }
 
-/// The runner of the machine's commands for `install`: under the test
-/// recorder, the recorder ([`TEST_PASS_THROUGH_ENV`] runs some for real);
-/// otherwise the system's.
+/// The runner of this machine's commands: under the test recorder, the
+/// recorder ([`TEST_PASS_THROUGH_ENV`] runs some for real); otherwise the
+/// system's.
 pub fn runner() -> Box<dyn crate::sys::Runner> {
     match test_runner() {
         Some(runner) => Box::new(runner),
