@@ -1,8 +1,9 @@
-//! Clients of the HTTP APIs privai drives: Ollama (models) and Headscale
-//! (users, pre-auth keys, nodes). Blocking, no proxy, with errors that name
+//! Clients of the HTTP APIs privai drives: Ollama (models), Headscale
+//! (users, pre-auth keys, nodes) and a private model mirror (sizes). Blocking, no proxy, with errors that name
 //! the fix; `observe` reads through them and `apply` writes through them,
 //! nothing else does.
 
 pub mod headscale;
 pub mod ollama;
 pub mod pull_line;
+pub mod registry;

@@ -47,6 +47,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// restarts a part after 30 s without bytes); this only catches a dead
 /// connection.
 pub const PULL_READ_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long uploading a model file to Ollama, or creating a model from it,
+/// may take.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 /// How many times a broken pull stream is resumed before the pull fails.
 pub const DEFAULT_PULL_RETRIES: u32 = 3;
 /// The wait before the first resumption; it doubles before each further one.
@@ -154,6 +157,26 @@ pub enum OllamaError {
         /// The model, normalised.
         model: String,
         /// Ollama's error line.
+        message: String,
+    },
+    /// A model's source file cannot be read.
+    #[error(
+        "cannot read the model file {path}: {message}; check `source` of the model in the spec"
+    )]
+    SourceFile {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// Ollama refused to create a model from a file.
+    #[error(
+        "Ollama could not create `{model}` from its file: {message}; check that the file is a GGUF model ({LOG_HINT})"
+    )]
+    CreateFailed {
+        /// The model, normalised.
+        model: String,
+        /// Ollama's error.
         message: String,
     },
     /// Ollama reported an error while pulling.
@@ -731,6 +754,74 @@ impl Client {
         Ok(())
     }
 
+    /// Names model `source` also `destination` (`POST /api/copy`): the
+    /// weights are shared, not copied.
+    pub fn copy(&self, source: &str, destination: &str) -> Result<()> {
+        let (source, destination) = (normalize(source)?, normalize(destination)?);
+        let request = Request::new(Method::POST, "/api/copy").model(&source);
+        self.send(
+            &request,
+            Some(json!({ "source": source, "destination": destination })),
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// Creates model `name` from the GGUF file at `path`: uploads it as a
+    /// blob (`HEAD`, then `POST /api/blobs/sha256:…` unless Ollama has it;
+    /// Ollama checks the digest) and creates the model from it
+    /// (`POST /api/create`). Returns the file's sha256 (`sha256:…`).
+    pub fn create_from_file(&self, name: &str, path: &std::path::Path) -> Result<String> {
+        let model = normalize(name)?;
+        let unreadable = |e: std::io::Error| OllamaError::SourceFile {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let digest = format!("sha256:{}", file_sha256(path).map_err(unreadable)?);
+        let blob = Request::new(Method::HEAD, format!("/api/blobs/{digest}")).model(&model);
+        let exists = self
+            .http
+            .head(format!("{}{}", self.url, blob.path))
+            .timeout(self.timeout)
+            .send()
+            .map_err(|e| self.transport_error(&blob, &e, self.timeout))?
+            .status()
+            .is_success();
+        if !exists {
+            let upload = Request::new(Method::POST, format!("/api/blobs/{digest}")).model(&model);
+            let file = std::fs::File::open(path).map_err(unreadable)?;
+            let response = self
+                .http
+                .post(format!("{}{}", self.url, upload.path))
+                .body(reqwest::blocking::Body::from(file))
+                .timeout(UPLOAD_TIMEOUT)
+                .send()
+                .map_err(|e| self.transport_error(&upload, &e, UPLOAD_TIMEOUT))?;
+            let status = response.status();
+            if !status.is_success() {
+                let text = response.text().unwrap_or_default();
+                return Err(self.http_error(&upload, status.as_u16(), &text));
+            }
+        }
+        let file_name = path.file_name().map_or_else(
+            || "model.gguf".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let request = Request::new(Method::POST, "/api/create").model(&model);
+        let answer: Value = self.json(
+            &request,
+            Some(json!({ "model": model, "files": { file_name: digest }, "stream": false })),
+            Some(UPLOAD_TIMEOUT),
+        )?;
+        if let Some(error) = answer.get("error").and_then(Value::as_str) {
+            return Err(OllamaError::CreateFailed {
+                model,
+                message: error.to_owned(),
+            });
+        }
+        Ok(digest)
+    }
+
     /// Removes local model `name` (`DELETE /api/delete`).
     pub fn delete(&self, name: &str) -> Result<()> {
         let model = normalize(name)?;
@@ -754,11 +845,22 @@ impl Client {
         name: &str,
         on_progress: &mut dyn FnMut(&PullProgress),
     ) -> Result<PullOutcome> {
+        self.pull_from(name, false, on_progress)
+    }
+
+    /// [`Self::pull`], over plain HTTP when `insecure` (Ollama's
+    /// `insecure` pull, for a private mirror without TLS).
+    pub fn pull_from(
+        &self,
+        name: &str,
+        insecure: bool,
+        on_progress: &mut dyn FnMut(&PullProgress),
+    ) -> Result<PullOutcome> {
         let model = normalize(name)?;
         let mut resumed_after = Vec::new();
         let mut attempt = 1;
         loop {
-            let cause = match self.pull_once(&model, attempt, on_progress) {
+            let cause = match self.pull_once(&model, insecure, attempt, on_progress) {
                 Attempt::Done => {
                     return Ok(PullOutcome {
                         model,
@@ -801,6 +903,7 @@ impl Client {
     fn pull_once(
         &self,
         model: &str,
+        insecure: bool,
         attempt: u32,
         on_progress: &mut dyn FnMut(&PullProgress),
     ) -> Attempt {
@@ -817,7 +920,7 @@ impl Client {
             .build();
         match (runtime, http) {
             (Ok(runtime), Ok(http)) => {
-                runtime.block_on(self.read_pull(&http, &request, attempt, on_progress))
+                runtime.block_on(self.read_pull(&http, &request, insecure, attempt, on_progress))
             }
             (Err(e), _) => Attempt::Fatal(self.bad_client(&request, &e.to_string())),
             (_, Err(e)) => Attempt::Fatal(self.bad_client(&request, &error_chain(&e))),
@@ -829,14 +932,19 @@ impl Client {
         &self,
         http: &reqwest::Client,
         request: &Request,
+        insecure: bool,
         attempt: u32,
         on_progress: &mut dyn FnMut(&PullProgress),
     ) -> Attempt {
         let model = request.model.as_deref().expect("a pull names its model");
         let silence = self.pull_read_timeout;
+        let mut body = json!({ "model": model, "stream": true });
+        if insecure {
+            body["insecure"] = Value::Bool(true);
+        }
         let send = http
             .post(format!("{}{}", self.url, request.path))
-            .json(&json!({ "model": model, "stream": true }))
+            .json(&body)
             .send();
         let mut response = match tokio::time::timeout(silence, send).await {
             Ok(Ok(response)) if response.status().is_success() => response,
@@ -1076,19 +1184,35 @@ fn pull_error(model: &str, message: String) -> OllamaError {
     }
 }
 
+/// The sha256 of the file at `path`, hex, read in chunks.
+fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => break,
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
 /// A request, as errors name it.
 struct Request {
     method: Method,
-    path: &'static str,
+    path: std::borrow::Cow<'static, str>,
     /// The model it is about, for errors that name it.
     model: Option<String>,
 }
 
 impl Request {
-    fn new(method: Method, path: &'static str) -> Self {
+    fn new(method: Method, path: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         Self {
             method,
-            path,
+            path: path.into(),
             model: None,
         }
     }

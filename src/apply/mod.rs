@@ -45,9 +45,15 @@ pub trait Services {
     fn reload(&mut self, unit: &ServiceUnit) -> Result<(), String>;
     /// Waits until `unit` is healthy, up to its timeout.
     fn health(&mut self, unit: &ServiceUnit) -> Result<(), String>;
-    /// Has Ollama pull `model`, reporting progress on `out`; returns the
-    /// digest of its manifest once pulled.
-    fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String>;
+    /// Has Ollama pull `model` from `source` (or create it from its file),
+    /// reporting progress on `out`; returns the digest of its manifest once
+    /// Ollama has it under the name `model`.
+    fn pull_model(
+        &mut self,
+        model: &str,
+        source: &crate::render::ModelSource,
+        out: &mut dyn Write,
+    ) -> Result<String, String>;
     /// Has Ollama remove `model`.
     fn remove_model(&mut self, model: &str) -> Result<(), String>;
     /// The digest of the manifest of `model` if Ollama has it.
@@ -529,14 +535,16 @@ fn model_step(
             host,
             name,
             locked_digest,
+            source,
             ..
         } => {
             let digest = services
-                .pull_model(name, out)
+                .pull_model(name, source, out)
                 .map_err(|e| format!("pulling {name}: {e}"))?;
             let model = ModelPull {
                 host: host.clone(),
                 name: name.clone(),
+                source: source.clone(),
             };
             crate::state::pulled::record(state.dir(), &model).map_err(keep)?;
             if let Some(locked) = locked_digest
@@ -555,6 +563,7 @@ fn model_step(
             let model = ModelPull {
                 host: host.clone(),
                 name: name.clone(),
+                source: Default::default(),
             };
             crate::state::pulled::forget(state.dir(), &model).map_err(keep)
         }

@@ -4,11 +4,13 @@
 use super::Services;
 use crate::api::ollama::PullProgress;
 use crate::output::pull_view::{PullDisplay, PullView};
+use crate::render::ModelSource;
 use crate::render::units::ServiceUnit;
 use crate::state::Install;
 use crate::sys::Runner;
 use crate::sys::activate::{self, Context};
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 /// Service manager commands through a runner, with health probes.
@@ -65,6 +67,22 @@ impl System {
     }
 }
 
+/// Pulls `name` with a progress view on `out`.
+fn pull_with_view(
+    client: &crate::api::ollama::Client,
+    name: &str,
+    insecure: bool,
+    display: PullDisplay,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let mut view = PullView::new(name, display);
+    let pulled = client
+        .pull_from(name, insecure, &mut |p: &PullProgress| view.on(p, out))
+        .map_err(|e| e.to_string());
+    view.finish();
+    pulled.map(drop)
+}
+
 impl Services for System {
     fn start(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.run(activate::Verb::Start, unit)
@@ -82,14 +100,32 @@ impl Services for System {
         self.run(activate::Verb::Reload, unit)
     }
 
-    fn pull_model(&mut self, model: &str, out: &mut dyn Write) -> Result<String, String> {
+    fn pull_model(
+        &mut self,
+        model: &str,
+        source: &ModelSource,
+        out: &mut dyn Write,
+    ) -> Result<String, String> {
         let client = self.ollama()?;
-        let mut view = PullView::new(model, self.pull_display);
-        let pulled = client
-            .pull(model, &mut |p: &PullProgress| view.on(p, out))
-            .map_err(|e| e.to_string());
-        view.finish();
-        pulled?;
+        match (source, source.pull_name(model)) {
+            (ModelSource::File { path }, _) => {
+                let _ = writeln!(out, "    {model}: creating it from {path}");
+                let digest = client
+                    .create_from_file(model, Path::new(path))
+                    .map_err(|e| e.to_string())?;
+                let _ = writeln!(out, "    {model}: created from {digest}");
+            }
+            (ModelSource::Mirror { insecure, .. }, Some(mirrored)) => {
+                pull_with_view(client, &mirrored, *insecure, self.pull_display, out)?;
+                // Named as the spec and the gateway name it; the mirror's
+                // name goes (the weights stay, shared by both names).
+                client
+                    .copy(&mirrored, model)
+                    .and_then(|()| client.delete(&mirrored))
+                    .map_err(|e| e.to_string())?;
+            }
+            _ => pull_with_view(client, model, false, self.pull_display, out)?,
+        }
         client
             .manifest_digest(model)
             .map_err(|e| e.to_string())?

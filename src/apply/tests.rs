@@ -56,7 +56,12 @@ impl Services for Fake {
         self.policy = Some(policy.to_owned());
         Ok(())
     }
-    fn pull_model(&mut self, model: &str, _: &mut dyn Write) -> Result<String, String> {
+    fn pull_model(
+        &mut self,
+        model: &str,
+        _: &crate::render::ModelSource,
+        _: &mut dyn Write,
+    ) -> Result<String, String> {
         self.calls.push(format!("pull {model}"));
         Ok("sha256:00".into())
     }

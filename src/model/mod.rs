@@ -290,6 +290,9 @@ pub struct Ollama {
     pub listen: String,
     /// API port.
     pub port: u16,
+    /// A private mirror to pull from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Registry>,
     /// Models to pull.
     pub models: Vec<Model>,
     /// Default context window.
@@ -327,6 +330,22 @@ pub struct Model {
     pub size_gb: Option<f64>,
     /// Keep it loaded.
     pub keep_warm: bool,
+    /// Where its weights come from, when not from a registry
+    /// (`file:/path/model.gguf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// A private model mirror (`ollama.registry`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// `HOST[:PORT]` of the mirror.
+    pub host: String,
+    /// Namespace of the models on it.
+    pub namespace: String,
+    /// Plain HTTP.
+    pub insecure: bool,
 }
 
 /// What a model is for.

@@ -86,6 +86,35 @@ pub fn observe_ollama(desired: &Rendered) -> OllamaState {
     }
 }
 
+/// The download size of each model of `desired` that Ollama lacks and
+/// whose weights come from a mirror (its manifest) or a file (its size),
+/// by name. A source that does not answer leaves its model out: the plan
+/// then says the size is unknown, and apply reports the real error.
+pub fn observe_model_downloads(
+    desired: &Rendered,
+    ollama: &OllamaState,
+) -> std::collections::BTreeMap<String, u64> {
+    use crate::api::ollama::same_model;
+    use crate::render::ModelSource;
+    let have = ollama.models();
+    desired
+        .models
+        .iter()
+        .filter(|m| !have.iter().any(|h| same_model(&h.name, &m.name)))
+        .filter_map(|m| {
+            let size = match &m.source {
+                ModelSource::Registry => None,
+                ModelSource::Mirror { insecure, .. } => m
+                    .source
+                    .pull_name(&m.name)
+                    .and_then(|name| crate::api::registry::download_size(&name, *insecure).ok()),
+                ModelSource::File { path } => std::fs::metadata(path).ok().map(|md| md.len()),
+            }?;
+            Some((m.name.clone(), size))
+        })
+        .collect()
+}
+
 /// What privai knows about Headscale's users, keys and nodes.
 #[derive(Debug, Clone, Default)]
 pub enum HeadscaleState {

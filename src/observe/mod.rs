@@ -42,6 +42,7 @@ pub fn observe_all(
     }
     if live {
         observed.ollama = live::observe_ollama(desired);
+        observed.model_downloads = live::observe_model_downloads(desired, &observed.ollama);
         observed.headscale = live::observe_headscale(desired, install)?;
         observed.key_records = crate::state::keys::read_records(&install.state_dir())?;
         observed.now = Some(std::time::SystemTime::now());
@@ -115,6 +116,10 @@ pub struct Observed {
     /// The containers of each host's compose project (the gateway), by
     /// host; empty when the container runtime was not asked.
     pub containers: BTreeMap<String, live::Containers>,
+    /// Download size of each model Ollama lacks that comes from a mirror
+    /// (its manifest's layers) or a file (its size), by the spec's name;
+    /// models whose source did not answer are missing.
+    pub model_downloads: BTreeMap<String, u64>,
 }
 
 /// A secret file, as observed: digests only.

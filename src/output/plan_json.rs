@@ -147,6 +147,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
             name,
             download_bytes,
             locked_digest,
+            source,
         } => json!({
             "address": action.address(),
             "type": "model",
@@ -155,7 +156,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
             "change": {
                 "actions": actions,
                 "before": null,
-                "after": { "download_bytes": download_bytes, "locked_digest": locked_digest },
+                "after": { "download_bytes": download_bytes, "locked_digest": locked_digest, "source": source },
                 "before_sensitive": false,
                 "after_sensitive": false,
             },

@@ -229,13 +229,17 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
     } else if let Action::PullModel {
         download_bytes,
         locked_digest,
+        source,
         ..
     } = action
     {
-        let size = download_bytes.map_or_else(
+        let mut size = download_bytes.map_or_else(
             || "download size unknown".to_owned(),
             |bytes| format!("{} download", crate::sizing::gib(bytes)),
         );
+        if let Some(from) = source.describe() {
+            size = format!("{size}, {from}");
+        }
         let _ = writeln!(out, "  {symbol} {} ({size})", action.address());
         if let Some(digest) = locked_digest {
             let _ = writeln!(out, "{INDENT}pinned by privai.lock: {digest}");

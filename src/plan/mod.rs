@@ -174,6 +174,8 @@ pub enum Action {
         download_bytes: Option<u64>,
         /// The digest `privai.lock` pins it to, if any.
         locked_digest: Option<String>,
+        /// Where its weights come from.
+        source: crate::render::ModelSource,
     },
     /// Remove a model privai pulled earlier that the spec dropped (only
     /// with `--prune`; never a model privai did not pull).
@@ -917,14 +919,21 @@ fn model_actions(
     for model in &desired.models {
         let locked = observed.lock.digest(&model.name).map(str::to_owned);
         match local.iter().find(|m| same_model(&m.name, &model.name)) {
-            None => actions.push(Action::PullModel {
-                host: model.host.clone(),
-                name: model.name.clone(),
-                download_bytes: crate::sizing::catalog::Catalog::bundled()
-                    .find(&model.name)
-                    .map(|m| m.download_bytes),
-                locked_digest: locked,
-            }),
+            None => {
+                actions.push(Action::PullModel {
+                    host: model.host.clone(),
+                    name: model.name.clone(),
+                    download_bytes: observed.model_downloads.get(&model.name).copied().or_else(
+                        || {
+                            crate::sizing::catalog::Catalog::bundled()
+                                .find(&model.name)
+                                .map(|m| m.download_bytes)
+                        },
+                    ),
+                    locked_digest: locked,
+                    source: model.source.clone(),
+                })
+            }
             Some(have) => {
                 if let Some(locked) = locked
                     && canonical_digest(&have.digest) != locked

@@ -137,6 +137,98 @@ pub struct ModelPull {
     pub host: String,
     /// Model name as the spec writes it.
     pub name: String,
+    /// Where its weights come from.
+    #[serde(default, skip_serializing_if = "ModelSource::is_default")]
+    pub source: ModelSource,
+}
+
+impl ModelPull {
+    /// Whether this is `other`'s model: the same name on the same host,
+    /// wherever its weights came from.
+    pub fn same(&self, other: &ModelPull) -> bool {
+        self.host == other.host && self.name == other.name
+    }
+}
+
+/// Where a model's weights come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelSource {
+    /// Pulled by its name: Ollama's default registry, or the registry its
+    /// name starts with.
+    #[default]
+    Registry,
+    /// Pulled from a private mirror as `HOST/NAMESPACE/MODEL:TAG`, then
+    /// named as the spec names it.
+    Mirror {
+        /// `HOST[:PORT]` of the mirror.
+        host: String,
+        /// Namespace of the models on it.
+        namespace: String,
+        /// Plain HTTP.
+        insecure: bool,
+    },
+    /// A GGUF file on the Ollama host, uploaded and created as the model.
+    File {
+        /// Absolute path of the file.
+        path: String,
+    },
+}
+
+impl ModelSource {
+    fn is_default(&self) -> bool {
+        *self == Self::Registry
+    }
+
+    /// The source of `model` in `spec`: its `source`, else the spec's
+    /// mirror, else its name.
+    pub fn of(model: &crate::model::Model, registry: Option<&crate::model::Registry>) -> Self {
+        if let Some(path) = model
+            .source
+            .as_deref()
+            .and_then(|s| s.strip_prefix("file:"))
+        {
+            return Self::File {
+                path: path.to_owned(),
+            };
+        }
+        match registry {
+            Some(r) => Self::Mirror {
+                host: r.host.clone(),
+                namespace: r.namespace.clone(),
+                insecure: r.insecure,
+            },
+            None => Self::Registry,
+        }
+    }
+
+    /// The name Ollama pulls for `model` (`HOST/NAMESPACE/MODEL:TAG` from
+    /// a mirror); `None` for a file.
+    pub fn pull_name(&self, model: &str) -> Option<String> {
+        match self {
+            Self::Registry => Some(model.to_owned()),
+            Self::Mirror {
+                host, namespace, ..
+            } => {
+                let (repo, tag) = model.split_once(':').unwrap_or((model, "latest"));
+                let repo = repo.rsplit('/').next().unwrap_or(repo);
+                Some(format!("{host}/{namespace}/{repo}:{tag}"))
+            }
+            Self::File { .. } => None,
+        }
+    }
+
+    /// Where it comes from, for the plan: `None` for Ollama's registry.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Self::Registry => None,
+            Self::Mirror { host, insecure, .. } => Some(format!(
+                "from mirror {host}{}",
+                if *insecure { ", plain HTTP" } else { "" }
+            )),
+            Self::File { path } => Some(format!("from file {path}")),
+        }
+    }
 }
 
 /// Everything rendered from one spec.
@@ -204,6 +296,7 @@ pub fn render(spec: &Spec) -> Rendered {
                 .map(|m| ModelPull {
                     host: host.name.clone(),
                     name: m.name.clone(),
+                    source: ModelSource::of(m, spec.ollama.registry.as_ref()),
                 })
                 .collect()
         })

@@ -35,7 +35,7 @@ pub fn read(state: &Path) -> io::Result<Vec<ModelPull>> {
 /// Records that privai pulled `model` (once, however often it is pulled).
 pub fn record(state: &Path, model: &ModelPull) -> io::Result<()> {
     let mut pulled = read(state)?;
-    if pulled.contains(model) {
+    if pulled.iter().any(|p| p.same(model)) {
         return Ok(());
     }
     pulled.push(model.clone());
@@ -46,7 +46,7 @@ pub fn record(state: &Path, model: &ModelPull) -> io::Result<()> {
 pub fn forget(state: &Path, model: &ModelPull) -> io::Result<()> {
     let mut pulled = read(state)?;
     let before = pulled.len();
-    pulled.retain(|p| p != model);
+    pulled.retain(|p| !p.same(model));
     match pulled.len() == before {
         true => Ok(()),
         false => write(state, &pulled),
@@ -67,6 +67,7 @@ mod tests {
         ModelPull {
             host: host.to_owned(),
             name: name.to_owned(),
+            source: Default::default(),
         }
     }
 

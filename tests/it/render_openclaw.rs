@@ -24,11 +24,7 @@ use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const INSTALL: &str = "tests/tools/install-openclaw.sh";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
+use crate::tools::{repo, tool};
 
 fn load(example: &str) -> Spec {
     privai::spec::load(&repo(example)).unwrap().spec
@@ -53,17 +49,6 @@ fn artifact<'a>(artifacts: &'a [Artifact], suffix: &str) -> &'a Artifact {
 
 fn text(artifact: &Artifact) -> &str {
     std::str::from_utf8(&artifact.contents).unwrap()
-}
-
-/// A tool installed by the install script; fails (never skips) without it.
-fn tool(name: &str) -> PathBuf {
-    let path = repo("target/tools/openclaw/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is not installed: run `{INSTALL}` (it installs Node 24, openclaw@2026.9.6 and podman-compose into target/tools/openclaw/)",
-        path.display()
-    );
-    path
 }
 
 /// Runs `openclaw config validate --json` on `json`.

@@ -27,16 +27,37 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The tools cache of `tests/tools/lib.sh`: `$PRIVAI_TOOLS`, else
+/// `$XDG_CACHE_HOME/privai-tools`, else `~/.cache/privai-tools`.
+pub fn tools_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PRIVAI_TOOLS") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+        });
+    cache.join("privai-tools")
+}
+
+/// `bin` of a real program that `tests/tools/install-TOOL.sh` installed
+/// (pinned, in the tools cache); fails, never skips, when it is missing.
+pub fn installed(tool: &str, bin: &str) -> PathBuf {
+    let path = tools_root().join(tool).join("bin").join(bin);
+    assert!(
+        path.exists(),
+        "{} is not installed: run tests/tools/install-{tool}.sh (it installs the pinned {tool} into {})",
+        path.display(),
+        tools_root().display()
+    );
+    path
+}
+
 /// A tool of `tests/tools/install-openclaw.sh` (Node 24, the pinned
 /// OpenClaw, podman-compose); fails (never skips) without it.
 pub fn tool(name: &str) -> PathBuf {
-    let path = repo("target/tools/openclaw/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is not installed: run tests/tools/install-openclaw.sh (it installs Node 24, openclaw@2026.9.6 and podman-compose into target/tools/openclaw/)",
-        path.display()
-    );
-    path
+    installed("openclaw", name)
 }
 
 /// podman, or `None` (and a message) when it is not installed.

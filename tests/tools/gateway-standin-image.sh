@@ -27,7 +27,8 @@ PORT=18789
 
 crate=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 busybox=${BUSYBOX:-/bin/busybox}
-node=${NODE:-$crate/target/tools/openclaw/bin/node}
+. "$crate/tests/tools/lib.sh"
+node=${NODE:-$(tools_root)/openclaw/bin/node}
 [ -x "$busybox" ] || { echo "$busybox is missing: apt-get install -y busybox-static" >&2; exit 1; }
 [ -x "$node" ] || { echo "$node is missing: run tests/tools/install-openclaw.sh" >&2; exit 1; }
 node=$(readlink -f "$node")

@@ -7,9 +7,9 @@ VERSION=v0.29.2
 name=headscale-$VERSION
 lock_tool "$name"
 dir=$(tools_root)/$name
-if installed "$name"; then echo "headscale $VERSION already installed in $dir"; exit 0; fi
+if installed "$name"; then finish headscale "$name"; echo "headscale $VERSION already installed in $dir"; exit 0; fi
 mkdir -p "$dir/bin"
 CGO_ENABLED=0 go_install_pinned "$dir" github.com/juanfont/headscale "$VERSION" github.com/juanfont/headscale/cmd/headscale
 "$dir/bin/headscale" version
-touch "$dir/.installed"
+finish headscale "$name"
 echo "headscale $VERSION installed in $dir"

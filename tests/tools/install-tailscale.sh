@@ -8,9 +8,9 @@ VERSION=v1.102.5
 name=tailscale-$VERSION
 lock_tool "$name"
 dir=$(tools_root)/$name
-if installed "$name"; then echo "tailscale $VERSION already installed in $dir"; exit 0; fi
+if installed "$name"; then finish tailscale "$name"; echo "tailscale $VERSION already installed in $dir"; exit 0; fi
 mkdir -p "$dir/bin"
 go_install_pinned "$dir" tailscale.com "$VERSION" tailscale.com/cmd/tailscaled tailscale.com/cmd/tailscale
 "$dir/bin/tailscale" version
-touch "$dir/.installed"
+finish tailscale "$name"
 echo "tailscale $VERSION installed in $dir"

@@ -16,6 +16,14 @@ installed() {
     [ -f "$(tools_root)/$1/.installed" ]
 }
 
+# finish TOOL NAME-VERSION: stamps the install as finished and points
+# "$PRIVAI_TOOLS/TOOL" at it, the path the tests use (so the version lives in
+# the install script alone).
+finish() {
+    touch "$(tools_root)/$2/.installed"
+    ln -sfn "$2" "$(tools_root)/$1"
+}
+
 # Serialize concurrent installs of one tool on a lock file.
 lock_tool() {
     mkdir -p "$(tools_root)"
