@@ -314,7 +314,7 @@ fn file_step(
 ) -> anyhow::Result<Record> {
     let file = action.file().expect("a file action");
     let path = install.path(&file.host, &file.path);
-    let pre_image = pre_image(state, step, &path, file.secret)?;
+    let pre_image = read_pre_image(state, step, &path, file.secret)?;
     let backup = pre_image.as_ref().map(|(backup, _)| backup.clone());
     let saved_as = matches!(action, Action::AdoptFile { .. })
         .then(|| PathBuf::from(format!("{}{BEFORE_PRIVAI}", path.display())));
@@ -359,7 +359,7 @@ fn file_step(
 /// secret never enters privai's state directory. The step journals where
 /// first, then [`save`]s it: a copy, of a secret above all, exists only
 /// once the journal names it, and recovery removes it.
-fn pre_image(
+fn read_pre_image(
     state: &StateDir,
     step: usize,
     path: &Path,
@@ -377,7 +377,7 @@ fn pre_image(
     Ok(Some((Backup { copy, mode }, contents)))
 }
 
-/// Writes the pre-image [`pre_image`] read (0600), once it is journaled.
+/// Writes the pre-image [`read_pre_image`] read (0600), once it is journaled.
 fn save(pre_image: Option<(Backup, Vec<u8>)>) -> anyhow::Result<()> {
     if let Some((backup, contents)) = pre_image {
         atomic::write(&backup.copy, &contents, 0o600)?;
@@ -423,7 +423,7 @@ fn secret_step(
         }
     };
     let path = install.path(&secret.host, &secret.path);
-    let pre_image = pre_image(state, step, &path, true)?;
+    let pre_image = read_pre_image(state, step, &path, true)?;
     let record = Record::File {
         step,
         action: format!("{} {}", action.change().name(), action.address()),
@@ -443,7 +443,7 @@ fn secret_step(
     let mut records = vec![record];
     if let Some((certificate, pem)) = certificate {
         let path = install.path(&secret.host, certificate);
-        let pre_image = pre_image(state, step, &path, false)?;
+        let pre_image = read_pre_image(state, step, &path, false)?;
         let record = Record::File {
             step,
             action: format!("create file {}:{certificate}", secret.host),
