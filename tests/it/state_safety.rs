@@ -278,7 +278,16 @@ fn an_interrupted_runs_generation_is_not_listed_nor_rolled_back_to() {
         show(&out)
     );
     assert_eq!(current(&root), Some(1));
+    assert!(
+        root.join(".privai/journal.ndjson").exists(),
+        "the interrupted run is left for recovery, not installed"
+    );
+
+    // The next command that recovers undoes it, generation 2 included.
+    let next = plan(&b, &root, &[]);
+    assert_eq!(next.status.code(), Some(0), "{}", show(&next));
     assert_eq!(tree(&root), generation_tree(&root, 1));
+    assert!(!root.join(".privai/generations/2").exists());
 }
 
 #[test]
