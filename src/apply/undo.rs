@@ -221,7 +221,9 @@ fn remove_matching(dir: &std::path::Path, suffixes: &[String]) -> anyhow::Result
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(anyhow::Error::from(e).context(format!("reading `{}`", dir.display()))),
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(format!("reading `{}`", dir.display())));
+        }
     };
     for entry in entries {
         let entry = entry?;

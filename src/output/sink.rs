@@ -130,7 +130,10 @@ mod tests {
 
         let mut full = Sink::new(closing(0, io::ErrorKind::StorageFull));
         writeln!(full, "x").unwrap();
-        assert_eq!(full.finish().unwrap_err().kind(), io::ErrorKind::StorageFull);
+        assert_eq!(
+            full.finish().unwrap_err().kind(),
+            io::ErrorKind::StorageFull
+        );
     }
 
     #[test]
@@ -147,7 +150,8 @@ mod tests {
             .context("printing the plan");
         assert!(is_broken_pipe(&io));
 
-        let json = serde_json::to_writer(closing(0, io::ErrorKind::BrokenPipe), &[1, 2]).unwrap_err();
+        let json =
+            serde_json::to_writer(closing(0, io::ErrorKind::BrokenPipe), &[1, 2]).unwrap_err();
         assert!(is_broken_pipe(&anyhow::Error::from(json)));
 
         let other = anyhow::Error::from(io::Error::from(io::ErrorKind::NotFound));

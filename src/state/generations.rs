@@ -502,7 +502,11 @@ mod tests {
         assert_eq!(store.uncommitted().unwrap(), Some(2));
         assert_eq!(store.committed().unwrap(), [1]);
         store.set_current(2).unwrap();
-        assert_eq!(store.committed().unwrap(), [1, 2], "made current: committed");
+        assert_eq!(
+            store.committed().unwrap(),
+            [1, 2],
+            "made current: committed"
+        );
     }
 
     #[test]

@@ -290,7 +290,11 @@ mod tests {
 
     #[test]
     fn the_pids_whose_temp_files_belong_to_the_run_are_the_starter_and_each_recoverer() {
-        let records = [begin(), Record::Done { step: 0 }, Record::Recovery { pid: 77 }];
+        let records = [
+            begin(),
+            Record::Done { step: 0 },
+            Record::Recovery { pid: 77 },
+        ];
         assert_eq!(pids(&records), [41, 77]);
     }
 

@@ -36,7 +36,10 @@ fn walk(state: &Path, path: &Path) -> io::Result<()> {
             return Err(refusal(
                 path,
                 &format!("is writable by others (mode {mode:04o})"),
-                &format!("check what it holds, then `chmod -R go-w {}`", state.display()),
+                &format!(
+                    "check what it holds, then `chmod -R go-w {}`",
+                    state.display()
+                ),
             ));
         }
     }
@@ -97,7 +100,10 @@ mod tests {
 
         assert!(e.contains(&format!("`{}`", manifest.display())), "{e}");
         assert!(e.contains("mode 0666"), "{e}");
-        assert!(e.contains(&format!("chmod -R go-w {}", dir.path().display())), "{e}");
+        assert!(
+            e.contains(&format!("chmod -R go-w {}", dir.path().display())),
+            "{e}"
+        );
     }
 
     #[test]

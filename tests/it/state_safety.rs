@@ -134,7 +134,11 @@ fn a_run_killed_at_each_temp_file_it_writes_leaves_no_temp_file_secret_copy_or_r
             "after {k}: {}",
             show(&next)
         );
-        assert_eq!(leftovers(&root), Vec::<String>::new(), "after a kill at temp file {k}");
+        assert_eq!(
+            leftovers(&root),
+            Vec::<String>::new(),
+            "after a kill at temp file {k}"
+        );
         match current(&root) {
             Some(1) => {
                 assert_eq!(tree(&root), before, "after {k}: the old tree");
@@ -224,7 +228,10 @@ fn rollback_refuses_a_generation_others_can_write_naming_the_chmod_that_fixes_it
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("`{}`", manifest.display())), "{err}");
-    assert!(err.contains(&format!("chmod -R go-w {}", state.display())), "{err}");
+    assert!(
+        err.contains(&format!("chmod -R go-w {}", state.display())),
+        "{err}"
+    );
     assert_eq!(current(&root), Some(2));
     assert_eq!(tree(&root), generation_tree(&root, 2), "nothing installed");
 
@@ -254,7 +261,10 @@ fn an_interrupted_runs_generation_is_not_listed_nor_rolled_back_to() {
     let killed = apply(
         &b,
         &root,
-        &[("PRIVAI_TEST_FAILPOINT", OsStr::new(&(steps + 1).to_string()))],
+        &[(
+            "PRIVAI_TEST_FAILPOINT",
+            OsStr::new(&(steps + 1).to_string()),
+        )],
     );
     assert_eq!(killed.status.code(), None, "{}", show(&killed));
     assert!(
@@ -263,12 +273,19 @@ fn an_interrupted_runs_generation_is_not_listed_nor_rolled_back_to() {
     );
 
     let list = privai(
-        [OsStr::new("generations"), "--root".as_ref(), root.as_os_str()],
+        [
+            OsStr::new("generations"),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
         &[],
     );
     let text = stdout(&list);
     assert_eq!(text.lines().count(), 2, "{text}");
-    assert!(text.lines().nth(1).unwrap().starts_with("*    1 "), "{text}");
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("*    1 "),
+        "{text}"
+    );
 
     let out = rollback(&root, Some("2"));
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -312,7 +329,10 @@ fn rollback_while_an_apply_holds_the_lock_names_the_holder() {
     let lock_info = root.join(".privai/lock.json");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !lock_info.exists() {
-        assert!(std::time::Instant::now() < deadline, "the apply never took the lock");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never took the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 
@@ -443,7 +463,12 @@ fn read_only_json_commands_end_quietly_with_status_0_when_their_reader_goes_away
     for args in &commands {
         for first in [0, 1] {
             let out = with_stdout_closed_after(first, args);
-            assert_eq!(out.status.code(), Some(0), "{args:?} after {first} bytes: {}", show(&out));
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?} after {first} bytes: {}",
+                show(&out)
+            );
             assert_eq!(
                 String::from_utf8_lossy(&out.stderr),
                 "",
@@ -451,5 +476,8 @@ fn read_only_json_commands_end_quietly_with_status_0_when_their_reader_goes_away
             );
         }
     }
-    assert!(saved.is_file(), "`plan -o` wrote its file whatever stdout did");
+    assert!(
+        saved.is_file(),
+        "`plan -o` wrote its file whatever stdout did"
+    );
 }
