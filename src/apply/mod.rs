@@ -159,15 +159,17 @@ pub fn apply(
     let store = Store::new(state.clone());
     let from = store.current()?;
     let to = store.next_number()?;
-    std::fs::create_dir_all(state.backups())
-        .with_context(|| format!("creating `{}`", state.backups().display()))?;
     let mut journal = Journal::create(&state.journal())?;
     journal.append(&Record::Begin {
         command: options.command.clone(),
         from,
         to,
         started: now(),
+        pid: Some(std::process::id()),
     })?;
+    // Made only once the journal says so: recovery removes it.
+    atomic::create_private_dir(&state.run())?;
+    atomic::create_private_dir(&state.backups())?;
     failpoint(options, 0);
 
     let contents: BTreeMap<(&str, &str), &Artifact> = desired
@@ -318,7 +320,8 @@ fn file_step(
 ) -> anyhow::Result<Record> {
     let file = action.file().expect("a file action");
     let path = install.path(&file.host, &file.path);
-    let backup = back_up(state, step, &path, file.secret)?;
+    let pre_image = read_pre_image(state, step, &path, file.secret)?;
+    let backup = pre_image.as_ref().map(|(backup, _)| backup.clone());
     let saved_as = matches!(action, Action::AdoptFile { .. })
         .then(|| PathBuf::from(format!("{}{BEFORE_PRIVAI}", path.display())));
     let created_dirs = missing_parents(&path);
@@ -331,6 +334,7 @@ fn file_step(
         created_dirs,
     };
     journal.append(&record)?;
+    save(pre_image)?;
     match action {
         Action::DeleteFile { .. } => {
             atomic::unlink(&path)?;
@@ -355,16 +359,18 @@ fn file_step(
     Ok(record)
 }
 
-/// Saves the pre-image of `path` (if it exists) before step `step`
-/// changes it: under the state directory's `run/backup`, or — for a secret
-/// — next to the file itself (0600), so that a secret never enters privai's
-/// state directory. Removed when the run ends.
-fn back_up(
+/// The pre-image of `path` (if it exists) that step `step` saves before
+/// it changes the file, and where: under the state directory's
+/// `run/backup`, or — for a secret — next to the file itself, so that a
+/// secret never enters privai's state directory. The step journals where
+/// first, then [`save`]s it: a copy, of a secret above all, exists only
+/// once the journal names it, and recovery removes it.
+fn read_pre_image(
     state: &StateDir,
     step: usize,
     path: &Path,
     secret: bool,
-) -> anyhow::Result<Option<Backup>> {
+) -> anyhow::Result<Option<(Backup, Vec<u8>)>> {
     let FileState::Present { contents, mode } = read_file(path)? else {
         return Ok(None);
     };
@@ -374,8 +380,15 @@ fn back_up(
     } else {
         state.backups().join(step.to_string())
     };
-    atomic::write(&copy, &contents, 0o600)?;
-    Ok(Some(Backup { copy, mode }))
+    Ok(Some((Backup { copy, mode }, contents)))
+}
+
+/// Writes the pre-image [`read_pre_image`] read (0600), once it is journaled.
+fn save(pre_image: Option<(Backup, Vec<u8>)>) -> anyhow::Result<()> {
+    if let Some((backup, contents)) = pre_image {
+        atomic::write(&backup.copy, &contents, 0o600)?;
+    }
+    Ok(())
 }
 
 /// Runs one secret action: saves the pre-image (0600, removed when the run
@@ -416,16 +429,17 @@ fn secret_step(
         }
     };
     let path = install.path(&secret.host, &secret.path);
-    let backup = back_up(state, step, &path, true)?;
+    let pre_image = read_pre_image(state, step, &path, true)?;
     let record = Record::File {
         step,
         action: format!("{} {}", action.change().name(), action.address()),
         path: path.clone(),
-        backup,
+        backup: pre_image.as_ref().map(|(backup, _)| backup.clone()),
         saved_as: None,
         created_dirs: missing_parents(&path),
     };
     journal.append(&record)?;
+    save(pre_image)?;
     atomic::replace(&path, &value, 0o600)?;
     if let Some(owner) = install.operator()
         && secret.path.starts_with("~/")
@@ -435,15 +449,17 @@ fn secret_step(
     let mut records = vec![record];
     if let Some((certificate, pem)) = certificate {
         let path = install.path(&secret.host, certificate);
+        let pre_image = read_pre_image(state, step, &path, false)?;
         let record = Record::File {
             step,
             action: format!("create file {}:{certificate}", secret.host),
             path: path.clone(),
-            backup: back_up(state, step, &path, false)?,
+            backup: pre_image.as_ref().map(|(backup, _)| backup.clone()),
             saved_as: None,
             created_dirs: missing_parents(&path),
         };
         journal.append(&record)?;
+        save(pre_image)?;
         atomic::replace(&path, pem.as_bytes(), 0o644)?;
         records.push(record);
     }

@@ -340,6 +340,7 @@ fn recovery_undoes_a_run_that_died_between_its_steps() {
             from: Some(1),
             to: 2,
             started: now(),
+            pid: None,
         })
         .unwrap();
     journal

@@ -49,6 +49,9 @@ pub fn recover(
 ) -> anyhow::Result<Option<Recovery>> {
     let state = StateDir::new(install.state_dir());
     let Some(records) = journal::read(&state.journal())? else {
+        // No run is in progress (the caller holds the lock): a `run/` is
+        // left from one killed as it began.
+        remove_run_dir(&state)?;
         return Ok(None);
     };
     let Some(Record::Begin {
@@ -56,14 +59,23 @@ pub fn recover(
         from,
         to,
         started,
+        ..
     }) = records.first().cloned()
     else {
         // Killed before its first record reached the disk: it did nothing.
+        remove_run_dir(&state)?;
         std::fs::remove_file(state.journal())?;
         return Ok(None);
     };
     let store = Store::new(state.clone());
-    let journal = Journal::reopen(&state.journal())?;
+    let mut journal = Journal::reopen(&state.journal())?;
+    // Journaled before this process writes anything, so that its own temp
+    // files are removed too should it be killed in turn.
+    let pid = std::process::id();
+    journal.append(&Record::Recovery { pid })?;
+    let mut pids = journal::pids(&records);
+    pids.push(pid);
+    remove_temp_files(&state, &records, &pids)?;
     let rolled_back = records.contains(&Record::RolledBack);
     let outcome = if store.current()? == Some(to) {
         Recovered::Completed { generation: to }
@@ -76,6 +88,7 @@ pub fn recover(
     } else {
         let restored = undo_records(&records, services);
         store.remove(to)?;
+        journal.append(&Record::RolledBack)?;
         Recovered::RolledBack {
             current: from,
             restored,
@@ -159,11 +172,71 @@ pub(super) fn clean_up(
             atomic::remove(&backup.copy)?;
         }
     }
-    let run = state.run();
-    if run.exists() {
-        std::fs::remove_dir_all(&run)?;
-    }
+    remove_run_dir(state)?;
     journal.finish()?;
+    Ok(())
+}
+
+/// Removes the run's `run/` directory (its backups), if there is one.
+fn remove_run_dir(state: &StateDir) -> anyhow::Result<()> {
+    let run = state.run();
+    match std::fs::remove_dir_all(&run) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::Error::from(e).context(format!("removing `{}`", run.display()))),
+    }
+}
+
+/// Removes every temp file processes `pids` may have left while working on
+/// the run `records` journal: beside each file a step names (the file, its
+/// saved copy, its `.before-privai` copy), and anywhere in the state
+/// directory. Runs before anything is restored, so that the directories the
+/// run created are empty again once their files are gone.
+fn remove_temp_files(state: &StateDir, records: &[Record], pids: &[u32]) -> anyhow::Result<()> {
+    for record in records {
+        let Record::File {
+            path,
+            backup,
+            saved_as,
+            ..
+        } = record
+        else {
+            continue;
+        };
+        let beside = std::iter::once(path)
+            .chain(backup.as_ref().map(|b| &b.copy))
+            .chain(saved_as.as_ref());
+        for file in beside {
+            for pid in pids {
+                atomic::unlink(&atomic::temp_path(file, *pid))?;
+            }
+        }
+    }
+    let suffixes: Vec<String> = pids.iter().map(|p| format!(".privai-tmp-{p}")).collect();
+    remove_matching(state.dir(), &suffixes)
+}
+
+/// Removes, under `dir`, every file whose name ends with one of `suffixes`.
+fn remove_matching(dir: &std::path::Path, suffixes: &[String]) -> anyhow::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(format!("reading `{}`", dir.display())));
+        }
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            remove_matching(&path, suffixes)?;
+        } else if suffixes
+            .iter()
+            .any(|s| entry.file_name().to_string_lossy().ends_with(s.as_str()))
+        {
+            atomic::unlink(&path)?;
+        }
+    }
     Ok(())
 }
 
@@ -201,6 +274,9 @@ fn undo_records(records: &[Record], mut services: Option<&mut dyn Services>) -> 
             continue;
         };
         let result = match backup {
+            // Saved before the file is replaced: without its copy, the run
+            // was killed before it changed the file.
+            Some(backup) if !backup.copy.exists() => continue,
             Some(backup) => std::fs::read(&backup.copy)
                 .and_then(|bytes| atomic::write(path, &bytes, backup.mode))
                 .map(|()| format!("restored {}", path.display())),

@@ -7,9 +7,11 @@ use super::target::{self, TargetArgs};
 use crate::apply::{Options, Outcome};
 use crate::lockfile::LockFile;
 use crate::output::apply_view;
+use crate::output::sink::Sink;
 use crate::plan::saved::SavedPlan;
 use crate::render::manifest::Manifest;
 use crate::state::generations::Origin;
+use crate::state::lock::StateLock;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -75,6 +77,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         origin,
         approved,
         saved.as_ref(),
+        None,
         Choices {
             adopt: args.adopt,
             prune: args.prune,
@@ -106,12 +109,14 @@ pub(super) struct Choices {
     pub health_timeout: Option<u64>,
 }
 
-/// Plans `prepared` and applies it (shared by `apply` and `rollback`).
+/// Plans `prepared` and applies it (shared by `apply` and `rollback`),
+/// holding the state lock: `held` if the caller took it, else taken here.
 pub(super) fn execute(
     prepared: &Prepared,
     origin: Origin,
     approved: bool,
     saved: Option<&SavedPlan>,
+    held: Option<StateLock>,
     choices: Choices,
 ) -> anyhow::Result<Exit> {
     let Choices {
@@ -135,9 +140,12 @@ pub(super) fn execute(
     let install = &prepared.install;
     let command = target::command_line();
     let mut services = target::services(install, health_timeout, &prepared.desired)?;
-    let _lock = target::lock_and_recover(
+    let _lock = match held {
+        Some(lock) => lock,
+        None => target::lock(install, &command)?,
+    };
+    target::recover(
         install,
-        &command,
         services
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
@@ -152,8 +160,9 @@ pub(super) fn execute(
             show(observed.generation)
         );
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // A closed stdout (`| head`) must neither stop a run half-way nor pass
+    // for success: the run goes on to its end and the loss is reported.
+    let mut out = Sink::new(std::io::stdout().lock());
     let notes = crate::output::plan_view::ViewNotes {
         staged: !target::live(install),
     };
@@ -180,11 +189,20 @@ pub(super) fn execute(
         return Ok(Exit::Error);
     }
     writeln!(out, "\nApplying:")?;
+    out.flush()?;
+    if let Some(e) = out.error() {
+        anyhow::bail!(
+            "could not print the plan ({e}); nothing was applied. Run privai with its output to a terminal or a file that stays open (`> apply.log`)"
+        );
+    }
     let options = Options {
         adopt,
         command,
         failpoint: target::failpoint()?,
     };
+    if let Some(n) = target::crash_at_temp_file()? {
+        crate::state::atomic::crash_at_temp_file(n);
+    }
     let outcome = crate::apply::apply(
         install,
         &prepared.desired,
@@ -207,6 +225,27 @@ pub(super) fn execute(
         && !prepared.spec.as_os_str().is_empty()
     {
         update_lock(prepared, &mut out)?;
+    }
+    out.flush()?;
+    if let Some(e) = out.error() {
+        let what = match &outcome {
+            Outcome::Applied { generation, .. } => {
+                format!("the run went on to its end: generation {generation} is current")
+            }
+            Outcome::RolledBack { current, .. } => format!(
+                "the run failed and was rolled back: generation {} is current",
+                show(*current)
+            ),
+        };
+        // stderr may be closed as well; the exit status still tells.
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: privai's output was lost while it applied ({e}); {what}. `privai generations` shows the generations"
+        );
+        return Ok(match outcome {
+            Outcome::Applied { .. } => Exit::Error,
+            Outcome::RolledBack { .. } => Exit::RolledBack,
+        });
     }
     Ok(match outcome {
         Outcome::Applied { .. } => Exit::Ok,

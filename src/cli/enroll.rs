@@ -53,7 +53,7 @@ fn show_key(
     let path = crate::state::keys::key_path(&install.state_dir(), &device.name);
     match std::fs::read_to_string(&path) {
         Ok(key) => {
-            println!("{}", key.trim());
+            writeln!(std::io::stdout(), "{}", key.trim())?;
             Ok(Exit::Ok)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(

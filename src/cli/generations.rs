@@ -51,7 +51,7 @@ pub fn list(args: &ListArgs) -> anyhow::Result<Exit> {
     let install = target::install_without_spec(&args.target)?;
     let store = store(&install);
     let current = store.current()?;
-    let numbers = store.numbers()?;
+    let numbers = store.committed()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if numbers.is_empty() {
@@ -89,16 +89,22 @@ pub fn list(args: &ListArgs) -> anyhow::Result<Exit> {
 /// ordinary apply that commits a new generation.
 pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
     let install = target::install_without_spec(&args.target)?;
+    // The lock first: while another run holds it, the generations are
+    // changing; the refusal names that run.
+    let lock = target::lock(&install, &target::command_line())?;
     let store = store(&install);
     let current = store.current()?;
     let to = match args.to {
+        Some(n) if store.uncommitted()? == Some(n) => anyhow::bail!(
+            "generation {n} was never made current: the run that wrote it was interrupted, and the next command undoes it. `privai generations` lists the generations to roll back to"
+        ),
         Some(n) => n,
         None => {
             let Some(current) = current else {
                 anyhow::bail!("nothing was applied here yet, so there is nothing to roll back to");
             };
             store
-                .numbers()?
+                .committed()?
                 .into_iter()
                 .rev()
                 .find(|n| *n < current)
@@ -141,6 +147,7 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
         Origin::Rollback { to },
         args.auto_approve,
         None,
+        Some(lock),
         super::apply::Choices {
             health_timeout: args.health_timeout,
             ..Default::default()

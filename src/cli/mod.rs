@@ -12,6 +12,7 @@ mod plan;
 mod target;
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Deploy a fully private AI system (Headscale, Tailscale, Ollama, OpenClaw)
@@ -79,6 +80,9 @@ impl From<Exit> for ExitCode {
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `apply` and `rollback` change the system: their output closing is a
+    // failure they report themselves (`apply::execute`), never a success.
+    let changes_the_system = matches!(cli.command, Command::Apply(_) | Command::Rollback(_));
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Models(args) => models::run(&args),
@@ -98,10 +102,12 @@ pub fn main() -> ExitCode {
     match result {
         Ok(exit) => exit.into(),
         Err(error) => {
-            if is_broken_pipe(&error) {
+            // A read-only command whose reader went away (`| head`) is done.
+            if !changes_the_system && crate::output::sink::is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {error:#}");
+            // stderr may be closed too: never panic over it.
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
             ExitCode::from(Exit::Error as u8)
         }
     }
@@ -138,10 +144,4 @@ fn checked_spec(
         Some(spec) if !outcome.diagnostics.iter().any(|d| d.is_error()) => Ok(Ok(spec)),
         _ => build::refuse(&path, &outcome, nothing).map(Err),
     }
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -203,8 +203,8 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             .map(|s| s as &mut dyn crate::apply::Services),
     )?;
     let (observed, plan) = observe_and_plan(&prepared, args.prune)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // A reader that stops early (`| head`) does not stop `-o FILE`.
+    let mut out = crate::output::sink::Sink::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &json(&plan, &observed, &prepared.install))?;
         writeln!(out)?;
@@ -246,7 +246,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             )?;
         }
     }
-    out.flush()?;
+    out.finish()?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Exit::Changes
     } else {

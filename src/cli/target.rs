@@ -151,13 +151,29 @@ pub fn lock_and_recover(
     command: &str,
     services: Option<&mut dyn Services>,
 ) -> anyhow::Result<StateLock> {
+    let lock = lock(install, command)?;
+    recover(install, services)?;
+    Ok(lock)
+}
+
+/// Takes the state lock for `command` (refused naming the holder), and
+/// refuses state that others can write ([`crate::state::trust`]).
+pub fn lock(install: &Install, command: &str) -> anyhow::Result<StateLock> {
     let state = install.state_dir();
     let lock = StateLock::acquire(&state, command)?;
-    if let Some(recovery) = crate::apply::recover(install, services)? {
-        let mut err = std::io::stderr().lock();
-        crate::output::apply_view::recovery(&mut err, &recovery)?;
-    }
+    crate::state::trust::check(&state)?;
     Ok(lock)
+}
+
+/// Finishes an interrupted run, printing what was done; the caller holds
+/// the lock ([`lock`]).
+pub fn recover(install: &Install, services: Option<&mut dyn Services>) -> anyhow::Result<()> {
+    if let Some(recovery) = crate::apply::recover(install, services)? {
+        // Recovery is done whether or not stderr still listens.
+        let mut err = std::io::stderr().lock();
+        let _ = crate::output::apply_view::recovery(&mut err, &recovery);
+    }
+    Ok(())
 }
 
 /// The command line, as the journal and the lock record it.
@@ -272,11 +288,25 @@ impl crate::sys::Runner for PassThrough {
     }
 }
 
+/// Environment variable, for tests only: abort an apply, as abruptly as
+/// kill -9, once it has written its N-th temp file (from 1) and before it
+/// renames it into place ([`crate::state::atomic::crash_at_temp_file`]).
+pub const TEST_CRASH_AT_TEMP_ENV: &str = "PRIVAI_TEST_CRASH_AT_TEMP";
+
 /// The test failpoint, if set.
 pub fn failpoint() -> anyhow::Result<Option<usize>> {
-    match std::env::var(TEST_FAILPOINT_ENV) {
+    number_from(TEST_FAILPOINT_ENV)
+}
+
+/// The test's temp file to abort at, if set.
+pub fn crash_at_temp_file() -> anyhow::Result<Option<usize>> {
+    number_from(TEST_CRASH_AT_TEMP_ENV)
+}
+
+fn number_from(var: &str) -> anyhow::Result<Option<usize>> {
+    match std::env::var(var) {
         Ok(value) => Ok(Some(value.parse().with_context(|| {
-            format!("{TEST_FAILPOINT_ENV} must be a checkpoint number, not {value:?}")
+            format!("{var} must be a checkpoint number, not {value:?}")
         })?)),
         Err(_) => Ok(None),
     }

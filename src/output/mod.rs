@@ -6,3 +6,4 @@ pub mod models;
 pub mod plan_json;
 pub mod plan_view;
 pub mod pull_view;
+pub mod sink;

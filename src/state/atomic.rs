@@ -62,11 +62,7 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     })?;
     let dir = parent_dir(path);
     create_dir_all(dir)?;
-
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".privai-tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
+    let tmp = dir.join(temp_name(name, std::process::id()));
 
     match fs::remove_file(&tmp) {
         Ok(()) => {}
@@ -80,6 +76,71 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(e);
+    }
+    Ok(())
+}
+
+/// The temp file through which process `pid` writes `path`:
+/// `.<file>.privai-tmp-<pid>` beside it. A run journals its pid before it
+/// writes anything, so that recovery can remove the temp files a kill left.
+pub fn temp_path(path: &Path, pid: u32) -> std::path::PathBuf {
+    parent_dir(path).join(temp_name(path.file_name().unwrap_or_default(), pid))
+}
+
+fn temp_name(name: &std::ffi::OsStr, pid: u32) -> OsString {
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".privai-tmp-{pid}"));
+    tmp_name
+}
+
+/// Test only: the temp file at which to abort the process, counting from 1
+/// (0: never), as abruptly as kill -9, after its bytes are written and
+/// before it is renamed into place ([`crash_at_temp_file`]).
+static CRASH_AT_TEMP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static TEMPS_WRITTEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Test only: abort the process once the `n`-th temp file from now (1 for
+/// the next) is written, before it is renamed into place — the moment a
+/// kill leaves a temp file behind.
+pub fn crash_at_temp_file(n: usize) {
+    TEMPS_WRITTEN.store(0, std::sync::atomic::Ordering::SeqCst);
+    CRASH_AT_TEMP.store(n, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Counts a temp file written; aborts if it is the one [`crash_at_temp_file`] names.
+pub(crate) fn temp_written() {
+    use std::sync::atomic::Ordering;
+    let n = TEMPS_WRITTEN.fetch_add(1, Ordering::SeqCst) + 1;
+    if CRASH_AT_TEMP.load(Ordering::SeqCst) == n {
+        std::process::abort();
+    }
+}
+
+/// Creates the directory `dir` of privai's state, mode exactly `0700`
+/// whatever the umask; its missing parents get `0755` (less the umask).
+/// An existing directory is left as it is ([`super::trust`] checks it).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    create_dir_all(parent_dir(dir))?;
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    match builder.create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
+        Err(e) => return Err(annotate(e, "creating the directory", dir)),
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| annotate(e, "setting the mode of", dir))?;
     }
     Ok(())
 }
@@ -190,7 +251,9 @@ fn write_new(tmp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let _ = mode;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| annotate(e, "writing", tmp))
+        .map_err(|e| annotate(e, "writing", tmp))?;
+    temp_written();
+    Ok(())
 }
 
 #[cfg(test)]
@@ -332,6 +395,27 @@ mod tests {
         write(&path, b"same", 0o644).unwrap();
 
         assert_ne!(fs::metadata(&path).unwrap().ino(), before);
+    }
+
+    #[test]
+    fn temp_path_names_the_temp_file_write_uses() {
+        assert_eq!(
+            temp_path(Path::new("/etc/sudoers.d/x"), 42),
+            Path::new("/etc/sudoers.d/.x.privai-tmp-42")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_directory_is_0700_and_its_new_parents_0755_at_most() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("var/state");
+
+        create_private_dir(&dir).unwrap();
+        create_private_dir(&dir).unwrap();
+
+        assert_eq!(mode_of(&dir), 0o700);
+        assert_eq!(mode_of(&root.path().join("var")) & !0o755, 0);
     }
 
     #[test]

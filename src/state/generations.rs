@@ -130,6 +130,30 @@ impl Store {
         Ok(numbers)
     }
 
+    /// The generation an interrupted or running apply wrote but did not
+    /// make current (its journal says so): not installed, never listed nor
+    /// rolled back to; recovery removes it.
+    pub fn uncommitted(&self) -> io::Result<Option<u64>> {
+        let Some(records) = super::journal::read(&self.state.journal())? else {
+            return Ok(None);
+        };
+        match records.first() {
+            Some(super::journal::Record::Begin { to, .. }) if self.current()? != Some(*to) => {
+                Ok(Some(*to))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The numbers of every committed generation, ascending: [`Store::numbers`]
+    /// but the [`Store::uncommitted`] one.
+    pub fn committed(&self) -> io::Result<Vec<u64>> {
+        let uncommitted = self.uncommitted()?;
+        let mut numbers = self.numbers()?;
+        numbers.retain(|n| Some(*n) != uncommitted);
+        Ok(numbers)
+    }
+
     /// The number the next generation gets: one more than any generation
     /// ever written (complete or not).
     pub fn next_number(&self) -> io::Result<u64> {
@@ -232,7 +256,7 @@ impl Store {
     /// copies of the files the store lacks, then the generation's directory.
     pub fn write(&self, info: &Info, rendered: &Rendered) -> io::Result<()> {
         let store = self.store();
-        std::fs::create_dir_all(&store).map_err(|e| with_path(e, &store))?;
+        atomic::create_private_dir(&store)?;
         let mut added = false;
         for artifact in rendered.artifacts.iter().filter(|a| !a.secret) {
             let sha256 = crate::render::manifest::sha256_hex(&artifact.contents);
@@ -240,7 +264,7 @@ impl Store {
             if blob.exists() {
                 continue;
             }
-            let tmp = store.join(format!(".{sha256}.tmp-{}", std::process::id()));
+            let tmp = atomic::temp_path(&blob, std::process::id());
             let _ = std::fs::remove_file(&tmp);
             write_synced(&tmp, &artifact.contents, 0o644)?;
             std::fs::rename(&tmp, &blob).map_err(|e| with_path(e, &blob))?;
@@ -250,13 +274,13 @@ impl Store {
             atomic::sync_dir(&store)?;
         }
         let root = self.state.generations();
-        std::fs::create_dir_all(&root).map_err(|e| with_path(e, &root))?;
+        atomic::create_private_dir(&root)?;
         let final_dir = self.dir(info.number);
         let partial = root.join(format!("{}.partial", info.number));
         if partial.exists() {
             std::fs::remove_dir_all(&partial).map_err(|e| with_path(e, &partial))?;
         }
-        std::fs::create_dir_all(&partial).map_err(|e| with_path(e, &partial))?;
+        atomic::create_private_dir(&partial)?;
         write_synced(
             &partial.join("manifest.json"),
             &Manifest::of(rendered).to_bytes(),
@@ -320,7 +344,9 @@ fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     let mut file = options.open(path).map_err(|e| with_path(e, path))?;
     file.write_all(bytes).map_err(|e| with_path(e, path))?;
-    file.sync_all().map_err(|e| with_path(e, path))
+    file.sync_all().map_err(|e| with_path(e, path))?;
+    atomic::temp_written();
+    Ok(())
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<T> {
@@ -451,6 +477,36 @@ mod tests {
         store.remove(2).unwrap();
         assert_eq!(store.collect_garbage().unwrap(), 1);
         assert_eq!(blobs(), 0);
+    }
+
+    #[test]
+    fn a_generation_whose_run_has_not_made_it_current_is_not_committed() {
+        use crate::state::journal::{Journal, Record};
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let store = Store::new(state.clone());
+        let r = rendered("one\n", false);
+        store.write(&info(1, &r), &r).unwrap();
+        store.set_current(1).unwrap();
+        store.write(&info(2, &r), &r).unwrap();
+        let mut journal = Journal::create(&state.journal()).unwrap();
+        let begin = Record::Begin {
+            command: "privai apply".into(),
+            from: Some(1),
+            to: 2,
+            started: "2026-11-25T14:00:00Z".into(),
+            pid: None,
+        };
+        journal.append(&begin).unwrap();
+
+        assert_eq!(store.uncommitted().unwrap(), Some(2));
+        assert_eq!(store.committed().unwrap(), [1]);
+        store.set_current(2).unwrap();
+        assert_eq!(
+            store.committed().unwrap(),
+            [1, 2],
+            "made current: committed"
+        );
     }
 
     #[test]

@@ -51,6 +51,16 @@ pub enum Record {
         to: u64,
         /// When, RFC 3339.
         started: String,
+        /// The process: its temp files are `.NAME.privai-tmp-PID`
+        /// ([`super::atomic::temp_path`]), removed by recovery.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
+    /// Process `pid` is undoing or finishing this interrupted run: its temp
+    /// files too are removed if it is killed in turn.
+    Recovery {
+        /// The recovering process.
+        pid: u32,
     },
     /// A file step is about to run; its pre-image is saved.
     File {
@@ -182,6 +192,19 @@ impl Journal {
     }
 }
 
+/// The processes that worked on the run `records` journal: the temp files
+/// named for them are the run's.
+pub fn pids(records: &[Record]) -> Vec<u32> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Begin { pid, .. } => *pid,
+            Record::Recovery { pid } => Some(*pid),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The records of the journal at `path`; `None` when there is none. A torn
 /// last line (the process died while writing it) is ignored: its step had
 /// not started.
@@ -227,6 +250,7 @@ mod tests {
             from: Some(1),
             to: 2,
             started: "2026-11-25T14:00:00Z".into(),
+            pid: Some(41),
         }
     }
 
@@ -262,6 +286,16 @@ mod tests {
         assert_eq!(read(&path).unwrap().unwrap(), vec![begin()]);
         std::fs::write(&path, format!("{{\"ev\n{good}\n")).unwrap();
         assert!(read(&path).is_err());
+    }
+
+    #[test]
+    fn the_pids_whose_temp_files_belong_to_the_run_are_the_starter_and_each_recoverer() {
+        let records = [
+            begin(),
+            Record::Done { step: 0 },
+            Record::Recovery { pid: 77 },
+        ];
+        assert_eq!(pids(&records), [41, 77]);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn read_records(state: &Path) -> io::Result<KeyRecords> {
 
 /// Records `id` as the key of `device` and keeps `key` (0600).
 pub fn store(state: &Path, device: &str, id: u64, key: &str) -> io::Result<()> {
+    atomic::create_private_dir(&state.join("keys"))?;
     atomic::write(&key_path(state, device), key.as_bytes(), 0o600)?;
     let mut records = read_records(state)?;
     records.insert(device.to_owned(), id);

@@ -131,7 +131,7 @@ impl StateLock {
     /// Takes the lock on the state directory `dir` for `command` (what this
     /// process runs, shown to a refused second run), without waiting.
     ///
-    /// Creates `dir` (mode `0755`) and `<dir>/lock` if needed, locks the
+    /// Creates `dir` (mode `0700`: it holds keys and generations) and `<dir>/lock` if needed, locks the
     /// latter exclusively and writes this process's [`LockInfo`] to
     /// `<dir>/lock.json` (atomically, mode `0644`), overwriting any stale one
     /// left by a crash. If the lock is held, returns [`LockError::Held`] with
@@ -141,7 +141,7 @@ impl StateLock {
             path: dir.to_path_buf(),
             source,
         };
-        atomic::create_dir_all(dir).map_err(io_error)?;
+        atomic::create_private_dir(dir).map_err(io_error)?;
         let lock_path = dir.join(LOCK_FILE);
         let info_path = dir.join(LOCK_INFO_FILE);
 
@@ -177,6 +177,16 @@ impl StateLock {
         }
 
         // From here on, an error drops `file`, which releases the lock.
+        // A holder killed while writing `lock.json` left its temp file.
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!(".{LOCK_INFO_FILE}.privai-tmp-"))
+            {
+                atomic::unlink(&entry.path()).map_err(io_error)?;
+            }
+        }
         let info = LockInfo::of_this_process(command);
         let mut json = serde_json::to_vec_pretty(&info).map_err(|e| io_error(e.into()))?;
         json.push(b'\n');

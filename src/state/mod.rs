@@ -19,6 +19,7 @@ pub mod journal;
 pub mod keys;
 pub mod lock;
 pub mod pulled;
+pub mod trust;
 
 use crate::model::Platform;
 use crate::render::{Rendered, tree_path};

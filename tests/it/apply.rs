@@ -279,7 +279,7 @@ const KEEP_ALIVE: &str = "  ollama.keep_alive | force = \"30m\",";
 
 /// The bigger change the kill test makes: one update that restarts
 /// Ollama, one deletion that stops a service, one creation, one more update.
-const BIG_CHANGE: &str = "  ollama.keep_alive | force = \"30m\",
+pub const BIG_CHANGE: &str = "  ollama.keep_alive | force = \"30m\",
   monitoring.key_rotation.enabled | force = false,
   devices | force = [
     { name = \"phone\", user = \"user1\", kind = 'phone, os = 'ios },
@@ -592,6 +592,11 @@ fn a_run_killed_at_any_checkpoint_is_finished_or_undone_by_the_next() {
             );
             assert!(!root.join(".privai/journal.ndjson").exists());
             assert!(!root.join(".privai/run").exists());
+            assert_eq!(
+                crate::state_safety::leftovers(&root),
+                Vec::<String>::new(),
+                "after {k}: no temp file, pre-image or partial generation"
+            );
             let now = tree(&root);
             if k == steps + 2 {
                 assert_eq!(current(&root), Some(to), "after {k}");
