@@ -1,0 +1,223 @@
+//! privai against the real Ollama (pinned, built from the Go module proxy)
+//! and a tiny model of random weights: models pulled from a private mirror
+//! through privai's own pull path, and created from a GGUF file; pinned in
+//! `privai.lock`; a second apply that changes nothing; the models answer
+//! through Ollama's real engine.
+
+use crate::real::mirror::Mirror;
+use crate::real::ollama::{Ollama, tiny_gguf};
+use crate::tools::show;
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A Linux host `server` running Ollama on `port`, with `models` (TOML
+/// tables) and the `extra` TOML of `ollama`.
+fn spec(dir: &Path, port: u16, extra: &str, models: &str) -> PathBuf {
+    let path = dir.join("privai.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[hosts]]\nname = \"server\"\nplatform = \"linux\"\nram_gb = 16\nroles = [\"ollama\"]\n\n[ollama]\nport = {port}\n{extra}\n{models}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `privai ARGS` with services recorded (so Ollama is asked, and the real
+/// one answers), stdin closed.
+fn privai(dir: &Path, args: &[&str]) -> Output {
+    Command::cargo_bin("privai")
+        .unwrap()
+        .args(args)
+        .env("PRIVAI_TEST_SERVICES", dir.join("services.log"))
+        .env_remove("PRIVAI_TEST_FAILPOINT")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Ollama's models: name → digest.
+fn tags(ollama: &Ollama) -> Vec<(String, String)> {
+    let tags: Value = reqwest::blocking::get(format!("{}/api/tags", ollama.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut models: Vec<(String, String)> = tags["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_owned(),
+                m["digest"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    models.sort();
+    models
+}
+
+/// Has `model` of `ollama` generate a few tokens; returns Ollama's answer.
+fn generate(ollama: &Ollama, model: &str) -> Value {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/api/generate", ollama.url))
+        .json(&serde_json::json!({
+            "model": model, "prompt": "hello", "stream": false,
+            "options": { "num_predict": 4 },
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+fn lock_digest(lock: &str, model: &str) -> String {
+    let line = lock
+        .lines()
+        .skip_while(|l| !l.contains(&format!("\"{model}\"")))
+        .find(|l| l.contains("sha256:"))
+        .unwrap_or_else(|| panic!("{model} is not pinned in:\n{lock}"));
+    line.split('"')
+        .find(|p| p.starts_with("sha256:"))
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn models_come_from_the_private_mirror_through_privai_s_pull_path_and_are_pinned() {
+    // The mirror holds two tiny models, pushed by another Ollama.
+    let mirror = Mirror::start();
+    let source = Ollama::start();
+    source.create_tiny("tiny", 1);
+    source.create_tiny("tiny-fallback", 2);
+    mirror.push(&source, "tiny");
+    mirror.push(&source, "tiny-fallback");
+
+    let server = Ollama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(
+        dir.path(),
+        server.port,
+        &format!(
+            "registry = {{ host = \"{}\", insecure = true }}\n",
+            mirror.host
+        ),
+        "[[ollama.models]]\nname = \"tiny:latest\"\nrole = \"primary\"\nsize_gb = 0.001\n\n[[ollama.models]]\nname = \"tiny-fallback:latest\"\nrole = \"fallback\"\nsize_gb = 0.001\n",
+    );
+    let root = dir.path().join("root");
+    let (spec, root) = (spec.to_str().unwrap(), root.to_str().unwrap());
+
+    let plan = privai(dir.path(), &["plan", spec, "--root", root]);
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    for model in ["tiny:latest", "tiny-fallback:latest"] {
+        assert!(
+            text(&plan).contains(&format!(
+                "+ model server:{model} (0 MiB download, from mirror {}, plain HTTP)",
+                mirror.host
+            )),
+            "{}",
+            text(&plan)
+        );
+    }
+
+    let apply = privai(
+        dir.path(),
+        &["apply", spec, "--root", root, "--auto-approve"],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", show(&apply));
+    // Ollama has the models under the spec's names only, with the digests
+    // of the mirror's manifests.
+    let have = tags(&server);
+    let names: Vec<&str> = have.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["tiny-fallback:latest", "tiny:latest"], "{have:?}");
+    let digest_of = |models: &[(String, String)], name: &str| {
+        models.iter().find(|(n, _)| n == name).unwrap().1.clone()
+    };
+    for name in ["tiny:latest", "tiny-fallback:latest"] {
+        assert_eq!(digest_of(&have, name), mirror.digest(name), "{name}");
+    }
+    // The blobs came from the mirror, through the redirect.
+    let access = mirror.access_log();
+    assert!(
+        access.contains("GET /v2/library/tiny/blobs/sha256:") && access.contains("\" 307 "),
+        "{access}"
+    );
+    // Pinned in privai.lock beside the spec.
+    let lock = std::fs::read_to_string(dir.path().join("privai.lock")).unwrap();
+    assert_eq!(
+        lock_digest(&lock, "tiny:latest"),
+        format!("sha256:{}", digest_of(&have, "tiny:latest"))
+    );
+    // The model answers through Ollama's real engine.
+    let answer = generate(&server, "tiny");
+    assert_eq!(answer["done"], true, "{answer}");
+    assert!(answer["eval_count"].as_u64().unwrap() > 0, "{answer}");
+
+    // A second plan: nothing to do.
+    let again = privai(
+        dir.path(),
+        &["plan", spec, "--root", root, "--detailed-exitcode"],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert!(text(&again).contains("No changes."), "{}", text(&again));
+}
+
+#[test]
+fn a_model_is_created_from_a_gguf_file_and_its_digest_pinned() {
+    let server = Ollama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gguf = tiny_gguf(dir.path(), 7);
+    let size = std::fs::metadata(&gguf).unwrap().len();
+    let spec = spec(
+        dir.path(),
+        server.port,
+        "",
+        &format!(
+            "[[ollama.models]]\nname = \"tiny-file:latest\"\nrole = \"primary\"\nsize_gb = 0.001\nsource = \"file:{}\"\n",
+            gguf.display()
+        ),
+    );
+    let root = dir.path().join("root");
+    let (spec, root) = (spec.to_str().unwrap(), root.to_str().unwrap());
+
+    let plan = privai(dir.path(), &["plan", spec, "--root", root]);
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    assert!(
+        text(&plan).contains(&format!(
+            "+ model server:tiny-file:latest ({} MiB download, from file {})",
+            (size as f64 / 1_048_576.0).round(),
+            gguf.display()
+        )),
+        "{}",
+        text(&plan)
+    );
+
+    let apply = privai(
+        dir.path(),
+        &["apply", spec, "--root", root, "--auto-approve"],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", show(&apply));
+    let have = tags(&server);
+    assert_eq!(have.len(), 1, "{have:?}");
+    assert_eq!(have[0].0, "tiny-file:latest");
+    let lock = std::fs::read_to_string(dir.path().join("privai.lock")).unwrap();
+    assert_eq!(
+        lock_digest(&lock, "tiny-file:latest"),
+        format!("sha256:{}", have[0].1)
+    );
+    let answer = generate(&server, "tiny-file");
+    assert_eq!(answer["done"], true, "{answer}");
+
+    let again = privai(
+        dir.path(),
+        &["apply", spec, "--root", root, "--auto-approve"],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert!(text(&again).contains("No changes."), "{}", text(&again));
+}

@@ -1,0 +1,125 @@
+//! The real Ollama on 127.0.0.1, with its own models directory and home.
+
+use super::{Process, wait_for};
+use crate::tools::{free_port, installed, repo, show};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A running `ollama serve`.
+pub struct Ollama {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its port.
+    pub port: u16,
+    /// Its directory: `models/`, `home/`, `serve.log`.
+    pub dir: tempfile::TempDir,
+    process: Option<Process>,
+}
+
+impl Ollama {
+    /// Starts Ollama on a free port of 127.0.0.1.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ollama = Self {
+            url: String::new(),
+            port: free_port(),
+            dir,
+            process: None,
+        };
+        ollama.url = format!("http://127.0.0.1:{}", ollama.port);
+        ollama.restart();
+        ollama
+    }
+
+    /// Starts it again (after [`Self::stop`]), with the models it had.
+    pub fn restart(&mut self) {
+        let log = self.log_path();
+        for sub in ["models", "home"] {
+            std::fs::create_dir_all(self.dir.path().join(sub)).unwrap();
+        }
+        let child = self
+            .command()
+            .arg("serve")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        self.process = Some(Process(child));
+        wait_for(
+            &format!("{}/api/version", self.url),
+            Duration::from_secs(60),
+            &log,
+        );
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Its log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("serve.log")
+    }
+
+    /// The `ollama` command, talking to this server.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(installed("ollama", "ollama"));
+        cmd.env("OLLAMA_HOST", format!("127.0.0.1:{}", self.port))
+            .env("OLLAMA_MODELS", self.dir.path().join("models"))
+            .env("HOME", self.dir.path().join("home"))
+            .env("OLLAMA_NO_CLOUD", "1")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy");
+        cmd
+    }
+
+    /// Runs `ollama ARGS`, which must succeed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.command().args(args).output().unwrap();
+        assert!(out.status.success(), "ollama {args:?}: {}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Creates model `name` from a tiny GGUF of random weights made with
+    /// `seed` (a different seed, different weights and digest).
+    pub fn create_tiny(&self, name: &str, seed: u32) {
+        let gguf = tiny_gguf(self.dir.path(), seed);
+        let modelfile = self.dir.path().join(format!("Modelfile-{seed}"));
+        std::fs::write(
+            &modelfile,
+            format!("FROM {}\nTEMPLATE {{{{ .Prompt }}}}\n", gguf.display()),
+        )
+        .unwrap();
+        self.cli(&["create", name, "-f", modelfile.to_str().unwrap()]);
+    }
+
+    /// `GET /api/ps`: the models loaded now.
+    pub fn ps(&self) -> serde_json::Value {
+        reqwest::blocking::get(format!("{}/api/ps", self.url))
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+}
+
+/// Writes `DIR/tiny-SEED.gguf` (llama, 2 layers, byte vocabulary, random
+/// weights) with `tests/tools/tiny-gguf.py`; returns its path.
+pub fn tiny_gguf(dir: &Path, seed: u32) -> PathBuf {
+    let path = dir.join(format!("tiny-{seed}.gguf"));
+    let out = Command::new(installed("gguf", "python"))
+        .arg(repo("tests/tools/tiny-gguf.py"))
+        .arg(&path)
+        .args(["--seed", &seed.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tiny-gguf.py: {}", show(&out));
+    path
+}
