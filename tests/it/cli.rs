@@ -20,7 +20,8 @@ fn checking_the_seed_example_succeeds() {
         .current_dir(repo(""))
         .assert()
         .success()
-        .stderr("examples/seed-home.ncl: no problems found\n");
+        .stdout("examples/seed-home.ncl: no problems found\n")
+        .stderr("");
 }
 
 #[test]
@@ -36,7 +37,7 @@ fn every_example_passes_check_except_the_seed_as_written() {
             out.status.success(),
             "{} fails check:\n{}",
             path.display(),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stdout)
         );
     }
 }
@@ -54,7 +55,7 @@ fn check_without_a_spec_uses_privai_ncl_in_the_current_directory() {
         .current_dir(dir.path())
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("┌─ privai.ncl:1:57"));
+        .stdout(predicates::str::contains("┌─ privai.ncl:1:57"));
 }
 
 #[test]
@@ -65,8 +66,8 @@ fn check_without_a_spec_and_none_here_says_what_it_looked_for() {
         .current_dir(dir.path())
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("PRV000"))
-        .stderr(predicates::str::contains("privai.ncl, privai.toml"));
+        .stdout(predicates::str::contains("PRV000"))
+        .stdout(predicates::str::contains("privai.ncl, privai.toml"));
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn a_missing_spec_file_is_an_error_not_a_crash() {
         .args(["check", "does-not-exist.ncl"])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("PRV000"));
+        .stdout(predicates::str::contains("PRV000"));
 }
 
 #[test]
@@ -85,11 +86,11 @@ fn human_output_has_no_colour_when_not_on_a_terminal() {
         .current_dir(repo(""))
         .output()
         .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(!stderr.contains('\u{1b}'), "ANSI escapes in: {stderr}");
-    assert!(stderr.contains("error[PRV004]"));
-    assert!(stderr.contains("tests/corpus/eval/wrong-type.ncl:8:16"));
+    assert!(!stdout.contains('\u{1b}'), "ANSI escapes in: {stdout}");
+    assert!(stdout.contains("error[PRV004]"));
+    assert!(stdout.contains("tests/corpus/eval/wrong-type.ncl:8:16"));
 }
 
 #[test]

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The test command of README.md: installs what the tests need on a fresh
+# Debian/Ubuntu machine (apt packages, then the pinned tools of
+# tests/tools/), then runs rustfmt, clippy and the whole test suite.
+# `.ci/run` is this script. Run it from anywhere: `tests/run.sh`.
+# Installing needs root (or sudo) the first time; later runs install nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+# Real validators the tests run:
+# - nix-instantiate parses flake.nix and evaluates its outputs (tests/nix/);
+# - systemd-analyze verifies the generated units and scores their exposure;
+# - podman (runc, cgroupfs) runs the generated compose file against a
+#   busybox-based stand-in image;
+# - unshare runs the real OpenClaw gateway in private namespaces.
+need=()
+command -v nix-instantiate >/dev/null 2>&1 || need+=(nix-bin)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+# The pinned tools the tests run for real, one installer each (each is a
+# no-op once its tool is installed).
+installers=(
+  tests/tools/install-openclaw.sh
+)
+for installer in "${installers[@]}"; do
+  "$installer"
+done
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+
+echo "== cargo test"
+cargo test --locked --tests
