@@ -271,10 +271,7 @@ pub const ALL: &[(&str, &str)] = &[
         UNKNOWN_CATALOG_MODEL,
         "a model is not in privai's catalog, so its memory cannot be sized",
     ),
-    (
-        ACL_TEST_FAILED,
-        "one of the spec's ACL tests fails",
-    ),
+    (ACL_TEST_FAILED, "one of the spec's ACL tests fails"),
     (
         ACL_WIDE_OPEN,
         "a rule opens every port of every node (`*:*`)",

@@ -58,7 +58,9 @@ fn strings_for_tags(code: &str) -> String {
         let starts_tag = !in_string
             && c == '\''
             && !is_ident(previous)
-            && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '_');
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || *n == '_');
         if starts_tag {
             out.push('"');
             while let Some(&n) = chars.peek() {
@@ -84,7 +86,10 @@ fn json(code: &str) -> String {
         return code.to_owned();
     };
     let keys: Vec<&str> = path.split('.').collect();
-    if keys.iter().any(|k| k.is_empty() || !k.chars().all(is_ident)) {
+    if keys
+        .iter()
+        .any(|k| k.is_empty() || !k.chars().all(is_ident))
+    {
         return code.to_owned();
     }
     let value = record_fields(value);
@@ -108,9 +113,9 @@ fn record_fields(value: &str) -> String {
     let mut rest = value;
     while let Some(at) = rest.find(" = ") {
         let (before, after) = rest.split_at(at);
-        let key_start = before
-            .rfind(|c: char| !is_ident(c))
-            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+        let key_start = before.rfind(|c: char| !is_ident(c)).map_or(0, |i| {
+            i + before[i..].chars().next().map_or(1, char::len_utf8)
+        });
         let (head, key) = before.split_at(key_start);
         let in_record = head.trim_end().ends_with(['{', ',']);
         if in_record && !key.is_empty() {
@@ -139,7 +144,10 @@ mod tests {
     #[test]
     fn toml_hints_write_enum_values_as_strings() {
         assert_eq!(
-            in_syntax("use `dm_policy = 'pairing` or `'allowlist` with `allow_from`", Syntax::Toml),
+            in_syntax(
+                "use `dm_policy = 'pairing` or `'allowlist` with `allow_from`",
+                Syntax::Toml
+            ),
             "use `dm_policy = \"pairing\"` or `\"allowlist\"` with `allow_from`"
         );
         assert_eq!(
@@ -154,7 +162,10 @@ mod tests {
     #[test]
     fn json_hints_write_keys_as_quoted_members_and_nest_dotted_paths() {
         assert_eq!(
-            in_syntax("or set `headscale.tls.mode = 'proxy` behind a proxy", Syntax::Json),
+            in_syntax(
+                "or set `headscale.tls.mode = 'proxy` behind a proxy",
+                Syntax::Json
+            ),
             "or set `\"headscale\": { \"tls\": { \"mode\": \"proxy\" } }` behind a proxy"
         );
         assert_eq!(

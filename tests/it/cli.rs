@@ -224,8 +224,7 @@ fn the_readme_main_job_command_applies_the_seed_unattended_then_plans_no_changes
         .unwrap();
     assert!(plan.status.success());
     assert!(
-        String::from_utf8_lossy(&plan.stdout)
-            .contains("No changes. Your system matches the spec."),
+        String::from_utf8_lossy(&plan.stdout).contains("No changes. Your system matches the spec."),
         "{}",
         String::from_utf8_lossy(&plan.stdout)
     );
@@ -288,7 +287,9 @@ fn hints_for_toml_and_json_specs_are_written_in_their_syntax() {
     };
     let toml = report(&toml);
     assert!(
-        toml.contains(r#"`hosts = [{ name = "box", platform = "linux", ram_gb = 16, roles = ["ollama"] }]`"#),
+        toml.contains(
+            r#"`hosts = [{ name = "box", platform = "linux", ram_gb = 16, roles = ["ollama"] }]`"#
+        ),
         "{toml}"
     );
     let json = report(&json);
@@ -298,7 +299,9 @@ fn hints_for_toml_and_json_specs_are_written_in_their_syntax() {
     );
     let ncl = report(&ncl);
     assert!(
-        ncl.contains(r#"`hosts = [{ name = "box", platform = 'linux, ram_gb = 16, roles = ['ollama] }]`"#),
+        ncl.contains(
+            r#"`hosts = [{ name = "box", platform = 'linux, ram_gb = 16, roles = ['ollama] }]`"#
+        ),
         "{ncl}"
     );
 }
@@ -334,7 +337,10 @@ fn explain_prints_the_long_explanation_of_a_code() {
     let out = privai().args(["explain", "PRV066"]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("PRV066: a model does not fit its host's memory"), "{text}");
+    assert!(
+        text.starts_with("PRV066: a model does not fit its host's memory"),
+        "{text}"
+    );
     assert!(text.contains("KV cache"), "{text}");
     assert!(text.contains("Fix:"), "{text}");
     privai()
@@ -350,7 +356,10 @@ fn explain_prints_the_long_explanation_of_a_code() {
     let list = privai().arg("explain").output().unwrap();
     let list = String::from_utf8(list.stdout).unwrap();
     assert_eq!(list.lines().count(), privai::codes::ALL.len());
-    assert!(list.contains("PRV075  a device can reach no service"), "{list}");
+    assert!(
+        list.contains("PRV075  a device can reach no service"),
+        "{list}"
+    );
 }
 
 #[test]
@@ -432,9 +441,19 @@ fn the_man_page_documents_every_command() {
     let out = privai().arg("man").output().unwrap();
     assert!(out.status.success());
     let page = String::from_utf8(out.stdout).unwrap();
-    assert!(page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH privai"), "{page}");
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH privai"),
+        "{page}"
+    );
     assert!(page.contains(".TH privai 1"), "{page}");
-    for command in ["check", "plan", "apply", "rollback", "explain", "completions"] {
+    for command in [
+        "check",
+        "plan",
+        "apply",
+        "rollback",
+        "explain",
+        "completions",
+    ] {
         assert!(page.contains(command), "the man page lacks {command}");
     }
 }

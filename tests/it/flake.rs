@@ -75,7 +75,10 @@ fn flake_outputs_evaluate_for_every_system_and_the_package_skips_the_test_suite(
             outputs["app"].as_str().unwrap().ends_with("/bin/privai"),
             "{outputs}"
         );
-        assert_eq!(outputs["checks"], serde_json::json!(["default", "examples"]));
+        assert_eq!(
+            outputs["checks"],
+            serde_json::json!(["default", "examples"])
+        );
         let examples = outputs["examples"].as_str().unwrap();
         assert!(
             examples.contains("/bin/privai check \"$spec\""),
@@ -86,8 +89,8 @@ fn flake_outputs_evaluate_for_every_system_and_the_package_skips_the_test_suite(
 
 #[test]
 fn a_misspelt_attribute_in_the_flake_fails_its_evaluation() {
-    let flake = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("flake.nix"))
-        .unwrap();
+    let flake =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("flake.nix")).unwrap();
     assert!(flake.contains("pkgs.lib.licenses.mit;"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
