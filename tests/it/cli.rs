@@ -206,7 +206,7 @@ fn the_readme_main_job_command_applies_the_seed_unattended_then_plans_no_changes
         .args(&commands[0])
         .current_dir(dir.path())
         .env("HOME", dir.path())
-        .stdin(std::process::Stdio::null())
+        .write_stdin("")
         .output()
         .unwrap();
     assert!(
@@ -239,7 +239,7 @@ fn apply_without_a_terminal_and_without_auto_approve_says_how_to_approve() {
         .arg("--root")
         .arg(dir.path().join("demo"))
         .env("HOME", dir.path())
-        .stdin(std::process::Stdio::null())
+        .write_stdin("")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
