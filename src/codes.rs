@@ -1,5 +1,8 @@
 //! The catalogue of diagnostic codes. Codes are stable: a code, once
 //! released, keeps its meaning, so CI filters and docs can rely on it.
+//! `privai explain CODE` prints the long explanation of each ([`explain`]).
+
+pub mod explain;
 
 /// The spec file cannot be read or has an unsupported extension.
 pub const UNREADABLE: &str = "PRV000";
@@ -267,5 +270,26 @@ pub const ALL: &[(&str, &str)] = &[
     (
         UNKNOWN_CATALOG_MODEL,
         "a model is not in privai's catalog, so its memory cannot be sized",
+    ),
+    (ACL_TEST_FAILED, "one of the spec's ACL tests fails"),
+    (
+        ACL_WIDE_OPEN,
+        "a rule opens every port of every node (`*:*`)",
+    ),
+    (
+        OLLAMA_REACHABLE,
+        "Ollama's port is reachable from a device (it has no authentication)",
+    ),
+    (
+        GATEWAY_UNTRUSTED,
+        "the gateway is reachable from a device whose user is in no group",
+    ),
+    (
+        RULE_NEVER_MATCHES,
+        "a rule's sources select no node: it can never match",
+    ),
+    (
+        DEVICE_ISOLATED,
+        "a device can reach no service and no other device",
     ),
 ];

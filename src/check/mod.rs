@@ -9,6 +9,7 @@ mod acl;
 mod gateway;
 mod hardening;
 mod headscale;
+pub mod hint_syntax;
 mod network;
 mod references;
 mod secrets;
@@ -83,6 +84,12 @@ pub fn check_file(path: &std::path::Path) -> Outcome {
         };
         key(a).cmp(&key(b))
     });
+    let syntax = hint_syntax::Syntax::of(path);
+    for d in &mut diagnostics {
+        if let Some(hint) = &mut d.hint {
+            *hint = hint_syntax::in_syntax(hint, syntax);
+        }
+    }
     Outcome {
         spec,
         diagnostics,

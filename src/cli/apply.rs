@@ -12,8 +12,12 @@ use crate::plan::saved::SavedPlan;
 use crate::render::manifest::Manifest;
 use crate::state::generations::Origin;
 use crate::state::lock::StateLock;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+
+/// Why an apply whose standard input is not a terminal did not go ahead,
+/// and the two ways to approve it there.
+pub(super) const NOT_A_TERMINAL: &str = "privai asked for `yes` on standard input, which is not a terminal, and did not get it; nothing was changed. To apply without a terminal, pass --auto-approve, or save the plan with `privai plan -o plan.json`, review it, and apply exactly that plan with `privai apply plan.json`";
 
 /// Arguments of `privai apply`.
 #[derive(Debug, clap::Args)]
@@ -186,6 +190,9 @@ pub(super) fn execute(
     }
     if !approved && !target::confirm(&mut out)? {
         writeln!(out, "Apply cancelled.")?;
+        if !std::io::stdin().is_terminal() {
+            eprintln!("{NOT_A_TERMINAL}");
+        }
         return Ok(Exit::Error);
     }
     writeln!(out, "\nApplying:")?;

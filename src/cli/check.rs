@@ -1,4 +1,6 @@
 //! `privai check`: load, evaluate and validate a spec; print every finding.
+//! Every format prints its report on stdout; stderr carries only errors of
+//! privai itself (an unwritable output).
 
 use super::Exit;
 use crate::diagnostic::Diagnostic;
@@ -33,10 +35,12 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let failed = outcome.diagnostics.iter().any(Diagnostic::is_error);
     match args.format {
         Format::Human => {
-            let mut err = StandardStream::stderr(color_choice());
-            diagnostics::write_human(&mut err, &outcome.sources, &outcome.diagnostics)?;
+            // The report is check's result: on stdout, like the JSON and
+            // GitHub formats, so `privai check | less` shows it.
+            let mut out = StandardStream::stdout(color_choice());
+            diagnostics::write_human(&mut out, &outcome.sources, &outcome.diagnostics)?;
             writeln!(
-                err,
+                out,
                 "{}",
                 diagnostics::summary(&outcome.spec, &outcome.diagnostics)
             )?;
@@ -56,7 +60,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
 /// Colour only on a terminal, and never when `NO_COLOR` is set.
 fn color_choice() -> ColorChoice {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if no_color || !std::io::stderr().is_terminal() {
+    if no_color || !std::io::stdout().is_terminal() {
         ColorChoice::Never
     } else {
         ColorChoice::Auto

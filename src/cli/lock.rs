@@ -26,6 +26,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         Ok(prepared) => prepared,
         Err(exit) => return Ok(exit),
     };
+    if !super::target::live(&prepared.install) {
+        anyhow::bail!(
+            "under --root the system is only staged: no Ollama of it runs, so there is nothing to compare `privai.lock` with (the Ollama at the spec's address on this machine is not the staged system's). Run `privai lock` without --root on the host that runs Ollama (--host NAME if its hostname differs)"
+        );
+    }
     let Some(url) = crate::observe::live::ollama_url(&prepared.desired) else {
         anyhow::bail!("the spec runs no Ollama on this host, so there is nothing to lock");
     };

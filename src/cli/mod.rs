@@ -4,7 +4,10 @@ mod acl;
 mod apply;
 mod build;
 mod check;
+mod completions;
 mod enroll;
+mod examples;
+mod explain;
 mod generations;
 mod lock;
 mod models;
@@ -15,10 +18,19 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
+/// `privai --version`: the version and the commit it was built from
+/// ("unknown" outside a git checkout; see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PRIVAI_COMMIT"),
+    ")"
+);
+
 /// Deploy a fully private AI system (Headscale, Tailscale, Ollama, OpenClaw)
 /// from one declarative spec.
 #[derive(Debug, Parser)]
-#[command(name = "privai", version, about, long_about = None)]
+#[command(name = "privai", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -55,6 +67,16 @@ pub enum Command {
     Enroll(enroll::Args),
     /// Rotate pre-auth and API keys (run by the scheduled job; not available yet).
     RotateKeys,
+    /// The long explanation of a diagnostic code, e.g. `privai explain PRV066`;
+    /// without a code, every code and its summary.
+    Explain(explain::Args),
+    /// Print a bundled example spec, e.g. `privai examples seed-home.ncl > privai.ncl`;
+    /// without a name, list them.
+    Examples(examples::Args),
+    /// Print the completion script for a shell: `privai completions bash|zsh|fish|elvish|powershell`.
+    Completions(completions::Args),
+    /// Print privai's man page (roff): `privai man > privai.1`.
+    Man,
 }
 
 /// Process exit statuses of privai.
@@ -95,6 +117,10 @@ pub fn main() -> ExitCode {
         Command::Gc(args) => generations::gc(&args),
         Command::Acl(args) => acl::run(&args),
         Command::Enroll(args) => enroll::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Examples(args) => examples::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man => completions::man(),
         Command::RotateKeys => Err(anyhow::anyhow!(
             "`privai rotate-keys` is reserved for the scheduled key-rotation job and is not available in this version; rotate keys with `headscale preauthkeys` for now"
         )),

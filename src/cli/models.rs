@@ -83,6 +83,15 @@ struct JsonReport<'a> {
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let loaded = super::load_spec(args.spec.as_deref())?;
     let spec = &loaded.spec;
+    if let Some(name) = &args.host
+        && !spec.hosts.iter().any(|h| &h.name == name)
+    {
+        let names: Vec<&str> = spec.hosts.iter().map(|h| h.name.as_str()).collect();
+        anyhow::bail!(
+            "--host {name}: the spec has no host `{name}`; pass one of its hosts ({})",
+            names.join(", ")
+        );
+    }
     let (lookup, exact, notes) = if args.offline {
         (Lookup::Offline, Exact::none(), Vec::new())
     } else {

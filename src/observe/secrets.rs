@@ -9,8 +9,9 @@ use crate::state::Install;
 use std::collections::BTreeMap;
 
 /// Observes every secret of `secrets` where `install` puts it. Fails when
-/// a secret's environment variable is not set: the spec cannot be applied
-/// without it.
+/// a secret's environment variable is not set and its file was never
+/// written: the spec cannot be applied without it. A secret already
+/// written needs the variable no more.
 pub fn observe(
     install: &Install,
     secrets: &[SecretFile],
@@ -25,6 +26,9 @@ pub fn observe(
         let mut note = None;
         let wanted_sha256 = match &secret.source {
             SecretSource::Generate => None,
+            // Once written, the file is the secret: a later run without
+            // the variable keeps it; a run with it makes the file match.
+            SecretSource::Env { var } if file.is_some() && !env_is_set(var) => None,
             SecretSource::Env { var } => Some(sha256_hex(&env_value(secret, var)?)),
             SecretSource::SelfSigned { certificate, .. } => {
                 let cert = install.path(&secret.host, certificate);
@@ -54,6 +58,11 @@ pub fn observe(
     Ok(out)
 }
 
+/// Whether `var` is set to a value.
+fn env_is_set(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| !v.is_empty())
+}
+
 /// The value of `var` for `secret`, or an error naming the spec field.
 pub fn env_value(secret: &SecretFile, var: &str) -> anyhow::Result<Vec<u8>> {
     match std::env::var_os(var) {
@@ -62,5 +71,53 @@ pub fn env_value(secret: &SecretFile, var: &str) -> anyhow::Result<Vec<u8>> {
             "`{}` reads the environment variable {var}, which is not set; set it (export {var}=…) and run privai again — nothing was changed",
             secret.name
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::observe;
+    use crate::observe::FileKey;
+    use crate::render::secrets::{SecretFile, SecretSource};
+    use crate::state::Install;
+
+    /// A variable no test sets.
+    const UNSET: &str = "PRIVAI_TEST_NEVER_SET_GATEWAY_TOKEN";
+
+    fn token() -> SecretFile {
+        SecretFile {
+            host: "box".into(),
+            path: "/etc/privai/secrets/openclaw-gateway-token".into(),
+            name: "openclaw.gateway_token".into(),
+            source: SecretSource::Env { var: UNSET.into() },
+            restarts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_secret_from_an_unset_variable_is_an_error_until_its_file_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let install = Install::Staged {
+            root: dir.path().to_owned(),
+        };
+        let error = observe(&install, &[token()]).unwrap_err().to_string();
+        assert!(error.contains(UNSET), "{error}");
+        assert!(error.contains("openclaw.gateway_token"), "{error}");
+    }
+
+    #[test]
+    fn a_secret_already_written_does_not_need_its_variable_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let install = Install::Staged {
+            root: dir.path().to_owned(),
+        };
+        let secret = token();
+        let path = install.path(&secret.host, &secret.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "written-earlier").unwrap();
+        let observed = observe(&install, &[secret]).unwrap();
+        let state = &observed[&FileKey::new("box", "/etc/privai/secrets/openclaw-gateway-token")];
+        assert!(state.file.is_some());
+        assert_eq!(state.wanted_sha256, None, "any written file satisfies it");
     }
 }

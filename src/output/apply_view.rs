@@ -5,6 +5,27 @@ use crate::apply::{Outcome, Recovered, Recovery};
 use crate::plan::{Change, Plan};
 use std::io::{self, Write};
 
+/// `Apply complete! Resources: A added, C changed, D destroyed.`, with
+/// `, R restarted` and `, L reloaded` when services were: the numbers
+/// count what the plan's last line counts ([`crate::output::plan_view::summary`]),
+/// in the past tense.
+pub fn summary(plan: &Plan) -> String {
+    let mut line = format!(
+        "Apply complete! Resources: {} added, {} changed, {} destroyed",
+        plan.count(Change::Create),
+        plan.count(Change::Update) + plan.count(Change::Adopt),
+        plan.count(Change::Delete)
+    );
+    for (change, done) in [(Change::Restart, "restarted"), (Change::Reload, "reloaded")] {
+        let n = plan.count(change);
+        if n > 0 {
+            line.push_str(&format!(", {n} {done}"));
+        }
+    }
+    line.push('.');
+    line
+}
+
 /// Prints the outcome of a run of `plan`; `manifest` is the new
 /// generation's manifest hash.
 pub fn outcome(
@@ -18,15 +39,7 @@ pub fn outcome(
             generation,
             staged_services,
         } => {
-            writeln!(
-                out,
-                "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
-                plan.count(Change::Create),
-                plan.count(Change::Update)
-                    + plan.count(Change::Adopt)
-                    + plan.count(Change::Restart),
-                plan.count(Change::Delete)
-            )?;
+            writeln!(out, "\n{}", summary(plan))?;
             writeln!(
                 out,
                 "Generation {generation} is current (manifest {}).",
@@ -114,4 +127,32 @@ fn not_undone(out: &mut dyn Write, kept: &[String]) -> io::Result<()> {
         writeln!(out, "  {line}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+    use crate::output::plan_view::{self, tests::every_kind};
+    use crate::plan::Action;
+
+    #[test]
+    fn apply_counts_what_the_plan_announced_in_the_same_words_in_the_past_tense() {
+        let plan = every_kind();
+        assert_eq!(
+            plan_view::summary(&plan),
+            "Plan: 4 to add, 6 to change, 2 to delete, 1 to restart."
+        );
+        assert_eq!(
+            summary(&plan),
+            "Apply complete! Resources: 4 added, 6 changed, 2 destroyed, 1 restarted."
+        );
+        let mut without_restart = every_kind();
+        without_restart
+            .actions
+            .retain(|a| !matches!(a, Action::RestartService { .. }));
+        assert_eq!(
+            summary(&without_restart),
+            "Apply complete! Resources: 4 added, 6 changed, 2 destroyed."
+        );
+    }
 }

@@ -82,10 +82,10 @@ fn a_failing_acl_test_fails_check_with_the_assertion_and_the_rule_responsible() 
         .current_dir(repo(""))
         .assert()
         .code(1)
-        .stderr(predicates::str::contains(
+        .stdout(predicates::str::contains(
             "ACL test fails: `group:trusted` must not reach `server:22`, but `laptop` can: acl.rules[0]: group:trusted -> server:* accepts it",
         ))
-        .stderr(predicates::str::contains("the rule responsible: acl.rules[0]"));
+        .stdout(predicates::str::contains("the rule responsible: acl.rules[0]"));
 }
 
 #[test]

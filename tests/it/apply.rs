@@ -1009,7 +1009,8 @@ fn privai_lock_flags_a_moved_tag_and_update_records_what_ollama_has() {
         if update {
             args.push("--update".as_ref());
         }
-        privai(args, &[])
+        // The stand-ins are the staged system's services, as for `apply`.
+        privai(args, &[("PRIVAI_TEST_SERVICES", seed.log().as_os_str())])
     };
     let out = lock(false);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
