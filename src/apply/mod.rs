@@ -311,7 +311,7 @@ fn file_step(
     journal: &mut Journal,
 ) -> anyhow::Result<Record> {
     let file = action.file().expect("a file action");
-    let path = install.path(&file.host, &file.path);
+    let path = install.path(&file.host, &file.path)?;
     let backup = back_up(state, step, &path, file.secret)?;
     let saved_as = matches!(action, Action::AdoptFile { .. })
         .then(|| PathBuf::from(format!("{}{BEFORE_PRIVAI}", path.display())));
@@ -409,7 +409,7 @@ fn secret_step(
             made.signing_key.serialize_pem().into_bytes()
         }
     };
-    let path = install.path(&secret.host, &secret.path);
+    let path = install.path(&secret.host, &secret.path)?;
     let backup = back_up(state, step, &path, true)?;
     let record = Record::File {
         step,
@@ -428,7 +428,7 @@ fn secret_step(
     }
     let mut records = vec![record];
     if let Some((certificate, pem)) = certificate {
-        let path = install.path(&secret.host, certificate);
+        let path = install.path(&secret.host, certificate)?;
         let record = Record::File {
             step,
             action: format!("create file {}:{certificate}", secret.host),

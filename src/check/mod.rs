@@ -10,6 +10,7 @@ mod gateway;
 mod hardening;
 mod headscale;
 mod network;
+mod paths;
 mod references;
 mod secrets;
 mod services;
@@ -35,6 +36,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("gateway", gateway::check),
     ("hardening", hardening::check),
     ("secrets", secrets::check),
+    ("paths", paths::check),
     ("sizing", sizing::check),
     ("acl", acl::check),
 ];

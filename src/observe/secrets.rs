@@ -17,7 +17,7 @@ pub fn observe(
 ) -> anyhow::Result<BTreeMap<FileKey, SecretState>> {
     let mut out = BTreeMap::new();
     for secret in secrets {
-        let path = install.path(&secret.host, &secret.path);
+        let path = install.path(&secret.host, &secret.path)?;
         let file = match super::files::read_file(&path)? {
             FileState::Absent => None,
             FileState::Present { contents, mode } => Some((sha256_hex(&contents), mode)),
@@ -27,7 +27,7 @@ pub fn observe(
             SecretSource::Generate => None,
             SecretSource::Env { var } => Some(sha256_hex(&env_value(secret, var)?)),
             SecretSource::SelfSigned { certificate, .. } => {
-                let cert = install.path(&secret.host, certificate);
+                let cert = install.path(&secret.host, certificate)?;
                 let has_cert = matches!(super::files::read_file(&cert)?, FileState::Present { .. });
                 if has_cert != file.is_some() {
                     let (have, lack) = match has_cert {

@@ -21,6 +21,7 @@ mod render_services;
 mod sizing;
 mod spec;
 mod tools;
+mod untrusted_paths;
 
 #[path = "../standin/mod.rs"]
 mod standin;
