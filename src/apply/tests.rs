@@ -445,7 +445,7 @@ fn a_file_or_secret_path_outside_the_root_is_refused_and_nothing_outside_is_writ
         )
         .unwrap();
 
-        let Outcome::RolledBack { failure, .. } = outcome else {
+        let Outcome::RolledBack { failure, .. } = &outcome else {
             panic!("applied: {outcome:?}");
         };
         assert!(failure.contains("refusing the install path"), "{failure}");

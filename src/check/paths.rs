@@ -252,7 +252,10 @@ mod tests {
             crate::check::testing::seed_findings(ours),
             Vec::<(&str, String)>::new()
         );
-        assert_eq!(findings_of(&with_gateway("{}"), ours), []);
+        assert_eq!(
+            findings_of(&with_gateway("{}"), ours),
+            Vec::<(&str, String)>::new()
+        );
     }
 
     #[test]
@@ -364,7 +367,7 @@ mod tests {
             ])
         );
         let spec = format!(r#"{BASE} & {{ headscale.tls = {{ cert_path = "/etc/$x.crt", key_path = "/etc/x.key" }} }}"#);
-        assert_eq!(findings_of(&spec, ours), []);
+        assert_eq!(findings_of(&spec, ours), Vec::<(&str, String)>::new());
     }
 
     #[test]

@@ -104,7 +104,7 @@ fn place<'a>(
 ) -> anyhow::Result<Vec<(PathBuf, &'a Artifact)>> {
     artifacts
         .iter()
-        .map(|artifact| Ok((out.join(artifact.tree_path()?), artifact)))
+        .map(|artifact| -> anyhow::Result<_> { Ok((out.join(artifact.tree_path()?), artifact)) })
         .collect()
 }
 
@@ -144,11 +144,8 @@ mod tests {
 
     #[test]
     fn every_artifact_is_placed_inside_the_out_directory() {
-        let placed = place(
-            Path::new("/tmp/out"),
-            &[artifact("box", "/etc/a"), artifact("box", "~/b")],
-        )
-        .unwrap();
+        let artifacts = [artifact("box", "/etc/a"), artifact("box", "~/b")];
+        let placed = place(Path::new("/tmp/out"), &artifacts).unwrap();
         let paths: Vec<_> = placed.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(
             paths,

@@ -20,7 +20,7 @@ pub mod units;
 
 use crate::model::{Host, Role, Spec};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Who owns an installed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
