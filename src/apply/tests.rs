@@ -1,7 +1,7 @@
 use super::*;
 use crate::plan::plan;
-use crate::render::units::{Health, LaunchdDomain, Manager};
 use crate::render::secrets::SecretFile;
+use crate::render::units::{Health, LaunchdDomain, Manager};
 use crate::render::{Owner, ServiceId};
 use std::io::Write;
 use std::path::Path;
@@ -407,7 +407,9 @@ fn observing_refuses_to_read_a_file_outside_the_root() {
     let refused = crate::observe::observe(&install, &desired).unwrap_err();
 
     assert!(
-        refused.to_string().contains("refusing the install path `/../../sentinel`"),
+        refused
+            .to_string()
+            .contains("refusing the install path `/../../sentinel`"),
         "{refused}"
     );
 }

@@ -716,14 +716,29 @@ mod tests {
             ("[::]:65535", "", vec![]),
             ("0.0.0.0:0", "127.0.0.1:9090", vec!["headscale.listen_addr"]),
             ("0.0.0.0", "127.0.0.1:9090", vec!["headscale.listen_addr"]),
-            ("0.0.0.0:https", "127.0.0.1:9090", vec!["headscale.listen_addr"]),
-            ("0.0.0.0:443", "127.0.0.1:70000", vec!["headscale.metrics_listen_addr"]),
-            ("0.0.0.0:443", "127.0.0.1:", vec!["headscale.metrics_listen_addr"]),
+            (
+                "0.0.0.0:https",
+                "127.0.0.1:9090",
+                vec!["headscale.listen_addr"],
+            ),
+            (
+                "0.0.0.0:443",
+                "127.0.0.1:70000",
+                vec!["headscale.metrics_listen_addr"],
+            ),
+            (
+                "0.0.0.0:443",
+                "127.0.0.1:",
+                vec!["headscale.metrics_listen_addr"],
+            ),
         ] {
             let text = format!(
                 r#"{BASE} & {{ headscale = {{ listen_addr = "{listen}", metrics_listen_addr = "{metrics}" }} }}"#
             );
-            let expected: Vec<_> = expected.into_iter().map(|p| ("PRV082", p.to_owned())).collect();
+            let expected: Vec<_> = expected
+                .into_iter()
+                .map(|p| ("PRV082", p.to_owned()))
+                .collect();
             assert_eq!(port_findings(&text), expected, "{listen} {metrics}");
         }
     }

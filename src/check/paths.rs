@@ -160,7 +160,9 @@ fn form(field: &Field<'_>) -> Option<Diagnostic> {
         return Some(
             Diagnostic::error(
                 PATH_FORM,
-                format!("the path `{value}` of `{at}` starts with `~/`, which is not expanded here"),
+                format!(
+                    "the path `{value}` of `{at}` starts with `~/`, which is not expanded here"
+                ),
             )
             .at(at.clone())
             .hint("give the full path, starting with `/`"),
@@ -266,7 +268,10 @@ mod tests {
         let d = &found[0];
         assert_eq!(d.code, "PRV080");
         assert!(d.is_error());
-        assert_eq!(d.path.as_ref().unwrap().to_string(), "openclaw.gateway_token");
+        assert_eq!(
+            d.path.as_ref().unwrap().to_string(),
+            "openclaw.gateway_token"
+        );
         assert!(d.message.contains("`..`"), "{}", d.message);
         let location = d.location.as_ref().expect("a location");
         assert_eq!(location.line, spec.lines().count(), "the line of the value");
@@ -366,7 +371,9 @@ mod tests {
                 ("PRV081", "openclaw.folders[0].host_path"),
             ])
         );
-        let spec = format!(r#"{BASE} & {{ headscale.tls = {{ cert_path = "/etc/$x.crt", key_path = "/etc/x.key" }} }}"#);
+        let spec = format!(
+            r#"{BASE} & {{ headscale.tls = {{ cert_path = "/etc/$x.crt", key_path = "/etc/x.key" }} }}"#
+        );
         assert_eq!(findings_of(&spec, ours), Vec::<(&str, String)>::new());
     }
 

@@ -158,11 +158,7 @@ mod tests {
 
     #[test]
     fn an_artifact_that_would_land_outside_the_out_directory_stops_the_build() {
-        for (host, path) in [
-            ("box", "/../../../x"),
-            ("box", "~/../../x"),
-            ("..", "/x"),
-        ] {
+        for (host, path) in [("box", "/../../../x"), ("box", "~/../../x"), ("..", "/x")] {
             let refused = place(
                 Path::new("/tmp/out"),
                 &[artifact("box", "/etc/a"), artifact(host, path)],

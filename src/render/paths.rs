@@ -169,7 +169,9 @@ pub fn split_install_path(path: &str) -> Result<(Anchor, PathBuf), Unusable> {
             ".." => return Err("has a `..` component, which could lead outside its directory"),
             "." => return Err("has a `.` component (it is not normalised)"),
             "" => {
-                return Err("has an empty component (`//` or a trailing `/`; it is not normalised)");
+                return Err(
+                    "has an empty component (`//` or a trailing `/`; it is not normalised)",
+                );
             }
             name => relative.push(name),
         }
@@ -231,7 +233,10 @@ mod tests {
         );
         assert_eq!(
             split_install_path("~/.openclaw/config/openclaw.json"),
-            Ok((Anchor::Home, PathBuf::from(".openclaw/config/openclaw.json")))
+            Ok((
+                Anchor::Home,
+                PathBuf::from(".openclaw/config/openclaw.json")
+            ))
         );
     }
 

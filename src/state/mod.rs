@@ -197,7 +197,9 @@ mod tests {
         };
         assert_eq!(install.path("mac", "/etc/a").unwrap(), Path::new("/etc/a"));
         assert_eq!(
-            install.path("mac", "~/Library/LaunchAgents/x.plist").unwrap(),
+            install
+                .path("mac", "~/Library/LaunchAgents/x.plist")
+                .unwrap(),
             Path::new("/Users/ada/Library/LaunchAgents/x.plist")
         );
         assert!(install.includes("mac") && !install.includes("server"));

@@ -102,9 +102,19 @@ fn refused_everywhere(hostile: &str, code: &str) {
     ] {
         let output = scene.run(&args);
         let err = stderr(&output);
-        assert_eq!(output.status.code(), Some(1), "{args:?} on {hostile}:\n{err}");
-        assert!(err.contains(&format!("error[{code}]")), "{args:?} on {hostile}:\n{err}");
-        assert!(err.contains(&at), "{args:?} on {hostile}: no `{at}` in\n{err}");
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?} on {hostile}:\n{err}"
+        );
+        assert!(
+            err.contains(&format!("error[{code}]")),
+            "{args:?} on {hostile}:\n{err}"
+        );
+        assert!(
+            err.contains(&at),
+            "{args:?} on {hostile}: no `{at}` in\n{err}"
+        );
         assert_eq!(
             scene.contents(),
             before,
@@ -115,9 +125,15 @@ fn refused_everywhere(hostile: &str, code: &str) {
 
 #[test]
 fn a_file_secret_climbing_out_of_the_root_is_refused_and_nothing_is_written() {
-    refused_everywhere(r#"{ openclaw.gateway_token = "file:/../../../x" }"#, "PRV080");
+    refused_everywhere(
+        r#"{ openclaw.gateway_token = "file:/../../../x" }"#,
+        "PRV080",
+    );
     // Aimed at the sentinel beside the root (`ROOT/box/../../sentinel`).
-    refused_everywhere(r#"{ openclaw.gateway_token = "file:/../../sentinel" }"#, "PRV080");
+    refused_everywhere(
+        r#"{ openclaw.gateway_token = "file:/../../sentinel" }"#,
+        "PRV080",
+    );
 }
 
 #[test]
@@ -164,12 +180,19 @@ fn a_listen_address_with_port_99999_is_refused() {
 fn the_base_spec_itself_builds_inside_its_root() {
     let scene = Scene::new("{}");
     let root = scene.root();
-    let output = scene.run(&["build", scene.spec().to_str().unwrap(), "--out", root.to_str().unwrap()]);
+    let output = scene.run(&[
+        "build",
+        scene.spec().to_str().unwrap(),
+        "--out",
+        root.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let after = scene.contents();
     let outside: Vec<_> = after
         .keys()
-        .filter(|p| !p.starts_with("root") && !["spec.ncl", "sentinel"].contains(&p.to_str().unwrap()))
+        .filter(|p| {
+            !p.starts_with("root") && !["spec.ncl", "sentinel"].contains(&p.to_str().unwrap())
+        })
         .collect();
     assert_eq!(outside, Vec::<&PathBuf>::new());
     assert!(root.join("box/etc/privai").is_dir());
