@@ -114,6 +114,12 @@ pub const GATEWAY_UNTRUSTED: &str = "PRV073";
 pub const RULE_NEVER_MATCHES: &str = "PRV074";
 /// A device can reach no service and no other device.
 pub const DEVICE_ISOLATED: &str = "PRV075";
+/// A path in the spec is not absolute (or `~/` where allowed) or not normalised (`..`, `.`, `//`).
+pub const PATH_FORM: &str = "PRV080";
+/// A path has a character its target format cannot carry (a control character, `:` in a volume, `$` for compose).
+pub const PATH_CHARACTER: &str = "PRV081";
+/// A `HOST:PORT` address has no port, or a port outside 1 to 65535.
+pub const PORT_RANGE: &str = "PRV082";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 pub const ALL: &[(&str, &str)] = &[
@@ -291,5 +297,17 @@ pub const ALL: &[(&str, &str)] = &[
     (
         DEVICE_ISOLATED,
         "a device can reach no service and no other device",
+    ),
+    (
+        PATH_FORM,
+        "a path is not absolute (or `~/` where allowed) or not normalised (`..`, `.`, `//`)",
+    ),
+    (
+        PATH_CHARACTER,
+        "a path has a character its target format cannot carry (control character, `:` in a volume, `$` for compose)",
+    ),
+    (
+        PORT_RANGE,
+        "a `HOST:PORT` address has no port, or a port outside 1 to 65535",
     ),
 ];

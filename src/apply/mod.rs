@@ -319,7 +319,7 @@ fn file_step(
     journal: &mut Journal,
 ) -> anyhow::Result<Record> {
     let file = action.file().expect("a file action");
-    let path = install.path(&file.host, &file.path);
+    let path = install.path(&file.host, &file.path)?;
     let pre_image = read_pre_image(state, step, &path, file.secret)?;
     let backup = pre_image.as_ref().map(|(backup, _)| backup.clone());
     let saved_as = matches!(action, Action::AdoptFile { .. })
@@ -428,7 +428,7 @@ fn secret_step(
             made.signing_key.serialize_pem().into_bytes()
         }
     };
-    let path = install.path(&secret.host, &secret.path);
+    let path = install.path(&secret.host, &secret.path)?;
     let pre_image = read_pre_image(state, step, &path, true)?;
     let record = Record::File {
         step,
@@ -448,7 +448,7 @@ fn secret_step(
     }
     let mut records = vec![record];
     if let Some((certificate, pem)) = certificate {
-        let path = install.path(&secret.host, certificate);
+        let path = install.path(&secret.host, certificate)?;
         let pre_image = read_pre_image(state, step, &path, false)?;
         let record = Record::File {
             step,

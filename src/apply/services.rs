@@ -57,7 +57,12 @@ impl System {
     fn run(&mut self, verb: activate::Verb, unit: &ServiceUnit) -> Result<(), String> {
         let install = self.install.clone();
         let host = unit.host.clone();
-        let resolve = move |path: &str| install.path(&host, path).display().to_string();
+        // Service files are privai's own paths (`Layout::service_file`);
+        // one refused here was refused, and not written, when files were.
+        let resolve = move |path: &str| match install.path(&host, path) {
+            Ok(resolved) => resolved.display().to_string(),
+            Err(_) => path.to_owned(),
+        };
         let cx = Context {
             uid: self.uid,
             resolve: &resolve,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::plan::plan;
+use crate::render::secrets::SecretFile;
 use crate::render::units::{Health, LaunchdDomain, Manager};
 use crate::render::{Owner, ServiceId};
 use std::io::Write;
@@ -330,7 +331,7 @@ fn recovery_undoes_a_run_that_died_between_its_steps() {
         root: dir.path().to_owned(),
     };
     let state = StateDir::new(install.state_dir());
-    let path = install.path("mac", "~/ollama.plist");
+    let path = install.path("mac", "~/ollama.plist").unwrap();
     let copy = state.backups().join("0");
     atomic::write(&copy, b"v1\n", 0o600).unwrap();
     let mut journal = Journal::create(&state.journal()).unwrap();
@@ -383,4 +384,91 @@ fn recovery_undoes_a_run_that_died_between_its_steps() {
     assert!(!state.journal().exists() && !state.run().exists());
     assert_eq!(Store::new(state).next_number().unwrap(), 2);
     assert_eq!(recover(&install, None).unwrap(), None);
+}
+
+/// Every entry under `dir` (recursively), with each file's bytes.
+fn tree_of(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.push((path.clone(), None));
+            found.extend(tree_of(&path));
+        } else {
+            found.push((path.clone(), Some(std::fs::read(&path).unwrap())));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn observing_refuses_to_read_a_file_outside_the_root() {
+    let scene = tempfile::tempdir().unwrap();
+    let root = scene.path().join("root");
+    let mut desired = system("v1\n");
+    desired.artifacts[0].path = "/../../sentinel".into();
+    let install = Install::Staged { root };
+
+    let refused = crate::observe::observe(&install, &desired).unwrap_err();
+
+    assert!(
+        refused
+            .to_string()
+            .contains("refusing the install path `/../../sentinel`"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_file_or_secret_path_outside_the_root_is_refused_and_nothing_outside_is_written() {
+    // The check refuses such specs; this is the layer below it, for a
+    // renderer bug or a tampered plan: the step fails and the run is undone.
+    let scene = tempfile::tempdir().unwrap();
+    let root = scene.path().join("root");
+    std::fs::write(scene.path().join("sentinel"), b"not privai's\n").unwrap();
+    let mut file = system("v1\n");
+    // `ROOT/mac/../../sentinel` would be the sentinel.
+    file.artifacts[1].path = "/../../sentinel".into();
+    let mut secret = system("v1\n");
+    secret.secrets.push(SecretFile {
+        host: "mac".into(),
+        path: "~/../../../sentinel".into(),
+        name: "openclaw.gateway_token".into(),
+        source: SecretSource::Generate,
+        restarts: vec![ServiceId::Gateway],
+    });
+    for desired in [file, secret] {
+        let before = tree_of(scene.path());
+        let install = Install::Staged { root: root.clone() };
+        let plan = plan(&desired, &crate::observe::Observed::default());
+        let outcome = apply(
+            &install,
+            &desired,
+            &plan,
+            origin(),
+            Some(&mut Fake::default()),
+            &Options::default(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+
+        let Outcome::RolledBack { failure, .. } = &outcome else {
+            panic!("applied: {outcome:?}");
+        };
+        assert!(failure.contains("refusing the install path"), "{failure}");
+        assert_eq!(
+            std::fs::read(scene.path().join("sentinel")).unwrap(),
+            b"not privai's\n"
+        );
+        let outside: Vec<_> = tree_of(scene.path())
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with(&root))
+            .collect();
+        let before_outside: Vec<_> = before
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with(&root))
+            .collect();
+        assert_eq!(outside, before_outside);
+    }
 }

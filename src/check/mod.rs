@@ -11,6 +11,7 @@ mod hardening;
 mod headscale;
 pub mod hint_syntax;
 mod network;
+mod paths;
 mod references;
 mod secrets;
 mod services;
@@ -36,6 +37,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("gateway", gateway::check),
     ("hardening", hardening::check),
     ("secrets", secrets::check),
+    ("paths", paths::check),
     ("sizing", sizing::check),
     ("acl", acl::check),
 ];

@@ -11,7 +11,8 @@
 //! a service without a host is reported by the services pass.
 
 use crate::codes::{
-    GATEWAY_EXPOSED, HEADSCALE_LISTEN, OLLAMA_EXPOSED, OPEN_ORIGINS, PORT_CLASH, UNREACHABLE_OLLAMA,
+    GATEWAY_EXPOSED, HEADSCALE_LISTEN, OLLAMA_EXPOSED, OPEN_ORIGINS, PORT_CLASH, PORT_RANGE,
+    UNREACHABLE_OLLAMA,
 };
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{DerpMode, Host, Role, Spec, TlsMode};
@@ -24,6 +25,7 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
     gateway_bind(spec, out);
     ollama_origins(spec, out);
     headscale_listeners(spec, out);
+    listen_ports(spec, out);
     ollama_reachable(spec, out);
 }
 
@@ -396,6 +398,48 @@ fn headscale_listeners(spec: &Spec, out: &mut Vec<Diagnostic>) {
     }
 }
 
+// ---------------------------------------------------------------- PRV082
+
+/// Headscale's `HOST:PORT` listeners must name a port from 1 to 65535: a
+/// missing or impossible port is otherwise skipped by the checks above and
+/// only breaks Headscale when it starts. An empty metrics address (no
+/// metrics endpoint) is allowed.
+fn listen_ports(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let hs = &spec.headscale;
+    for (key, value, example, optional) in [
+        ("listen_addr", &hs.listen_addr, "0.0.0.0:443", false),
+        (
+            "metrics_listen_addr",
+            &hs.metrics_listen_addr,
+            "127.0.0.1:9090",
+            true,
+        ),
+    ] {
+        let value = value.trim();
+        if optional && value.is_empty() {
+            continue;
+        }
+        let problem = match value.rsplit_once(':').map(|(_, port)| port) {
+            None | Some("") => "has no port".to_owned(),
+            Some(port) => match port.parse::<u32>() {
+                Ok(1..=65535) => continue,
+                Ok(n) => format!("has port {n}, outside 1 to 65535"),
+                Err(_) => format!("has `{port}` where its port should be"),
+            },
+        };
+        out.push(
+            Diagnostic::error(
+                PORT_RANGE,
+                format!("`headscale.{key}` is `{value}`, which {problem}"),
+            )
+            .at(headscale_path(key))
+            .hint(format!(
+                "write `HOST:PORT` with a port from 1 to 65535, e.g. `{example}`"
+            )),
+        );
+    }
+}
+
 // ---------------------------------------------------------------- PRV024
 
 fn ollama_reachable(spec: &Spec, out: &mut Vec<Diagnostic>) {
@@ -639,5 +683,63 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(network_findings(&text), vec![]);
+    }
+
+    /// `(code, path)` of the PRV082 findings of `text`.
+    fn port_findings(text: &str) -> Vec<(&'static str, String)> {
+        findings(text)
+            .into_iter()
+            .filter(|(code, _)| *code == "PRV082")
+            .collect()
+    }
+
+    #[test]
+    fn a_listen_address_with_port_99999_is_an_error_at_its_option() {
+        let text = format!(r#"{BASE} & {{ headscale.listen_addr = "0.0.0.0:99999" }}"#);
+        let found: Vec<_> = crate::check::testing::diagnostics(&text)
+            .into_iter()
+            .filter(|d| d.code == "PRV082")
+            .collect();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].is_error());
+        assert!(found[0].message.contains("99999"), "{}", found[0].message);
+        assert_eq!(
+            found[0].location.as_ref().map(|l| l.line),
+            Some(text.lines().count())
+        );
+    }
+
+    #[test]
+    fn listen_addresses_need_a_port_from_1_to_65535() {
+        for (listen, metrics, expected) in [
+            ("0.0.0.0:443", "127.0.0.1:9090", vec![]),
+            ("[::]:65535", "", vec![]),
+            ("0.0.0.0:0", "127.0.0.1:9090", vec!["headscale.listen_addr"]),
+            ("0.0.0.0", "127.0.0.1:9090", vec!["headscale.listen_addr"]),
+            (
+                "0.0.0.0:https",
+                "127.0.0.1:9090",
+                vec!["headscale.listen_addr"],
+            ),
+            (
+                "0.0.0.0:443",
+                "127.0.0.1:70000",
+                vec!["headscale.metrics_listen_addr"],
+            ),
+            (
+                "0.0.0.0:443",
+                "127.0.0.1:",
+                vec!["headscale.metrics_listen_addr"],
+            ),
+        ] {
+            let text = format!(
+                r#"{BASE} & {{ headscale = {{ listen_addr = "{listen}", metrics_listen_addr = "{metrics}" }} }}"#
+            );
+            let expected: Vec<_> = expected
+                .into_iter()
+                .map(|p| ("PRV082", p.to_owned()))
+                .collect();
+            assert_eq!(port_findings(&text), expected, "{listen} {metrics}");
+        }
     }
 }

@@ -27,9 +27,12 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let rendered = render(&spec);
 
     let manifest = Manifest::of(&rendered);
+    // Every path is placed before anything is touched: one that could land
+    // outside `--out` stops the build with `--out` as it was.
+    let placed = place(&args.out, &rendered.artifacts)?;
     prepare_out_dir(&args.out)?;
-    for artifact in &rendered.artifacts {
-        write_artifact(&args.out, artifact)?;
+    for (path, artifact) in &placed {
+        write_artifact(path, artifact)?;
     }
     std::fs::write(args.out.join("manifest.json"), manifest.to_bytes())
         .with_context(|| format!("writing `{}`", args.out.join("manifest.json").display()))?;
@@ -93,19 +96,78 @@ fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_artifact(out: &Path, artifact: &Artifact) -> anyhow::Result<()> {
-    let path = out.join(artifact.tree_path());
+/// Where each artifact goes under `out`; refuses, before anything is
+/// written, a path that could land outside `out`.
+fn place<'a>(
+    out: &Path,
+    artifacts: &'a [Artifact],
+) -> anyhow::Result<Vec<(PathBuf, &'a Artifact)>> {
+    artifacts
+        .iter()
+        .map(|artifact| -> anyhow::Result<_> { Ok((out.join(artifact.tree_path()?), artifact)) })
+        .collect()
+}
+
+fn write_artifact(path: &Path, artifact: &Artifact) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating `{}`", parent.display()))?;
     }
-    std::fs::write(&path, &artifact.contents)
+    std::fs::write(path, &artifact.contents)
         .with_context(|| format!("writing `{}`", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(artifact.mode))
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(artifact.mode))
             .with_context(|| format!("setting the mode of `{}`", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Owner;
+
+    fn artifact(host: &str, path: &str) -> Artifact {
+        Artifact {
+            host: host.into(),
+            path: path.into(),
+            contents: b"x\n".to_vec(),
+            mode: 0o644,
+            owner: Owner::Root,
+            secret: false,
+            restarts: Vec::new(),
+            reloads: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_artifact_is_placed_inside_the_out_directory() {
+        let artifacts = [artifact("box", "/etc/a"), artifact("box", "~/b")];
+        let placed = place(Path::new("/tmp/out"), &artifacts).unwrap();
+        let paths: Vec<_> = placed.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(
+            paths,
+            [
+                Path::new("/tmp/out/box/etc/a"),
+                Path::new("/tmp/out/box/HOME/b")
+            ]
+        );
+    }
+
+    #[test]
+    fn an_artifact_that_would_land_outside_the_out_directory_stops_the_build() {
+        for (host, path) in [("box", "/../../../x"), ("box", "~/../../x"), ("..", "/x")] {
+            let refused = place(
+                Path::new("/tmp/out"),
+                &[artifact("box", "/etc/a"), artifact(host, path)],
+            )
+            .unwrap_err();
+            assert!(
+                refused.to_string().contains("refusing the install path"),
+                "{refused}"
+            );
+        }
+    }
 }

@@ -37,7 +37,7 @@ pub fn observe(install: &Install, desired: &Rendered) -> io::Result<Observed> {
         if files.contains_key(&key) {
             continue;
         }
-        let state = read_file(&install.path(&key.host, &key.path))?;
+        let state = read_file(&install.path(&key.host, &key.path)?)?;
         files.insert(key, state);
     }
     Ok(Observed {

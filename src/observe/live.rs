@@ -174,7 +174,9 @@ pub fn headscale_client(
         builder = builder.resolve_to(std::net::IpAddr::from([127, 0, 0, 1]));
     }
     if let Some(cert) = &control.certificate {
-        let path = install.path(&control.host, cert);
+        let path = install
+            .path(&control.host, cert)
+            .map_err(|e| e.to_string())?;
         let pem = std::fs::read(&path)
             .map_err(|e| format!("reading Headscale's certificate `{}`: {e}", path.display()))?;
         builder = builder.root_certificate_pem(pem);

@@ -18,7 +18,7 @@ pub fn observe(
 ) -> anyhow::Result<BTreeMap<FileKey, SecretState>> {
     let mut out = BTreeMap::new();
     for secret in secrets {
-        let path = install.path(&secret.host, &secret.path);
+        let path = install.path(&secret.host, &secret.path)?;
         let file = match super::files::read_file(&path)? {
             FileState::Absent => None,
             FileState::Present { contents, mode } => Some((sha256_hex(&contents), mode)),
@@ -31,7 +31,7 @@ pub fn observe(
             SecretSource::Env { var } if file.is_some() && !env_is_set(var) => None,
             SecretSource::Env { var } => Some(sha256_hex(&env_value(secret, var)?)),
             SecretSource::SelfSigned { certificate, .. } => {
-                let cert = install.path(&secret.host, certificate);
+                let cert = install.path(&secret.host, certificate)?;
                 let has_cert = matches!(super::files::read_file(&cert)?, FileState::Present { .. });
                 if has_cert != file.is_some() {
                     let (have, lack) = match has_cert {
@@ -112,7 +112,7 @@ mod tests {
             root: dir.path().to_owned(),
         };
         let secret = token();
-        let path = install.path(&secret.host, &secret.path);
+        let path = install.path(&secret.host, &secret.path).unwrap();
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "written-earlier").unwrap();
         let observed = observe(&install, &[secret]).unwrap();

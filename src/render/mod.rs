@@ -20,7 +20,7 @@ pub mod units;
 
 use crate::model::{Host, Role, Spec};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Who owns an installed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -252,17 +252,32 @@ pub struct Rendered {
 /// Where the file installed at `path` on `host` lands in a staging tree
 /// (`privai build --out`, `privai plan --root`): `HOST/PATH`, with the
 /// operator's home (`~/`) written `HOST/HOME/`. Pure.
-pub fn tree_path(host: &str, path: &str) -> PathBuf {
-    let relative = match path.strip_prefix("~/") {
-        Some(rest) => format!("HOME/{rest}"),
-        None => path.trim_start_matches('/').to_owned(),
-    };
-    Path::new(host).join(relative)
+///
+/// Refuses a host that is not one plain name and a path that
+/// [`paths::split_install_path`] refuses (`..`, `.`, `//`, not absolute, a
+/// control character): the relative path it returns is made of plain
+/// names only, so joined under any directory it stays inside it.
+pub fn tree_path(host: &str, path: &str) -> Result<PathBuf, paths::UnsafeInstallPath> {
+    if !paths::plain_name(host) {
+        return Err(paths::UnsafeInstallPath::new(
+            host,
+            path,
+            "is on a host whose name is not one plain name",
+        ));
+    }
+    let (anchor, relative) = paths::split_install_path(path)
+        .map_err(|why| paths::UnsafeInstallPath::new(host, path, why))?;
+    let mut tree = PathBuf::from(host);
+    if anchor == paths::Anchor::Home {
+        tree.push("HOME");
+    }
+    tree.push(relative);
+    Ok(tree)
 }
 
 impl Artifact {
     /// [`tree_path`] of this artifact.
-    pub fn tree_path(&self) -> PathBuf {
+    pub fn tree_path(&self) -> Result<PathBuf, paths::UnsafeInstallPath> {
         tree_path(&self.host, &self.path)
     }
 }

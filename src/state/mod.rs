@@ -22,6 +22,7 @@ pub mod pulled;
 pub mod trust;
 
 use crate::model::Platform;
+use crate::render::paths::{Anchor, UnsafeInstallPath, split_install_path};
 use crate::render::{Rendered, tree_path};
 use std::path::{Path, PathBuf};
 
@@ -55,13 +56,22 @@ pub enum Install {
 
 impl Install {
     /// Where the file installed at `path` on `host` is on this machine.
-    pub fn path(&self, host: &str, path: &str) -> PathBuf {
+    ///
+    /// Refuses (never joins) a path with `..`, `.` or empty components, a
+    /// relative one or one with a control character, and a host name that
+    /// is not one plain name: what this returns is inside the root (staged)
+    /// or, for `~/…`, inside the operator's home.
+    pub fn path(&self, host: &str, path: &str) -> Result<PathBuf, UnsafeInstallPath> {
         match self {
-            Self::Staged { root } => root.join(tree_path(host, path)),
-            Self::Live { home, .. } => match path.strip_prefix("~/") {
-                Some(rest) => home.join(rest),
-                None => PathBuf::from(path),
-            },
+            Self::Staged { root } => Ok(root.join(tree_path(host, path)?)),
+            Self::Live { home, .. } => {
+                let (anchor, relative) = split_install_path(path)
+                    .map_err(|why| UnsafeInstallPath::new(host, path, why))?;
+                Ok(match anchor {
+                    Anchor::Home => home.join(relative),
+                    Anchor::Root => Path::new("/").join(relative),
+                })
+            }
         }
     }
 
@@ -167,11 +177,11 @@ mod tests {
             root: PathBuf::from("/tmp/demo"),
         };
         assert_eq!(
-            install.path("mac", "/etc/a.conf"),
+            install.path("mac", "/etc/a.conf").unwrap(),
             Path::new("/tmp/demo/mac/etc/a.conf")
         );
         assert_eq!(
-            install.path("mac", "~/.openclaw/x.json"),
+            install.path("mac", "~/.openclaw/x.json").unwrap(),
             Path::new("/tmp/demo/mac/HOME/.openclaw/x.json")
         );
         assert_eq!(install.state_dir(), Path::new("/tmp/demo/.privai"));
@@ -186,12 +196,45 @@ mod tests {
             state: default_state_dir(Platform::Darwin),
             operator: None,
         };
-        assert_eq!(install.path("mac", "/etc/a"), Path::new("/etc/a"));
+        assert_eq!(install.path("mac", "/etc/a").unwrap(), Path::new("/etc/a"));
         assert_eq!(
-            install.path("mac", "~/Library/LaunchAgents/x.plist"),
+            install
+                .path("mac", "~/Library/LaunchAgents/x.plist")
+                .unwrap(),
             Path::new("/Users/ada/Library/LaunchAgents/x.plist")
         );
         assert!(install.includes("mac") && !install.includes("server"));
         assert!(install.activates());
+    }
+
+    #[test]
+    fn a_staged_install_refuses_every_path_that_would_land_outside_its_root() {
+        let install = Install::Staged {
+            root: PathBuf::from("/tmp/demo"),
+        };
+        for (host, path) in [
+            ("mac", "/../../../x"),
+            ("mac", "~/../../x"),
+            ("mac", "/etc/../../../x"),
+            ("mac", "relative/x"),
+            ("..", "/x"),
+            ("a/../..", "/x"),
+        ] {
+            let refused = install.path(host, path).unwrap_err();
+            assert_eq!((refused.host.as_str(), refused.path.as_str()), (host, path));
+        }
+    }
+
+    #[test]
+    fn a_live_install_refuses_a_home_path_that_would_leave_the_home() {
+        let install = Install::Live {
+            host: "mac".into(),
+            home: PathBuf::from("/Users/ada"),
+            state: default_state_dir(Platform::Darwin),
+            operator: None,
+        };
+        let refused = install.path("mac", "~/../../etc/sudoers").unwrap_err();
+        assert!(refused.to_string().contains("`..`"), "{refused}");
+        assert!(install.path("mac", "/etc/../etc/sudoers").is_err());
     }
 }

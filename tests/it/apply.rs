@@ -262,7 +262,10 @@ pub fn generation_tree(root: &Path, n: u64) -> BTreeMap<String, (String, u32)> {
         .iter()
         .map(|e| {
             (
-                tree_path(&e.host, &e.path).to_string_lossy().into_owned(),
+                tree_path(&e.host, &e.path)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
                 (e.sha256.clone(), u32::from_str_radix(&e.mode, 8).unwrap()),
             )
         })

@@ -24,6 +24,7 @@ mod sizing;
 mod spec;
 mod state_safety;
 mod tools;
+mod untrusted_paths;
 
 #[path = "../standin/mod.rs"]
 mod standin;

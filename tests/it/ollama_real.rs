@@ -158,6 +158,8 @@ fn models_come_from_the_private_mirror_through_privai_s_pull_path_and_are_pinned
     let answer = generate(&server, "tiny");
     assert_eq!(answer["done"], true, "{answer}");
     assert!(answer["eval_count"].as_u64().unwrap() > 0, "{answer}");
+    let loaded = server.ps();
+    assert_eq!(loaded["models"][0]["name"], "tiny:latest", "{loaded}");
 
     // A second plan: nothing to do.
     let again = privai(

@@ -256,7 +256,7 @@ fn staged(root: &Path, host: &str, path: &str) -> PathBuf {
         Some(rest) => format!("~/{rest}"),
         None => path.to_owned(),
     };
-    root.join(privai::render::tree_path(host, &path))
+    root.join(privai::render::tree_path(host, &path).unwrap())
 }
 
 /// Whether a recorded service-manager command line starts the gateway's

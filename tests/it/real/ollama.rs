@@ -55,16 +55,6 @@ impl Ollama {
         );
     }
 
-    /// Stops it.
-    pub fn stop(&mut self) {
-        self.process = None;
-    }
-
-    /// Its log.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("serve.log")
     }
