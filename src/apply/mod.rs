@@ -159,6 +159,9 @@ pub fn apply(
     let store = Store::new(state.clone());
     let from = store.current()?;
     let to = store.next_number()?;
+    // The state directory itself (the lock made it already, when taken).
+    atomic::create_private_dir(state.dir())
+        .with_context(|| format!("creating `{}`", state.dir().display()))?;
     let mut journal = Journal::create(&state.journal())?;
     journal.append(&Record::Begin {
         command: options.command.clone(),

@@ -226,6 +226,18 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         DEVICE_ISOLATED,
         "A device can reach no service and no other node: no rule's sources include it. It would join the tailnet for nothing.\n\nFix: add its user to a group the rules use, or remove the device.",
     ),
+    (
+        PATH_FORM,
+        "A path the spec gives (a `file:` secret, a TLS certificate or key, Ollama's models directory, a folder's host or container path) is not absolute (or `~/` where the option allows it), or is not normalised: it has `..`, `.`, `//` or a trailing `/`. privai installs every path under `--root` (or `/`) and never resolves `..`, so such a path could land outside where it belongs.\n\nFix: write the path absolute and normalised, e.g. `/var/lib/privai/token` rather than `/var/lib/../lib/privai/token`.",
+    ),
+    (
+        PATH_CHARACTER,
+        "A path has a character its target format cannot carry: a control character (NUL, newline), a `:` in a folder path (compose's volume syntax is `HOST:CONTAINER[:MODE]`), or a `$` in a path compose reads (compose expands variables).\n\nFix: rename the directory, or choose another path without those characters.",
+    ),
+    (
+        PORT_RANGE,
+        "A `HOST:PORT` address (e.g. `headscale.listen_addr`) has no port, or a port outside 1 to 65535: the service would fail to start after apply.\n\nFix: give a port from 1 to 65535, e.g. `127.0.0.1:8080`.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.

@@ -124,7 +124,9 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    create_dir_all(parent_dir(dir))?;
+    // A parent that cannot be made is named by the directory wanted.
+    create_dir_all(parent_dir(dir))
+        .map_err(|e| annotate(io::Error::new(e.kind(), e.to_string()), "creating the directory", dir))?;
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     {
