@@ -121,6 +121,11 @@ pub const PATH_CHARACTER: &str = "PRV081";
 /// A `HOST:PORT` address has no port, or a port outside 1 to 65535.
 pub const PORT_RANGE: &str = "PRV082";
 
+/// A model's `source`, or the model mirror's host, is malformed.
+pub const MODEL_SOURCE: &str = "PRV068";
+/// The model mirror is reached over plain HTTP off the tailnet.
+pub const MIRROR_PLAIN_HTTP: &str = "PRV069";
+
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -276,6 +281,14 @@ pub const ALL: &[(&str, &str)] = &[
     (
         UNKNOWN_CATALOG_MODEL,
         "a model is not in privai's catalog, so its memory cannot be sized",
+    ),
+    (
+        MODEL_SOURCE,
+        "a model's `source`, or the model mirror's host, is malformed",
+    ),
+    (
+        MIRROR_PLAIN_HTTP,
+        "the model mirror is reached over plain HTTP off loopback and the tailnet",
     ),
     (ACL_TEST_FAILED, "one of the spec's ACL tests fails"),
     (

@@ -10,6 +10,7 @@ mod gateway;
 mod hardening;
 mod headscale;
 pub mod hint_syntax;
+mod models;
 mod network;
 mod paths;
 mod references;
@@ -38,6 +39,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("hardening", hardening::check),
     ("secrets", secrets::check),
     ("paths", paths::check),
+    ("models", models::check),
     ("sizing", sizing::check),
     ("acl", acl::check),
 ];

@@ -91,6 +91,26 @@ fn fields(spec: &Spec) -> Vec<Field<'_>> {
             target: Target::Quoted,
         });
     }
+    for (index, model) in spec.ollama.models.iter().enumerate() {
+        // A source other than `file:/…` is the models pass's to report.
+        if let Some(path) = model
+            .source
+            .as_deref()
+            .and_then(|s| s.strip_prefix("file:"))
+            && path.starts_with('/')
+        {
+            found.push(Field {
+                at: SpecPath::root()
+                    .key("ollama")
+                    .key("models")
+                    .index(index)
+                    .key("source"),
+                value: path,
+                start: Start::Root,
+                target: Target::Quoted,
+            });
+        }
+    }
     let openclaw = SpecPath::root().key("openclaw");
     found.extend(secret_file(
         openclaw.key("gateway_token"),

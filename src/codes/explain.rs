@@ -227,6 +227,14 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "A device can reach no service and no other node: no rule's sources include it. It would join the tailnet for nothing.\n\nFix: add its user to a group the rules use, or remove the device.",
     ),
     (
+        MODEL_SOURCE,
+        "A model's `source` names where its weights come from when not from a registry: a GGUF file on the Ollama host, `file:/ABSOLUTE/PATH`, which privai uploads to Ollama and creates as the model. `ollama.registry.host` is a private mirror's `HOST[:PORT]`, from which privai has Ollama pull `HOST/NAMESPACE/MODEL:TAG`.\n\nFix: write `source = \"file:/srv/models/NAME.gguf\"`, and the mirror as `host = \"models.home.arpa:5000\"` (no scheme, no path; `insecure = true` for plain HTTP).",
+    ),
+    (
+        MIRROR_PLAIN_HTTP,
+        "With `ollama.registry.insecure = true`, Ollama pulls over plain HTTP: anyone on the path can read or replace the weights. On loopback or the tailnet (WireGuard encrypts it) that is fine; elsewhere it is not.\n\nFix: serve the mirror with TLS and drop `insecure`, or reach it on the tailnet by its tailnet IP or MagicDNS name.",
+    ),
+    (
         PATH_FORM,
         "A path the spec gives (a `file:` secret, a TLS certificate or key, Ollama's models directory, a folder's host or container path) is not absolute (or `~/` where the option allows it), or is not normalised: it has `..`, `.`, `//` or a trailing `/`. privai installs every path under `--root` (or `/`) and never resolves `..`, so such a path could land outside where it belongs.\n\nFix: write the path absolute and normalised, e.g. `/var/lib/privai/token` rather than `/var/lib/../lib/privai/token`.",
     ),

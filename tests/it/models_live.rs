@@ -210,6 +210,13 @@ fn ollama_on_another_host_is_not_asked() {
     let ollama = ollama_with(llama("llama3.2:3b", 32, 8));
     let dir = tempfile::tempdir().unwrap();
     let spec = spec(&dir, port_of(&ollama), 16384);
+    // A second host, `laptop`, that runs no Ollama.
+    let text = std::fs::read_to_string(&spec).unwrap().replace(
+        "hosts = [ { name = \"mac\", roles = ['ollama] } ],",
+        "hosts = [ { name = \"mac\", roles = ['ollama] }, { name = \"laptop\", roles = [] } ],",
+    );
+    assert!(text.contains("\"laptop\""), "{text}");
+    std::fs::write(&spec, text).unwrap();
     let out = Command::cargo_bin("privai")
         .unwrap()
         .args(["models", "--json", "--host", "laptop"])

@@ -80,8 +80,14 @@ fn walk(base: &Path, dir: &Path, found: &mut BTreeMap<PathBuf, Option<Vec<u8>>>)
     }
 }
 
+/// What privai printed: `check` reports on stdout, other commands their
+/// errors on stderr.
 fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Checks that `hostile` is reported as `code` at its line by `check`, and
