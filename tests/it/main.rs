@@ -11,6 +11,7 @@ mod container;
 mod corpus;
 mod enroll;
 mod flake;
+mod fuzz_loaders;
 mod models_live;
 mod openclaw_e2e;
 mod plan;
@@ -21,6 +22,7 @@ mod render_services;
 mod sizing;
 mod spec;
 mod tools;
+mod untrusted;
 
 #[path = "../standin/mod.rs"]
 mod standin;
