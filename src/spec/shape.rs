@@ -167,22 +167,22 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<JsonCheck, E> {
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<JsonCheck, E> {
         Ok(JsonCheck)
     }
-    fn visit_i64<E>(self, _: i64) -> Result<JsonCheck, E> {
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<JsonCheck, E> {
         Ok(JsonCheck)
     }
-    fn visit_u64<E>(self, _: u64) -> Result<JsonCheck, E> {
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<JsonCheck, E> {
         Ok(JsonCheck)
     }
-    fn visit_f64<E>(self, _: f64) -> Result<JsonCheck, E> {
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<JsonCheck, E> {
         Ok(JsonCheck)
     }
-    fn visit_str<E>(self, _: &str) -> Result<JsonCheck, E> {
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<JsonCheck, E> {
         Ok(JsonCheck)
     }
-    fn visit_unit<E>(self) -> Result<JsonCheck, E> {
+    fn visit_unit<E: serde::de::Error>(self) -> Result<JsonCheck, E> {
         Ok(JsonCheck)
     }
 
@@ -210,16 +210,19 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
 /// recursion; Nickel's conversion recurses).
 fn toml(text: &str) -> Result<(), Finding> {
     use toml::de::{DeTable, DeValue};
-    // Syntax errors are Nickel's to report.
-    let Ok(table) = DeTable::parse(text) else {
-        return Ok(());
+    let table = match DeTable::parse(text) {
+        Ok(table) => table,
+        Err(e) if e.message().contains("recurs") => {
+            let span = e.span().unwrap_or(0..0);
+            return Err(too_deep(MAX_DEPTH, span.start, span.end));
+        }
+        // Other syntax errors are Nickel's to report.
+        Err(_) => return Ok(()),
     };
-    let root = table.span();
     let mut stack: Vec<(&DeValue, std::ops::Range<usize>, usize)> = Vec::new();
     for (_, value) in table.get_ref().iter() {
         stack.push((value.get_ref(), value.span(), 2));
     }
-    let _ = root;
     while let Some((value, span, depth)) = stack.pop() {
         if depth > MAX_DEPTH {
             return Err(too_deep(MAX_DEPTH, span.start, span.end));
@@ -308,8 +311,10 @@ mod tests {
 
     #[test]
     fn toml_nested_past_the_limit_is_too_deep() {
-        let text = format!("a = {}1{}", "[".repeat(300), "]".repeat(300));
-        assert_eq!(toml(&text).unwrap_err().code, codes::TOO_DEEP);
+        let inline = format!("a = {}1{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(toml(&inline).unwrap_err().code, codes::TOO_DEEP);
+        let header = format!("[{}]\nx = 1", vec!["t"; 300].join("."));
+        assert_eq!(toml(&header).unwrap_err().code, codes::TOO_DEEP);
         let dotted = format!("{} = 1", vec!["k"; 300].join("."));
         assert_eq!(toml(&dotted).unwrap_err().code, codes::TOO_DEEP);
     }
