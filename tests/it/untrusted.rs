@@ -79,7 +79,7 @@ fn importing_a_file_outside_the_spec_directory_is_refused_without_printing_it() 
     }
     let (_, report, _) = check_json(&path, &[]);
     let (code, file, line, column) = first(&report);
-    assert_eq!((code.as_str(), line, column), ("PRV085", 1, 23));
+    assert_eq!((code.as_str(), line, column), ("PRV085", 1, 19));
     assert_eq!(file, path.display().to_string());
     assert!(
         report["diagnostics"][0]["message"]
