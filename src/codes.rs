@@ -297,7 +297,10 @@ pub const ALL: &[(&str, &str)] = &[
         NOT_REGULAR_FILE,
         "an import or the spec is not a regular file",
     ),
-    (SOURCE_TOO_LARGE, "an imported file or the spec is too large"),
+    (
+        SOURCE_TOO_LARGE,
+        "an imported file or the spec is too large",
+    ),
     (TOO_DEEP, "the spec nests too deeply"),
     (EVAL_MEMORY, "evaluating the spec used too much memory"),
     (EVAL_TIME, "evaluating the spec took too long"),

@@ -62,7 +62,9 @@ pub fn write_human(
         let mut labels = Vec::new();
         let mut notes = Vec::new();
         let long = |loc: &crate::diagnostic::Location| {
-            sources.get(&loc.file).and_then(|s| window(&s.text, loc.start))
+            sources
+                .get(&loc.file)
+                .and_then(|s| window(&s.text, loc.start))
         };
         match (&d.location, d.redact_source) {
             (Some(loc), false) if long(loc).is_some() => {

@@ -50,7 +50,11 @@ pub fn format_of(path: &Path) -> InputFormat {
 
 /// Reads the spec at `spec` (normalized, absolute) and everything it
 /// imports. `display` is the spec's name in diagnostics.
-pub fn read_all(spec: &Path, display: &str, limits: &Limits) -> Result<Vec<ReadSource>, Box<Refusal>> {
+pub fn read_all(
+    spec: &Path,
+    display: &str,
+    limits: &Limits,
+) -> Result<Vec<ReadSource>, Box<Refusal>> {
     let mut roots = Vec::new();
     if let Some(dir) = spec.parent() {
         roots.push(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()));
@@ -174,8 +178,13 @@ pub fn read_all(spec: &Path, display: &str, limits: &Limits) -> Result<Vec<ReadS
                     return Err(refuse(d, sources));
                 }
                 let shown = normalized.to_string_lossy().into_owned();
-                let text =
-                    read_file(&canonical, &normalized, &shown, Some(&importer), &mut sources)?;
+                let text = read_file(
+                    &canonical,
+                    &normalized,
+                    &shown,
+                    Some(&importer),
+                    &mut sources,
+                )?;
                 check_text(&shown, &text, import.format, &mut sources)?;
                 out.push(ReadSource {
                     path: normalized,
@@ -206,8 +215,7 @@ fn read_file(
         };
         refuse(d, std::mem::take(sources))
     };
-    let meta = std::fs::metadata(path)
-        .map_err(|e| fail(unreadable(shown, &e), sources))?;
+    let meta = std::fs::metadata(path).map_err(|e| fail(unreadable(shown, &e), sources))?;
     if !meta.is_file() {
         let what = file_kind(&meta);
         return Err(fail(
@@ -258,7 +266,12 @@ fn check_text(
     shape::data(format, text).map_err(|finding| refuse_at(name, text, finding, sources))
 }
 
-fn refuse_at(name: &str, text: &str, finding: shape::Finding, sources: &mut Sources) -> Box<Refusal> {
+fn refuse_at(
+    name: &str,
+    text: &str,
+    finding: shape::Finding,
+    sources: &mut Sources,
+) -> Box<Refusal> {
     let source = Source::new(name, text);
     let mut d = Diagnostic::error(finding.code, finding.message).hint(finding.hint);
     d.location = Some(source.location(finding.start, finding.end));

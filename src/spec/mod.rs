@@ -18,11 +18,11 @@ mod suggest;
 pub use suggest::closest;
 
 use crate::codes::{self, SCHEMA_MISMATCH, UNREADABLE};
-use budget::Stopped;
-pub use limits::Limits;
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::Spec;
 use crate::sources::Sources;
+use budget::Stopped;
+pub use limits::Limits;
 use spans::SpanMap;
 use std::path::{Path, PathBuf};
 

@@ -61,7 +61,11 @@ const MAX_DIAGNOSTICS: usize = 50;
 /// Evaluates the spec at `path` (`.ncl`, `.toml` or `.json`, normalized)
 /// against the bundled modules. `read` holds the spec and every file it
 /// imports (see [`super::imports`]); Nickel reads nothing else.
-pub fn evaluate(path: &Path, display_name: &str, read: &[ReadSource]) -> Result<Evaluation, Failure> {
+pub fn evaluate(
+    path: &Path,
+    display_name: &str,
+    read: &[ReadSource],
+) -> Result<Evaluation, Failure> {
     let mut session = Session::new(path, display_name, read);
     match session.run(&Target::Checked) {
         Ok(value) => {

@@ -71,8 +71,7 @@ pub fn nickel(text: &str) -> Result<Vec<Import>, Finding> {
             if depth > MAX_NICKEL_DEPTH {
                 return TraverseControl::Return((start, end));
             }
-            if let Node::Import(nickel_lang_core::ast::Import::Path { path, format }) = &node.node
-            {
+            if let Node::Import(nickel_lang_core::ast::Import::Path { path, format }) = &node.node {
                 imports.push(Import {
                     path: (*path).to_owned(),
                     format: *format,
@@ -196,9 +195,7 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
         while let Some(key) = map.next_key::<String>()? {
             if !seen.insert(key.clone()) {
                 let shown: String = key.chars().take(80).collect();
-                return Err(serde::de::Error::custom(format!(
-                    "duplicate key `{shown}`"
-                )));
+                return Err(serde::de::Error::custom(format!("duplicate key `{shown}`")));
             }
             map.next_value::<JsonCheck>()?;
         }
@@ -303,7 +300,10 @@ mod tests {
             r#"let a = import "a.ncl" in { b = import "/etc/b" as 'Text, c = (import "c.json").x }"#,
         )
         .unwrap();
-        let paths: Vec<_> = imports.iter().map(|i| i.path.to_string_lossy().into_owned()).collect();
+        let paths: Vec<_> = imports
+            .iter()
+            .map(|i| i.path.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(paths, ["a.ncl", "/etc/b", "c.json"]);
         assert_eq!(imports[1].format, InputFormat::Text);
         assert_eq!(imports[2].format, InputFormat::Json);

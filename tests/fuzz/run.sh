@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 cases="${1:-3000}"
 start=$(date +%s)
-PROPTEST_CASES="$cases" cargo test --release --test it fuzz_loaders -- --ignored --nocapture
+PROPTEST_CASES="$cases" cargo test --test it fuzz_loaders -- --ignored --nocapture
 echo "fuzz: $cases cases in $(( $(date +%s) - start ))s, no crash"

@@ -15,10 +15,34 @@ const SEEDS: &[(&str, &str)] = &[
 ];
 
 const FRAGMENTS: &[&str] = &[
-    "{", "}", "[", "]", ",", "\"", "'", "\\", "%{", "=", ":", "1e30", "1e400", "-0", "null",
-    "import \"/etc/passwd\" as 'Text", "import \"../x.ncl\"", "import \"/dev/zero\"",
-    "let rec f = fun n => f (n + 1) in f 0", "std.array.generate (fun i => i) 1000000000",
-    "\u{feff}", "\u{0}", "\n", "[[hosts]]", "a.b.c.d.e.f.g.h", "| force", "& {}", "\"\"\"",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "\"",
+    "'",
+    "\\",
+    "%{",
+    "=",
+    ":",
+    "1e30",
+    "1e400",
+    "-0",
+    "null",
+    "import \"/etc/passwd\" as 'Text",
+    "import \"../x.ncl\"",
+    "import \"/dev/zero\"",
+    "let rec f = fun n => f (n + 1) in f 0",
+    "std.array.generate (fun i => i) 1000000000",
+    "\u{feff}",
+    "\u{0}",
+    "\n",
+    "[[hosts]]",
+    "a.b.c.d.e.f.g.h",
+    "| force",
+    "& {}",
+    "\"\"\"",
 ];
 
 fn mutate(text: &str, edits: &[(usize, usize, u8)]) -> Vec<u8> {

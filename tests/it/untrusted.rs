@@ -44,7 +44,10 @@ fn first(report: &serde_json::Value) -> (String, String, u64, u64) {
     let d = &report["diagnostics"][0];
     (
         d["code"].as_str().unwrap_or_default().to_owned(),
-        d["location"]["file"].as_str().unwrap_or_default().to_owned(),
+        d["location"]["file"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         d["location"]["line"].as_u64().unwrap_or_default(),
         d["location"]["column"].as_u64().unwrap_or_default(),
     )
@@ -74,7 +77,10 @@ fn importing_a_file_outside_the_spec_directory_is_refused_without_printing_it() 
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(out.status.code(), Some(1), "{all}");
-        assert!(!all.contains(SECRET), "--format {format} printed the file:\n{all}");
+        assert!(
+            !all.contains(SECRET),
+            "--format {format} printed the file:\n{all}"
+        );
         assert!(all.contains("PRV085"), "--format {format}:\n{all}");
     }
     let (_, report, _) = check_json(&path, &[]);
@@ -181,7 +187,10 @@ fn imports_inside_the_spec_directory_and_bundled_profiles_still_work() {
 
 #[test]
 fn dev_zero_and_a_fifo_are_refused_as_non_regular_files_at_once() {
-    let (dir, path) = spec("spec.ncl", "{ hosts = [], x = import \"/dev/zero\" as 'Text }");
+    let (dir, path) = spec(
+        "spec.ncl",
+        "{ hosts = [], x = import \"/dev/zero\" as 'Text }",
+    );
     let fifo = dir.path().join("pipe.ncl");
     assert!(
         std::process::Command::new("mkfifo")
@@ -241,7 +250,11 @@ fn infinite_recursion_stops_at_the_memory_limit_quickly() {
         "stopped as {code}: {report:#}"
     );
     assert_eq!((file, line, column), (path.display().to_string(), 1, 1));
-    assert!(start.elapsed() < Duration::from_secs(30), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -300,14 +313,22 @@ fn two_thousand_duplicate_names_on_one_line_print_little() {
     let out = privai().arg("check").arg(&path).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("PRV012"), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(
+        stderr.contains("PRV012"),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
     // One windowed excerpt per finding, not the 100 kB line each time.
     assert!(
         stderr.len() < 2_000 * 1_500,
         "printed {} bytes",
         stderr.len()
     );
-    assert!(start.elapsed() < Duration::from_secs(60), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -328,7 +349,11 @@ fn a_huge_number_is_out_of_range_at_its_place() {
     let (status, report, _) = check_json(&path, &[]);
     assert_eq!(status, Some(1));
     let (code, _, line, column) = first(&report);
-    assert_eq!((code.as_str(), line, column), ("PRV093", 2, 12), "{report:#}");
+    assert_eq!(
+        (code.as_str(), line, column),
+        ("PRV093", 2, 12),
+        "{report:#}"
+    );
     assert_eq!(report["diagnostics"][0]["path"], "hosts[0].ram_gb");
 }
 
