@@ -98,9 +98,6 @@ pub fn write_human(
             }
         }
         for (loc, message) in &d.related {
-            if d.redact_source {
-                continue;
-            }
             if let Some(excerpt) = long(loc) {
                 notes.push(format!("{message}: {loc}:\n{excerpt}"));
             } else if let Some(id) = file_id(&loc.file) {

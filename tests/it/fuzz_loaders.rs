@@ -5,7 +5,11 @@
 
 use privai::spec::{Limits, load_with};
 use proptest::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// Cases run so far, printed every 100 (tests/fuzz/run.sh reports the total).
+static CASES: AtomicUsize = AtomicUsize::new(0);
 
 /// Seeds: one spec per loader, and fragments that broke loaders before.
 const SEEDS: &[(&str, &str)] = &[
@@ -105,5 +109,9 @@ proptest! {
             }
         }
         prop_assert!(start.elapsed() < Duration::from_secs(15));
+        let done = CASES.fetch_add(1, Ordering::Relaxed) + 1;
+        if done % 100 == 0 {
+            eprintln!("fuzz: {done} cases, no crash");
+        }
     }
 }
