@@ -110,7 +110,7 @@ proptest! {
         }
         prop_assert!(start.elapsed() < Duration::from_secs(15));
         let done = CASES.fetch_add(1, Ordering::Relaxed) + 1;
-        if done % 100 == 0 {
+        if done.is_multiple_of(100) {
             eprintln!("fuzz: {done} cases, no crash");
         }
     }
