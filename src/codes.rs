@@ -127,6 +127,27 @@ pub const MODEL_SOURCE: &str = "PRV068";
 pub const MIRROR_PLAIN_HTTP: &str = "PRV069";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
+/// An import reaches outside the spec's directory tree (and every `--allow-import` directory).
+pub const IMPORT_OUTSIDE: &str = "PRV085";
+/// An import (or the spec) is not a regular file: a device, FIFO, socket or directory.
+pub const NOT_REGULAR_FILE: &str = "PRV086";
+/// An imported file (or the spec) is larger than privai reads.
+pub const SOURCE_TOO_LARGE: &str = "PRV087";
+/// The spec nests too deeply (in its text, or while evaluating).
+pub const TOO_DEEP: &str = "PRV088";
+/// Evaluating the spec used more memory than `--max-eval-memory`.
+pub const EVAL_MEMORY: &str = "PRV089";
+/// Evaluating the spec took longer than `--max-eval-time`.
+pub const EVAL_TIME: &str = "PRV090";
+/// The spec or an imported file is not UTF-8 text.
+pub const NOT_UTF8: &str = "PRV091";
+/// A JSON object names the same key twice.
+pub const DUPLICATE_KEY: &str = "PRV092";
+/// A number is out of the range any option accepts.
+pub const NUMBER_RANGE: &str = "PRV093";
+/// The Nickel engine failed inside (a bug in Nickel, met by this spec).
+pub const ENGINE_FAILURE: &str = "PRV094";
+
 pub const ALL: &[(&str, &str)] = &[
     (
         UNREADABLE,
@@ -323,4 +344,23 @@ pub const ALL: &[(&str, &str)] = &[
         PORT_RANGE,
         "a `HOST:PORT` address has no port, or a port outside 1 to 65535",
     ),
+    (
+        IMPORT_OUTSIDE,
+        "an import reaches outside the spec's directory tree",
+    ),
+    (
+        NOT_REGULAR_FILE,
+        "an import or the spec is not a regular file",
+    ),
+    (
+        SOURCE_TOO_LARGE,
+        "an imported file or the spec is too large",
+    ),
+    (TOO_DEEP, "the spec nests too deeply"),
+    (EVAL_MEMORY, "evaluating the spec used too much memory"),
+    (EVAL_TIME, "evaluating the spec took too long"),
+    (NOT_UTF8, "the spec or an imported file is not UTF-8 text"),
+    (DUPLICATE_KEY, "a JSON object names the same key twice"),
+    (NUMBER_RANGE, "a number is out of range"),
+    (ENGINE_FAILURE, "the Nickel engine failed inside"),
 ];

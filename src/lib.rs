@@ -30,3 +30,7 @@ pub mod sources;
 pub mod spec;
 pub mod state;
 pub mod sys;
+
+/// Counts the evaluation thread's allocations to bound its memory (see [`spec::budget`]).
+#[global_allocator]
+static ALLOCATOR: spec::budget::Counting = spec::budget::Counting;

@@ -35,6 +35,17 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+    /// Most memory evaluating a spec may take, e.g. `2GiB`, `512MiB`.
+    #[arg(long, global = true, env = "PRIVAI_MAX_EVAL_MEMORY", default_value = "2GiB",
+          value_parser = crate::spec::limits::parse_size, value_name = "SIZE")]
+    pub max_eval_memory: u64,
+    /// Longest time evaluating a spec may take, e.g. `60s`, `2m`.
+    #[arg(long, global = true, env = "PRIVAI_MAX_EVAL_TIME", default_value = "60s",
+          value_parser = crate::spec::limits::parse_duration, value_name = "DURATION")]
+    pub max_eval_time: std::time::Duration,
+    /// A directory outside the spec's own tree that its imports may read (repeatable).
+    #[arg(long = "allow-import", global = true, value_name = "DIR")]
+    pub allow_import: Vec<std::path::PathBuf>,
 }
 
 /// privai's commands.
@@ -105,6 +116,11 @@ pub fn main() -> ExitCode {
     // `apply` and `rollback` change the system: their output closing is a
     // failure they report themselves (`apply::execute`), never a success.
     let changes_the_system = matches!(cli.command, Command::Apply(_) | Command::Rollback(_));
+    crate::spec::limits::install(crate::spec::Limits {
+        max_memory: cli.max_eval_memory,
+        max_time: cli.max_eval_time,
+        allow_import: cli.allow_import.clone(),
+    });
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Models(args) => models::run(&args),

@@ -246,6 +246,46 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         PORT_RANGE,
         "A `HOST:PORT` address (e.g. `headscale.listen_addr`) has no port, or a port outside 1 to 65535: the service would fail to start after apply.\n\nFix: give a port from 1 to 65535, e.g. `127.0.0.1:8080`.",
     ),
+    (
+        IMPORT_OUTSIDE,
+        "A Nickel `import` (any form: `import \"x.ncl\"`, `import \"x\" as 'Text`, 'Json, 'Toml, 'Yaml, or an import inside an imported file) reaches outside the spec's own directory tree, by an absolute path, by `..`, or through a symlink. privai refuses it before reading a byte, so a spec from a pull request cannot read `/proc/self/environ`, `/etc/shadow` or `~/.ssh/…` into a diagnostic.\n\nFix: move the imported file under the spec's directory, or pass `--allow-import DIR` to open one more directory you trust.",
+    ),
+    (
+        NOT_REGULAR_FILE,
+        "An import, or the spec itself, is not a regular file: a device (`/dev/zero`, `/dev/urandom`), a FIFO or a socket. Reading one could take forever or without end.\n\nFix: import a regular file.",
+    ),
+    (
+        SOURCE_TOO_LARGE,
+        "An imported file or the spec is larger than privai reads (64 MiB).\n\nFix: split the data, or import only what the spec needs.",
+    ),
+    (
+        TOO_DEEP,
+        "The spec nests too deeply: more than 128 levels of JSON, TOML or YAML, 512 Nickel expressions, or a recursion deeper than the evaluation's stack. privai refuses it instead of overflowing its stack.\n\nFix: flatten the structure; a real spec nests a few levels.",
+    ),
+    (
+        EVAL_MEMORY,
+        "Evaluating the spec allocated more than `--max-eval-memory` (default 2GiB, `PRIVAI_MAX_EVAL_MEMORY`): usually an infinite recursion or a huge generated array.\n\nFix: look for a function that calls itself without end; raise the limit only for a spec you trust.",
+    ),
+    (
+        EVAL_TIME,
+        "Evaluating the spec took longer than `--max-eval-time` (default 60s, `PRIVAI_MAX_EVAL_TIME`).\n\nFix: look for a runaway computation in the spec; raise the limit only for a spec you trust.",
+    ),
+    (
+        NOT_UTF8,
+        "The spec or an imported text file is not UTF-8 (a binary file, or another encoding). The diagnostic points at the first bad byte.\n\nFix: save the file as UTF-8, or import the right file.",
+    ),
+    (
+        DUPLICATE_KEY,
+        "A JSON object names the same key twice; JSON parsers disagree on which one wins, so privai refuses it.\n\nFix: keep one of the two.",
+    ),
+    (
+        NUMBER_RANGE,
+        "A number is too large (or too small) for any option, e.g. `ram_gb = 1e30`.\n\nFix: give the option a value in its documented range.",
+    ),
+    (
+        ENGINE_FAILURE,
+        "The Nickel engine failed inside while evaluating the spec (a panic in nickel-lang-core). privai reports it instead of crashing.\n\nFix: simplify the expression at the location shown, and report the spec to privai's issue tracker.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.

@@ -61,7 +61,19 @@ pub fn write_human(
         .with_message(&d.message);
         let mut labels = Vec::new();
         let mut notes = Vec::new();
+        let long = |loc: &crate::diagnostic::Location| {
+            sources
+                .get(&loc.file)
+                .and_then(|s| window(&s.text, loc.start))
+        };
         match (&d.location, d.redact_source) {
+            (Some(loc), false) if long(loc).is_some() => {
+                let excerpt = long(loc).unwrap_or_default();
+                notes.push(match &d.path {
+                    Some(path) => format!("at {loc}, `{path}`:\n{excerpt}"),
+                    None => format!("at {loc}:\n{excerpt}"),
+                });
+            }
             (Some(loc), false) => match file_id(&loc.file) {
                 Some(id) => {
                     let label = Label::primary(id, loc.start..loc.end.max(loc.start));
@@ -86,7 +98,9 @@ pub fn write_human(
             }
         }
         for (loc, message) in &d.related {
-            if let Some(id) = file_id(&loc.file) {
+            if let Some(excerpt) = long(loc) {
+                notes.push(format!("{message}: {loc}:\n{excerpt}"));
+            } else if let Some(id) = file_id(&loc.file) {
                 labels.push(Label::secondary(id, loc.start..loc.end).with_message(message));
             }
         }
@@ -99,6 +113,39 @@ pub fn write_human(
             .map_err(|e| io::Error::other(e.to_string()))?;
     }
     Ok(())
+}
+
+/// Widest line shown whole in an excerpt, in bytes.
+const MAX_LINE: usize = 240;
+/// Bytes shown either side of the column on a longer line.
+const WINDOW: usize = 60;
+
+/// For a line longer than [`MAX_LINE`]: the part around byte `at`, with a
+/// caret under `at`. `None` for a line short enough to show whole.
+fn window(text: &str, at: usize) -> Option<String> {
+    let at = floor_boundary(text, at.min(text.len()));
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    if line_end - line_start <= MAX_LINE {
+        return None;
+    }
+    let from = floor_boundary(text, at.saturating_sub(WINDOW).max(line_start));
+    let to = floor_boundary(text, (at + WINDOW).min(line_end));
+    let before = if from > line_start { "…" } else { "" };
+    let after = if to < line_end { "…" } else { "" };
+    let shown: String = text[from..to]
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let caret = " ".repeat(before.chars().count() + text[from..at].chars().count());
+    Some(format!("  {before}{shown}{after}\n  {caret}^"))
+}
+
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// One line summing up a check, e.g. `error: 2 errors, 1 warning in spec.ncl`.
@@ -199,6 +246,31 @@ mod tests {
             end: 5,
         });
         d
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_column() {
+        let line = format!("[{}1,]", "1, ".repeat(20_000_000 / 3));
+        let at = line.len() - 2;
+        let sources = {
+            let mut s = Sources::default();
+            s.add(crate::sources::Source::new("big.json", line.clone()));
+            s
+        };
+        let mut d = Diagnostic::error("PRV001", "trailing comma");
+        d.location = Some(sources.get("big.json").unwrap().location(at, at + 1));
+        let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+        write_human(&mut out, &sources, &[d]).unwrap();
+        let text = String::from_utf8(out.into_inner()).unwrap();
+        assert!(text.len() < 2_000, "printed {} bytes", text.len());
+        assert!(text.contains("big.json:1:"), "{text}");
+        assert!(text.contains("1,]"), "{text}");
+        assert!(text.contains('^'), "{text}");
+    }
+
+    #[test]
+    fn a_short_line_keeps_the_full_excerpt() {
+        assert_eq!(window("short line\nnext", 3), None);
     }
 
     #[test]

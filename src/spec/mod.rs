@@ -5,18 +5,24 @@
 //! (Nickel imports TOML and JSON natively), so defaults, contracts and error
 //! positions work the same for all three.
 
+pub mod budget;
 pub mod bundle;
 pub mod docs;
+mod imports;
+pub mod limits;
 mod nickel;
+mod shape;
 pub mod spans;
 mod suggest;
 
 pub use suggest::closest;
 
-use crate::codes::{SCHEMA_MISMATCH, UNREADABLE};
+use crate::codes::{self, SCHEMA_MISMATCH, UNREADABLE};
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::Spec;
 use crate::sources::Sources;
+use budget::Stopped;
+pub use limits::Limits;
 use spans::SpanMap;
 use std::path::{Path, PathBuf};
 
@@ -88,8 +94,16 @@ pub fn find_spec(given: Option<&Path>, dir: &Path) -> Result<PathBuf, Box<Diagno
         })
 }
 
-/// Loads the spec at `path`. The path is shown in diagnostics as given.
+/// Loads the spec at `path` within the limits installed for this process
+/// (see [`limits::install`]). The path is shown in diagnostics as given.
 pub fn load(path: &Path) -> Result<LoadedSpec, LoadError> {
+    load_with(path, &limits::current())
+}
+
+/// Loads the spec at `path` within `limits`: imports confined to the spec's
+/// directory tree (and `limits.allow_import`), evaluation bounded in depth,
+/// memory and time. The path is shown in diagnostics as given.
+pub fn load_with(path: &Path, limits: &Limits) -> Result<LoadedSpec, LoadError> {
     let display = path.display().to_string();
     let fail = |d: Diagnostic| LoadError {
         diagnostics: vec![d],
@@ -110,10 +124,35 @@ pub fn load(path: &Path) -> Result<LoadedSpec, LoadError> {
                 .hint("check the path; with no argument privai looks for `privai.ncl` or `privai.toml` here"),
         ));
     }
-    let evaluation = nickel::evaluate(path, &display).map_err(|f| LoadError {
-        diagnostics: f.diagnostics,
-        sources: f.sources,
-    })?;
+    let spec = match nickel_lang_core::cache::normalize_path(path) {
+        Ok(spec) => spec,
+        Err(e) => {
+            return Err(fail(Diagnostic::error(
+                UNREADABLE,
+                format!("cannot read `{display}`: {e}"),
+            )));
+        }
+    };
+    let (work_spec, work_display, work_limits) = (spec.clone(), display.clone(), limits.clone());
+    let evaluated = budget::run(limits, move || {
+        let read = imports::read_all(&work_spec, &work_display, &work_limits).map_err(|r| {
+            nickel::Failure {
+                diagnostics: vec![r.diagnostic],
+                sources: r.sources,
+            }
+        })?;
+        nickel::evaluate(&work_spec, &work_display, &read)
+    });
+    let evaluation = match evaluated {
+        Ok(Ok(evaluation)) => evaluation,
+        Ok(Err(f)) => {
+            return Err(LoadError {
+                diagnostics: f.diagnostics,
+                sources: f.sources,
+            });
+        }
+        Err(stopped) => return Err(fail(stopped_diagnostic(&stopped, &display, limits))),
+    };
     match serde_json::from_value::<Spec>(evaluation.value.clone()) {
         Ok(spec) => Ok(LoadedSpec {
             spec,
@@ -121,15 +160,90 @@ pub fn load(path: &Path) -> Result<LoadedSpec, LoadError> {
             spans: evaluation.spans,
             sources: evaluation.sources,
         }),
-        Err(e) => Err(LoadError {
-            diagnostics: vec![
-                Diagnostic::error(
+        Err(e) => {
+            let diagnostic = match out_of_range(&evaluation.value, &SpecPath::root()) {
+                Some(path) => {
+                    let mut d = Diagnostic::error(
+                        codes::NUMBER_RANGE,
+                        format!("`{path}` is a number out of the range any option accepts"),
+                    )
+                    .hint("give a realistic value; whole numbers must fit 64 bits");
+                    d.location = evaluation.spans.locate(&path).and_then(|span| {
+                        Some(evaluation.sources.get(&span.file)?.location(span.start, span.end))
+                    });
+                    d.at(path)
+                }
+                None => Diagnostic::error(
                     SCHEMA_MISMATCH,
                     format!("the evaluated spec does not fit privai's model: {e}"),
                 )
                 .hint("this is a bug in privai (its option modules and its model disagree); please report it"),
-            ],
-            sources: evaluation.sources,
-        }),
+            };
+            Err(LoadError {
+                diagnostics: vec![diagnostic],
+                sources: evaluation.sources,
+            })
+        }
     }
+}
+
+/// Largest magnitude accepted for a number: beyond it, integers are not exact.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+/// The path of the first number in `value` too large to be any option's value.
+fn out_of_range(value: &serde_json::Value, path: &SpecPath) -> Option<SpecPath> {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .is_some_and(|f| !f.is_finite() || f.abs() > MAX_EXACT)
+            .then(|| path.clone()),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| out_of_range(v, &path.key(k.as_str()))),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| out_of_range(v, &path.index(i))),
+        _ => None,
+    }
+}
+
+/// The diagnostic of an evaluation stopped at a limit, located at the spec.
+fn stopped_diagnostic(stopped: &Stopped, display: &str, limits: &Limits) -> Diagnostic {
+    let mut d = match stopped {
+        Stopped::Memory => Diagnostic::error(
+            codes::EVAL_MEMORY,
+            format!(
+                "evaluating the spec used more than {} MiB of memory",
+                limits.max_memory >> 20
+            ),
+        )
+        .hint("look for a recursive function without a base case or a huge generated array; raise the limit with `--max-eval-memory` only if the spec really needs it"),
+        Stopped::Time => Diagnostic::error(
+            codes::EVAL_TIME,
+            format!(
+                "evaluating the spec took longer than {}",
+                humantime::format_duration(limits.max_time)
+            ),
+        )
+        .hint("look for a recursion that never ends; raise the limit with `--max-eval-time` only if the spec really needs it"),
+        Stopped::Depth => Diagnostic::error(
+            codes::TOO_DEEP,
+            "evaluating the spec recursed too deeply",
+        )
+        .hint("look for a recursive function without a base case, or a value nested thousands of levels deep"),
+        Stopped::Panic(message) => Diagnostic::error(
+            codes::ENGINE_FAILURE,
+            format!("the Nickel engine failed on this spec: {message}"),
+        )
+        .hint("simplify the expression the spec evaluates (e.g. a huge `std.array.generate`), and please report the spec to privai"),
+    };
+    d.location = Some(crate::diagnostic::Location {
+        file: display.to_owned(),
+        line: 1,
+        column: 1,
+        start: 0,
+        end: 0,
+    });
+    d
 }

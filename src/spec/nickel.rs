@@ -7,6 +7,7 @@
 
 use super::bundle;
 use super::docs::DocIndex;
+use super::imports::ReadSource;
 use super::spans::SpanMap;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Segment, SpecPath};
@@ -57,9 +58,15 @@ enum Target {
 const MAX_PARTS: usize = 500;
 const MAX_DIAGNOSTICS: usize = 50;
 
-/// Evaluates the spec at `path` (`.ncl`, `.toml` or `.json`) against the bundled modules.
-pub fn evaluate(path: &Path, display_name: &str) -> Result<Evaluation, Failure> {
-    let mut session = Session::new(path, display_name);
+/// Evaluates the spec at `path` (`.ncl`, `.toml` or `.json`, normalized)
+/// against the bundled modules. `read` holds the spec and every file it
+/// imports (see [`super::imports`]); Nickel reads nothing else.
+pub fn evaluate(
+    path: &Path,
+    display_name: &str,
+    read: &[ReadSource],
+) -> Result<Evaluation, Failure> {
+    let mut session = Session::new(path, display_name, read);
     match session.run(&Target::Checked) {
         Ok(value) => {
             let mut evaluation = session.export(&value);
@@ -78,7 +85,7 @@ pub fn evaluate(path: &Path, display_name: &str) -> Result<Evaluation, Failure> 
         Err(error) => {
             // Evaluate once more without the contract to learn where each value
             // sits, so that the error can name its path in the spec.
-            let mut raw = Session::new(path, display_name);
+            let mut raw = Session::new(path, display_name, read);
             let located = raw.run(&Target::Raw).ok().map(|value| raw.export(&value));
             Err(session.failure(error, located.as_ref()))
         }
@@ -115,8 +122,14 @@ struct Session {
 }
 
 impl Session {
-    fn new(path: &Path, display_name: &str) -> Self {
+    fn new(path: &Path, display_name: &str, read: &[ReadSource]) -> Self {
         let mut cache = CacheHub::new();
+        for source in read {
+            cache.sources.add_string(
+                SourcePath::Path(source.path.clone(), source.format),
+                source.text.clone(),
+            );
+        }
         for (import_path, text) in bundle::FILES {
             let virtual_path = Path::new(bundle::VIRTUAL_ROOT).join(import_path);
             cache.sources.add_string(
@@ -127,7 +140,7 @@ impl Session {
         cache
             .sources
             .add_import_paths(std::iter::once(PathBuf::from(bundle::VIRTUAL_ROOT)));
-        let spec_path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let spec_path = path.to_path_buf();
         let ctx = VmContext::new(cache, std::io::sink(), NullReporter {});
         Self {
             ctx,

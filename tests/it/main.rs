@@ -11,6 +11,7 @@ mod container;
 mod corpus;
 mod enroll;
 mod flake;
+mod fuzz_loaders;
 mod models_live;
 mod ollama_real;
 mod openclaw_e2e;
@@ -24,6 +25,7 @@ mod sizing;
 mod spec;
 mod state_safety;
 mod tools;
+mod untrusted;
 mod untrusted_paths;
 
 #[path = "../standin/mod.rs"]

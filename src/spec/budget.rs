@@ -1,0 +1,273 @@
+//! Evaluation within bounds: on its own thread with a big stack, a memory
+//! budget, a depth (stack) budget and a deadline.
+//!
+//! Nickel offers no way to stop an evaluation, so the bounds are kept by
+//! privai's global allocator ([`Counting`]): every allocation of the
+//! evaluation thread is counted, and the allocation that goes over the memory
+//! budget, comes too deep into the stack or comes after the deadline stops the
+//! thread for good (it sleeps until the process ends, holding what it had).
+//! The caller gets a [`Stopped`] at once and the process can report it and
+//! exit; nothing in it crashes.
+
+use super::limits::Limits;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// Stack of the evaluation thread: reserved, not used, until needed.
+/// Evaluation may use 7/8 of it before it counts as too deep.
+pub const STACK_SIZE: usize = 256 << 20;
+
+const RUNNING: u8 = 0;
+const OVER_MEMORY: u8 = 1;
+const OVER_TIME: u8 = 2;
+const TOO_DEEP: u8 = 3;
+
+/// Why a bounded evaluation did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// It allocated more than the memory budget.
+    Memory,
+    /// It ran past the deadline.
+    Time,
+    /// It recursed too deep for its stack.
+    Depth,
+    /// The evaluator panicked (a bug met by this input), with its message.
+    Panic(String),
+}
+
+/// The bounds of the current thread, if it is an evaluation thread.
+struct Guard {
+    /// Bytes allocated minus bytes freed by this thread since the start.
+    used: Cell<isize>,
+    limit: Cell<isize>,
+    /// Address near the top of the thread's stack.
+    stack_top: Cell<usize>,
+    /// How many bytes of stack below `stack_top` may be used.
+    stack_budget: Cell<usize>,
+    /// Shared with the watchdog: [`RUNNING`] or why to stop.
+    state: Cell<*const AtomicU8>,
+}
+
+thread_local! {
+    static GUARD: Guard = const {
+        Guard {
+            used: Cell::new(0),
+            limit: Cell::new(isize::MAX),
+            stack_top: Cell::new(0),
+            stack_budget: Cell::new(usize::MAX),
+            state: Cell::new(std::ptr::null()),
+        }
+    };
+}
+
+/// The global allocator: the system's, counting for evaluation threads.
+pub struct Counting;
+
+// SAFETY: every method forwards to `System` unchanged; the accounting only
+// reads and writes this thread's `Guard` and never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size() as isize);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size() as isize);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        charge(-(layout.size() as isize));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        charge(new_size as isize - layout.size() as isize);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Counts `bytes` against the current evaluation thread, stopping it for
+/// good if it is over a bound.
+fn charge(bytes: isize) {
+    let stop = GUARD
+        .try_with(|guard| {
+            let state = guard.state.get();
+            if state.is_null() {
+                return false;
+            }
+            let used = guard.used.get().saturating_add(bytes);
+            guard.used.set(used);
+            if bytes <= 0 {
+                return false;
+            }
+            // SAFETY: the evaluation thread owns an `Arc` of the state for as
+            // long as the pointer is set (see `run`).
+            let state = unsafe { &*state };
+            let mut reason = state.load(Ordering::Relaxed);
+            if reason == RUNNING {
+                let here = &used as *const isize as usize;
+                if used > guard.limit.get() {
+                    reason = OVER_MEMORY;
+                } else if guard.stack_top.get().saturating_sub(here) > guard.stack_budget.get() {
+                    reason = TOO_DEEP;
+                }
+                if reason != RUNNING {
+                    state.store(reason, Ordering::Relaxed);
+                }
+            }
+            reason != RUNNING
+        })
+        .unwrap_or(false);
+    if stop {
+        // Nickel cannot be interrupted: the thread stops here, without
+        // allocating, and the process reports and exits.
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+}
+
+/// Runs `work` on an evaluation thread within `limits`' memory and time.
+pub fn run<T: Send + 'static>(
+    limits: &Limits,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Stopped> {
+    run_on_stack(limits, STACK_SIZE, work)
+}
+
+/// [`run`] with a stack of `stack_size` bytes.
+fn run_on_stack<T: Send + 'static>(
+    limits: &Limits,
+    stack_size: usize,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Stopped> {
+    let state = Arc::new(AtomicU8::new(RUNNING));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread_state = Arc::clone(&state);
+    let limit = isize::try_from(limits.max_memory).unwrap_or(isize::MAX);
+    let spawned = std::thread::Builder::new()
+        .name("privai-eval".into())
+        .stack_size(stack_size)
+        .spawn(move || {
+            let top = 0u8;
+            GUARD.with(|guard| {
+                guard.used.set(0);
+                guard.limit.set(limit);
+                guard.stack_top.set(&top as *const u8 as usize);
+                guard.stack_budget.set(stack_size / 8 * 7);
+                guard.state.set(Arc::as_ptr(&thread_state));
+            });
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            GUARD.with(|guard| guard.state.set(std::ptr::null()));
+            drop(thread_state);
+            let _ = tx.send(result);
+        });
+    if let Err(e) = spawned {
+        return Err(Stopped::Panic(format!(
+            "could not start the evaluation thread: {e}"
+        )));
+    }
+    let start = Instant::now();
+    loop {
+        let left = limits.max_time.saturating_sub(start.elapsed());
+        match rx.recv_timeout(left.min(Duration::from_millis(20))) {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(panic)) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                return Err(Stopped::Panic(message));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Stopped::Panic("the evaluation thread ended".into()));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        match state.load(Ordering::Relaxed) {
+            OVER_MEMORY => return Err(Stopped::Memory),
+            TOO_DEEP => return Err(Stopped::Depth),
+            _ => {}
+        }
+        if start.elapsed() >= limits.max_time {
+            // Stops the thread at its next allocation.
+            state.store(OVER_TIME, Ordering::Relaxed);
+            return Err(Stopped::Time);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(memory: u64, time: Duration) -> Limits {
+        Limits {
+            max_memory: memory,
+            max_time: time,
+            allow_import: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn work_within_bounds_returns_its_value() {
+        let got = run(&limits(64 << 20, Duration::from_secs(30)), || {
+            vec![1u8; 1 << 20].len()
+        });
+        assert_eq!(got, Ok(1 << 20));
+    }
+
+    #[test]
+    fn allocating_past_the_memory_budget_stops_the_work() {
+        let start = Instant::now();
+        let got = run(&limits(16 << 20, Duration::from_secs(30)), || {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+            }
+        });
+        assert_eq!(got, Err::<(), _>(Stopped::Memory));
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn work_past_the_deadline_is_stopped() {
+        let got = run(&limits(1 << 30, Duration::from_millis(200)), || {
+            loop {
+                std::hint::black_box(vec![0u8; 64]);
+            }
+        });
+        assert_eq!(got, Err::<(), _>(Stopped::Time));
+    }
+
+    #[test]
+    fn recursion_too_deep_for_the_stack_is_stopped_not_crashed() {
+        // Recursion without a base case (as written in a spec); the bound
+        // is far beyond what 16 MiB of stack holds.
+        fn down(n: u64) -> u64 {
+            let frame = std::hint::black_box([n; 64]);
+            let boxed = std::hint::black_box(Box::new(n));
+            if n == u64::MAX {
+                return 0;
+            }
+            down(n + 1) + frame[3] + *boxed
+        }
+        let got = run_on_stack(&limits(u64::MAX, Duration::from_secs(60)), 16 << 20, || {
+            down(0)
+        });
+        assert_eq!(got, Err(Stopped::Depth));
+    }
+
+    #[test]
+    fn a_panic_in_the_work_is_returned_with_its_message() {
+        let got = run(&limits(1 << 30, Duration::from_secs(5)), || -> u8 {
+            panic!("engine bug")
+        });
+        assert_eq!(got, Err(Stopped::Panic("engine bug".into())));
+    }
+}
