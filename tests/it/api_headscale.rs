@@ -687,7 +687,7 @@ fn plan_observes_a_self_signed_headscale_over_tls_with_the_certificate_at_cert_p
         &spec,
         format!(
             "(import \"{}\") & {{\n  headscale.server_url | force = \"https://{TLS_HOST}:{port}\",\n  headscale.listen_addr | force = \"0.0.0.0:{port}\",\n  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",\n  ollama.port | force = {ollama},\n  openclaw.port | force = {},\n}}\n",
-            repo("examples/seed-home.ncl").display(),
+            crate::tools::importable(seed.dir.path(), &repo("examples/seed-home.ncl")),
             seed.gateway.port
         ),
     )

@@ -133,11 +133,12 @@ impl Seed {
     /// [`Seed::spec`] on the spec at `base` instead of the seed's.
     pub fn spec_on(&self, base: &Path, name: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(name);
+        let base = crate::tools::importable(self.dir.path(), base);
         std::fs::write(
             &path,
             format!(
                 "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  headscale.tls.mode | force = 'proxy,\n  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
-                base.display(),
+                base,
                 self.headscale_port(),
                 self.ollama_port(),
                 self.gateway.port

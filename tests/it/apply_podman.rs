@@ -240,7 +240,8 @@ impl Homelab {
                  \x20 openclaw.container.memory_mb | force = {memory_mb},\n\
                  \x20 openclaw.folders | force = [\n{folders}  ],\n\
                  }}\n",
-                homelab = repo("examples/linux-homelab.ncl").display(),
+                homelab =
+                    crate::tools::importable(self.dir.path(), &repo("examples/linux-homelab.ncl")),
                 headscale = port(&self.headscale.url),
                 api_key = api_key.display(),
                 port = self.port,

@@ -319,7 +319,7 @@ fn the_real_gateway_runs_the_applied_config_with_the_specs_models() {
   openclaw.channels | force = {{}},
 }}
 ",
-            seed = repo("examples/seed-home.ncl").display(),
+            seed = crate::tools::importable(dir.path(), &repo("examples/seed-home.ncl")),
             headscale = port_of(&headscale.url),
             ollama = port_of(&ollama.url),
             token = token_file.display(),

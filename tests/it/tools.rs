@@ -27,6 +27,18 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Copies `base` (e.g. an example spec) into `dir` unless it is there, and
+/// returns the name to import it by from a spec in `dir`: imports may not
+/// leave the spec's directory.
+pub fn importable(dir: &Path, base: &Path) -> String {
+    let name = base.file_name().unwrap().to_str().unwrap().to_owned();
+    let copy = dir.join(&name);
+    if base != copy {
+        std::fs::copy(base, &copy).unwrap();
+    }
+    name
+}
+
 /// The tools cache of `tests/tools/lib.sh`: `$PRIVAI_TOOLS`, else
 /// `$XDG_CACHE_HOME/privai-tools`, else `~/.cache/privai-tools`.
 pub fn tools_root() -> PathBuf {
