@@ -223,3 +223,127 @@ fn a_model_is_created_from_a_gguf_file_and_its_digest_pinned() {
     assert_eq!(again.status.code(), Some(0), "{}", show(&again));
     assert!(text(&again).contains("No changes."), "{}", text(&again));
 }
+
+/// `METHOD PATH` with JSON `body` to `url`: the status and the body.
+fn ask(url: &str, method: &str, path: &str, body: Value) -> (u16, String) {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let request = match method {
+        "POST" => client.post(format!("{url}{path}")),
+        "DELETE" => client.delete(format!("{url}{path}")),
+        _ => client.get(format!("{url}{path}")),
+    };
+    let response = request.json(&body).send().unwrap();
+    (response.status().as_u16(), response.text().unwrap())
+}
+
+/// The `error` lines of a pull's stream.
+fn pull_errors(stream: &str) -> Vec<String> {
+    stream
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_ollama_stand_in_answers_as_the_real_ollama_does_where_tests_rely_on_it() {
+    use crate::standin::ollama::{Config, Standin};
+    let mirror = Mirror::start();
+    let real = Ollama::start();
+    let standin = Standin::start(Config::with_registry(vec![]));
+    // A model neither has: every read and write of it.
+    for (method, path) in [
+        ("POST", "/api/show"),
+        ("DELETE", "/api/delete"),
+        ("POST", "/api/generate"),
+    ] {
+        let body = serde_json::json!({ "model": "nosuch:latest", "stream": false });
+        let (real_status, real_body) = ask(&real.url, method, path, body.clone());
+        let (standin_status, standin_body) = ask(&standin.url, method, path, body);
+        assert_eq!(
+            (standin_status, standin_body.trim()),
+            (real_status, real_body.trim()),
+            "{method} {path}: the stand-in answers differently from Ollama"
+        );
+    }
+    // A pull of a tag the registry lacks: HTTP 200, then an error line.
+    let missing = format!("{}/library/nosuch:latest", mirror.host);
+    let body = serde_json::json!({ "model": missing, "insecure": true });
+    let (real_status, real_stream) = ask(&real.url, "POST", "/api/pull", body.clone());
+    let (standin_status, standin_stream) = ask(&standin.url, "POST", "/api/pull", body);
+    assert_eq!(standin_status, real_status);
+    assert_eq!(pull_errors(&standin_stream), pull_errors(&real_stream));
+}
+
+#[test]
+fn privai_models_sizes_an_installed_model_by_ollama_s_facts_close_to_what_ollama_loads() {
+    let server = Ollama::start();
+    server.create_tiny("tiny", 3);
+    let dir = tempfile::tempdir().unwrap();
+    // Ollama's defaults: an f16 KV cache without flash attention.
+    let spec = spec(
+        dir.path(),
+        server.port,
+        "context_length = 4096\nkv_cache_type = \"f16\"\nflash_attention = false\n",
+        "[[ollama.models]]\nname = \"tiny:latest\"\nrole = \"primary\"\nsize_gb = 0.001\n",
+    );
+    let out = Command::cargo_bin("privai")
+        .unwrap()
+        .args(["models", "--json", "--host", "server"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ollama"]["status"], "answered", "{report}");
+    let model = &report["hosts"][0]["models"][0];
+    assert_eq!(model["source"]["kind"], "ollama", "{model}");
+    let estimate = &model["estimate"];
+
+    // The tiny model: 2 layers, 4 KV heads of 16, 4096 tokens, f16 K and V.
+    assert_eq!(estimate["kv_cache"], 2 * 4096 * 64 * 2 * 2, "{estimate}");
+    assert_eq!(estimate["weights"], weights_of(&server), "{estimate}");
+
+    // What Ollama itself says the model takes once loaded at that context.
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("{}/api/generate", server.url))
+        .json(&serde_json::json!({
+            "model": "tiny", "prompt": "hi", "stream": false,
+            "options": { "num_predict": 1, "num_ctx": 4096 },
+        }))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    assert_eq!(answer["done"], true, "{answer}");
+    let loaded = server.ps();
+    let ollama_size = loaded["models"][0]["size"].as_u64().unwrap();
+    let privai_model =
+        estimate["weights"].as_u64().unwrap() + estimate["kv_cache"].as_u64().unwrap();
+    let difference = (privai_model as f64 - ollama_size as f64) / ollama_size as f64;
+    println!(
+        "fit: privai weights + KV cache {privai_model} B, Ollama's /api/ps size {ollama_size} B ({:+.1} %); privai adds {} B of compute overhead on top",
+        difference * 100.0,
+        estimate["compute"]
+    );
+    assert!(
+        difference.abs() < 0.25,
+        "privai {privai_model} B vs Ollama {ollama_size} B"
+    );
+    assert!(
+        estimate["total"].as_u64().unwrap() >= ollama_size,
+        "privai's total must not be below what Ollama loads: {estimate} vs {ollama_size}"
+    );
+}
+
+/// What `/api/tags` says the model's files weigh.
+fn weights_of(ollama: &Ollama) -> u64 {
+    let tags: Value = reqwest::blocking::get(format!("{}/api/tags", ollama.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    tags["models"][0]["size"].as_u64().unwrap()
+}
