@@ -651,7 +651,7 @@ fn control_step(
         }
         Action::ExpireKey { device, key, .. } => {
             services.expire_key(*key)?;
-            crate::state::keys::forget(state.dir(), device).map_err(keys)
+            crate::state::keys::forget(state.dir(), device, *key).map_err(keys)
         }
         Action::SetNodeTags { node, tags, .. } => services.set_node_tags(*node, tags),
         _ => unreachable!("a Headscale action"),

@@ -71,6 +71,7 @@ pub fn list(args: &ListArgs) -> anyhow::Result<Exit> {
         let origin = match &g.info.origin {
             Origin::Apply { spec, .. } => format!("apply {spec}"),
             Origin::Rollback { to } => format!("rollback to {to}"),
+            Origin::RotateKeys { spec, .. } => format!("rotate-keys {spec}"),
         };
         writeln!(
             out,

@@ -12,6 +12,7 @@ mod generations;
 mod lock;
 mod models;
 mod plan;
+mod rotate;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -76,8 +77,10 @@ pub enum Command {
     /// Everything needed to join a device to the tailnet: the `tailscale up`
     /// command and its steps, or the app's steps and a QR code of the login server.
     Enroll(enroll::Args),
-    /// Rotate pre-auth and API keys (run by the scheduled job; not available yet).
-    RotateKeys,
+    /// Replace the keys that are due: pre-auth keys of devices not yet joined
+    /// before they expire, reusable keys and the gateway token on the spec's
+    /// interval (run daily by the job privai installs).
+    RotateKeys(rotate::Args),
     /// The long explanation of a diagnostic code, e.g. `privai explain PRV066`;
     /// without a code, every code and its summary.
     Explain(explain::Args),
@@ -115,7 +118,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // `apply` and `rollback` change the system: their output closing is a
     // failure they report themselves (`apply::execute`), never a success.
-    let changes_the_system = matches!(cli.command, Command::Apply(_) | Command::Rollback(_));
+    let changes_the_system = matches!(
+        cli.command,
+        Command::Apply(_) | Command::Rollback(_) | Command::RotateKeys(_)
+    );
     crate::spec::limits::install(crate::spec::Limits {
         max_memory: cli.max_eval_memory,
         max_time: cli.max_eval_time,
@@ -137,9 +143,7 @@ pub fn main() -> ExitCode {
         Command::Examples(args) => examples::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man => completions::man(),
-        Command::RotateKeys => Err(anyhow::anyhow!(
-            "`privai rotate-keys` is reserved for the scheduled key-rotation job and is not available in this version; rotate keys with `headscale preauthkeys` for now"
-        )),
+        Command::RotateKeys(args) => rotate::run(&args),
     };
     match result {
         Ok(exit) => exit.into(),

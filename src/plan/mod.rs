@@ -1069,6 +1069,7 @@ pub fn service_actions(
     (stops, starts)
 }
 
+pub mod rotation;
 pub mod saved;
 
 #[cfg(test)]

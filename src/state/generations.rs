@@ -39,6 +39,13 @@ pub enum Origin {
         /// The generation installed again.
         to: u64,
     },
+    /// `privai rotate-keys`: keys replaced, files as they were.
+    RotateKeys {
+        /// The spec's path, absolute.
+        spec: String,
+        /// sha256 of the spec file's bytes, hex.
+        spec_sha256: String,
+    },
 }
 
 /// `generation.json`: everything about a generation but its files.

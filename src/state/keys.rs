@@ -39,14 +39,17 @@ pub fn store(state: &Path, device: &str, id: u64, key: &str) -> io::Result<()> {
     write_records(state, &records)
 }
 
-/// Forgets the key of `device`.
-pub fn forget(state: &Path, device: &str) -> io::Result<()> {
-    atomic::remove(&key_path(state, device))?;
+/// Forgets the key of `device` if it is key `id`: a key that replaced it
+/// since (a rotation creates the new key before it expires the old one)
+/// stays on record.
+pub fn forget(state: &Path, device: &str, id: u64) -> io::Result<()> {
     let mut records = read_records(state)?;
-    if records.remove(device).is_some() {
-        write_records(state, &records)?;
+    if records.get(device) != Some(&id) {
+        return Ok(());
     }
-    Ok(())
+    atomic::remove(&key_path(state, device))?;
+    records.remove(device);
+    write_records(state, &records)
 }
 
 fn write_records(state: &Path, records: &KeyRecords) -> io::Result<()> {
@@ -71,7 +74,20 @@ mod tests {
             std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        forget(dir.path(), "laptop").unwrap();
+        forget(dir.path(), "laptop", 7).unwrap();
         assert!(read_records(dir.path()).unwrap().is_empty() && !key.exists());
+    }
+
+    #[test]
+    fn a_key_replaced_since_stays_on_record_when_the_old_one_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        store(dir.path(), "laptop", 7, "hskey-old").unwrap();
+        store(dir.path(), "laptop", 8, "hskey-new").unwrap();
+        forget(dir.path(), "laptop", 7).unwrap();
+        assert_eq!(read_records(dir.path()).unwrap().get("laptop"), Some(&8));
+        assert_eq!(
+            std::fs::read_to_string(key_path(dir.path(), "laptop")).unwrap(),
+            "hskey-new"
+        );
     }
 }

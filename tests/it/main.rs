@@ -21,6 +21,7 @@ mod render_build;
 mod render_headscale;
 mod render_openclaw;
 mod render_services;
+mod rotate;
 mod sizing;
 mod spec;
 mod state_safety;

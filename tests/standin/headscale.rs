@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The ID of the synthetic owner of tagged nodes in API output.
 pub const TAGGED_DEVICES_ID: u64 = 2_147_455_555;
@@ -427,6 +427,15 @@ impl Standin {
         row.used = true;
         let (id, user, tags) = (row.id, row.user, row.acl_tags.clone());
         Ok(state.add_node(device, user, tags, Some(id)))
+    }
+
+    /// Plays `by` passing for the keys: each was created and expires that
+    /// much earlier.
+    pub fn age_keys(&self, by: Duration) {
+        for key in &mut self.state().keys {
+            key.created_at = key.created_at.checked_sub(by).unwrap_or(key.created_at);
+            key.expiration = key.expiration.map(|at| at.checked_sub(by).unwrap_or(at));
+        }
     }
 
     /// Sets whether node `id` is online.
