@@ -283,6 +283,32 @@ impl PreAuthKey {
     }
 }
 
+/// An API key as Headscale lists it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyInfo {
+    /// Its ID.
+    #[serde(deserialize_with = "id")]
+    pub id: u64,
+    /// Its display prefix, `hskey-api-PREFIX-***`.
+    pub prefix: String,
+    /// When it stops working.
+    #[serde(default)]
+    pub expiration: Option<Timestamp>,
+    /// When it was created.
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+}
+
+/// The 12-character prefix of a Headscale API key
+/// (`hskey-api-PREFIX-SECRET`, or its display form `hskey-api-PREFIX-***`),
+/// which names it in the API.
+pub fn api_key_prefix(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("hskey-api-")?;
+    let prefix = rest.get(..12)?;
+    (rest.as_bytes().get(12) == Some(&b'-')).then_some(prefix)
+}
+
 /// A node: a device registered with Headscale.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -872,6 +898,39 @@ impl Client {
     /// Deletes the key with ID `id` (`DELETE /api/v1/preauthkey?id=N`).
     pub fn delete_preauth_key(&self, id: u64) -> Result<(), Error> {
         self.call::<serde_json::Value>(Method::DELETE, &format!("/api/v1/preauthkey?id={id}"), None)
+            .map(drop)
+    }
+
+    /// Every API key, by its display prefix (`GET /api/v1/apikey`).
+    pub fn list_api_keys(&self) -> Result<Vec<ApiKeyInfo>, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Keys {
+            #[serde(default, deserialize_with = "nullable")]
+            api_keys: Vec<ApiKeyInfo>,
+        }
+        let keys: Keys = self.call(Method::GET, "/api/v1/apikey", None)?;
+        Ok(keys.api_keys)
+    }
+
+    /// Creates an API key valid until `expiration` (`POST /api/v1/apikey`);
+    /// the answer holds the whole key, the only time Headscale shows it.
+    pub fn create_api_key(&self, expiration: SystemTime) -> Result<Secret, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Created {
+            api_key: String,
+        }
+        let body = serde_json::json!({ "expiration": Timestamp(expiration).rfc3339() });
+        let created: Created = self.call(Method::POST, "/api/v1/apikey", Some(&body))?;
+        Ok(Secret::new(created.api_key))
+    }
+
+    /// Expires the API key whose prefix is `prefix` now
+    /// (`POST /api/v1/apikey/expire`).
+    pub fn expire_api_key(&self, prefix: &str) -> Result<(), Error> {
+        let body = serde_json::json!({ "prefix": prefix });
+        self.call::<serde_json::Value>(Method::POST, "/api/v1/apikey/expire", Some(&body))
             .map(drop)
     }
 

@@ -169,6 +169,16 @@ pub fn headscale_client(
     };
     let key =
         resolve_api_key(reference, &mut SystemSecrets::default()).map_err(|e| e.to_string())?;
+    headscale_client_with(control, install, key)
+}
+
+/// [`headscale_client`] with the API key `key` (a new one, being tried).
+pub fn headscale_client_with(
+    control: &crate::render::control::Control,
+    install: &crate::state::Install,
+    key: crate::api::headscale::ApiKey,
+) -> Result<crate::api::headscale::Client, String> {
+    use crate::api::headscale::Client;
     let mut builder = Client::builder(&control.api_url, key);
     if !control.api_url.starts_with("http://") {
         builder = builder.resolve_to(std::net::IpAddr::from([127, 0, 0, 1]));
