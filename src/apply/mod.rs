@@ -12,6 +12,7 @@
 //! All I/O of `apply` is here and in [`crate::state`]; the service manager
 //! is reached only through [`Services`], so tests record what would run.
 
+pub mod api_key;
 pub mod services;
 mod undo;
 

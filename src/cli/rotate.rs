@@ -83,7 +83,12 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             .as_ref()
             .map_or(30, |spec| spec.monitoring.key_rotation.interval_days),
     };
-    let rotation = rotation(&prepared.desired, &observed, &facts);
+    let mut rotation = rotation(&prepared.desired, &observed, &facts);
+    let api = api_key(&prepared, &observed, &facts, &mut out)?;
+    if let Some(api) = &api {
+        rotation.verdicts.push(api.verdict.clone());
+    }
+    let api_due = api.as_ref().filter(|api| api.verdict.due);
     writeln!(out, "Keys:")?;
     for verdict in &rotation.verdicts {
         let mark = if verdict.due { "↻" } else { "·" };
@@ -103,7 +108,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             }
         )?;
     }
-    if rotation.actions.is_empty() {
+    if rotation.actions.is_empty() && api_due.is_none() {
         writeln!(out, "\nNothing to rotate.")?;
         out.flush()?;
         return Ok(Exit::Ok);
@@ -115,8 +120,75 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         return Ok(Exit::Changes);
     }
     writeln!(out, "\nRotating:")?;
+    let engine = !rotation.actions.is_empty();
+    let exit = match rotation.actions.is_empty() {
+        true => Exit::Ok,
+        false => run_engine(
+            &prepared,
+            rotation.actions,
+            services
+                .as_deref_mut()
+                .map(|s| s as &mut dyn crate::apply::Services),
+            command,
+            due - usize::from(api_due.is_some()),
+            &mut out,
+        )?,
+    };
+    if exit == Exit::Ok
+        && let Some(api) = api_due
+    {
+        let interval = crate::plan::rotation::DAY * facts.interval_days;
+        let lifetime = (interval * 3).max(crate::plan::rotation::DAY * 90);
+        match crate::apply::api_key::rotate(
+            prepared
+                .desired
+                .control
+                .as_ref()
+                .expect("an API key means a Headscale"),
+            install,
+            &api.client,
+            &api.current,
+            facts.now + lifetime,
+        ) {
+            Ok(()) => writeln!(
+                out,
+                "  ↻ Headscale API key: a new one in `{}`, valid {}; the old one expired",
+                api.current.reference(),
+                humantime::format_duration(lifetime)
+            )?,
+            Err(e) => {
+                writeln!(out, "  ✗ Headscale API key: {e}")?;
+                out.flush()?;
+                return Ok(Exit::Error);
+            }
+        }
+        if !engine {
+            writeln!(out, "\nRotated the API key.")?;
+        }
+    }
+    out.flush()?;
+    if let Some(e) = out.error() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: privai's output was lost while it rotated keys ({e}); `privai generations` shows what is current"
+        );
+        return Ok(Exit::Error);
+    }
+    Ok(exit)
+}
+
+/// The keys' actions through the apply engine: journaled, a generation.
+fn run_engine(
+    prepared: &Prepared,
+    actions: Vec<crate::plan::Action>,
+    services: Option<&mut dyn crate::apply::Services>,
+    command: String,
+    due: usize,
+    out: &mut Sink<std::io::StdoutLock<'static>>,
+) -> anyhow::Result<Exit> {
+    let install = &prepared.install;
     let plan = Plan {
-        actions: rotation.actions,
+        actions,
         notes: Vec::new(),
     };
     let options = crate::apply::Options {
@@ -132,11 +204,9 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             spec: prepared.spec.display().to_string(),
             spec_sha256: prepared.spec_sha256.clone(),
         },
-        services
-            .as_deref_mut()
-            .map(|s| s as &mut dyn crate::apply::Services),
+        services,
         &options,
-        &mut out,
+        out,
     )?;
     let exit = match &outcome {
         crate::apply::Outcome::Applied { generation, .. } => {
@@ -164,15 +234,69 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             Exit::RolledBack
         }
     };
-    out.flush()?;
-    if let Some(e) = out.error() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "error: privai's output was lost while it rotated keys ({e}); `privai generations` shows what is current"
-        );
-        return Ok(Exit::Error);
-    }
     Ok(exit)
+}
+
+/// The API key privai uses, and whether it is due.
+struct ApiKeyState {
+    client: crate::api::headscale::Client,
+    current: crate::api::headscale::ApiKey,
+    verdict: crate::plan::rotation::Verdict,
+}
+
+/// Looks at the API key privai uses (finishing a rotation a crash
+/// interrupted first); `None` when privai talks to no Headscale.
+fn api_key(
+    prepared: &Prepared,
+    observed: &crate::observe::Observed,
+    facts: &Facts,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<ApiKeyState>> {
+    use crate::api::headscale::{SystemSecrets, api_key_prefix, resolve_api_key};
+    use crate::plan::rotation::Verdict;
+    let (Some(control), crate::observe::live::HeadscaleState::Running { .. }) =
+        (&prepared.desired.control, &observed.headscale)
+    else {
+        return Ok(None);
+    };
+    let Some(reference) = &control.api_key else {
+        return Ok(None);
+    };
+    let client = crate::observe::live::headscale_client(control, &prepared.install)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let current = resolve_api_key(reference, &mut SystemSecrets::default())?;
+    if crate::apply::api_key::key_file(reference).is_none() {
+        return Ok(Some(ApiKeyState {
+            client,
+            current,
+            verdict: Verdict {
+                key: "Headscale API key".to_owned(),
+                due: false,
+                why: format!(
+                    "`{reference}` is not a file privai can write: rotate it at its source"
+                ),
+            },
+        }));
+    }
+    if let Some(note) =
+        crate::apply::api_key::recover(&prepared.install.state_dir(), &client, current.expose())
+            .map_err(|e| anyhow::anyhow!(e))?
+    {
+        writeln!(out, "Note: {note}")?;
+    }
+    let prefix = api_key_prefix(current.expose());
+    let created = client
+        .list_api_keys()?
+        .into_iter()
+        .find(|k| prefix.is_some() && api_key_prefix(&k.prefix) == prefix)
+        .and_then(|k| k.created_at)
+        .map(|at| at.0);
+    let verdict = crate::plan::rotation::api_key(created, facts.now, facts.interval_days);
+    Ok(Some(ApiKeyState {
+        client,
+        current,
+        verdict,
+    }))
 }
 
 /// When each secret file of the spec was last written (missing ones left

@@ -163,7 +163,7 @@ pub fn headscale_client(
     control: &crate::render::control::Control,
     install: &crate::state::Install,
 ) -> Result<crate::api::headscale::Client, String> {
-    use crate::api::headscale::{Client, SystemSecrets, resolve_api_key};
+    use crate::api::headscale::{SystemSecrets, resolve_api_key};
     let Some(reference) = &control.api_key else {
         return Err("the spec has no `headscale.api_key`, so privai cannot manage users and keys; create one with `headscale apikeys create` and reference it there".into());
     };

@@ -22,7 +22,8 @@ use crate::render::{Rendered, ServiceId};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-const DAY: Duration = Duration::from_secs(86_400);
+/// A day.
+pub const DAY: Duration = Duration::from_secs(86_400);
 
 /// What rotation needs besides the observed system.
 #[derive(Debug, Clone)]
@@ -193,6 +194,39 @@ fn judge(
     )
 }
 
+/// Whether the Headscale API key privai uses is due: once older than the
+/// interval. `created` is when Headscale made it (`None`: unknown, as for a
+/// key Headscale does not list).
+pub fn api_key(created: Option<SystemTime>, now: SystemTime, interval_days: u32) -> Verdict {
+    let interval = DAY * interval_days;
+    let key = "Headscale API key".to_owned();
+    let Some(created) = created else {
+        return Verdict {
+            key,
+            due: false,
+            why: "Headscale does not list it with a creation time".to_owned(),
+        };
+    };
+    let age = now.duration_since(created).unwrap_or_default();
+    if age >= interval {
+        Verdict {
+            key,
+            due: true,
+            why: format!(
+                "{} old; replaced every {}, the old one expired once the new one works",
+                days(age),
+                days(interval)
+            ),
+        }
+    } else {
+        Verdict {
+            key,
+            due: false,
+            why: format!("{} old; replaced once {} old", days(age), days(interval)),
+        }
+    }
+}
+
 fn gateway_token(desired: &Rendered, observed: &Observed, facts: &Facts, out: &mut Rotation) {
     let Some(secret) = desired
         .secrets
@@ -320,6 +354,18 @@ mod tests {
             why,
             "it no longer registers nodes: `privai apply` replaces it"
         );
+    }
+
+    #[test]
+    fn the_api_key_is_replaced_once_older_than_the_interval() {
+        let verdict = api_key(Some(now() - DAY * 31), now(), 30);
+        assert!(verdict.due);
+        assert_eq!(
+            verdict.why,
+            "31 days old; replaced every 30 days, the old one expired once the new one works"
+        );
+        assert!(!api_key(Some(now() - DAY * 29), now(), 30).due);
+        assert!(!api_key(None, now(), 30).due);
     }
 
     #[test]

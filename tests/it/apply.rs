@@ -74,7 +74,7 @@ impl Standin {
 /// An install of the seed under a temporary root, with its own ports so
 /// that health checks reach the stand-ins.
 /// The API key of the Headscale stand-in.
-pub const HEADSCALE_KEY: &str = "hskey-api-test-0123456789";
+pub const HEADSCALE_KEY: &str = "hskey-api-test01234567-0123456789abcdef";
 
 pub struct Seed {
     pub dir: tempfile::TempDir,
@@ -132,12 +132,17 @@ impl Seed {
 
     /// [`Seed::spec`] on the spec at `base` instead of the seed's.
     pub fn spec_on(&self, base: &Path, name: &str, extra: &str) -> PathBuf {
+        self.spec_keyed(base, name, "env:PRIVAI_TEST_HS_KEY", extra)
+    }
+
+    /// [`Seed::spec_on`] with Headscale's API key read from `api_key`.
+    pub fn spec_keyed(&self, base: &Path, name: &str, api_key: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         let base = crate::tools::importable(self.dir.path(), base);
         std::fs::write(
             &path,
             format!(
-                "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  headscale.tls.mode | force = 'proxy,\n  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
+                "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  headscale.tls.mode | force = 'proxy,\n  headscale.api_key | force = \"{api_key}\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
                 base,
                 self.headscale_port(),
                 self.ollama_port(),

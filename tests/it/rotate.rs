@@ -365,3 +365,60 @@ fn a_rotation_killed_at_any_step_leaves_a_working_key_on_record() {
     // undone), so each run has less left to do than the one before.
     assert_eq!(killed, 3);
 }
+
+#[test]
+fn an_api_key_kept_in_a_file_is_replaced_once_old_and_the_old_one_expired_after_the_new_one_works()
+{
+    let seed = Seed::new();
+    let key_file = seed.dir.path().join("headscale-api-key");
+    std::fs::write(&key_file, format!("{HEADSCALE_KEY}\n")).unwrap();
+    let spec = seed.spec_keyed(
+        &crate::tools::repo("examples/seed-home.ncl"),
+        "a.ncl",
+        &format!("file:{}", key_file.display()),
+        DEVICES,
+    );
+    let first = seed.apply(&spec, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    let out = rotate(&seed, &[spec.as_os_str()]);
+    assert!(
+        stdout(&out).contains("  · Headscale API key: 0 h old; replaced once 30 days old"),
+        "{}",
+        show(&out)
+    );
+
+    seed.headscale.age_api_keys(DAY * 31);
+    let out = rotate(&seed, &[spec.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  ↻ Headscale API key: 31 days old; replaced every 30 days, the old one expired once the new one works")
+            && text.contains("  ↻ Headscale API key: a new one in `file:")
+            && text.contains("Rotated the API key."),
+        "{text}"
+    );
+    let new = std::fs::read_to_string(&key_file).unwrap();
+    let new = new.trim();
+    assert_ne!(new, HEADSCALE_KEY);
+    assert!(
+        new.starts_with("hskey-api-") && !text.contains(new),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The old key is expired, the new one works: privai goes on with it.
+    let keys = seed.headscale.api_keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_ne!(keys[0]["expiration"], "0001-01-01T00:00:00Z", "{keys:?}");
+    let again = seed.apply(&spec, &[]);
+    assert_eq!(
+        stdout(&again),
+        "No changes. Your system matches the spec.\n",
+        "{}",
+        show(&again)
+    );
+    assert!(!std::path::Path::new(&seed.root().join(".privai/api-key-rotation.json")).exists());
+}

@@ -118,9 +118,52 @@ struct NodeRow {
     created_at: SystemTime,
 }
 
+/// An API key: the one the stand-in starts with, and those made through
+/// `POST /api/v1/apikey`.
+#[derive(Debug)]
+struct ApiKeyRow {
+    id: u64,
+    /// The whole key, `hskey-api-PREFIX-SECRET`.
+    key: String,
+    /// The 12 characters after `hskey-api-` (the whole key if it has none).
+    prefix: String,
+    expiration: Option<SystemTime>,
+    created_at: SystemTime,
+}
+
+impl ApiKeyRow {
+    fn new(id: u64, key: &str, expiration: Option<SystemTime>) -> Self {
+        let prefix = key
+            .strip_prefix("hskey-api-")
+            .and_then(|rest| rest.get(..12))
+            .unwrap_or(key)
+            .to_owned();
+        Self {
+            id,
+            key: key.to_owned(),
+            prefix,
+            expiration,
+            created_at: SystemTime::now(),
+        }
+    }
+
+    fn is_expired(&self, now: SystemTime) -> bool {
+        self.expiration.is_some_and(|at| at <= now)
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "prefix": format!("hskey-api-{}-***", self.prefix),
+            "expiration": self.expiration.map_or_else(|| ZERO_TIME.to_owned(), ts),
+            "createdAt": ts(self.created_at),
+        })
+    }
+}
+
 #[derive(Debug)]
 struct State {
-    api_key: String,
+    api_keys: Vec<ApiKeyRow>,
     log: Vec<Logged>,
     users: Vec<UserRow>,
     keys: Vec<KeyRow>,
@@ -298,7 +341,7 @@ impl Standin {
 
     fn launch(api_key: &str, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let state = Arc::new(Mutex::new(State {
-            api_key: api_key.to_owned(),
+            api_keys: vec![ApiKeyRow::new(1, api_key, None)],
             log: Vec::new(),
             users: Vec::new(),
             keys: Vec::new(),
@@ -438,6 +481,19 @@ impl Standin {
         }
     }
 
+    /// Plays `by` passing for the API keys: each was created that much
+    /// earlier.
+    pub fn age_api_keys(&self, by: Duration) {
+        for key in &mut self.state().api_keys {
+            key.created_at = key.created_at.checked_sub(by).unwrap_or(key.created_at);
+        }
+    }
+
+    /// The API keys as the API lists them (prefixes, never a key).
+    pub fn api_keys(&self) -> Vec<Value> {
+        self.state().api_keys.iter().map(ApiKeyRow::json).collect()
+    }
+
     /// Sets whether node `id` is online.
     pub fn set_online(&self, id: u64, online: bool) {
         if let Some(node) = self.state().nodes.iter_mut().find(|n| n.id == id) {
@@ -526,8 +582,15 @@ fn handle(state: &mut State, request: &Request) -> Answer {
             "404 page not found\n".to_owned(),
         );
     };
-    let wanted = format!("Bearer {}", state.api_key);
-    if request.header("authorization") != Some(wanted.as_str()) {
+    let now = SystemTime::now();
+    let bearer = request
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "));
+    if !state
+        .api_keys
+        .iter()
+        .any(|k| Some(k.key.as_str()) == bearer && !k.is_expired(now))
+    {
         return (401, "text/plain; charset=utf-8", "Unauthorized".to_owned());
     }
     let segments: Vec<String> = rest.split('/').map(percent_decode).collect();
@@ -536,6 +599,36 @@ fn handle(state: &mut State, request: &Request) -> Answer {
     let body = request.json();
     match (method, segments.as_slice()) {
         ("GET", ["health"]) => ok(json!({"databaseConnectivity": state.healthy})),
+        ("GET", ["apikey"]) => ok(json!({
+            "apiKeys": state.api_keys.iter().map(ApiKeyRow::json).collect::<Vec<_>>()
+        })),
+        ("POST", ["apikey"]) => {
+            let expiration = match body["expiration"].as_str() {
+                Some(text) => match humantime::parse_rfc3339(text) {
+                    Ok(at) => Some(at),
+                    Err(_) => return error(3, &format!("invalid expiration: {text:?}")),
+                },
+                None => None,
+            };
+            let id = state.api_keys.len() as u64 + 1;
+            let key = format!("hskey-api-{}-{}", state.hex(12), state.hex(64));
+            state.api_keys.push(ApiKeyRow::new(id, &key, expiration));
+            ok(json!({ "apiKey": key }))
+        }
+        ("POST", ["apikey", "expire"]) => {
+            let wanted = body["prefix"].as_str().unwrap_or_default();
+            let wanted = wanted
+                .strip_prefix("hskey-api-")
+                .and_then(|rest| rest.get(..12))
+                .unwrap_or(wanted);
+            match state.api_keys.iter_mut().find(|k| k.prefix == wanted) {
+                Some(key) => {
+                    key.expiration = Some(now);
+                    ok(json!({}))
+                }
+                None => error(5, "record not found"),
+            }
+        }
         ("GET", ["user"]) => list_users(state, &request.query),
         ("POST", ["user"]) => create_user(state, &body),
         ("DELETE", ["user", id]) => delete_user(state, id),
