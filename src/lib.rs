@@ -18,6 +18,7 @@ pub mod check;
 pub mod cli;
 pub mod codes;
 pub mod diagnostic;
+pub mod init;
 pub mod lockfile;
 pub mod model;
 pub mod net;

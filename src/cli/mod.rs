@@ -9,6 +9,7 @@ mod enroll;
 mod examples;
 mod explain;
 mod generations;
+mod init;
 mod lock;
 mod models;
 mod plan;
@@ -51,6 +52,9 @@ pub struct Cli {
 /// privai's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented `privai.ncl` for this machine: its memory and GPU,
+    /// models that fit it, you as its user.
+    Init(init::Args),
     /// Validate a spec: contracts, references, security lints. Exit 1 on any error.
     Check(check::Args),
     /// Memory fit of each Ollama model on its host, with models that would fit instead.
@@ -122,6 +126,7 @@ pub fn main() -> ExitCode {
         allow_import: cli.allow_import.clone(),
     });
     let result = match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Models(args) => models::run(&args),
         Command::Build(args) => build::run(&args),

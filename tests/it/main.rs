@@ -12,6 +12,7 @@ mod corpus;
 mod enroll;
 mod flake;
 mod fuzz_loaders;
+mod init;
 mod models_live;
 mod ollama_real;
 mod openclaw_e2e;
