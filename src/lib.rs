@@ -18,6 +18,7 @@ pub mod check;
 pub mod cli;
 pub mod codes;
 pub mod diagnostic;
+pub mod diagram;
 pub mod init;
 pub mod lockfile;
 pub mod model;

@@ -5,6 +5,7 @@ mod apply;
 mod build;
 mod check;
 mod completions;
+mod diagram;
 mod enroll;
 mod examples;
 mod explain;
@@ -77,6 +78,9 @@ pub enum Command {
     Gc(generations::GcArgs),
     /// Who can reach what: devices × services, by the spec's ACL.
     Acl(acl::Args),
+    /// The system drawn from the spec: people, devices, hosts, services and
+    /// the connections the ACL opens (`--format svg|mermaid|dot`).
+    Diagram(diagram::Args),
     /// Everything needed to join a device to the tailnet: the `tailscale up`
     /// command and its steps, or the app's steps and a QR code of the login server.
     Enroll(enroll::Args),
@@ -137,6 +141,7 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => generations::rollback(&args),
         Command::Gc(args) => generations::gc(&args),
         Command::Acl(args) => acl::run(&args),
+        Command::Diagram(args) => diagram::run(&args),
         Command::Enroll(args) => enroll::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Examples(args) => examples::run(&args),

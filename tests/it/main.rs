@@ -9,6 +9,7 @@ mod apply_podman;
 mod cli;
 mod container;
 mod corpus;
+mod diagram;
 mod enroll;
 mod flake;
 mod fuzz_loaders;

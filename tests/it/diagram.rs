@@ -1,0 +1,136 @@
+//! `privai diagram`: the seed's system drawn by real renderers, rsvg-convert
+//! (librsvg) for the SVG and Graphviz for the DOT.
+
+use crate::tools::{repo, which};
+use assert_cmd::Command;
+use std::path::Path;
+
+fn diagram(spec: &str, format: &str) -> Vec<u8> {
+    let out = Command::cargo_bin("privai")
+        .unwrap()
+        .args(["diagram", repo(spec).to_str().unwrap(), "--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `program`, or a failure naming the Debian package that has it (never a skip).
+fn need(program: &str, package: &str) -> std::path::PathBuf {
+    which(program).unwrap_or_else(|| {
+        panic!("{program} is missing: `apt-get install {package}` (tests/run.sh installs it)")
+    })
+}
+
+/// Width, height and the share of pixels that are not white.
+fn read_png(path: &Path) -> (u32, u32, f64) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let channels = info.color_type.samples();
+    let inked = pixels[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|p| p.iter().take(3).any(|&v| v < 200))
+        .count();
+    let total = (info.width * info.height) as f64;
+    (info.width, info.height, inked as f64 / total)
+}
+
+#[test]
+fn the_seed_s_svg_renders_with_rsvg_convert_to_a_picture_with_ink_on_it() {
+    let rsvg = need("rsvg-convert", "librsvg2-bin");
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("seed.svg");
+    std::fs::write(&svg, diagram("examples/seed-home.ncl", "svg")).unwrap();
+    let png = dir.path().join("seed.png");
+    let out = std::process::Command::new(rsvg)
+        .arg(&svg)
+        .arg("-o")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (width, height, inked) = read_png(&png);
+    assert_eq!(width, 1000);
+    assert!((300..1200).contains(&height), "height {height}");
+    // Boxes, text and edges: a few percent of the picture, not blank, not a blot.
+    assert!(inked > 0.02 && inked < 0.5, "inked share {inked}");
+}
+
+#[test]
+fn the_seed_s_svg_names_every_person_device_service_and_open_rule() {
+    let svg = String::from_utf8(diagram("examples/seed-home.ncl", "svg")).unwrap();
+    for text in [
+        "user1",
+        "user2",
+        ">phone <",
+        ">laptop <",
+        ">desktop <",
+        "openclaw-server",
+        "Headscale :443",
+        "Ollama :11434",
+        "OpenClaw gateway :18789",
+        "127.0.0.1:11434 (loopback)",
+        "acl.rules[0]: Trusted people talk to the AI gateway.",
+    ] {
+        assert!(svg.contains(text), "{text} missing");
+    }
+    // One edge per device, each to the gateway.
+    assert_eq!(svg.matches("</title></path>").count(), 3);
+    assert_eq!(
+        svg.matches("stroke-dasharray").count(),
+        1,
+        "the gateway to Ollama"
+    );
+    assert_eq!(svg.matches(":18789 (acl.rules[0])</title>").count(), 3);
+}
+
+#[test]
+fn the_seed_s_dot_is_read_by_graphviz() {
+    let dot = need("dot", "graphviz");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seed.dot");
+    let text = diagram("examples/seed-home.ncl", "dot");
+    std::fs::write(&file, &text).unwrap();
+    let out = std::process::Command::new(dot)
+        .args(["-Tpng", "-o"])
+        .arg(dir.path().join("seed.png"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, _, inked) = read_png(&dir.path().join("seed.png"));
+    assert!(inked > 0.01, "inked share {inked}");
+    assert_eq!(String::from_utf8(text).unwrap().matches(" -> ").count(), 4);
+}
+
+#[test]
+fn the_mermaid_flowchart_has_a_subgraph_per_person_and_host_and_an_edge_per_open_connection() {
+    let text = String::from_utf8(diagram("examples/linux-homelab.ncl", "mermaid")).unwrap();
+    assert!(text.starts_with("flowchart LR\n"));
+    assert_eq!(text.matches("  subgraph ").count(), 4, "{text}");
+    assert_eq!(
+        text.matches(" -->|\"tcp 18789 · rule 0\"| ").count(),
+        4,
+        "{text}"
+    );
+    assert_eq!(text.matches("  end\n").count(), 4);
+}
