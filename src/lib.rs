@@ -31,6 +31,7 @@ pub mod sizing;
 pub mod sources;
 pub mod spec;
 pub mod state;
+pub mod status;
 pub mod sys;
 
 /// Counts the evaluation thread's allocations to bound its memory (see [`spec::budget`]).

@@ -14,6 +14,7 @@ mod init;
 mod lock;
 mod models;
 mod plan;
+mod status;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -76,6 +77,10 @@ pub enum Command {
     Rollback(generations::RollbackArgs),
     /// Remove old generations, keeping the newest N and the current one.
     Gc(generations::GcArgs),
+    /// Is the system healthy, and if not, why: Headscale, devices, Ollama,
+    /// the gateway, services, generation and drift. Exit 0 healthy,
+    /// 1 degraded, 2 down.
+    Status(status::Args),
     /// Who can reach what: devices × services, by the spec's ACL.
     Acl(acl::Args),
     /// The system drawn from the spec: people, devices, hosts, services and
@@ -140,6 +145,10 @@ pub fn main() -> ExitCode {
         Command::Lock(args) => lock::run(&args),
         Command::Rollback(args) => generations::rollback(&args),
         Command::Gc(args) => generations::gc(&args),
+        Command::Status(args) => match status::run(&args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
         Command::Acl(args) => acl::run(&args),
         Command::Diagram(args) => diagram::run(&args),
         Command::Enroll(args) => enroll::run(&args),

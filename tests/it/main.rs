@@ -26,6 +26,7 @@ mod render_services;
 mod sizing;
 mod spec;
 mod state_safety;
+mod status;
 mod tools;
 mod untrusted;
 mod untrusted_paths;

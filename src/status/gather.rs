@@ -1,0 +1,35 @@
+//! The probes of `privai status` beyond what [`crate::observe`] reads:
+//! every service's health check, once and briefly, and the models Ollama
+//! has loaded (`/api/ps`).
+
+use super::Probes;
+use crate::observe::live::{OllamaState, ollama_url};
+use crate::render::Rendered;
+use std::time::{Duration, SystemTime};
+
+/// Longest one health check may take: `status` reports, it does not wait
+/// for a service to come up.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Probes the services `desired` runs here.
+pub fn probes(desired: &Rendered, ollama: &OllamaState) -> Probes {
+    let health = desired
+        .services
+        .iter()
+        .filter_map(|unit| {
+            let check = unit.health.as_ref()?;
+            Some((unit.id, crate::sys::health::probe(check, PROBE_TIMEOUT)))
+        })
+        .collect();
+    let loaded = match (ollama, ollama_url(desired)) {
+        (OllamaState::Running { .. }, Some(url)) => crate::api::ollama::Client::new(&url)
+            .ok()
+            .and_then(|client| client.running().ok()),
+        _ => None,
+    };
+    Probes {
+        health,
+        loaded,
+        now: Some(SystemTime::now()),
+    }
+}
