@@ -256,13 +256,17 @@ pub fn assess(
         })
         .collect();
 
+    // With Headscale or Ollama down, the plan recreates what it cannot
+    // see: that is not drift.
+    let service_down = matches!(observed.headscale, HeadscaleState::Unreachable { .. })
+        || matches!(observed.ollama, OllamaState::Unreachable { .. });
     if observed.generation.is_none() {
         findings.push(Finding {
             level: Level::Degraded,
             problem: "nothing is installed yet: there is no generation".into(),
             fix: "`privai plan` shows what `privai apply` will install".into(),
         });
-    } else if !plan.is_empty() {
+    } else if !plan.is_empty() && !service_down {
         findings.push(Finding {
             level: Level::Degraded,
             problem: format!(

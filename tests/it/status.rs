@@ -56,3 +56,219 @@ fn an_applied_seed_with_every_service_answering_is_reported() {
     eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{text}");
 }
+
+/// The report's JSON.
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn a_healthy_system_reports_both_models_present_and_loaded_and_the_primary_answering_as_json() {
+    let (seed, spec) = applied();
+    let out = status(&seed, &spec, &["--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report = json(&out);
+    assert_eq!(report["level"], "healthy");
+    assert_eq!(report["generation"], 1);
+    assert_eq!(report["pending_changes"], 0);
+    assert_eq!(report["headscale"]["state"], "up");
+    assert_eq!(report["ollama"]["state"], "up");
+    assert_eq!(report["ollama"]["version"], "0.33.0");
+    assert_eq!(report["ollama"]["models"][0]["name"], "codellama:13b");
+    assert_eq!(report["ollama"]["models"][0]["present"], true);
+    assert_eq!(report["ollama"]["models"][0]["matches_lock"], true);
+    assert!(
+        report["ollama"]["models"][0]["loaded_bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(report["gateway"]["healthy"], true);
+    assert_eq!(report["gateway"]["answering"], "codellama:13b");
+    assert_eq!(report["gateway"]["answering_as"], "primary");
+    assert_eq!(report["findings"], serde_json::json!([]));
+}
+
+#[test]
+fn headscale_down_is_degraded_existing_connections_keep_working_and_the_restart_is_named() {
+    let (seed, spec) = applied();
+    seed.headscale.set_healthy(false);
+    let out = status(&seed, &spec, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("System: DEGRADED"), "{text}");
+    assert!(text.contains("Headscale is down"), "{text}");
+    assert!(text.contains("existing connections keep working"), "{text}");
+    assert!(text.contains("new devices cannot join"), "{text}");
+    // What the plan would recreate while Headscale cannot be asked is not drift.
+    assert!(!text.contains("differs from the spec"), "{text}");
+    assert!(
+        text.contains(
+            "fix: restart it with `sudo launchctl kickstart -k system/net.privai.headscale`"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn ollama_not_responding_is_down_and_says_what_the_gateway_does_with_its_fallback() {
+    let (mut seed, spec) = applied();
+    seed.ollama.stop();
+    let out = status(&seed, &spec, &["--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["level"], "down");
+    assert_eq!(report["ollama"]["state"], "down");
+    assert_eq!(report["gateway"]["answering_as"], "none");
+    let first = &report["findings"][0];
+    assert_eq!(first["level"], "down");
+    let problem = first["problem"].as_str().unwrap();
+    assert!(problem.starts_with("Ollama is not responding"), "{problem}");
+    assert!(problem.contains("falls back to llama3.2:3b"), "{problem}");
+    assert_eq!(
+        first["fix"],
+        "restart it with `launchctl kickstart -k gui/$(id -u)/net.privai.ollama` (`ollama serve`)"
+    );
+}
+
+#[test]
+fn a_device_off_the_vpn_is_named_with_its_user_and_how_to_reconnect() {
+    let (seed, spec) = applied();
+    let desktop = seed.headscale.join("desktop", "user1", &[]);
+    let laptop = seed.headscale.join("laptop", "user2", &[]);
+    seed.headscale.set_online(desktop, true);
+    seed.headscale.set_online(laptop, false);
+    let out = status(&seed, &spec, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("device `laptop` (user2) is off the VPN"),
+        "{text}"
+    );
+    assert!(text.contains("`privai enroll laptop`"), "{text}");
+    let report = json(&status(&seed, &spec, &["--json"]));
+    let devices = report["devices"].as_array().unwrap();
+    let find = |name: &str| devices.iter().find(|d| d["name"] == name).unwrap().clone();
+    assert_eq!(find("desktop")["online"], true);
+    assert!(
+        find("desktop")["addresses"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("100.64."),
+        "{devices:?}"
+    );
+    assert_eq!(find("laptop")["joined"], true);
+    assert_eq!(find("laptop")["online"], false);
+    assert_eq!(find("phone")["joined"], false);
+    assert_eq!(report["headscale"]["nodes"], 2);
+    assert_eq!(report["headscale"]["online"], 1);
+}
+
+#[test]
+fn a_gateway_failing_its_health_check_is_down() {
+    let (seed, spec) = applied();
+    seed.gateway.answer(503);
+    let out = status(&seed, &spec, &["--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["gateway"]["healthy"], false);
+    let problems: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["problem"].as_str().unwrap())
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("the gateway fails its health check")),
+        "{problems:?}"
+    );
+}
+
+/// Removes `model` from the stand-in Ollama at `url` (`DELETE /api/delete`).
+fn delete_model(url: &str, model: &str) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let body = format!("{{\"model\":\"{model}\"}}");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "DELETE /api/delete HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn with_the_primary_model_gone_the_gateway_answers_with_the_fallback_and_status_says_so() {
+    let (seed, spec) = applied();
+    delete_model(&seed.ollama.url, "codellama:13b");
+    let out = status(&seed, &spec, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("answering with llama3.2:3b (fallback)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the gateway uses the fallback llama3.2:3b: the primary codellama:13b is missing"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("codellama:13b            primary   MISSING"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_edited_outside_privai_is_drift_and_degraded() {
+    let (seed, spec) = applied();
+    let before = json(&status(&seed, &spec, &["--json"]));
+    assert_eq!(before["pending_changes"], 0);
+    let config = walk_find(&seed.root(), "config.yaml").expect("Headscale's config.yaml");
+    std::fs::write(&config, "edited: by hand\n").unwrap();
+    let out = status(&seed, &spec, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("change(s) pending"), "{text}");
+    assert!(text.contains("`privai apply` makes them"), "{text}");
+}
+
+/// The first file named `name` under `dir`, outside the state directory.
+fn walk_find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        if path.file_name().is_some_and(|n| n == ".privai") {
+            continue;
+        }
+        if path.is_dir() {
+            if let Some(found) = walk_find(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+#[test]
+fn before_the_first_apply_status_says_nothing_is_installed() {
+    let seed = Seed::with_ollama_having(&["codellama:13b", "llama3.2:3b"]);
+    let spec = seed_spec(&seed, "");
+    let out = status(&seed, &spec, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Generation: none (nothing applied yet)"),
+        "{text}"
+    );
+    assert!(text.contains("nothing is installed yet"), "{text}");
+}
