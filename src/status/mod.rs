@@ -98,8 +98,8 @@ pub struct HeadscaleStatus {
     pub nodes: usize,
     /// Of which online.
     pub online: usize,
-    /// Unused pre-auth keys expiring within [`KEY_WARNING`] (or expired):
-    /// their user and expiry.
+    /// The pre-auth keys of devices not joined yet that expire within
+    /// [`KEY_WARNING`] or have expired, in words.
     pub keys_expiring: Vec<String>,
     /// Whether the policy Headscale holds is the spec's (database mode).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -324,28 +324,29 @@ pub fn assess(
                     }
                     devices.push(status);
                 }
-                let keys_expiring: Vec<String> = keys
+                // The keys privai created for devices that have not joined yet.
+                let keys_expiring: Vec<String> = devices
                     .iter()
-                    .filter(|k| !k.used || k.reusable)
-                    .filter_map(|k| {
-                        let expiry = k.expiration?.0;
-                        (expiry > SystemTime::UNIX_EPOCH
-                            && expiry <= now + KEY_WARNING)
-                            .then(|| {
-                                format!(
-                                    "key {} of {} expires {}",
-                                    k.id,
-                                    k.user_name().unwrap_or("?"),
-                                    crate::api::headscale::Timestamp(expiry).rfc3339()
-                                )
-                            })
+                    .filter(|d| !d.joined)
+                    .filter_map(|d| {
+                        let id = observed.key_records.get(&d.name)?;
+                        let key = keys.iter().find(|k| k.id == *id)?;
+                        let expiry = key.expiration.map(|t| t.0).unwrap_or(SystemTime::UNIX_EPOCH);
+                        (expiry <= now + KEY_WARNING).then(|| {
+                            let when = crate::api::headscale::Timestamp(expiry).rfc3339();
+                            if expiry <= now {
+                                format!("the key of `{}` expired {when}", d.name)
+                            } else {
+                                format!("the key of `{}` expires {when}", d.name)
+                            }
+                        })
                     })
                     .collect();
                 if !keys_expiring.is_empty() {
                     findings.push(Finding {
                         level: Level::Degraded,
                         problem: format!(
-                            "{} pre-auth key(s) of devices not joined yet expire within 3 days: {}",
+                            "{} pre-auth key(s) of devices not joined yet expire within 3 days or have expired: {}",
                             keys_expiring.len(),
                             keys_expiring.join("; ")
                         ),
@@ -591,5 +592,200 @@ pub fn assess(
         ollama,
         gateway,
         findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::headscale::{PreAuthKey, Timestamp};
+    use crate::api::ollama::LocalModel;
+    use serde_json::json;
+
+    fn seed() -> Spec {
+        crate::check::testing::load(include_str!("../../examples/seed-home.ncl"), "ncl").spec
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    fn key(id: u64, expires: u64) -> PreAuthKey {
+        serde_json::from_value(json!({
+            "id": id.to_string(),
+            "user": { "id": "2", "name": "user2" },
+            "key": "hskey-auth-abc-***",
+            "reusable": false,
+            "ephemeral": false,
+            "used": false,
+            "expiration": Timestamp(at(expires)).rfc3339(),
+            "aclTags": [],
+        }))
+        .unwrap()
+    }
+
+    fn local(name: &str) -> LocalModel {
+        LocalModel {
+            name: name.into(),
+            model: name.into(),
+            digest: "ab".repeat(32),
+            size: 1,
+        }
+    }
+
+    /// An applied seed, everything answering, as observed.
+    fn healthy(spec: &Spec) -> (Rendered, Observed, Probes) {
+        let desired = crate::render::render(spec);
+        let observed = Observed {
+            generation: Some(1),
+            headscale: HeadscaleState::Running {
+                users: Vec::new(),
+                keys: Vec::new(),
+                nodes: Vec::new(),
+                policy: None,
+            },
+            ollama: OllamaState::Running {
+                url: "http://127.0.0.1:11434".into(),
+                version: "0.12.0".into(),
+                models: vec![local("codellama:13b"), local("llama3.2:3b")],
+            },
+            now: Some(at(NOW)),
+            ..Observed::default()
+        };
+        let probes = Probes {
+            health: vec![
+                (ServiceId::Headscale, Ok(())),
+                (ServiceId::Ollama, Ok(())),
+                (ServiceId::Gateway, Ok(())),
+            ],
+            loaded: Some(Vec::new()),
+            now: Some(at(NOW)),
+        };
+        (desired, observed, probes)
+    }
+
+    fn no_plan() -> Plan {
+        Plan {
+            actions: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn everything_answering_is_healthy_with_the_primary_answering() {
+        let spec = seed();
+        let (desired, observed, probes) = healthy(&spec);
+        let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
+        assert_eq!(report.findings, Vec::new());
+        assert_eq!(report.level, Level::Healthy);
+        let gateway = report.gateway.unwrap();
+        assert_eq!(gateway.answering.as_deref(), Some("codellama:13b"));
+        assert_eq!(gateway.answering_as, "primary");
+    }
+
+    #[test]
+    fn the_key_of_a_device_not_joined_yet_is_reported_when_it_expires_within_three_days() {
+        let spec = seed();
+        let (desired, mut observed, probes) = healthy(&spec);
+        if let HeadscaleState::Running { keys, .. } = &mut observed.headscale {
+            keys.push(key(7, NOW + 2 * 24 * 3600));
+            keys.push(key(8, NOW + 10 * 24 * 3600));
+        }
+        observed.key_records.insert("laptop".into(), 7);
+        observed.key_records.insert("desktop".into(), 8);
+        let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
+        let expiring = &report.headscale.as_ref().unwrap().keys_expiring;
+        assert_eq!(expiring.len(), 1, "{expiring:?}");
+        assert!(expiring[0].starts_with("the key of `laptop` expires "));
+        assert_eq!(report.level, Level::Degraded);
+        assert!(
+            report.findings[0]
+                .fix
+                .contains("`privai apply` replaces expired keys")
+        );
+    }
+
+    #[test]
+    fn a_policy_in_headscale_s_database_other_than_the_spec_s_is_degraded() {
+        let spec = seed();
+        let (desired, mut observed, probes) = healthy(&spec);
+        let spec_policy = desired.control.as_ref().unwrap().policy.clone();
+        for (policy, expected) in [(spec_policy, Some(true)), ("{}".to_owned(), Some(false))] {
+            if let HeadscaleState::Running { policy: held, .. } = &mut observed.headscale {
+                *held = Some(policy);
+            }
+            let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
+            assert_eq!(report.headscale.unwrap().policy_is_the_spec_s, expected);
+            assert_eq!(
+                report.level,
+                if expected == Some(true) {
+                    Level::Healthy
+                } else {
+                    Level::Degraded
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn without_either_model_the_gateway_answers_nothing_and_the_system_is_down() {
+        let spec = seed();
+        let (desired, mut observed, probes) = healthy(&spec);
+        if let OllamaState::Running { models, .. } = &mut observed.ollama {
+            models.clear();
+        }
+        let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
+        assert_eq!(report.level, Level::Down);
+        assert_eq!(report.gateway.unwrap().answering_as, "none");
+    }
+
+    #[test]
+    fn a_model_whose_tag_moved_away_from_the_lock_is_degraded() {
+        let spec = seed();
+        let (desired, mut observed, probes) = healthy(&spec);
+        observed
+            .lock
+            .set("codellama:13b", &format!("sha256:{}", "cd".repeat(32)));
+        observed
+            .lock
+            .set("llama3.2:3b", &format!("sha256:{}", "ab".repeat(32)));
+        let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
+        let models = &report.ollama.as_ref().unwrap().models;
+        assert_eq!(models[0].matches_lock, Some(false));
+        assert_eq!(models[1].matches_lock, Some(true));
+        assert_eq!(report.level, Level::Degraded);
+        assert!(
+            report.findings[0]
+                .problem
+                .contains("codellama:13b is not the one `privai.lock` records")
+        );
+    }
+
+    #[test]
+    fn restart_commands_follow_the_service_manager() {
+        use crate::render::units::{LaunchdDomain, Manager};
+        let mut unit = crate::render::render(&seed())
+            .services
+            .into_iter()
+            .find(|u| u.id == ServiceId::Ollama)
+            .unwrap();
+        unit.manager = Manager::Systemd {
+            unit: "privai-ollama.service".into(),
+        };
+        assert_eq!(
+            restart_command(&unit),
+            "sudo systemctl restart privai-ollama.service"
+        );
+        unit.manager = Manager::Launchd {
+            domain: LaunchdDomain::Gui,
+            label: "net.privai.ollama".into(),
+            plist: String::new(),
+        };
+        assert_eq!(
+            restart_command(&unit),
+            "launchctl kickstart -k gui/$(id -u)/net.privai.ollama"
+        );
     }
 }

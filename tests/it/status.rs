@@ -272,3 +272,22 @@ fn before_the_first_apply_status_says_nothing_is_installed() {
     );
     assert!(text.contains("nothing is installed yet"), "{text}");
 }
+
+#[test]
+fn watch_reports_again_until_interrupted() {
+    let (seed, spec) = applied();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("privai"))
+        .args(["status", spec.to_str().unwrap(), "--root"])
+        .arg(seed.root())
+        .args(["--watch", "1"])
+        .env("PRIVAI_TEST_SERVICES", seed.log())
+        .env("PRIVAI_TEST_HS_KEY", HEADSCALE_KEY)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.matches("System: healthy").count() >= 2, "{text}");
+}
