@@ -78,10 +78,11 @@ pub struct DeviceStatus {
     pub name: String,
     /// Its user.
     pub user: String,
-    /// Whether it has joined (Headscale has its node).
-    pub joined: bool,
-    /// Whether it is connected now.
-    pub online: bool,
+    /// Whether it has joined (Headscale has its node); `None`: Headscale
+    /// did not answer.
+    pub joined: Option<bool>,
+    /// Whether it is connected now; `None`: Headscale did not answer.
+    pub online: Option<bool>,
     /// Its tailnet addresses.
     pub addresses: Vec<String>,
     /// When Headscale last heard from it (RFC 3339).
@@ -113,8 +114,8 @@ pub struct ModelStatus {
     pub name: String,
     /// Its role, e.g. `primary`.
     pub role: String,
-    /// Whether Ollama has it.
-    pub present: bool,
+    /// Whether Ollama has it; `None`: Ollama did not answer.
+    pub present: Option<bool>,
     /// Whether its digest is the one `privai.lock` records (`None`: not locked or absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches_lock: Option<bool>,
@@ -163,6 +164,8 @@ pub struct Report {
     pub generation: Option<u64>,
     /// Changes `privai apply` would make (drift or a changed spec).
     pub pending_changes: usize,
+    /// Each of them, e.g. `~ file openclaw-server:/etc/headscale/config.yaml`.
+    pub pending: Vec<String>,
     /// The services.
     pub services: Vec<ServiceStatus>,
     /// Headscale, if the spec runs it.
@@ -260,6 +263,11 @@ pub fn assess(
     // see: that is not drift.
     let service_down = matches!(observed.headscale, HeadscaleState::Unreachable { .. })
         || matches!(observed.ollama, OllamaState::Unreachable { .. });
+    let pending: Vec<String> = plan
+        .actions
+        .iter()
+        .map(|a| format!("{} {}", a.change().symbol(), a.address()))
+        .collect();
     if observed.generation.is_none() {
         findings.push(Finding {
             level: Level::Degraded,
@@ -267,11 +275,21 @@ pub fn assess(
             fix: "`privai plan` shows what `privai apply` will install".into(),
         });
     } else if !plan.is_empty() && !service_down {
+        let edited = plan.drifted().count();
+        let mut shown: Vec<String> = pending.iter().take(4).cloned().collect();
+        if pending.len() > shown.len() {
+            shown.push(format!("and {} more", pending.len() - shown.len()));
+        }
         findings.push(Finding {
             level: Level::Degraded,
             problem: format!(
-                "the system differs from the spec: {} change(s) pending (a file edited outside privai, a changed spec, or a missing model, user or key)",
-                plan.actions.len()
+                "the system differs from the spec: {} change(s) pending{}: {}",
+                plan.actions.len(),
+                match edited {
+                    0 => String::new(),
+                    n => format!(" ({n} file(s) edited outside privai)"),
+                },
+                shown.join(", ")
             ),
             fix: "`privai plan` shows them; `privai apply` makes them".into(),
         });
@@ -298,12 +316,12 @@ pub fn assess(
                     let status = DeviceStatus {
                         name: device.name.clone(),
                         user: device.user.clone(),
-                        joined: node.is_some(),
-                        online: node.is_some_and(|n| n.online),
+                        joined: Some(node.is_some()),
+                        online: Some(node.is_some_and(|n| n.online)),
                         addresses: node.map(|n| n.ip_addresses.clone()).unwrap_or_default(),
                         last_seen: node.and_then(|n| n.last_seen).map(|t| t.rfc3339()),
                     };
-                    if status.joined && !status.online {
+                    if status.joined == Some(true) && status.online == Some(false) {
                         findings.push(Finding {
                             level: Level::Degraded,
                             problem: format!(
@@ -327,7 +345,7 @@ pub fn assess(
                 // The keys privai created for devices that have not joined yet.
                 let keys_expiring: Vec<String> = devices
                     .iter()
-                    .filter(|d| !d.joined)
+                    .filter(|d| d.joined == Some(false))
                     .filter_map(|d| {
                         let id = observed.key_records.get(&d.name)?;
                         let key = keys.iter().find(|k| k.id == *id)?;
@@ -380,8 +398,8 @@ pub fn assess(
                 devices.extend(control.devices.iter().map(|d| DeviceStatus {
                     name: d.name.clone(),
                     user: d.user.clone(),
-                    joined: false,
-                    online: false,
+                    joined: None,
+                    online: None,
                     addresses: Vec::new(),
                     last_seen: None,
                 }));
@@ -408,6 +426,7 @@ pub fn assess(
     let loaded = probes.loaded.as_deref().unwrap_or(&[]);
     let ollama = runs_ollama.then(|| {
         let have = observed.ollama.models();
+        let ollama_answered = matches!(observed.ollama, OllamaState::Running { .. });
         let models: Vec<ModelStatus> = spec
             .ollama
             .models
@@ -417,7 +436,7 @@ pub fn assess(
                 ModelStatus {
                     name: m.name.clone(),
                     role: role_name(m.role),
-                    present: local.is_some(),
+                    present: ollama_answered.then_some(local.is_some()),
                     matches_lock: local.and_then(|l| {
                         observed
                             .lock
@@ -586,6 +605,7 @@ pub fn assess(
         level,
         generation: observed.generation,
         pending_changes: plan.actions.len(),
+        pending,
         services,
         headscale,
         devices,

@@ -71,9 +71,10 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(s, "\nDevices:");
         for d in &report.devices {
             let state = match (d.joined, d.online) {
-                (false, _) => "not joined".to_owned(),
-                (true, true) => "online".to_owned(),
-                (true, false) => format!(
+                (None, _) | (Some(true), None) => "unknown (Headscale did not answer)".to_owned(),
+                (Some(false), _) => "not joined".to_owned(),
+                (Some(true), Some(true)) => "online".to_owned(),
+                (Some(true), Some(false)) => format!(
                     "OFF the VPN{}",
                     d.last_seen
                         .as_deref()
@@ -106,7 +107,11 @@ pub fn render(report: &Report) -> String {
                 "  {:<24} {:<9} {}{}{}",
                 m.name,
                 m.role,
-                if m.present { "present" } else { "MISSING" },
+                match m.present {
+                    Some(true) => "present",
+                    Some(false) => "MISSING",
+                    None => "unknown",
+                },
                 match m.matches_lock {
                     Some(true) => ", as locked",
                     Some(false) => ", NOT as locked",

@@ -49,12 +49,24 @@ fn applied() -> (Seed, std::path::PathBuf) {
 }
 
 #[test]
-fn an_applied_seed_with_every_service_answering_is_reported() {
+fn an_applied_seed_with_every_service_answering_is_healthy_on_one_screen() {
     let (seed, spec) = applied();
     let out = status(&seed, &spec, &[]);
     let text = stdout(&out);
-    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{text}");
+    for line in [
+        "System: healthy",
+        "Generation: 1, no drift",
+        "headscale      ok       launchd net.privai.headscale",
+        "gateway        ok       podman compose privai-gateway",
+        "Headscale: up, 0 node(s), 0 online",
+        "phone            user1    -                not joined",
+        "Ollama: up (version 0.33.0)",
+        "Gateway: healthy, answering with codellama:13b (primary)",
+        "No problems found.",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
 }
 
 /// The report's JSON.
@@ -100,6 +112,11 @@ fn headscale_down_is_degraded_existing_connections_keep_working_and_the_restart_
     assert!(text.contains("System: DEGRADED"), "{text}");
     assert!(text.contains("Headscale is down"), "{text}");
     assert!(text.contains("existing connections keep working"), "{text}");
+    // What Headscale would say about the devices is unknown, not "not joined".
+    assert!(
+        text.contains("unknown (Headscale did not answer)"),
+        "{text}"
+    );
     assert!(text.contains("new devices cannot join"), "{text}");
     // What the plan would recreate while Headscale cannot be asked is not drift.
     assert!(!text.contains("differs from the spec"), "{text}");
@@ -121,6 +138,10 @@ fn ollama_not_responding_is_down_and_says_what_the_gateway_does_with_its_fallbac
     assert_eq!(report["level"], "down");
     assert_eq!(report["ollama"]["state"], "down");
     assert_eq!(report["gateway"]["answering_as"], "none");
+    assert_eq!(
+        report["ollama"]["models"][0]["present"],
+        serde_json::Value::Null
+    );
     let first = &report["findings"][0];
     assert_eq!(first["level"], "down");
     let problem = first["problem"].as_str().unwrap();
@@ -147,6 +168,7 @@ fn a_device_off_the_vpn_is_named_with_its_user_and_how_to_reconnect() {
         "{text}"
     );
     assert!(text.contains("`privai enroll laptop`"), "{text}");
+    assert!(text.contains("OFF the VPN (last seen "), "{text}");
     let report = json(&status(&seed, &spec, &["--json"]));
     let devices = report["devices"].as_array().unwrap();
     let find = |name: &str| devices.iter().find(|d| d["name"] == name).unwrap().clone();
@@ -237,7 +259,11 @@ fn a_file_edited_outside_privai_is_drift_and_degraded() {
     let out = status(&seed, &spec, &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("change(s) pending"), "{text}");
+    assert!(
+        text.contains("change(s) pending (1 file(s) edited outside privai)"),
+        "{text}"
+    );
+    assert!(text.contains("config.yaml"), "{text}");
     assert!(text.contains("`privai apply` makes them"), "{text}");
 }
 
