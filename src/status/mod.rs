@@ -164,6 +164,9 @@ pub struct Report {
     pub generation: Option<u64>,
     /// Changes `privai apply` would make (drift or a changed spec).
     pub pending_changes: usize,
+    /// Whether the pending changes are drift: not while Headscale or
+    /// Ollama does not answer (the plan then recreates what it cannot see).
+    pub drift_known: bool,
     /// Each of them, e.g. `~ file openclaw-server:/etc/headscale/config.yaml`.
     pub pending: Vec<String>,
     /// The services.
@@ -605,6 +608,7 @@ pub fn assess(
         level,
         generation: observed.generation,
         pending_changes: plan.actions.len(),
+        drift_known: !service_down,
         pending,
         services,
         headscale,

@@ -28,9 +28,10 @@ pub fn render(report: &Report) -> String {
             .generation
             .map(|g| g.to_string())
             .unwrap_or_else(|| "none (nothing applied yet)".into()),
-        match report.pending_changes {
-            0 => ", no drift".to_owned(),
-            n => format!(", {n} change(s) pending"),
+        match (report.pending_changes, report.drift_known) {
+            (_, false) => ", drift unknown while a service does not answer".to_owned(),
+            (0, true) => ", no drift".to_owned(),
+            (n, true) => format!(", {n} change(s) pending"),
         }
     );
     let _ = writeln!(s, "\nServices:");

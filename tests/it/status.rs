@@ -121,6 +121,10 @@ fn headscale_down_is_degraded_existing_connections_keep_working_and_the_restart_
     // What the plan would recreate while Headscale cannot be asked is not drift.
     assert!(!text.contains("differs from the spec"), "{text}");
     assert!(
+        text.contains("Generation: 1, drift unknown while a service does not answer"),
+        "{text}"
+    );
+    assert!(
         text.contains(
             "fix: restart it with `sudo launchctl kickstart -k system/net.privai.headscale`"
         ),
