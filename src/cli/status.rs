@@ -37,7 +37,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     loop {
         let (observed, plan) = super::plan::observe_and_plan(&prepared, false)?;
         let probes = if target::live(&prepared.install) {
-            gather::probes(&prepared.desired, &observed.ollama)
+            gather::probes(
+                &prepared.desired,
+                &prepared.install,
+                &observed.ollama,
+                &observed.headscale,
+            )
         } else {
             crate::status::Probes::default()
         };

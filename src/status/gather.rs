@@ -1,9 +1,9 @@
 //! The probes of `privai status` beyond what [`crate::observe`] reads:
-//! every service's health check, once and briefly, and the models Ollama
-//! has loaded (`/api/ps`).
+//! every service's health check, once and briefly, the models Ollama has
+//! loaded (`/api/ps`) and Headscale's version (`/version`).
 
 use super::Probes;
-use crate::observe::live::{OllamaState, ollama_url};
+use crate::observe::live::{HeadscaleState, OllamaState, headscale_client, ollama_url};
 use crate::render::Rendered;
 use std::time::{Duration, SystemTime};
 
@@ -11,8 +11,14 @@ use std::time::{Duration, SystemTime};
 /// for a service to come up.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Probes the services `desired` runs here.
-pub fn probes(desired: &Rendered, ollama: &OllamaState) -> Probes {
+/// Probes the services `desired` runs here, as `install` lays them out;
+/// Headscale is asked its version when it answered the observation.
+pub fn probes(
+    desired: &Rendered,
+    install: &crate::state::Install,
+    ollama: &OllamaState,
+    headscale: &HeadscaleState,
+) -> Probes {
     let health = desired
         .services
         .iter()
@@ -27,9 +33,16 @@ pub fn probes(desired: &Rendered, ollama: &OllamaState) -> Probes {
             .and_then(|client| client.running().ok()),
         _ => None,
     };
+    let headscale_version = match (headscale, &desired.control) {
+        (HeadscaleState::Running { .. }, Some(control)) => headscale_client(control, install)
+            .ok()
+            .and_then(|client| client.version().ok()),
+        _ => None,
+    };
     Probes {
         health,
         loaded,
+        headscale_version,
         now: Some(SystemTime::now()),
     }
 }

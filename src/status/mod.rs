@@ -53,6 +53,8 @@ pub struct Probes {
     pub health: Vec<(ServiceId, Result<(), String>)>,
     /// The models Ollama has loaded (`/api/ps`), if it answered.
     pub loaded: Option<Vec<RunningModel>>,
+    /// Headscale's version (`/version`), if it answered.
+    pub headscale_version: Option<String>,
     /// When it was probed.
     pub now: Option<SystemTime>,
 }
@@ -95,6 +97,9 @@ pub struct DeviceStatus {
 pub struct HeadscaleStatus {
     /// `up`, `down` or `not asked` (no API key in the spec, staged install).
     pub state: String,
+    /// Its version, e.g. `v0.29.2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// Nodes Headscale has, and how many are online.
     pub nodes: usize,
     /// Of which online.
@@ -384,6 +389,7 @@ pub fn assess(
                 }
                 HeadscaleStatus {
                     state: "up".into(),
+                    version: probes.headscale_version.clone(),
                     nodes: nodes.len(),
                     online: nodes.iter().filter(|n| n.online).count(),
                     keys_expiring,
@@ -408,6 +414,7 @@ pub fn assess(
                 }));
                 HeadscaleStatus {
                     state: "down".into(),
+                    version: None,
                     nodes: 0,
                     online: 0,
                     keys_expiring: Vec::new(),
@@ -416,6 +423,7 @@ pub fn assess(
             }
             HeadscaleState::NotObserved => HeadscaleStatus {
                 state: "not asked".into(),
+                version: None,
                 nodes: 0,
                 online: 0,
                 keys_expiring: Vec::new(),
@@ -685,6 +693,7 @@ mod tests {
                 (ServiceId::Gateway, Ok(())),
             ],
             loaded: Some(Vec::new()),
+            headscale_version: Some("v0.29.2".into()),
             now: Some(at(NOW)),
         };
         (desired, observed, probes)

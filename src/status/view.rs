@@ -47,8 +47,12 @@ pub fn render(report: &Report) -> String {
     if let Some(h) = &report.headscale {
         let _ = writeln!(
             s,
-            "\nHeadscale: {}{}",
+            "\nHeadscale: {}{}{}",
             h.state,
+            h.version
+                .as_deref()
+                .map(|v| format!(" ({v})"))
+                .unwrap_or_default(),
             if h.state == "up" {
                 format!(
                     ", {} node(s), {} online{}",

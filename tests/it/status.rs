@@ -59,7 +59,7 @@ fn an_applied_seed_with_every_service_answering_is_healthy_on_one_screen() {
         "Generation: 1, no drift",
         "headscale      ok       launchd net.privai.headscale",
         "gateway        ok       podman compose privai-gateway",
-        "Headscale: up, 0 node(s), 0 online",
+        "Headscale: up (v0.29.2), 0 node(s), 0 online",
         "phone            user1    -                not joined",
         "Ollama: up (version 0.33.0)",
         "Gateway: healthy, answering with codellama:13b (primary)",
@@ -85,6 +85,7 @@ fn a_healthy_system_reports_both_models_present_and_loaded_and_the_primary_answe
     assert_eq!(report["generation"], 1);
     assert_eq!(report["pending_changes"], 0);
     assert_eq!(report["headscale"]["state"], "up");
+    assert_eq!(report["headscale"]["version"], "v0.29.2");
     assert_eq!(report["ollama"]["state"], "up");
     assert_eq!(report["ollama"]["version"], "0.33.0");
     assert_eq!(report["ollama"]["models"][0]["name"], "codellama:13b");
