@@ -156,7 +156,8 @@ pub struct GatewayStatus {
     /// The model that answers now, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answering: Option<String>,
-    /// `primary`, `fallback` or `none`.
+    /// `primary`, `fallback`, `none`, or `unknown` when Ollama was not
+    /// asked (a staged install, or Ollama on another host).
     pub answering_as: String,
 }
 
@@ -511,7 +512,7 @@ pub fn assess(
             }
             _ => None,
         });
-        let ollama_up = matches!(observed.ollama, OllamaState::Running { .. });
+        let ollama_down = matches!(observed.ollama, OllamaState::Unreachable { .. });
         let present = |name: &str| {
             observed
                 .ollama
@@ -521,7 +522,9 @@ pub fn assess(
         };
         let primary = gateway.model.primary.clone();
         let fallbacks = &gateway.model.fallbacks;
-        let (answering, answering_as) = if !ollama_up {
+        let (answering, answering_as) = if !observed.ollama.observed() {
+            (None, "unknown")
+        } else if ollama_down {
             (None, "none")
         } else if let Some(primary) = primary.as_deref().filter(|p| present(p)) {
             (Some(primary.to_owned()), "primary")
@@ -531,7 +534,7 @@ pub fn assess(
             (None, "none")
         };
         let restart_ollama = restart_of(desired, ServiceId::Ollama);
-        if !ollama_up && runs_ollama {
+        if ollama_down && runs_ollama {
             let fallback = match fallbacks.first() {
                 Some(f) => format!(
                     "the gateway falls back to {f}, but this Ollama serves it too, so the gateway answers with an error until Ollama is back"

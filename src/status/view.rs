@@ -147,6 +147,7 @@ pub fn render(report: &Report) -> String {
             },
             match (&g.answering, g.answering_as.as_str()) {
                 (Some(model), role) => format!("{model} ({role})"),
+                (None, "unknown") => "a model not known here (Ollama was not asked)".to_owned(),
                 (None, _) => "no model".to_owned(),
             }
         );

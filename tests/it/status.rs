@@ -322,3 +322,29 @@ fn watch_reports_again_until_interrupted() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.matches("System: healthy").count() >= 2, "{text}");
 }
+
+#[test]
+fn a_staged_install_without_running_services_is_reported_without_asking_them() {
+    let (seed, spec) = applied();
+    let root = seed.root();
+    seed.ollama.clear_log();
+    seed.headscale.clear_log();
+    let out = privai(
+        [
+            OsStr::new("status"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY))],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Headscale: not asked"), "{text}");
+    assert!(text.contains("Ollama: not asked"), "{text}");
+    assert!(text.contains("Ollama was not asked"), "{text}");
+    assert!(!text.contains("not responding"), "{text}");
+    // Nothing was asked of the stand-ins.
+    assert_eq!(seed.ollama.log().len(), 0);
+    assert_eq!(seed.headscale.log().len(), 0);
+}
