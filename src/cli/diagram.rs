@@ -2,6 +2,7 @@
 
 use super::Exit;
 use crate::diagram::{Diagram, dot, mermaid, svg};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -24,13 +25,57 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Svg)]
     pub format: Format,
+    /// Mark each device online or offline, as the running Headscale reports.
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub target: super::target::TargetArgs,
+}
+
+/// Whether each device of the spec is online, as Headscale reports now.
+fn online_devices(args: &Args) -> anyhow::Result<Result<BTreeMap<String, bool>, Exit>> {
+    use crate::observe::live::{HeadscaleState, observe_headscale};
+    let prepared = match super::plan::prepare(args.spec.as_deref(), &args.target, "no diagram")? {
+        Ok(prepared) => prepared,
+        Err(exit) => return Ok(Err(exit)),
+    };
+    let Some(control) = &prepared.desired.control else {
+        anyhow::bail!(
+            "`--live` asks Headscale which devices are online, but this host runs no Headscale; pass `--host` the host that runs it"
+        );
+    };
+    if !super::target::live(&prepared.install) {
+        anyhow::bail!("`--live` asks the running Headscale; a staged install (`--root`) runs none");
+    }
+    match observe_headscale(&prepared.desired, &prepared.install)? {
+        HeadscaleState::Running { nodes, .. } => Ok(Ok(control
+            .devices
+            .iter()
+            .map(|d| {
+                let node = crate::api::headscale::device_node(d, &nodes, None);
+                (d.name.clone(), node.is_some_and(|n| n.online))
+            })
+            .collect())),
+        HeadscaleState::Unreachable { error, .. } => anyhow::bail!(
+            "`--live` needs Headscale, which does not answer ({error}); `privai status` says more, or draw without `--live`"
+        ),
+        HeadscaleState::NotObserved => {
+            anyhow::bail!("`--live` needs the Headscale API: set `headscale.api_key` in the spec")
+        }
+    }
 }
 
 /// Runs `privai diagram`: the diagram on stdout.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let loaded = super::load_spec(args.spec.as_deref())?;
     let spec = &loaded.spec;
-    let diagram = Diagram::of(spec);
+    let mut diagram = Diagram::of(spec);
+    if args.live {
+        match online_devices(args)? {
+            Ok(online) => diagram = diagram.with_online(&online),
+            Err(exit) => return Ok(exit),
+        }
+    }
     let text = match args.format {
         Format::Svg => {
             let name = args

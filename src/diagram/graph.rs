@@ -39,6 +39,15 @@ fn dot_text(text: &str) -> String {
         .replace('"', "\\\"")
 }
 
+/// ` · online` / ` · offline` when Headscale was asked.
+fn presence(online: Option<bool>) -> &'static str {
+    match online {
+        Some(true) => " · online",
+        Some(false) => " · offline",
+        None => "",
+    }
+}
+
 /// The diagram as a Mermaid flowchart.
 pub fn mermaid(diagram: &Diagram) -> String {
     let mut s = String::from("flowchart LR\n");
@@ -56,10 +65,11 @@ pub fn mermaid(diagram: &Diagram) -> String {
         for device in &person.devices {
             let _ = writeln!(
                 s,
-                "    {}[\"{}<br/>{}\"]",
+                "    {}[\"{}<br/>{}{}\"]",
                 id("device", &device.name),
                 mermaid_text(&device.name),
-                mermaid_text(&device.what)
+                mermaid_text(&device.what),
+                presence(device.online)
             );
         }
         let _ = writeln!(s, "  end");
@@ -126,10 +136,11 @@ pub fn dot(diagram: &Diagram) -> String {
         for device in &person.devices {
             let _ = writeln!(
                 s,
-                "    {} [label=\"{}\\n{}\"];",
+                "    {} [label=\"{}\\n{}{}\"];",
                 id("device", &device.name),
                 dot_text(&device.name),
-                dot_text(&device.what)
+                dot_text(&device.what),
+                presence(device.online)
             );
         }
         let _ = writeln!(s, "  }}");

@@ -51,6 +51,8 @@ pub struct DeviceBox {
     pub name: String,
     /// e.g. `phone · ios`.
     pub what: String,
+    /// Whether it is connected now, when Headscale was asked (`--live`).
+    pub online: Option<bool>,
 }
 
 /// A host and its services.
@@ -135,6 +137,7 @@ impl Diagram {
                     .map(|d| DeviceBox {
                         name: d.name.clone(),
                         what: format!("{} · {}", tag_name(&d.kind), tag_name(&d.os)),
+                        online: None,
                     })
                     .collect(),
             })
@@ -197,6 +200,17 @@ impl Diagram {
             edges,
             local_edges,
         }
+    }
+
+    /// Marks each device online or not, as `online` says (what Headscale
+    /// reported); a device it does not name stays unmarked.
+    pub fn with_online(mut self, online: &std::collections::BTreeMap<String, bool>) -> Self {
+        for person in &mut self.users {
+            for device in &mut person.devices {
+                device.online = online.get(&device.name).copied();
+            }
+        }
+        self
     }
 
     /// Every rule of `acl.rules` for the legend, with whether it accepts an

@@ -82,12 +82,26 @@ pub fn svg(diagram: &Diagram, title: &str, rules: &[LegendRule]) -> String {
         );
         for (i, device) in person.devices.iter().enumerate() {
             let dy = y + 52 + 42 * i as i32;
+            let (stroke, width) = match device.online {
+                Some(true) => ("#38a169", 2.5),
+                Some(false) => ("#e53e3e", 2.5),
+                None => ("#a0aec0", 1.0),
+            };
             let _ = writeln!(
                 body,
-                r##"<rect x="{}" y="{dy}" width="{}" height="34" rx="6" fill="#ffffff" stroke="#a0aec0"/>"##,
+                r##"<rect x="{}" y="{dy}" width="{}" height="34" rx="6" fill="#ffffff" stroke="{stroke}" stroke-width="{width}"/>"##,
                 LEFT_X + 14,
                 LEFT_W - 28,
             );
+            if let Some(online) = device.online {
+                let _ = writeln!(
+                    body,
+                    r##"<text x="{}" y="{}" font-size="11" text-anchor="end" fill="{stroke}">{}</text>"##,
+                    LEFT_X + LEFT_W - 22,
+                    dy + 22,
+                    if online { "● online" } else { "○ offline" },
+                );
+            }
             let _ = writeln!(
                 body,
                 r##"<text x="{}" y="{}" font-size="14" fill="#1a202c">{} <tspan font-size="11" fill="#718096">{}</tspan></text>"##,
@@ -254,6 +268,18 @@ pub fn svg(diagram: &Diagram, title: &str, rules: &[LegendRule]) -> String {
         legend,
         r##"<text x="{LEFT_X}" y="{y}" font-size="12" fill="#718096">Everything else is denied. Dashed: services talking on the host itself.</text>"##
     );
+    if diagram
+        .users
+        .iter()
+        .flat_map(|u| &u.devices)
+        .any(|d| d.online.is_some())
+    {
+        y += 18;
+        let _ = writeln!(
+            legend,
+            r##"<text x="{LEFT_X}" y="{y}" font-size="12" fill="#718096">Devices: green online, red off the VPN or not joined (as Headscale reports now).</text>"##
+        );
+    }
     let height = y + 24;
     let mut markers = String::new();
     for (i, c) in PALETTE.iter().enumerate() {
@@ -304,6 +330,7 @@ mod tests {
                 devices: vec![DeviceBox {
                     name: "d".into(),
                     what: "phone · ios".into(),
+                    online: None,
                 }],
             }],
             hosts: vec![],

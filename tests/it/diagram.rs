@@ -134,3 +134,78 @@ fn the_mermaid_flowchart_has_a_subgraph_per_person_and_host_and_an_edge_per_open
     );
     assert_eq!(text.matches("  end\n").count(), 4);
 }
+
+#[test]
+fn live_marks_each_device_online_or_offline_as_headscale_reports_and_still_renders() {
+    use crate::apply::{HEADSCALE_KEY, privai, stdout};
+    use std::ffi::OsStr;
+    let (seed, spec) = crate::status::applied();
+    let desktop = seed.headscale.join("desktop", "user1", &[]);
+    seed.headscale.set_online(desktop, true);
+    let laptop = seed.headscale.join("laptop", "user2", &[]);
+    seed.headscale.set_online(laptop, false);
+    let root = seed.root();
+    let out = privai(
+        [
+            OsStr::new("diagram"),
+            spec.as_os_str(),
+            "--live".as_ref(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = stdout(&out);
+    assert_eq!(svg.matches("● online").count(), 1, "desktop");
+    assert_eq!(
+        svg.matches("○ offline").count(),
+        2,
+        "laptop, and the phone not joined"
+    );
+    let desktop_at = svg.find(">desktop <").unwrap();
+    let online_at = svg.find("● online").unwrap();
+    assert!(online_at.abs_diff(desktop_at) < 400, "the mark sits in the desktop's box");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("live.svg"), &svg).unwrap();
+    let rendered = std::process::Command::new(need("rsvg-convert", "librsvg2-bin"))
+        .arg(dir.path().join("live.svg"))
+        .arg("-o")
+        .arg(dir.path().join("live.png"))
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    let (width, _, inked) = read_png(&dir.path().join("live.png"));
+    assert_eq!(width, 1000);
+    assert!(inked > 0.02);
+}
+
+#[test]
+fn live_on_a_staged_install_says_there_is_no_running_headscale() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("privai")
+        .unwrap()
+        .args([
+            "diagram",
+            repo("examples/seed-home.ncl").to_str().unwrap(),
+            "--live",
+            "--root",
+        ])
+        .arg(dir.path())
+        .env_remove("PRIVAI_TEST_SERVICES")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a staged install (`--root`) runs none"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -28,14 +28,14 @@ fn status(seed: &Seed, spec: &Path, args: &[&str]) -> Output {
 
 /// The seed on the stand-ins' ports, plus `extra`. The seed is copied next
 /// to the spec: imports stay inside the spec's directory.
-fn seed_spec(seed: &Seed, extra: &str) -> std::path::PathBuf {
+pub fn seed_spec(seed: &Seed, extra: &str) -> std::path::PathBuf {
     let base = seed.dir.path().join("seed-home.ncl");
     std::fs::copy(repo("examples/seed-home.ncl"), &base).unwrap();
     seed.spec_on(&base, "privai.ncl", extra)
 }
 
 /// The seed applied, with both models present and the gateway healthy.
-fn applied() -> (Seed, std::path::PathBuf) {
+pub fn applied() -> (Seed, std::path::PathBuf) {
     let seed = Seed::with_ollama_having(&["codellama:13b", "llama3.2:3b"]);
     let spec = seed_spec(&seed, "");
     let out = seed.apply(&spec, &[]);
