@@ -172,7 +172,10 @@ fn live_marks_each_device_online_or_offline_as_headscale_reports_and_still_rende
     );
     let desktop_at = svg.find(">desktop <").unwrap();
     let online_at = svg.find("● online").unwrap();
-    assert!(online_at.abs_diff(desktop_at) < 400, "the mark sits in the desktop's box");
+    assert!(
+        online_at.abs_diff(desktop_at) < 400,
+        "the mark sits in the desktop's box"
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("live.svg"), &svg).unwrap();
     let rendered = std::process::Command::new(need("rsvg-convert", "librsvg2-bin"))
