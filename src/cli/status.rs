@@ -37,12 +37,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     loop {
         let (observed, plan) = super::plan::observe_and_plan(&prepared, false)?;
         let probes = if target::live(&prepared.install) {
-            gather::probes(
+            let mut probes = gather::probes(
                 &prepared.desired,
                 &prepared.install,
                 &observed.ollama,
                 &observed.headscale,
-            )
+            );
+            probes.manager = gather::manager_states(
+                &prepared.desired,
+                &prepared.install,
+                target::runner().as_mut(),
+            );
+            probes
         } else {
             crate::status::Probes::default()
         };

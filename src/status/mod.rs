@@ -55,6 +55,9 @@ pub struct Probes {
     pub loaded: Option<Vec<RunningModel>>,
     /// Headscale's version (`/version`), if it answered.
     pub headscale_version: Option<String>,
+    /// What the service manager says of each launchd job or systemd unit,
+    /// e.g. `running`, `not loaded`, `active`, `failed`.
+    pub manager: Vec<(ServiceId, String)>,
     /// When it was probed.
     pub now: Option<SystemTime>,
 }
@@ -66,6 +69,10 @@ pub struct ServiceStatus {
     pub name: String,
     /// How it is run, e.g. `systemd privai-ollama.service`.
     pub managed_by: String,
+    /// What its service manager says, e.g. `running`, `not loaded`,
+    /// `active`, `failed`; `None` when not asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     /// Its health check: `None` when it has none or was not probed.
     pub healthy: Option<bool>,
     /// Why the check failed.
@@ -259,9 +266,34 @@ pub fn assess(
         .iter()
         .map(|unit| {
             let health = unit.health.as_ref().and_then(|_| health_of(unit.id));
+            let state = probes
+                .manager
+                .iter()
+                .find(|(id, _)| *id == unit.id)
+                .map(|(_, state)| state.clone());
+            // A job without a health check (key rotation) is judged by its
+            // manager: not loaded, or failed, it does not run.
+            if unit.health.is_none()
+                && let Some(state) = state.as_deref()
+                && matches!(state, "not loaded" | "failed" | "inactive")
+            {
+                findings.push(Finding {
+                    level: Level::Degraded,
+                    problem: format!(
+                        "the {} job is {state} ({}): it does not run",
+                        unit.id.name(),
+                        managed_by(unit)
+                    ),
+                    fix: format!(
+                        "`privai apply` installs and loads it again; or `{}`",
+                        restart_command(unit)
+                    ),
+                });
+            }
             ServiceStatus {
                 name: unit.id.name().to_owned(),
                 managed_by: managed_by(unit),
+                state,
                 healthy: health.as_ref().map(Result::is_ok),
                 error: health.and_then(Result::err),
             }
@@ -697,6 +729,7 @@ mod tests {
             ],
             loaded: Some(Vec::new()),
             headscale_version: Some("v0.29.2".into()),
+            manager: Vec::new(),
             now: Some(at(NOW)),
         };
         (desired, observed, probes)

@@ -38,10 +38,15 @@ pub fn render(report: &Report) -> String {
     for service in &report.services {
         let _ = writeln!(
             s,
-            "  {:<14} {:<8} {}",
+            "  {:<14} {:<8} {}{}",
             service.name,
             mark(service.healthy),
-            service.managed_by
+            service.managed_by,
+            service
+                .state
+                .as_deref()
+                .map(|state| format!(" ({state})"))
+                .unwrap_or_default()
         );
     }
     if let Some(h) = &report.headscale {

@@ -348,3 +348,55 @@ fn a_staged_install_without_running_services_is_reported_without_asking_them() {
     assert_eq!(seed.ollama.log().len(), 0);
     assert_eq!(seed.headscale.log().len(), 0);
 }
+
+#[test]
+fn a_key_rotation_job_launchd_does_not_have_loaded_is_degraded_and_each_job_s_state_is_shown() {
+    use std::os::unix::fs::PermissionsExt;
+    let (seed, spec) = applied();
+    // A launchctl that knows every job but the key rotation.
+    let bin = seed.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let launchctl = bin.join("launchctl");
+    std::fs::write(
+        &launchctl,
+        "#!/bin/sh\ncase \"$2\" in\n  */net.privai.rotate-keys) echo 'Could not find service \"net.privai.rotate-keys\"' >&2; exit 113;;\n  *) printf '%s = {\\n\\tstate = running\\n}\\n' \"$2\";;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&launchctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let root = seed.root();
+    let out = privai(
+        [
+            OsStr::new("status"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_PASS_THROUGH", OsStr::new("launchctl")),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+            ("PATH", OsStr::new(&path)),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("ollama         ok       launchd net.privai.ollama (running)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("key-rotation   -        launchd net.privai.rotate-keys (not loaded)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the key-rotation job is not loaded (launchd net.privai.rotate-keys): it does not run"
+        ),
+        "{text}"
+    );
+}
