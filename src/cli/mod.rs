@@ -79,7 +79,7 @@ pub enum Command {
     Gc(generations::GcArgs),
     /// Is the system healthy, and if not, why: Headscale, devices, Ollama,
     /// the gateway, services, generation and drift. Exit 0 healthy,
-    /// 1 degraded, 2 down.
+    /// 1 degraded, 2 down, 3 unknown (no report).
     Status(status::Args),
     /// Who can reach what: devices × services, by the spec's ACL.
     Acl(acl::Args),
@@ -145,10 +145,7 @@ pub fn main() -> ExitCode {
         Command::Lock(args) => lock::run(&args),
         Command::Rollback(args) => generations::rollback(&args),
         Command::Gc(args) => generations::gc(&args),
-        Command::Status(args) => match status::run(&args) {
-            Ok(code) => return code,
-            Err(error) => Err(error),
-        },
+        Command::Status(args) => return status::main(&args),
         Command::Acl(args) => acl::run(&args),
         Command::Diagram(args) => diagram::run(&args),
         Command::Enroll(args) => enroll::run(&args),

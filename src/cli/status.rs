@@ -28,11 +28,29 @@ pub fn exit_code(level: Level) -> ExitCode {
     ExitCode::from(level as u8)
 }
 
-/// Runs `privai status`; the exit status is the report's [`Level`].
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+/// Exit status when `status` itself cannot report (the spec does not
+/// check, the state cannot be read): unknown, as monitors spell it.
+pub const UNKNOWN: u8 = 3;
+
+/// Runs `privai status`: the report's [`Level`] as exit status, or
+/// [`UNKNOWN`] after printing why there is no report.
+pub fn main(args: &Args) -> ExitCode {
+    match run(args) {
+        Ok(code) => code,
+        Err(error) => {
+            if crate::output::sink::is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            ExitCode::from(UNKNOWN)
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let prepared = match super::plan::prepare(args.spec.as_deref(), &args.target, "no status")? {
         Ok(prepared) => prepared,
-        Err(exit) => return Ok(ExitCode::from(exit as u8)),
+        Err(_) => return Ok(ExitCode::from(UNKNOWN)),
     };
     loop {
         let (observed, plan) = super::plan::observe_and_plan(&prepared, false)?;

@@ -400,3 +400,26 @@ fn a_key_rotation_job_launchd_does_not_have_loaded_is_degraded_and_each_job_s_st
         "{text}"
     );
 }
+
+#[test]
+fn a_spec_that_does_not_check_gives_no_report_and_exits_3_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("privai.ncl");
+    std::fs::write(&spec, "{ hosts = 42 }").unwrap();
+    let root = dir.path().join("root");
+    let out = privai(
+        [
+            OsStr::new("status"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no status: fix the errors above"),
+        "{stderr}"
+    );
+}
