@@ -168,9 +168,14 @@ pub struct GatewayStatus {
     pub answering_as: String,
 }
 
+/// `format_version` of the JSON report (docs/status-json.md).
+pub const FORMAT_VERSION: &str = "1.0";
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// [`FORMAT_VERSION`].
+    pub format_version: &'static str,
     /// The verdict.
     pub level: Level,
     /// The current generation; `None` before the first apply.
@@ -648,6 +653,7 @@ pub fn assess(
         .max()
         .unwrap_or(Level::Healthy);
     Report {
+        format_version: FORMAT_VERSION,
         level,
         generation: observed.generation,
         pending_changes: plan.actions.len(),

@@ -81,6 +81,7 @@ fn a_healthy_system_reports_both_models_present_and_loaded_and_the_primary_answe
     let out = status(&seed, &spec, &["--json"]);
     assert_eq!(out.status.code(), Some(0));
     let report = json(&out);
+    assert_eq!(report["format_version"], "1.0");
     assert_eq!(report["level"], "healthy");
     assert_eq!(report["generation"], 1);
     assert_eq!(report["pending_changes"], 0);
