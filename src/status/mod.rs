@@ -539,7 +539,7 @@ pub fn assess(
                 Some(
                     !list.is_empty()
                         && list.iter().all(|c| {
-                            c.status.starts_with("running")
+                            c.running
                                 && c.labels
                                     .get(crate::render::compose::DEFINITION_LABEL)
                                     .map(String::as_str)
@@ -836,6 +836,46 @@ mod tests {
                 .problem
                 .contains("codellama:13b is not the one `privai.lock` records")
         );
+    }
+
+    #[test]
+    fn gateway_containers_are_of_the_current_generation_only_when_running_with_its_compose_file() {
+        use crate::render::compose::DEFINITION_LABEL;
+        use crate::sys::container::ContainerState;
+        let spec = seed();
+        let (desired, mut observed, probes) = healthy(&spec);
+        let unit = desired
+            .services
+            .iter()
+            .find(|u| u.id == ServiceId::Gateway)
+            .unwrap();
+        let current = unit.definition.as_ref().unwrap().sha256.clone();
+        let container = |running: bool, sha: &str| ContainerState {
+            name: "privai-gateway-openclaw-1".into(),
+            running,
+            labels: [(DEFINITION_LABEL.to_owned(), sha.to_owned())].into(),
+            ..ContainerState::default()
+        };
+        for (list, expected) in [
+            (vec![container(true, &current)], Some(true)),
+            (vec![container(true, "0123")], Some(false)),
+            (vec![container(false, &current)], Some(false)),
+            (vec![], Some(false)),
+        ] {
+            observed
+                .containers
+                .insert(unit.host.clone(), Containers::Listed(list));
+            let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
+            assert_eq!(report.gateway.unwrap().current_definition, expected);
+            let degraded = expected == Some(false);
+            assert_eq!(report.level == Level::Degraded, degraded);
+        }
+        observed.containers.insert(
+            unit.host.clone(),
+            Containers::Unreadable("podman: not found".into()),
+        );
+        let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
+        assert_eq!(report.gateway.unwrap().current_definition, None);
     }
 
     #[test]
