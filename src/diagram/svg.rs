@@ -114,6 +114,14 @@ pub fn svg(diagram: &Diagram, title: &str, rules: &[LegendRule]) -> String {
         }
         y += height + 18;
     }
+    if diagram.users.is_empty() {
+        let _ = writeln!(
+            body,
+            r##"<text x="{LEFT_X}" y="{}" font-size="13" fill="#718096">No people yet: add `users` and `devices` to the spec.</text>"##,
+            TOP + 20
+        );
+        y += 40;
+    }
     let left_bottom = y;
     // Hosts and their services; where each service's edges end.
     let mut service_y = std::collections::BTreeMap::new();

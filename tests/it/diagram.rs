@@ -212,3 +212,29 @@ fn live_on_a_staged_install_says_there_is_no_running_headscale() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_spec_with_no_people_still_renders_and_says_what_to_add() {
+    let svg = diagram("examples/minimal.toml", "svg");
+    let text = String::from_utf8(svg.clone()).unwrap();
+    assert!(text.contains("No people yet: add `users` and `devices` to the spec."));
+    assert!(text.contains("Ollama :11434"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("min.svg"), &svg).unwrap();
+    let out = std::process::Command::new(need("rsvg-convert", "librsvg2-bin"))
+        .arg(dir.path().join("min.svg"))
+        .arg("-o")
+        .arg(dir.path().join("min.png"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, height, inked) = read_png(&dir.path().join("min.png"));
+    assert!(
+        height > 200 && inked > 0.01,
+        "height {height}, inked {inked}"
+    );
+}
