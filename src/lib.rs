@@ -18,6 +18,8 @@ pub mod check;
 pub mod cli;
 pub mod codes;
 pub mod diagnostic;
+pub mod diagram;
+pub mod init;
 pub mod lockfile;
 pub mod model;
 pub mod net;
@@ -29,6 +31,7 @@ pub mod sizing;
 pub mod sources;
 pub mod spec;
 pub mod state;
+pub mod status;
 pub mod sys;
 
 /// Counts the evaluation thread's allocations to bound its memory (see [`spec::budget`]).

@@ -32,6 +32,8 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -f /usr/include/nlohmann/json.hpp ] || need+=(nlohmann-json3-dev)
 [ -f /usr/include/stb/stb_image.h ] || need+=(libstb-dev)
+command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v python3 >/dev/null 2>&1 && python3 -c 'import venv' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=()

@@ -833,6 +833,20 @@ impl Client {
         Err(self.failure(&Method::GET, "/health", status, None, &body))
     }
 
+    /// `GET /version` (no API key needed): the version Headscale reports,
+    /// e.g. `v0.29.2`.
+    pub fn version(&self) -> Result<String, Error> {
+        let (status, _, body) = self.send(Method::GET, "/version", None, false)?;
+        if status == 200
+            && let Some(version) = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["version"].as_str().map(str::to_owned))
+        {
+            return Ok(version);
+        }
+        Err(self.failure(&Method::GET, "/version", status, None, &body))
+    }
+
     /// Every user (`GET /api/v1/user`).
     pub fn list_users(&self) -> Result<Vec<User>, Error> {
         #[derive(Deserialize)]

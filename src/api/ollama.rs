@@ -419,6 +419,22 @@ impl LocalModel {
     }
 }
 
+/// A model loaded in memory, from `GET /api/ps`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct RunningModel {
+    /// Its name (`llama3.2:3b`).
+    pub name: String,
+    /// Bytes it takes in memory.
+    #[serde(default)]
+    pub size: u64,
+    /// Of which in GPU memory.
+    #[serde(default)]
+    pub size_vram: u64,
+    /// When Ollama unloads it (RFC 3339).
+    #[serde(default)]
+    pub expires_at: String,
+}
+
 /// What `POST /api/show` tells about a model that sizing needs, read from
 /// its GGUF metadata (`model_info`, keys prefixed by the architecture) and
 /// `details`. A fact the model does not state is `None`.
@@ -696,6 +712,18 @@ impl Client {
         }
         let request = Request::new(Method::GET, "/api/tags");
         let answer: Tags = self.json(&request, None, None)?;
+        Ok(answer.models)
+    }
+
+    /// The models loaded in memory now (`GET /api/ps`).
+    pub fn running(&self) -> Result<Vec<RunningModel>> {
+        #[derive(Deserialize)]
+        struct Ps {
+            #[serde(default)]
+            models: Vec<RunningModel>,
+        }
+        let request = Request::new(Method::GET, "/api/ps");
+        let answer: Ps = self.json(&request, None, None)?;
         Ok(answer.models)
     }
 

@@ -5,14 +5,17 @@ mod apply;
 mod build;
 mod check;
 mod completions;
+mod diagram;
 mod enroll;
 mod examples;
 mod explain;
 mod generations;
+mod init;
 mod lock;
 mod models;
 mod plan;
 mod rotate;
+mod status;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +55,9 @@ pub struct Cli {
 /// privai's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented `privai.ncl` for this machine: its memory and GPU,
+    /// models that fit it, you as its user.
+    Init(init::Args),
     /// Validate a spec: contracts, references, security lints. Exit 1 on any error.
     Check(check::Args),
     /// Memory fit of each Ollama model on its host, with models that would fit instead.
@@ -72,8 +78,15 @@ pub enum Command {
     Rollback(generations::RollbackArgs),
     /// Remove old generations, keeping the newest N and the current one.
     Gc(generations::GcArgs),
+    /// Is the system healthy, and if not, why: Headscale, devices, Ollama,
+    /// the gateway, services, generation and drift. Exit 0 healthy,
+    /// 1 degraded, 2 down, 3 unknown (no report).
+    Status(status::Args),
     /// Who can reach what: devices × services, by the spec's ACL.
     Acl(acl::Args),
+    /// The system drawn from the spec: people, devices, hosts, services and
+    /// the connections the ACL opens (`--format svg|mermaid|dot`).
+    Diagram(diagram::Args),
     /// Everything needed to join a device to the tailnet: the `tailscale up`
     /// command and its steps, or the app's steps and a QR code of the login server.
     Enroll(enroll::Args),
@@ -128,6 +141,7 @@ pub fn main() -> ExitCode {
         allow_import: cli.allow_import.clone(),
     });
     let result = match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Models(args) => models::run(&args),
         Command::Build(args) => build::run(&args),
@@ -137,7 +151,9 @@ pub fn main() -> ExitCode {
         Command::Lock(args) => lock::run(&args),
         Command::Rollback(args) => generations::rollback(&args),
         Command::Gc(args) => generations::gc(&args),
+        Command::Status(args) => return status::main(&args),
         Command::Acl(args) => acl::run(&args),
+        Command::Diagram(args) => diagram::run(&args),
         Command::Enroll(args) => enroll::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Examples(args) => examples::run(&args),

@@ -104,10 +104,11 @@ impl Budget {
     }
 }
 
-/// The memory `host` can give to models, given what else of `spec` it runs.
-pub fn host_budget(spec: &Spec, host: &Host) -> Budget {
+/// Where `host`'s model memory comes from, its size in bytes, and whether
+/// the other services take their share of it too.
+pub fn pool(host: &Host) -> (Pool, u64, bool) {
     let gb = |n: u32| f64::from(n) * GIB;
-    let (pool, pool_bytes, shares_with_services) = match (host.platform, host.gpu_memory_gb) {
+    match (host.platform, host.gpu_memory_gb) {
         (Platform::Darwin, _) => {
             let bytes = match host.gpu_wired_limit_mb {
                 Some(mb) => f64::from(mb) * MIB,
@@ -131,7 +132,12 @@ pub fn host_budget(spec: &Spec, host: &Host) -> Budget {
                 true,
             )
         }
-    };
+    }
+}
+
+/// The memory `host` can give to models, given what else of `spec` it runs.
+pub fn host_budget(spec: &Spec, host: &Host) -> Budget {
+    let (pool, pool_bytes, shares_with_services) = pool(host);
     let mut reserved = Vec::new();
     if shares_with_services {
         let runs = |role| spec.service_host(role).is_some_and(|h| h.name == host.name);

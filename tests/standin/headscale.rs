@@ -15,7 +15,7 @@
 //!
 //! State (users, keys, nodes, policy) lives in memory; every request is
 //! logged (method and target) so that tests can assert that a second run
-//! wrote nothing; [`Standin::join`] and [`Standin::join_with_key`] play a
+//! wrote nothing (`GET /version` answers `v0.29.2`); [`Standin::join`] and [`Standin::join_with_key`] play a
 //! device registering. Documented endpoints the stand-in does not model
 //! (rename, routes, API keys, auth register…) answer 501.
 //!
@@ -574,6 +574,13 @@ fn handle(state: &mut State, request: &Request) -> Answer {
                 json!({"status": "fail"}).to_string(),
             )
         };
+    }
+    if path == "/version" && request.method == "GET" {
+        return (
+            200,
+            "application/json",
+            json!({"version": "v0.29.2", "commit": "8eea8948", "buildTime": "2026-07-01T00:00:00Z", "dirty": false}).to_string(),
+        );
     }
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return (

@@ -2,7 +2,8 @@
 //! `shared/reference/ollama.md` §1, errors included:
 //!
 //! - `GET|HEAD /` (`Ollama is running`), `GET|HEAD /api/version`,
-//!   `GET|HEAD /api/tags`, `POST /api/show`, `POST /api/generate`,
+//!   `GET|HEAD /api/tags`, `GET /api/ps` (the models `/api/generate` loaded),
+//!   `POST /api/show`, `POST /api/generate`,
 //!   `DELETE /api/delete`: JSON, with 404 `{"error":"model 'x' not found"}`
 //!   for a model it does not have;
 //! - `POST /api/pull`: a chunked NDJSON stream, `pulling manifest`, then per
@@ -214,6 +215,8 @@ struct State {
     config: Config,
     registry: BTreeMap<String, Model>,
     local: BTreeMap<String, Local>,
+    /// Models loaded by `/api/generate`, listed by `/api/ps`.
+    loaded: Vec<String>,
     /// Bytes on disk of each blob, by digest hex.
     blobs: HashMap<String, u64>,
     /// Bytes after which pull streams break, and how many more will.
@@ -244,6 +247,7 @@ impl Standin {
                 .map(|m| (key(&m.name), m.clone()))
                 .collect(),
             local: BTreeMap::new(),
+            loaded: Vec::new(),
             blobs: HashMap::new(),
             break_after: None,
             failures: Vec::new(),
@@ -525,6 +529,12 @@ fn handle(state: &Mutex<State>, request: Request, responder: Responder) {
                 return not_found(responder, &name);
             }
             std::thread::sleep(delay);
+            {
+                let mut s = lock();
+                if !s.loaded.contains(&key(&name)) {
+                    s.loaded.push(key(&name));
+                }
+            }
             let answer = json!({
                 "model": name,
                 "created_at": MODIFIED_AT,
@@ -539,6 +549,26 @@ fn handle(state: &Mutex<State>, request: Request, responder: Responder) {
                 let _ = stream.write(format!("{answer}\n").as_bytes());
                 let _ = stream.finish();
             }
+        }
+        ("GET", "/api/ps") => {
+            let s = lock();
+            let models: Vec<Value> = s
+                .loaded
+                .iter()
+                .filter_map(|name| s.local.get(name))
+                .map(|l| {
+                    json!({
+                        "name": l.model.name,
+                        "model": l.model.name,
+                        "size": l.model.size * 2,
+                        "size_vram": l.model.size * 2,
+                        "digest": l.model.digest,
+                        "details": details(&l.model),
+                        "expires_at": "2026-08-01T12:05:00.000000000Z",
+                    })
+                })
+                .collect();
+            let _ = responder.json(200, &json!({ "models": models }));
         }
         ("DELETE", "/api/delete") => {
             let Some(name) = requested(&request) else {

@@ -1,0 +1,495 @@
+//! `privai init`: a first spec for this machine.
+//!
+//! [`detect`] reads the facts of the machine (I/O); everything else is a pure
+//! function of [`MachineFacts`]: [`choose_models`] picks a primary and a
+//! fallback model of the catalog that fit the machine, [`render`] writes the
+//! commented `privai.ncl`.
+
+pub mod detect;
+
+use crate::model::{Arch, Host, Platform, Role};
+use crate::sizing::budget::{HEADSCALE_RESERVE, pool};
+use crate::sizing::catalog::{Catalog, Kind};
+use crate::sizing::estimate::{RunSettings, estimate};
+use crate::sizing::fit::TIGHT_HEADROOM;
+use crate::sizing::{MIB, gib};
+use std::fmt::Write as _;
+
+/// Memory the gateway container is given by default (`openclaw.container.memory_mb`).
+pub const GATEWAY_MEMORY_MB: u32 = 2048;
+
+/// What `privai init` knows about the machine it runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineFacts {
+    /// Operating system.
+    pub platform: Platform,
+    /// CPU architecture.
+    pub arch: Arch,
+    /// Installed memory, GB (rounded).
+    pub ram_gb: u32,
+    /// Processor name, when the OS tells it.
+    pub chip: Option<String>,
+    /// A GPU with its own memory (Linux): its name and memory in GB.
+    pub gpu: Option<Gpu>,
+    /// The machine's host name, as the OS gives it.
+    pub hostname: String,
+    /// The user running `privai init` (`$USER`).
+    pub user: String,
+}
+
+/// A discrete GPU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gpu {
+    /// e.g. `NVIDIA GeForce RTX 4090`.
+    pub name: String,
+    /// Its memory, GB.
+    pub memory_gb: u32,
+}
+
+/// The models chosen for a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// The largest chat model that fits with room to spare.
+    pub primary: String,
+    /// The smallest other chat model that fits: what answers when the
+    /// primary cannot. `None` when only one fits.
+    pub fallback: Option<String>,
+    /// Context length the models run with.
+    pub context_length: u32,
+    /// Memory left for models, bytes, after the gateway and Headscale.
+    pub available: u64,
+}
+
+/// Why no model can be chosen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no chat model of privai's catalog fits the {available} this machine can give to models; \
+     run Ollama on a host with more memory and list it in `hosts`"
+)]
+pub struct NothingFits {
+    /// The memory there is, in words.
+    pub available: String,
+}
+
+/// The host `facts` describe, running Headscale and Ollama as the spec says.
+fn host(facts: &MachineFacts) -> Host {
+    Host {
+        name: host_name(&facts.hostname),
+        platform: facts.platform,
+        arch: facts.arch,
+        ram_gb: facts.ram_gb,
+        chip: facts.chip.clone(),
+        gpu_memory_gb: facts.gpu.as_ref().map(|g| g.memory_gb),
+        gpu_wired_limit_mb: None,
+        roles: vec![Role::Headscale, Role::Ollama],
+        tailnet_ip: None,
+        tags: Vec::new(),
+    }
+}
+
+/// The settings the chosen models run with: a 16k context, 8k on 8 GB and less.
+fn settings(facts: &MachineFacts) -> RunSettings {
+    RunSettings {
+        context: if facts.ram_gb <= 8 && facts.gpu.is_none() {
+            8192
+        } else {
+            16384
+        },
+        parallel: 1,
+        kv_cache: crate::model::KvCacheType::Q8_0,
+    }
+}
+
+/// Picks the primary and fallback models for the machine: the memory for
+/// models is the host's budget less the gateway container and Headscale
+/// where they share it; the primary is the largest chat model of the catalog
+/// that leaves at least 10 % of it free, the fallback the smallest other.
+pub fn choose_models(facts: &MachineFacts, catalog: &Catalog) -> Result<Choice, NothingFits> {
+    let (_, pool_bytes, shared) = pool(&host(facts));
+    let taken = if shared {
+        (f64::from(GATEWAY_MEMORY_MB) * MIB) as u64 + HEADSCALE_RESERVE
+    } else {
+        0
+    };
+    let available = pool_bytes.saturating_sub(taken);
+    let settings = settings(facts);
+    let limit = ((1.0 - TIGHT_HEADROOM) * available as f64) as u64;
+    let mut fitting: Vec<_> = catalog
+        .model
+        .iter()
+        .filter(|m| m.is(Kind::Chat) && m.native_context >= settings.context)
+        .filter(|m| estimate(&m.facts(), &settings).total <= limit)
+        .collect();
+    fitting.sort_by(|a, b| {
+        b.parameters_b
+            .total_cmp(&a.parameters_b)
+            .then(a.tag.cmp(&b.tag))
+    });
+    let primary = fitting.first().ok_or_else(|| NothingFits {
+        available: gib(available),
+    })?;
+    let fallback = fitting
+        .iter()
+        .rev()
+        .find(|m| m.tag != primary.tag && m.parameters_b < primary.parameters_b);
+    Ok(Choice {
+        primary: primary.tag.clone(),
+        fallback: fallback.map(|m| m.tag.clone()),
+        context_length: settings.context,
+        available,
+    })
+}
+
+/// A spec name (lower-case letters, digits and dashes, starting with a
+/// letter) made from `raw`, e.g. `Anna's MacBook.local` → `annas-macbook`.
+pub fn name_from(raw: &str, fallback: &str) -> String {
+    let raw = raw.split('.').next().unwrap_or(raw);
+    let mut name = String::new();
+    for c in raw.chars() {
+        match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => name.push(c),
+            ' ' | '-' | '_' if !name.ends_with('-') && !name.is_empty() => name.push('-'),
+            _ => {}
+        }
+    }
+    let name = name.trim_matches('-');
+    let name = name.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
+    let mut name: String = name.chars().take(40).collect();
+    while name.ends_with('-') {
+        name.pop();
+    }
+    if name.is_empty() {
+        fallback.to_owned()
+    } else {
+        name
+    }
+}
+
+fn host_name(hostname: &str) -> String {
+    name_from(hostname, "server")
+}
+
+/// The commented `privai.ncl` for the machine: the host with its facts
+/// running Headscale and Ollama, the user and their group, the ACL rule
+/// for the gateway, the chosen models, and the gateway to add once its
+/// image is pinned. `profile` adds the import of a bundled profile.
+pub fn render(facts: &MachineFacts, choice: &Choice, profile: Option<&str>) -> String {
+    let host = host_name(&facts.hostname);
+    let user = name_from(&facts.user, "owner");
+    let platform = match facts.platform {
+        Platform::Darwin => "darwin",
+        Platform::Linux => "linux",
+    };
+    let arch = match facts.arch {
+        Arch::Aarch64 => "aarch64",
+        Arch::X86_64 => "x86_64",
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# privai spec for `{host}`, written by `privai init`.\n\
+         #\n\
+         # This machine runs Headscale (the coordinator of your private network)\n\
+         # and Ollama (the models). Check it, see the plan, then apply it:\n\
+         #\n\
+         #   privai check\n\
+         #   privai plan\n\
+         #   privai apply\n\
+         #\n\
+         # Every option is explained by `privai explain` and in the README."
+    );
+    if let Some(profile) = profile {
+        let _ = writeln!(
+            s,
+            "(import \"privai/profiles/{profile}.ncl\")\n& (import \"privai/profiles/hardened.ncl\")"
+        );
+    } else {
+        let _ = writeln!(s, "(import \"privai/profiles/hardened.ncl\")");
+    }
+    let _ = writeln!(s, "& {{\n  hosts = [\n    {{");
+    let _ = writeln!(s, "      name = \"{host}\",");
+    let _ = writeln!(s, "      # What `privai init` found on this machine.");
+    let _ = writeln!(s, "      platform = '{platform},");
+    let _ = writeln!(s, "      arch = '{arch},");
+    let _ = writeln!(s, "      ram_gb = {},", facts.ram_gb);
+    if let Some(chip) = &facts.chip {
+        let _ = writeln!(s, "      chip = {},", nickel_string(chip));
+    }
+    if let Some(gpu) = &facts.gpu {
+        let _ = writeln!(s, "      # {}", one_line(&gpu.name));
+        let _ = writeln!(s, "      gpu_memory_gb = {},", gpu.memory_gb);
+    }
+    let _ = writeln!(
+        s,
+        "      # Add 'openclaw once the gateway below is filled in.\n\
+         \x20     roles = ['headscale, 'ollama],\n\
+         \x20     tailnet_ip = \"100.64.0.1\",\n\
+         \x20   }},\n\
+         \x20 ],\n"
+    );
+    let _ = writeln!(
+        s,
+        "  headscale = {{\n\
+         \x20   # The address your devices use to reach Headscale.\n\
+         \x20   server_url = \"https://{host}.home.arpa\",\n\
+         \x20   listen_addr = \"0.0.0.0:443\",\n\
+         \x20   tls.mode = 'self_signed,\n\
+         \x20   dns.base_domain = \"tailnet.home.arpa\",\n\
+         \x20   api_key = \"file:~/.config/privai/secrets/headscale-api-key\",\n\
+         \x20 }},\n"
+    );
+    let _ = writeln!(
+        s,
+        "  # The people who use the system, and the group trusted with the AI.\n\
+         \x20 users = [ {{ name = \"{user}\" }} ],\n\
+         \x20 groups.trusted = [\"{user}\"],\n\
+         \n\
+         \x20 # Each phone or laptop that joins; `privai enroll DEVICE` shows how.\n\
+         \x20 devices = [\n\
+         \x20   {{ name = \"{user}-phone\", user = \"{user}\", kind = 'phone, os = 'ios }},\n\
+         \x20 ],\n\
+         \n\
+         \x20 acl.rules = [\n\
+         \x20   {{\n\
+         \x20     src = [\"group:trusted\"],\n\
+         \x20     dst = [\"{host}:18789\"],\n\
+         \x20     proto = 'tcp,\n\
+         \x20     comment = \"Trusted people talk to the AI gateway.\",\n\
+         \x20   }},\n\
+         \x20 ],\n"
+    );
+    let fallback_line = match &choice.fallback {
+        Some(tag) => format!("      {{ name = \"{tag}\", role = 'fallback }},\n"),
+        None => "      # No smaller model fits beside it for a fallback.\n".to_owned(),
+    };
+    let _ = writeln!(
+        s,
+        "  ollama = {{\n\
+         \x20   # Models on loopback only; the gateway reaches them, nothing else.\n\
+         \x20   listen = \"127.0.0.1\",\n\
+         \x20   context_length = {ctx},\n\
+         \x20   kv_cache_type = 'q8_0,\n\
+         \x20   num_parallel = 1,\n\
+         \x20   max_loaded_models = 1,\n\
+         \x20   # Chosen for the {budget} this machine can give to models\n\
+         \x20   # (`privai models` shows the fit of each).\n\
+         \x20   models = [\n\
+         \x20     {{ name = \"{primary}\", role = 'primary }},\n\
+         {fallback_line}\
+         \x20   ],\n\
+         \x20 }},\n",
+        ctx = choice.context_length,
+        budget = gib(choice.available),
+        primary = choice.primary,
+    );
+    let fallbacks = choice
+        .fallback
+        .as_ref()
+        .map(|f| format!("\"{f}\""))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "  # The OpenClaw gateway, in a hardened container. To deploy it, pin the\n\
+         \x20 # image you reviewed by digest (`podman image inspect --format '{{{{.Digest}}}}'`),\n\
+         \x20 # uncomment this block and add 'openclaw to the host's roles.\n\
+         \x20 # openclaw = {{\n\
+         \x20 #   image = \"ghcr.io/openclaw/openclaw:VERSION@sha256:DIGEST\",\n\
+         \x20 #   bind = \"100.64.0.1\",\n\
+         \x20 #   gateway_token = \"file:~/.config/privai/secrets/openclaw-gateway-token\",\n\
+         \x20 #   model = {{ primary = \"{primary}\", fallbacks = [{fallbacks}] }},\n\
+         \x20 # }},\n\
+         }}",
+        primary = choice.primary,
+    );
+    s
+}
+
+/// `text` as a Nickel string literal.
+fn nickel_string(text: &str) -> String {
+    // JSON string escapes are Nickel's, except `%{` which starts interpolation.
+    serde_json::to_string(&one_line(text))
+        .unwrap_or_default()
+        .replace("%{", "\\%{")
+}
+
+/// `text` on one line, without control characters, at most 80 characters.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(80)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// The three commands to run next.
+pub fn next_commands(path: &str) -> [String; 3] {
+    let arg = if path == "privai.ncl" {
+        String::new()
+    } else {
+        format!(" {path}")
+    };
+    [
+        format!("privai check{arg}"),
+        format!("privai plan{arg}"),
+        format!("privai apply{arg}"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(platform: Platform, ram_gb: u32, gpu: Option<Gpu>) -> MachineFacts {
+        MachineFacts {
+            platform,
+            arch: match platform {
+                Platform::Darwin => Arch::Aarch64,
+                Platform::Linux => Arch::X86_64,
+            },
+            ram_gb,
+            chip: None,
+            gpu,
+            hostname: "box".into(),
+            user: "anna".into(),
+        }
+    }
+
+    #[test]
+    fn a_36_gb_mac_gets_a_32b_primary_and_a_3b_fallback() {
+        let choice = choose_models(&facts(Platform::Darwin, 36, None), Catalog::bundled()).unwrap();
+        assert!(choice.primary.ends_with(":32b"), "{choice:?}");
+        assert_eq!(choice.fallback.as_deref(), Some("llama3.2:3b"));
+        assert_eq!(choice.context_length, 16384);
+    }
+
+    #[test]
+    fn an_8_gb_linux_machine_gets_a_small_model_and_an_8k_context() {
+        let choice = choose_models(&facts(Platform::Linux, 8, None), Catalog::bundled()).unwrap();
+        assert_eq!(choice.primary, "llama3.2:3b", "{choice:?}");
+        assert_eq!(choice.fallback, None);
+        assert_eq!(choice.context_length, 8192);
+    }
+
+    #[test]
+    fn a_gpu_s_memory_decides_on_linux() {
+        let gpu = Gpu {
+            name: "NVIDIA GeForce RTX 4090".into(),
+            memory_gb: 24,
+        };
+        let with =
+            choose_models(&facts(Platform::Linux, 8, Some(gpu)), Catalog::bundled()).unwrap();
+        let without = choose_models(&facts(Platform::Linux, 8, None), Catalog::bundled()).unwrap();
+        assert_eq!(with.available, 24 * 1024 * 1024 * 1024);
+        assert_ne!(with.primary, without.primary);
+    }
+
+    #[test]
+    fn a_machine_too_small_for_any_model_is_told_to_use_a_bigger_host() {
+        let error =
+            choose_models(&facts(Platform::Linux, 4, None), Catalog::bundled()).unwrap_err();
+        assert!(
+            error.to_string().contains("host with more memory"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn names_are_made_spec_safe() {
+        assert_eq!(
+            name_from("Anna's MacBook-Pro.local", "x"),
+            "annas-macbook-pro"
+        );
+        assert_eq!(name_from("42box", "x"), "box");
+        assert_eq!(name_from("...", "server"), "server");
+        assert_eq!(name_from("JOHN_DOE", "x"), "john-doe");
+    }
+
+    #[test]
+    fn the_spec_names_the_machine_its_facts_and_the_chosen_models() {
+        let mut facts = facts(Platform::Darwin, 36, None);
+        facts.chip = Some("Apple M3 Pro".into());
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        let text = render(&facts, &choice, None);
+        assert!(text.contains("name = \"box\""));
+        assert!(text.contains("platform = 'darwin"));
+        assert!(text.contains("ram_gb = 36,"));
+        assert!(text.contains("chip = \"Apple M3 Pro\","));
+        assert!(text.contains(&format!(
+            "{{ name = \"{}\", role = 'primary }}",
+            choice.primary
+        )));
+        assert!(text.contains("{ name = \"llama3.2:3b\", role = 'fallback }"));
+        assert!(text.contains("users = [ { name = \"anna\" } ]"));
+    }
+
+    #[test]
+    fn a_hostile_chip_name_stays_a_string() {
+        let mut facts = facts(Platform::Linux, 16, None);
+        facts.chip = Some("x\" , roles = [] %{ evil }\n#".into());
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        let text = render(&facts, &choice, None);
+        assert!(
+            text.contains(r#"chip = "x\" , roles = [] \%{ evil }#","#),
+            "{text}"
+        );
+    }
+
+    /// The errors and warnings `privai check` finds in `text`.
+    fn check_findings(text: &str) -> Vec<String> {
+        crate::check::testing::diagnostics(text)
+            .into_iter()
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn privai_check_accepts_the_spec_written_for_a_36_gb_mac() {
+        let facts = facts(Platform::Darwin, 36, None);
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        assert_eq!(
+            check_findings(&render(&facts, &choice, None)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn privai_check_accepts_the_spec_written_for_an_8_gb_linux_machine() {
+        let facts = facts(Platform::Linux, 8, None);
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        assert_eq!(
+            check_findings(&render(&facts, &choice, None)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn privai_check_accepts_the_spec_written_with_a_profile_and_a_gpu() {
+        let mut facts = facts(Platform::Linux, 64, None);
+        facts.gpu = Some(Gpu {
+            name: "NVIDIA GeForce RTX 4090".into(),
+            memory_gb: 24,
+        });
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        let text = render(&facts, &choice, Some("linux-server"));
+        assert!(text.contains("gpu_memory_gb = 24,"));
+        assert_eq!(check_findings(&text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn privai_check_reads_a_hostile_chip_name_as_the_string_it_is() {
+        let mut facts = facts(Platform::Linux, 16, None);
+        facts.chip = Some("x\" , roles = [] %{ evil }".into());
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        let text = render(&facts, &choice, None);
+        let loaded = crate::check::testing::load(&text, "ncl");
+        let chip = loaded.spec.hosts[0].chip.clone();
+        assert_eq!(chip.as_deref(), Some("x\" , roles = [] %{ evil }"));
+    }
+
+    #[test]
+    fn next_commands_name_the_file_unless_it_is_the_default() {
+        assert_eq!(next_commands("privai.ncl")[0], "privai check");
+        assert_eq!(next_commands("a/b.ncl")[2], "privai apply a/b.ncl");
+    }
+}
