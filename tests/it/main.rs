@@ -1,6 +1,7 @@
 //! privai's integration tests, in one binary (one link of the Nickel engine).
 
 mod acl;
+mod ai_path;
 mod api_headscale;
 mod api_ollama;
 mod apply;

@@ -106,6 +106,7 @@ done
 tar -C "$root" -cf "$work/rootfs.tar" .
 tar -C "$install" -rf "$work/rootfs.tar" --owner=0 --group=0 \
     --transform 's,^node_modules,usr/local/lib/node_modules,' node_modules
+old=$("$podman" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 "$podman" import --quiet \
     --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" \
     --change "ENV NODE_ENV=production" \
@@ -116,5 +117,7 @@ tar -C "$install" -rf "$work/rootfs.tar" --owner=0 --group=0 \
     --change "LABEL org.opencontainers.image.version=$OPENCLAW_VERSION" \
     --change 'CMD ["node", "openclaw.mjs", "gateway"]' \
     "$work/rootfs.tar" "$IMAGE" >/dev/null
+# The image this one replaces, unless a container still uses it.
+[ -n "$old" ] && "$podman" rmi "$old" >/dev/null 2>&1 || true
 echo "built $IMAGE ($inputs)"
 echo "$IMAGE"

@@ -55,6 +55,11 @@ impl Ollama {
         );
     }
 
+    /// Stops it (killed and reaped); [`Self::restart`] starts it again.
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("serve.log")
     }
