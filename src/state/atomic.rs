@@ -125,8 +125,13 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
         return Ok(());
     }
     // A parent that cannot be made is named by the directory wanted.
-    create_dir_all(parent_dir(dir))
-        .map_err(|e| annotate(io::Error::new(e.kind(), e.to_string()), "creating the directory", dir))?;
+    create_dir_all(parent_dir(dir)).map_err(|e| {
+        annotate(
+            io::Error::new(e.kind(), e.to_string()),
+            "creating the directory",
+            dir,
+        )
+    })?;
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     {
