@@ -19,11 +19,13 @@
 //!    route table without a default route (egress is never tested by
 //!    contacting an outside address);
 //! 4. question: without the token the endpoint refuses (401); with it, the
-//!    gateway's answer is the real Ollama's: the primary is loaded in
-//!    Ollama (`/api/ps`) and its log shows the chat;
+//!    gateway's answer is the real Ollama's: its log shows the chat, and of
+//!    the loaded models (`/api/ps`) only the primary ran (Ollama renews a
+//!    model's `expires_at` each time it runs);
 //! 5. fallback: with the primary removed from Ollama (`ollama rm`), the
-//!    answer comes from the fallback, now the loaded one;
-//! 6. Ollama down: the gateway answers with an error;
+//!    answer comes from the fallback, the only model that ran;
+//! 6. Ollama down: the gateway answers with an error (OpenClaw 2026.9.6
+//!    retries first: a 408 "upstream provider timeout" after 2–3 minutes);
 //! 7. recovery: Ollama started again, the next question is answered again,
 //!    without re-applying.
 //!
