@@ -305,11 +305,13 @@ impl Server {
         out.stdout
     }
 
-    /// `POST /v1/chat/completions` on the published port: status and body.
+    /// `POST /v1/chat/completions` on the published port: status and body
+    /// (waiting up to 7 minutes: with Ollama down the gateway retries for
+    /// 2–3 minutes before it answers).
     fn ask(&self, token: Option<&str>, question: &str) -> (u16, Value) {
         let client = reqwest::blocking::Client::builder()
             .no_proxy()
-            .timeout(Duration::from_secs(300))
+            .timeout(Duration::from_secs(420))
             .build()
             .unwrap();
         let mut request = client
