@@ -22,6 +22,9 @@ pub struct Openclaw {
     pub model: GatewayModels,
     /// Host folders mounted into the container.
     pub folders: Vec<Folder>,
+    /// Serve the OpenAI-compatible `POST /v1/chat/completions` endpoint.
+    #[serde(default)]
+    pub chat_completions: bool,
     /// Messaging channels.
     pub channels: Channels,
     /// Container hardening.

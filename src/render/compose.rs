@@ -97,6 +97,10 @@ pub const CONTAINER_PORT: u16 = 18789;
 pub const STATE_DIR: &str = "/home/node/.openclaw";
 /// The auth-profile key directory inside the container (a tmpfs).
 const AUTH_KEY_DIR: &str = "/home/node/.config/openclaw";
+/// The node user's cache directory inside the container (a tmpfs): OpenClaw
+/// 2026.9.6 makes its fallback temp directory `~/.cache/openclaw-UID` there
+/// when it opens its state database, and exits (78) when it cannot.
+const CACHE_DIR: &str = "/home/node/.cache";
 /// The internal network's subnet.
 pub const SUBNET: &str = "10.254.89.0/24";
 /// The internal network's gateway (the host's end of the bridge).
@@ -423,6 +427,7 @@ pub fn compose_file(spec: &Spec, host: &Host, openclaw: &Openclaw) -> ComposeFil
         format!("/tmp:size={}m,mode=1777{owner}", container.tmpfs_mb),
         format!("{STATE_DIR}:size={}m,mode=0700{owner}", container.tmpfs_mb),
         format!("{AUTH_KEY_DIR}:size=1m,mode=0700{owner}"),
+        format!("{CACHE_DIR}:size={}m,mode=0700{owner}", container.tmpfs_mb),
     ];
     let host_network = container.network == ContainerNetwork::Host;
     let relay_on_host = relay_on_host_network(host);

@@ -131,7 +131,8 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
 }
 
 /// `gateway.*`: local mode, token auth from the mounted secret, every
-/// outbound or admin surface off.
+/// outbound or admin surface off; the OpenAI-compatible chat endpoint
+/// (`gateway.http.endpoints.chatCompletions`) only where the spec asks.
 ///
 /// Inside the container the gateway listens on all of the container's
 /// interfaces (`bind: "lan"`) on port 18789; only the relay reaches it, and
@@ -160,6 +161,12 @@ fn gateway_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
     });
     if let (Some(gateway), Value::Object(bind)) = (gateway.as_object_mut(), bind) {
         gateway.extend(bind);
+        if openclaw.chat_completions {
+            gateway.insert(
+                "http".into(),
+                json!({"endpoints": {"chatCompletions": {"enabled": true}}}),
+            );
+        }
     }
     gateway
 }

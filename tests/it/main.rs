@@ -1,6 +1,7 @@
 //! privai's integration tests, in one binary (one link of the Nickel engine).
 
 mod acl;
+mod ai_path;
 mod api_headscale;
 mod api_ollama;
 mod apply;
@@ -39,7 +40,30 @@ mod standin;
 /// compose projects create networks and pods at once.
 pub static PODMAN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Takes [`PODMAN`], even if a test that held it panicked.
-pub fn podman_lock() -> std::sync::MutexGuard<'static, ()> {
-    PODMAN.lock().unwrap_or_else(|e| e.into_inner())
+/// [`PODMAN`] and the machine-wide lock beside it.
+pub struct PodmanLock {
+    _thread: std::sync::MutexGuard<'static, ()>,
+    _machine: std::fs::File,
+}
+
+/// Takes [`PODMAN`] (even if a test that held it panicked), then an
+/// exclusive lock on `$TMPDIR/privai-podman-tests.lock`: the compose
+/// project `privai-gateway` and its subnet are fixed, so test runs of
+/// other checkouts on the same machine must not run podman at once either.
+pub fn podman_lock() -> PodmanLock {
+    let thread = PODMAN.lock().unwrap_or_else(|e| e.into_inner());
+    let path = std::env::temp_dir().join("privai-podman-tests.lock");
+    let machine = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    machine
+        .lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    PodmanLock {
+        _thread: thread,
+        _machine: machine,
+    }
 }

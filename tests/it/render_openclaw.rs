@@ -90,6 +90,55 @@ fn openclaw_validates_the_homelab_config() {
     assert_valid("examples/linux-homelab.ncl");
 }
 
+/// The seed, with `openclaw.chat_completions` set to `enabled`.
+fn seed_with_chat_completions(enabled: bool) -> Spec {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.ncl");
+    std::fs::write(
+        &path,
+        format!(
+            "(import \"{}\") & {{ openclaw.chat_completions | force = {enabled} }}\n",
+            repo("examples/seed-home.ncl").display()
+        ),
+    )
+    .unwrap();
+    privai::spec::load(&path).unwrap().spec
+}
+
+/// `gateway.http` of the rendered `openclaw.json` of `spec`.
+fn gateway_http(spec: &Spec) -> (serde_json::Value, String) {
+    let rendered = artifacts(spec);
+    let json = text(artifact(&rendered, "/openclaw.json")).to_owned();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    (value["gateway"]["http"].clone(), json)
+}
+
+#[test]
+fn the_openai_chat_endpoint_is_off_unless_the_spec_asks_for_it() {
+    let (http, _) = gateway_http(&load("examples/seed-home.ncl"));
+    assert_eq!(http, serde_json::Value::Null);
+    let (http, _) = gateway_http(&seed_with_chat_completions(false));
+    assert_eq!(http, serde_json::Value::Null);
+    let (http, json) = gateway_http(&seed_with_chat_completions(true));
+    assert_eq!(
+        http,
+        serde_json::json!({"endpoints": {"chatCompletions": {"enabled": true}}}),
+        "{json}"
+    );
+}
+
+#[test]
+fn openclaw_validates_a_config_with_the_openai_chat_endpoint() {
+    let (_, json) = gateway_http(&seed_with_chat_completions(true));
+    let output = validate(&json);
+    assert!(
+        output.status.success(),
+        "openclaw rejects the config:\n{}\n{}\n{json}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn openclaw_rejects_a_config_with_a_misspelt_key() {
     let rendered = artifacts(&load("examples/seed-home.ncl"));

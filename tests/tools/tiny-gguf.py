@@ -21,11 +21,29 @@ FF = 128
 LAYERS = 2
 
 
-def vocabulary():
+def vocabulary(words):
     tokens = [b"<unk>", b"<s>", b"</s>"] + [b"<0x%02X>" % i for i in range(256)]
     types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
     types += [gguf.TokenType.BYTE] * 256
-    return tokens, [0.0] * len(tokens), types
+    scores = [0.0] * len(tokens)
+    pieces = set()
+    for word in words:
+        for end in range(1, len(word) + 1):
+            pieces.add("\u2581" + word[:end])
+            if end >= 2:
+                pieces.add(word[:end])
+    for piece in sorted(pieces):
+        tokens.append(piece.encode("utf-8"))
+        types.append(gguf.TokenType.NORMAL)
+        scores.append(float(len(piece)))
+    return tokens, scores, types
+
+
+def read_words(path):
+    if path is None:
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [w.strip() for w in f if w.strip() and not w.startswith("#")]
 
 
 def main():
@@ -33,10 +51,11 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--context", type=int, default=32768)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--words")
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    tokens, scores, types = vocabulary()
+    tokens, scores, types = vocabulary(read_words(args.words))
     vocab = len(tokens)
 
     writer = gguf.GGUFWriter(args.out, "llama")

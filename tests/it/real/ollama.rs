@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// A template that takes tools (Ollama refuses tools for a model whose
+/// template has no `.Tools`).
+const CHAT_TEMPLATE: &str = "{{- if .Tools }}tools:{{ range .Tools }} {{ .Function.Name }}{{ end }}\n{{ end }}{{- range .Messages }}{{ .Role }}: {{ .Content }}\n{{ end }}assistant: ";
+
 /// A running `ollama serve`.
 pub struct Ollama {
     /// `http://127.0.0.1:PORT`.
@@ -55,6 +59,11 @@ impl Ollama {
         );
     }
 
+    /// Stops it (killed and reaped); [`Self::restart`] starts it again.
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("serve.log")
     }
@@ -91,6 +100,34 @@ impl Ollama {
         self.cli(&["create", name, "-f", modelfile.to_str().unwrap()]);
     }
 
+    /// Creates model `name` for chat with tools, as OpenClaw's agent asks:
+    /// a tiny GGUF made with `seed`, a context of 16,384 tokens (OpenClaw
+    /// wants at least 16,000) and a vocabulary holding the words of
+    /// OpenClaw's prompt (`tests/tools/openclaw-words.txt`), under a
+    /// template that takes tools; it says at most 8 tokens.
+    pub fn create_tiny_chat(&self, name: &str, seed: u32) {
+        let gguf = tiny_gguf_with(
+            self.dir.path(),
+            seed,
+            &[
+                "--context",
+                "16384",
+                "--words",
+                repo("tests/tools/openclaw-words.txt").to_str().unwrap(),
+            ],
+        );
+        let modelfile = self.dir.path().join(format!("Modelfile-chat-{seed}"));
+        std::fs::write(
+            &modelfile,
+            format!(
+                "FROM {}\nTEMPLATE \"\"\"{CHAT_TEMPLATE}\"\"\"\nPARAMETER num_predict 8\n",
+                gguf.display()
+            ),
+        )
+        .unwrap();
+        self.cli(&["create", name, "-f", modelfile.to_str().unwrap()]);
+    }
+
     /// `GET /api/ps`: the models loaded now.
     pub fn ps(&self) -> serde_json::Value {
         reqwest::blocking::get(format!("{}/api/ps", self.url))
@@ -103,11 +140,22 @@ impl Ollama {
 /// Writes `DIR/tiny-SEED.gguf` (llama, 2 layers, byte vocabulary, random
 /// weights) with `tests/tools/tiny-gguf.py`; returns its path.
 pub fn tiny_gguf(dir: &Path, seed: u32) -> PathBuf {
-    let path = dir.join(format!("tiny-{seed}.gguf"));
+    tiny_gguf_with(dir, seed, &[])
+}
+
+/// [`tiny_gguf`] with more arguments of `tiny-gguf.py`, to
+/// `DIR/tiny-SEED-N.gguf` when there are N of them.
+pub fn tiny_gguf_with(dir: &Path, seed: u32, args: &[&str]) -> PathBuf {
+    let path = if args.is_empty() {
+        dir.join(format!("tiny-{seed}.gguf"))
+    } else {
+        dir.join(format!("tiny-{seed}-{}.gguf", args.len()))
+    };
     let out = Command::new(installed("gguf", "python"))
         .arg(repo("tests/tools/tiny-gguf.py"))
         .arg(&path)
         .args(["--seed", &seed.to_string()])
+        .args(args)
         .output()
         .unwrap();
     assert!(out.status.success(), "tiny-gguf.py: {}", show(&out));

@@ -1,0 +1,123 @@
+#!/bin/sh
+# Builds a real OpenClaw gateway image locally (no image registry is
+# reachable from the tests), idempotently:
+#
+#   localhost/privai-openclaw:2026.9.6
+#
+# from what tests/tools/install-openclaw.sh installed: the pinned `openclaw`
+# npm package with its dependency tree, and Node 24 (the PyPI wheel's
+# binary, with the shared libraries it and the packages' native addons
+# load). Its layout is the official image's, as privai's compose file
+# expects it (see /work/shared/reference/openclaw.md §3.1):
+#
+#   /usr/local/bin/node                 Node 24 (the compose file's health
+#                                       checks and the relay run `node -e`)
+#   /usr/local/lib/node_modules/        the npm tree: openclaw and its deps
+#   /app -> /usr/local/lib/node_modules/openclaw
+#   /usr/local/bin/openclaw -> /app/openclaw.mjs
+#   /home/node/.openclaw, /home/node/.openclaw/workspace,
+#   /home/node/.config/openclaw         0700, owned by node (uid 1000)
+#   WORKDIR /app, USER node, NODE_ENV=production,
+#   CMD ["node", "openclaw.mjs", "gateway"]
+#
+# No shell, no package manager: only Node and OpenClaw.
+#
+#   CONTAINERS_CONF=... tests/tools/gateway-image.sh [PODMAN]
+#
+# The image carries the label net.privai.inputs=<sha256 of this script, the
+# Node binary and the npm lock file of the install>; when it exists with the
+# current label nothing is rebuilt. Prints the image's name on its last line.
+# Concurrent runs serialize on a lock file.
+set -eu
+
+podman=${1:-podman}
+OPENCLAW_VERSION=2026.9.6
+IMAGE=localhost/privai-openclaw:$OPENCLAW_VERSION
+
+crate=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
+. "$crate/tests/tools/lib.sh"
+install=$(tools_root)/openclaw
+node=$install/bin/node
+[ -x "$node" ] || { echo "$node is missing: run tests/tools/install-openclaw.sh" >&2; exit 1; }
+install=$(readlink -f "$install")
+node=$(readlink -f "$node")
+lockfile=$install/package-lock.json
+[ -f "$lockfile" ] || { echo "$lockfile is missing: run tests/tools/install-openclaw.sh" >&2; exit 1; }
+grep -q "\"version\": \"$OPENCLAW_VERSION\"" "$install/node_modules/openclaw/package.json" \
+    || { echo "$install does not hold openclaw $OPENCLAW_VERSION: run tests/tools/install-openclaw.sh" >&2; exit 1; }
+
+inputs=$(cat "$0" "$node" "$lockfile" | sha256sum | cut -c1-16)
+
+current() {
+    [ "$("$podman" image inspect --format '{{index .Labels "net.privai.inputs"}}' "$IMAGE" 2>/dev/null)" = "$inputs" ]
+}
+
+lock=${TMPDIR:-/tmp}/privai-openclaw-image.lock
+exec 9>"$lock"
+command -v flock >/dev/null 2>&1 && flock 9
+
+if current; then
+    echo "$IMAGE is current ($inputs)"
+    echo "$IMAGE"
+    exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/rootfs
+mkdir -p "$root/etc" "$root/tmp" "$root/run" "$root/usr/local/bin" "$root/usr/local/lib" \
+    "$root/home/node/.openclaw/workspace" "$root/home/node/.config/openclaw"
+chmod 1777 "$root/tmp"
+chmod 0700 "$root/home/node/.openclaw" "$root/home/node/.openclaw/workspace" \
+    "$root/home/node/.config/openclaw"
+chown -R 1000:1000 "$root/home/node"
+printf 'root:x:0:0::/root:/sbin/nologin\nnode:x:1000:1000::/home/node:/sbin/nologin\n' > "$root/etc/passwd"
+printf 'root:x:0:\nnode:x:1000:\n' > "$root/etc/group"
+printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
+
+cp "$node" "$root/usr/local/bin/node"
+ln -s /usr/local/lib/node_modules/openclaw "$root/app"
+ln -s /app/openclaw.mjs "$root/usr/local/bin/openclaw"
+
+# The shared libraries Node and the Linux x64 native addons load (those
+# the host lacks are left out: the addon was never loadable there either).
+copy_libs() {
+    ldd "$1" 2>/dev/null | while read -r first second third _; do
+        case "$second" in
+            "=>") lib=$third ;;
+            *) lib=$first ;;
+        esac
+        case "$lib" in
+            /*)
+                [ -e "$root$lib" ] && continue
+                mkdir -p "$root$(dirname "$lib")"
+                cp -L "$lib" "$root$lib"
+                ;;
+        esac
+    done
+}
+copy_libs "$node"
+find "$install/node_modules" -name '*.node' -path '*linux*x64*' ! -path '*musl*' | while read -r addon; do
+    copy_libs "$addon"
+done
+
+# The root file system, then the npm tree appended under
+# /usr/local/lib/node_modules (streamed, not copied), owned by root.
+tar -C "$root" -cf "$work/rootfs.tar" .
+tar -C "$install" -rf "$work/rootfs.tar" --owner=0 --group=0 \
+    --transform 's,^node_modules,usr/local/lib/node_modules,' node_modules
+old=$("$podman" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
+"$podman" import --quiet \
+    --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" \
+    --change "ENV NODE_ENV=production" \
+    --change "ENV HOME=/home/node" \
+    --change "WORKDIR /app" \
+    --change "USER node" \
+    --change "LABEL net.privai.inputs=$inputs" \
+    --change "LABEL org.opencontainers.image.version=$OPENCLAW_VERSION" \
+    --change 'CMD ["node", "openclaw.mjs", "gateway"]' \
+    "$work/rootfs.tar" "$IMAGE" >/dev/null
+# The image this one replaces, unless a container still uses it.
+[ -n "$old" ] && "$podman" rmi "$old" >/dev/null 2>&1 || true
+echo "built $IMAGE ($inputs)"
+echo "$IMAGE"
