@@ -111,6 +111,8 @@ pub const GATEWAY_UNTRUSTED: &str = "PRV073";
 pub const RULE_NEVER_MATCHES: &str = "PRV074";
 /// A device can reach no service and no other device.
 pub const DEVICE_ISOLATED: &str = "PRV075";
+/// A tag has upper-case letters, which Headscale refuses ("tag should be lowercase").
+pub const TAG_UPPERCASE: &str = "PRV076";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 pub const ALL: &[(&str, &str)] = &[
@@ -267,5 +269,9 @@ pub const ALL: &[(&str, &str)] = &[
     (
         UNKNOWN_CATALOG_MODEL,
         "a model is not in privai's catalog, so its memory cannot be sized",
+    ),
+    (
+        TAG_UPPERCASE,
+        "a tag has upper-case letters, which Headscale refuses",
     ),
 ];

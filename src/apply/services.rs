@@ -137,7 +137,7 @@ impl Services for System {
                 + Duration::from_secs(u64::from(days) * 86_400),
             acl_tags: tags.to_vec(),
         };
-        let created = client.create_preauth_key(&key).map_err(|e| e.to_string())?;
+        let created = once_tags_known(|| client.create_preauth_key(&key))?;
         Ok((created.id, created.key.expose().to_owned()))
     }
 
@@ -148,10 +148,8 @@ impl Services for System {
     }
 
     fn set_node_tags(&mut self, node: u64, tags: &[String]) -> Result<(), String> {
-        self.headscale()?
-            .set_node_tags(node, tags)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let client = self.headscale()?;
+        once_tags_known(|| client.set_node_tags(node, tags)).map(drop)
     }
 
     fn delete_user(&mut self, id: u64) -> Result<(), String> {
@@ -485,5 +483,28 @@ mod tests {
             models_report(&[down("a:1b"), down("b:1b")]),
             Err("no model of the gateway answers: a:1b: HTTP 500: out of memory; b:1b: HTTP 500: out of memory".to_owned())
         );
+    }
+}
+
+/// How long a tag Headscale does not know yet is waited for.
+const TAG_WAIT: Duration = Duration::from_secs(15);
+
+/// Runs `call` until Headscale stops refusing its tags as unknown, up to
+/// [`TAG_WAIT`]: Headscale accepts a tag only once its live policy has the
+/// tag in `tagOwners`, and a SIGHUP reloads the policy file asynchronously.
+fn once_tags_known<T>(
+    mut call: impl FnMut() -> Result<T, crate::api::headscale::Error>,
+) -> Result<T, String> {
+    let deadline = std::time::Instant::now() + TAG_WAIT;
+    loop {
+        match call() {
+            Err(e)
+                if e.to_string().contains("invalid or not permitted")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return other.map_err(|e| e.to_string()),
+        }
     }
 }

@@ -1060,6 +1060,7 @@ pub fn service_actions(
     (stops, starts)
 }
 
+pub mod policy_tests;
 pub mod saved;
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod render_openclaw;
 mod render_services;
 mod sizing;
 mod spec;
+mod tailnet;
 mod tools;
 
 #[path = "../standin/mod.rs"]

@@ -1,0 +1,150 @@
+//! The real Headscale, started in its host's namespace from the files
+//! `privai build` rendered: the command line of the generated service
+//! (launchd's `ProgramArguments` or systemd's `ExecStart=`) and the
+//! generated `config.yaml`, adapted only by moving every absolute path in
+//! them under the test's own tree.
+
+use super::net::{Host, Net};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A running Headscale.
+pub struct Headscale {
+    /// Its process.
+    pub pid: u32,
+    /// The adapted config it runs with.
+    pub config: PathBuf,
+    /// Its log.
+    pub log: PathBuf,
+    /// The program.
+    pub program: PathBuf,
+}
+
+/// `path` (absolute) under `tree`.
+fn under(tree: &Path, path: &str) -> String {
+    tree.join(path.trim_start_matches('/'))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Every absolute path among the string values of `value`, moved under `tree`.
+fn adapt(value: &mut serde_yaml_ng::Value, tree: &Path) {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::String(s) if s.starts_with('/') => *s = under(tree, s),
+        Value::Mapping(map) => map.iter_mut().for_each(|(_, v)| adapt(v, tree)),
+        Value::Sequence(seq) => seq.iter_mut().for_each(|v| adapt(v, tree)),
+        _ => {}
+    }
+}
+
+/// The generated service's command line, from the host's built tree.
+fn command_line(tree: &Path) -> Vec<String> {
+    let plist = tree.join("Library/LaunchDaemons/net.privai.headscale.plist");
+    if plist.exists() {
+        let dict: plist::Dictionary = plist::from_file(&plist).unwrap();
+        return dict["ProgramArguments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_string().unwrap().to_owned())
+            .collect();
+    }
+    let unit = tree.join("etc/systemd/system/privai-headscale.service");
+    let text = std::fs::read_to_string(&unit)
+        .unwrap_or_else(|e| panic!("no Headscale service in the build ({e}): {}", unit.display()));
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("the unit has ExecStart=");
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+impl Headscale {
+    /// Starts Headscale on `host` from `tree`, the host's part of a
+    /// `privai build` (files at their install paths under it), with
+    /// `program` as the binary; waits until `url/health` answers.
+    pub fn start(net: &mut Net, host: &Host, tree: &Path, program: &Path, url: &str) -> Self {
+        let argv = command_line(tree);
+        let at = argv
+            .iter()
+            .position(|a| a == "--config")
+            .expect("headscale serve --config FILE");
+        let installed = &argv[at + 1];
+        let mut config: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(under(tree, installed)).unwrap())
+                .unwrap();
+        adapt(&mut config, tree);
+        let state = Path::new(
+            config["database"]["sqlite"]["path"]
+                .as_str()
+                .expect("sqlite path"),
+        )
+        .parent()
+        .unwrap()
+        .to_owned();
+        std::fs::create_dir_all(&state).unwrap();
+        let adapted = tree.join("headscale-test-config.yaml");
+        std::fs::write(&adapted, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
+        let mut args: Vec<String> = argv[1..].to_vec();
+        args[at] = adapted.to_string_lossy().into_owned();
+        let log = tree.join("headscale.log");
+        let pid = net.spawn(host, program, &args, &[], &log);
+        let headscale = Self {
+            pid,
+            config: adapted,
+            log,
+            program: program.to_owned(),
+        };
+        headscale.wait_healthy(host, url);
+        headscale
+    }
+
+    fn wait_healthy(&self, host: &Host, url: &str) {
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("http://IP:PORT");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if host.connects(addr, Duration::from_millis(500)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("Headscale did not listen on {url}: {}", self.log_text());
+    }
+
+    /// Its log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `headscale -c CONFIG ARGS` on `host`, which must succeed; its stdout.
+    pub fn cli(&self, host: &Host, args: &[&str]) -> String {
+        let mut all = vec!["-c", self.config.to_str().unwrap()];
+        all.extend(args);
+        let out = host.run(&self.program, &all);
+        assert!(
+            out.status.success(),
+            "headscale {}: {}",
+            args.join(" "),
+            crate::tools::show(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A new API key, valid for an hour.
+    pub fn api_key(&self, host: &Host) -> String {
+        let out = self.cli(host, &["apikeys", "create", "--expiration", "1h"]);
+        out.lines().last().unwrap().trim().to_owned()
+    }
+
+    /// `headscale ... -o json` parsed.
+    pub fn json(&self, host: &Host, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.cli(host, &all)).unwrap()
+    }
+}

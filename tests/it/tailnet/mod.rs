@@ -1,0 +1,312 @@
+//! The real tailnet: privai against the real Headscale (v0.29.2) and real
+//! Tailscale clients (v1.102.5), on a test network of Linux namespaces
+//! ([`net`]) where nothing can reach any address the test did not make.
+//! `openclaw-server` runs Headscale from the files privai rendered (and
+//! stand-ins of Ollama and the gateway's health endpoint on its loopback);
+//! each device of the spec runs its own tailscaled and joins with the
+//! command `privai enroll DEVICE` prints and the key `privai apply` made.
+
+mod headscale;
+mod net;
+mod node;
+mod programs;
+
+use crate::tools::{repo, show};
+use headscale::Headscale;
+use net::{Host, Net};
+use node::Node;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// Headscale's port on the server's test-network address.
+const PORT: u16 = 8080;
+
+/// The seed, on the test network: Headscale's URL the server's address
+/// (plain HTTP; TLS is a proxy's), its API key from the environment, no
+/// MagicDNS (the hosts' resolv.conf stays theirs), and the phone an
+/// Android one, which joins with a key.
+fn seed_overrides(server: &Host, mode: &str) -> String {
+    format!(
+        "  headscale.server_url | force = \"http://{ip}:{PORT}\",
+  headscale.listen_addr | force = \"{ip}:{PORT}\",
+  headscale.tls.mode | force = 'proxy,
+  headscale.dns.magic_dns | force = false,
+  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
+  headscale.policy_mode | force = '{mode},
+  devices | force = [
+    {{ name = \"phone\", user = \"user1\", kind = 'phone, os = 'android }},
+    {{ name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos }},
+    {{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux }},
+  ],",
+        ip = server.ip
+    )
+}
+
+/// A real tailnet for one spec; everything is torn down on drop.
+pub struct Tailnet {
+    pub dir: tempfile::TempDir,
+    pub net: Net,
+    pub server: Host,
+    pub headscale: Headscale,
+    pub api_key: String,
+    pub spec: PathBuf,
+    pub nodes: BTreeMap<String, Node>,
+    _ollama: crate::standin::ollama::Standin,
+}
+
+/// `privai ARGS` in `host`'s namespace with `env`.
+fn privai_on(host: &Host, args: &[&OsStr], env: &[(&str, &OsStr)]) -> Output {
+    let mut cmd = host.command(assert_cmd::cargo::cargo_bin("privai"));
+    cmd.args(args)
+        .env_remove("PRIVAI_TEST_FAILPOINT")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+impl Tailnet {
+    /// The seed (`examples/seed-home.ncl`) in policy `mode` (`file` or
+    /// `database`), Headscale started, nothing applied yet.
+    pub fn seed(mode: &str) -> Self {
+        let programs = programs::programs();
+        let dir = tempfile::tempdir().unwrap();
+        let mut net = Net::new();
+        let server = net.add_host("openclaw-server");
+        let spec = dir.path().join("seed.ncl");
+        std::fs::write(
+            &spec,
+            format!(
+                "(import \"{}\") & {{\n{}\n}}\n",
+                repo("examples/seed-home.ncl").display(),
+                seed_overrides(&server, mode)
+            ),
+        )
+        .unwrap();
+        let build = dir.path().join("build");
+        let out = privai_on(
+            &server,
+            &[
+                "build".as_ref(),
+                spec.as_os_str(),
+                "--out".as_ref(),
+                build.as_os_str(),
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let url = format!("http://{}:{PORT}", server.ip);
+        let headscale = Headscale::start(
+            &mut net,
+            &server,
+            &build.join("openclaw-server"),
+            &programs.headscale,
+            &url,
+        );
+        let api_key = headscale.api_key(&server);
+        let ollama = server.enter(|| {
+            use crate::standin::ollama::{Config, Model, Standin};
+            Standin::start(Config {
+                port: 11434,
+                ..Config::with_registry(vec![
+                    Model::new("codellama:13b", 3_000_000),
+                    Model::new("llama3.2:3b", 1_000_000),
+                ])
+            })
+        });
+        serve_gateway_health(&server, 18789);
+        Self {
+            dir,
+            net,
+            server,
+            headscale,
+            api_key,
+            spec,
+            nodes: BTreeMap::new(),
+            _ollama: ollama,
+        }
+    }
+
+    /// Where the system is installed.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            (
+                "PRIVAI_TEST_SERVICES",
+                self.dir.path().join("services.log").into_os_string(),
+            ),
+            ("PRIVAI_TEST_HS_KEY", self.api_key.clone().into()),
+        ]
+    }
+
+    /// `privai COMMAND SPEC --root ROOT ARGS` on the server.
+    pub fn privai(&self, command: &str, spec: &Path, args: &[&str]) -> Output {
+        let root = self.root();
+        let mut all: Vec<&OsStr> = vec![
+            command.as_ref(),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ];
+        all.extend(args.iter().map(OsStr::new));
+        let env = self.env();
+        let env: Vec<(&str, &OsStr)> = env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+        privai_on(&self.server, &all, &env)
+    }
+
+    /// `privai apply SPEC --root ROOT --auto-approve`, which must succeed.
+    pub fn apply(&self, spec: &Path) -> String {
+        let out = self.privai("apply", spec, &["--auto-approve"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n--- headscale log\n{}",
+            show(&out),
+            self.headscale.log_text()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds a host named `name` running tailscaled.
+    pub fn add_node(&mut self, name: &str) -> &Node {
+        let programs = programs::programs();
+        let host = self.net.add_host(name);
+        let node = Node::start(
+            &mut self.net,
+            &host,
+            self.dir.path(),
+            &programs.tailscaled,
+            &programs.tailscale,
+        );
+        self.nodes.insert(name.to_owned(), node);
+        &self.nodes[name]
+    }
+
+    /// The `tailscale up …` argv `privai enroll DEVICE` prints.
+    pub fn enroll_command(&self, device: &str) -> Vec<String> {
+        let out = privai_on(
+            &self.server,
+            &["enroll".as_ref(), device.as_ref(), self.spec.as_os_str()],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .map(str::trim)
+            .map(|l| l.strip_prefix("sudo ").unwrap_or(l))
+            .find(|l| l.starts_with("tailscale up "))
+            .unwrap_or_else(|| panic!("no `tailscale up` in:\n{text}"));
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    /// The pre-auth key privai made for `device` (`privai enroll --show-key`).
+    pub fn key_of(&self, device: &str) -> String {
+        let root = self.root();
+        let out = privai_on(
+            &self.server,
+            &[
+                "enroll".as_ref(),
+                device.as_ref(),
+                self.spec.as_os_str(),
+                "--show-key".as_ref(),
+                "--root".as_ref(),
+                root.as_os_str(),
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Joins `device` (a node already added) with `argv`, its key put in
+    /// a file for `--auth-key=file:`.
+    pub fn join_with(&self, device: &str, argv: &[String], key: &str) -> Output {
+        let file = self.dir.path().join(format!("{device}.key"));
+        std::fs::write(&file, key).unwrap();
+        let argv: Vec<String> = argv
+            .iter()
+            .map(|a| match a.strip_prefix("--auth-key=file:") {
+                Some(_) => format!("--auth-key=file:{}", file.display()),
+                None => a.clone(),
+            })
+            .collect();
+        self.nodes[device].up(&argv)
+    }
+
+    /// Joins `device` as `privai enroll` says, with privai's key; must succeed.
+    pub fn join(&mut self, device: &str) {
+        if !self.nodes.contains_key(device) {
+            self.add_node(device);
+        }
+        let argv = self.enroll_command(device);
+        let key = self.key_of(device);
+        let out = self.join_with(device, &argv, &key);
+        assert!(
+            out.status.success(),
+            "{device} did not join: {}\n--- tailscaled\n{}\n--- headscale\n{}",
+            show(&out),
+            self.nodes[device].log_text(),
+            self.headscale.log_text()
+        );
+    }
+
+    /// Headscale's nodes: name → (IPv4 address, user, tags).
+    pub fn headscale_nodes(&self) -> BTreeMap<String, serde_json::Value> {
+        let nodes = self.headscale.json(&self.server, &["nodes", "list"]);
+        nodes
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| (n["given_name"].as_str().unwrap_or_default().to_owned(), n))
+            .collect()
+    }
+}
+
+/// Answers `{"ok":true}` on `127.0.0.1:port` of `host` (the gateway's
+/// health endpoint, which `apply` checks).
+fn serve_gateway_health(host: &Host, port: u16) {
+    use std::io::{Read, Write};
+    let listener = host
+        .enter(|| std::net::TcpListener::bind(("127.0.0.1", port)))
+        .unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}");
+        }
+    });
+}
+
+#[test]
+fn the_seed_applies_on_an_empty_real_headscale_in_database_mode_and_devices_join() {
+    let mut tailnet = Tailnet::seed("database");
+    let spec = tailnet.spec.clone();
+    let first = tailnet.apply(&spec);
+    assert!(first.contains("Apply complete!"), "{first}");
+    let users = tailnet.headscale.json(&tailnet.server, &["users", "list"]);
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .collect();
+    assert_eq!(names, ["user1", "user2"]);
+    for device in ["phone", "laptop", "desktop"] {
+        tailnet.join(device);
+    }
+    let nodes = tailnet.headscale_nodes();
+    assert_eq!(
+        nodes.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["desktop", "laptop", "phone"]
+    );
+}
