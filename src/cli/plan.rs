@@ -132,7 +132,12 @@ pub(super) fn observe_and_plan(
     let mut plan =
         crate::plan::plan_with(&prepared.desired, &observed, crate::plan::Options { prune });
     plan.notes.extend(prepared.notes.iter().cloned());
-    plan.notes.extend(held);
+    // Said when the plan gives Headscale a policy, which is when it matters.
+    let sets_policy = plan.actions.iter().any(|a| {
+        matches!(a, crate::plan::Action::SetPolicy { .. })
+            || a.file().is_some_and(|f| f.path.ends_with("/policy.hujson"))
+    });
+    plan.notes.extend(held.filter(|_| sets_policy));
     if let Some(spec) = &prepared.model {
         plan.notes.extend(exact_fit_notes(spec, &observed.ollama));
     }
