@@ -43,7 +43,9 @@ fn command_line(tree: &Path) -> Vec<String> {
     let plist = tree.join("Library/LaunchDaemons/net.privai.headscale.plist");
     if plist.exists() {
         let dict: plist::Dictionary = plist::from_file(&plist).unwrap();
-        return dict["ProgramArguments"]
+        return dict
+            .get("ProgramArguments")
+            .expect("ProgramArguments")
             .as_array()
             .unwrap()
             .iter()

@@ -90,9 +90,9 @@ impl Tailnet {
         let out = privai_on(
             &server,
             &[
-                "build".as_ref(),
+                OsStr::new("build"),
                 spec.as_os_str(),
-                "--out".as_ref(),
+                OsStr::new("--out"),
                 build.as_os_str(),
             ],
             &[],
@@ -192,7 +192,7 @@ impl Tailnet {
     pub fn enroll_command(&self, device: &str) -> Vec<String> {
         let out = privai_on(
             &self.server,
-            &["enroll".as_ref(), device.as_ref(), self.spec.as_os_str()],
+            &[OsStr::new("enroll"), OsStr::new(device), self.spec.as_os_str()],
             &[],
         );
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -212,11 +212,11 @@ impl Tailnet {
         let out = privai_on(
             &self.server,
             &[
-                "enroll".as_ref(),
-                device.as_ref(),
+                OsStr::new("enroll"),
+                OsStr::new(device),
                 self.spec.as_os_str(),
-                "--show-key".as_ref(),
-                "--root".as_ref(),
+                OsStr::new("--show-key"),
+                OsStr::new("--root"),
                 root.as_os_str(),
             ],
             &[],
