@@ -118,8 +118,8 @@ mod tests {
         assert_eq!(
             found,
             expect(&[
-                (TAG_UPPERCASE, "acl.tag_owners.Mobile"),
                 (TAG_UPPERCASE, "devices[0].tags[0]"),
+                (TAG_UPPERCASE, "acl.tag_owners.Mobile"),
             ])
         );
         let d = uppercase_tag("tag:Mobile").unwrap();
