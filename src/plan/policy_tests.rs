@@ -37,9 +37,9 @@ fn resolves(alias: &str, groups: &Map<String, Value>, nodes: &[Node]) -> bool {
     }
     if let Some((name, domain)) = alias.split_once('@') {
         return untagged().any(|n| {
-            n.user.as_ref().is_some_and(|u| {
-                (domain.is_empty() && u.name == name) || u.email == alias
-            })
+            n.user
+                .as_ref()
+                .is_some_and(|u| (domain.is_empty() && u.name == name) || u.email == alias)
         });
     }
     true
@@ -148,7 +148,10 @@ mod tests {
         assert!(!resolves("group:unknown", &groups(), &[node("user2", &[])]));
         assert!(resolves("openclaw-server", &groups(), &[]));
         assert!(resolves("100.64.0.1", &groups(), &[]));
-        assert_eq!(destination_alias("openclaw-server:18789"), "openclaw-server");
+        assert_eq!(
+            destination_alias("openclaw-server:18789"),
+            "openclaw-server"
+        );
         assert_eq!(destination_alias("tag:server:22"), "tag:server");
     }
 }

@@ -956,7 +956,11 @@ fn owned_tags(state: &State, tags: &[String]) -> Result<(), String> {
     }
     Err(format!(
         "requested tags [{}] are invalid or not permitted",
-        unknown.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ")
+        unknown
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     ))
 }
 
@@ -965,16 +969,24 @@ fn owned_tags(state: &State, tags: &[String]) -> Result<(), String> {
 /// hosts and addresses always resolve.
 fn resolves(state: &State, groups: &Value, alias: &str) -> bool {
     if alias.starts_with("group:") {
-        return groups[alias]
-            .as_array()
-            .is_some_and(|m| m.iter().filter_map(Value::as_str).any(|a| resolves(state, groups, a)));
+        return groups[alias].as_array().is_some_and(|m| {
+            m.iter()
+                .filter_map(Value::as_str)
+                .any(|a| resolves(state, groups, a))
+        });
     }
     if alias.starts_with("tag:") {
-        return state.nodes.iter().any(|n| n.tags.iter().any(|t| t == alias));
+        return state
+            .nodes
+            .iter()
+            .any(|n| n.tags.iter().any(|t| t == alias));
     }
     if let Some(name) = alias.strip_suffix('@') {
         return state.nodes.iter().any(|n| {
-            n.tags.is_empty() && n.user.and_then(|id| state.user(id)).is_some_and(|u| u.name == name)
+            n.tags.is_empty()
+                && n.user
+                    .and_then(|id| state.user(id))
+                    .is_some_and(|u| u.name == name)
         });
     }
     true
@@ -1002,7 +1014,9 @@ fn run_tests(state: &State, text: &str) -> Result<(), String> {
         {
             let alias = dst.rsplit_once(':').map_or(dst, |(a, _)| a);
             if !resolves(state, groups, alias) {
-                failures.push(format!("{src}: destination {dst:?} resolved to no IP addresses"));
+                failures.push(format!(
+                    "{src}: destination {dst:?} resolved to no IP addresses"
+                ));
             }
         }
     }

@@ -53,8 +53,12 @@ fn command_line(tree: &Path) -> Vec<String> {
             .collect();
     }
     let unit = tree.join("etc/systemd/system/privai-headscale.service");
-    let text = std::fs::read_to_string(&unit)
-        .unwrap_or_else(|e| panic!("no Headscale service in the build ({e}): {}", unit.display()));
+    let text = std::fs::read_to_string(&unit).unwrap_or_else(|e| {
+        panic!(
+            "no Headscale service in the build ({e}): {}",
+            unit.display()
+        )
+    });
     let line = text
         .lines()
         .find_map(|l| l.strip_prefix("ExecStart="))

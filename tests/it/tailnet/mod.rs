@@ -192,7 +192,11 @@ impl Tailnet {
     pub fn enroll_command(&self, device: &str) -> Vec<String> {
         let out = privai_on(
             &self.server,
-            &[OsStr::new("enroll"), OsStr::new(device), self.spec.as_os_str()],
+            &[
+                OsStr::new("enroll"),
+                OsStr::new(device),
+                self.spec.as_os_str(),
+            ],
             &[],
         );
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));

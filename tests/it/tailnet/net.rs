@@ -88,7 +88,17 @@ impl Net {
         std::fs::write(etc.join("resolv.conf"), "").unwrap();
         let leg = format!("h{index}");
         ip(&[
-            "link", "add", "eth0", "netns", &ns, "type", "veth", "peer", "name", &leg, "netns",
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            &ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &leg,
+            "netns",
             &self.bridge,
         ]);
         ip(&["-n", &self.bridge, "link", "set", &leg, "master", "br0"]);
@@ -110,11 +120,7 @@ impl Net {
         env: &[(&str, &str)],
         log: &std::path::Path,
     ) -> u32 {
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
+        let file = File::options().create(true).append(true).open(log).unwrap();
         let mut cmd = host.command(program);
         cmd.args(args)
             .stdin(Stdio::null())
@@ -193,8 +199,8 @@ impl Host {
         let path = PathBuf::from("/run/netns").join(&self.ns);
         std::thread::scope(|s| {
             s.spawn(|| {
-                let ns = File::open(&path)
-                    .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+                let ns =
+                    File::open(&path).unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
                 rustix::thread::move_into_link_name_space(
                     std::os::fd::AsFd::as_fd(&ns),
                     Some(rustix::thread::LinkNameSpaceType::Network),

@@ -19,7 +19,13 @@ pub struct Node {
 
 impl Node {
     /// Starts tailscaled on `host`, its state and socket under `dir`.
-    pub fn start(net: &mut Net, host: &Host, dir: &Path, tailscaled: &Path, tailscale: &Path) -> Self {
+    pub fn start(
+        net: &mut Net,
+        host: &Host,
+        dir: &Path,
+        tailscaled: &Path,
+        tailscale: &Path,
+    ) -> Self {
         let state = dir.join(format!("ts-{}", host.name));
         std::fs::create_dir_all(&state).unwrap();
         let socket = state.join("tailscaled.sock");
