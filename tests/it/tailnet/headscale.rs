@@ -2,9 +2,11 @@
 //! `privai build` rendered: the command line of the generated service
 //! (launchd's `ProgramArguments` or systemd's `ExecStart=`) and the
 //! generated `config.yaml`, adapted only by moving every absolute path in
-//! them under the test's own tree.
+//! them under the host's staged install (`privai apply --root`), where
+//! privai keeps the files Headscale reads (its TLS pair, its policy).
 
 use super::net::{Host, Net};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -67,18 +69,26 @@ fn command_line(tree: &Path) -> Vec<String> {
 }
 
 impl Headscale {
-    /// Starts Headscale on `host` from `tree`, the host's part of a
-    /// `privai build` (files at their install paths under it), with
-    /// `program` as the binary; waits until `url/health` answers.
-    pub fn start(net: &mut Net, host: &Host, tree: &Path, program: &Path, url: &str) -> Self {
-        let argv = command_line(tree);
+    /// Starts Headscale on `host` from `build`, the host's part of a
+    /// `privai build` (files at their install paths under it), its paths
+    /// moved under `tree` (the host's staged install), with `program` as
+    /// the binary; waits until it listens on `addr`.
+    pub fn start(
+        net: &mut Net,
+        host: &Host,
+        build: &Path,
+        tree: &Path,
+        program: &Path,
+        addr: SocketAddr,
+    ) -> Self {
+        let argv = command_line(build);
         let at = argv
             .iter()
             .position(|a| a == "--config")
             .expect("headscale serve --config FILE");
         let installed = &argv[at + 1];
         let mut config: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(&std::fs::read_to_string(under(tree, installed)).unwrap())
+            serde_yaml_ng::from_str(&std::fs::read_to_string(under(build, installed)).unwrap())
                 .unwrap();
         adapt(&mut config, tree);
         let state = Path::new(
@@ -90,11 +100,11 @@ impl Headscale {
         .unwrap()
         .to_owned();
         std::fs::create_dir_all(&state).unwrap();
-        let adapted = tree.join("headscale-test-config.yaml");
+        let adapted = build.join("headscale-test-config.yaml");
         std::fs::write(&adapted, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
         let mut args: Vec<String> = argv[1..].to_vec();
         args[at] = adapted.to_string_lossy().into_owned();
-        let log = tree.join("headscale.log");
+        let log = build.join("headscale.log");
         let pid = net.spawn(host, program, &args, &[], &log);
         let headscale = Self {
             pid,
@@ -102,16 +112,11 @@ impl Headscale {
             log,
             program: program.to_owned(),
         };
-        headscale.wait_healthy(host, url);
+        headscale.wait_listening(host, addr);
         headscale
     }
 
-    fn wait_healthy(&self, host: &Host, url: &str) {
-        let addr = url
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .parse()
-            .expect("http://IP:PORT");
+    fn wait_listening(&self, host: &Host, addr: SocketAddr) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if host.connects(addr, Duration::from_millis(500)) {
@@ -119,7 +124,7 @@ impl Headscale {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("Headscale did not listen on {url}: {}", self.log_text());
+        panic!("Headscale did not listen on {addr}: {}", self.log_text());
     }
 
     /// Its log so far.

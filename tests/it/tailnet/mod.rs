@@ -20,28 +20,41 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// Headscale's port on the server's test-network address.
-const PORT: u16 = 8080;
+/// The name in the seed's `headscale.server_url`, which every host of
+/// the test network resolves to the server.
+const SERVER_NAME: &str = "headscale.home.arpa";
+/// The port of the seed's `headscale.listen_addr`.
+const PORT: u16 = 443;
 
-/// The seed, on the test network: Headscale's URL the server's address
-/// (plain HTTP; TLS is a proxy's), its API key from the environment, no
-/// MagicDNS (the hosts' resolv.conf stays theirs), and the phone an
-/// Android one, which joins with a key.
-fn seed_overrides(server: &Host, mode: &str) -> String {
+/// The seed as its owner wrote it (self-signed TLS, embedded DERP,
+/// MagicDNS), but for Headscale's API key (from the environment), the
+/// policy mode, and the phone an Android one, which joins with a key.
+fn seed_overrides(mode: &str) -> String {
     format!(
-        "  headscale.server_url | force = \"http://{ip}:{PORT}\",
-  headscale.listen_addr | force = \"{ip}:{PORT}\",
-  headscale.tls.mode | force = 'proxy,
-  headscale.dns.magic_dns | force = false,
-  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
+        "  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
   headscale.policy_mode | force = '{mode},
   devices | force = [
     {{ name = \"phone\", user = \"user1\", kind = 'phone, os = 'android }},
     {{ name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos }},
     {{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux }},
-  ],",
-        ip = server.ip
+  ],"
     )
+}
+
+/// Headscale's self-signed TLS pair where `privai apply` keeps it
+/// (`headscale.tls.cert_path`/`key_path` under the server's staged tree),
+/// made beforehand because Headscale must serve it before the first apply
+/// can talk to it; apply keeps a complete pair it finds.
+fn make_tls_pair(tree: &Path) -> PathBuf {
+    let made = rcgen::generate_simple_self_signed(vec![SERVER_NAME.to_owned()]).unwrap();
+    let dir = tree.join("etc/privai/tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let certificate = dir.join("headscale.crt");
+    std::fs::write(&certificate, made.cert.pem()).unwrap();
+    let key = dir.join("headscale.key");
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    certificate
 }
 
 /// A real tailnet for one spec; everything is torn down on drop.
@@ -52,8 +65,21 @@ pub struct Tailnet {
     pub headscale: Headscale,
     pub api_key: String,
     pub spec: PathBuf,
+    /// Headscale's certificate, which the clients trust.
+    pub certificate: PathBuf,
     pub nodes: BTreeMap<String, Node>,
-    _ollama: crate::standin::ollama::Standin,
+    /// Ollama's stand-in on the server's loopback (dropped there).
+    ollama: Option<crate::standin::ollama::Standin>,
+}
+
+impl Drop for Tailnet {
+    fn drop(&mut self) {
+        // Its server wakes its accept loop by connecting to it, which only
+        // works from the server's namespace, while the namespace exists.
+        if let Some(ollama) = self.ollama.take() {
+            self.server.enter(move || drop(ollama));
+        }
+    }
 }
 
 /// `privai ARGS` in `host`'s namespace with `env`.
@@ -76,13 +102,14 @@ impl Tailnet {
         let dir = tempfile::tempdir().unwrap();
         let mut net = Net::new();
         let server = net.add_host("openclaw-server");
+        net.name(SERVER_NAME, server.ip);
         let spec = dir.path().join("seed.ncl");
         std::fs::write(
             &spec,
             format!(
                 "(import \"{}\") & {{\n{}\n}}\n",
                 repo("examples/seed-home.ncl").display(),
-                seed_overrides(&server, mode)
+                seed_overrides(mode)
             ),
         )
         .unwrap();
@@ -98,13 +125,15 @@ impl Tailnet {
             &[],
         );
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-        let url = format!("http://{}:{PORT}", server.ip);
+        let tree = dir.path().join("root/openclaw-server");
+        let certificate = make_tls_pair(&tree);
         let headscale = Headscale::start(
             &mut net,
             &server,
             &build.join("openclaw-server"),
+            &tree,
             &programs.headscale,
-            &url,
+            (server.ip, PORT).into(),
         );
         let api_key = headscale.api_key(&server);
         let ollama = server.enter(|| {
@@ -125,8 +154,9 @@ impl Tailnet {
             headscale,
             api_key,
             spec,
+            certificate,
             nodes: BTreeMap::new(),
-            _ollama: ollama,
+            ollama: Some(ollama),
         }
     }
 
@@ -181,6 +211,7 @@ impl Tailnet {
             &mut self.net,
             &host,
             self.dir.path(),
+            &self.certificate,
             &programs.tailscaled,
             &programs.tailscale,
         );
@@ -188,7 +219,10 @@ impl Tailnet {
         &self.nodes[name]
     }
 
-    /// The `tailscale up …` argv `privai enroll DEVICE` prints.
+    /// The `tailscale up …` argv `privai enroll DEVICE` prints; for a
+    /// phone or tablet, whose app takes the login server and a key, the
+    /// same command with the login server it prints (the test's phones
+    /// are tailscaled).
     pub fn enroll_command(&self, device: &str) -> Vec<String> {
         let out = privai_on(
             &self.server,
@@ -201,13 +235,26 @@ impl Tailnet {
         );
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
         let text = String::from_utf8_lossy(&out.stdout);
-        let line = text
-            .lines()
-            .map(str::trim)
+        let mut lines = text.lines().map(str::trim);
+        if let Some(line) = lines
+            .clone()
             .map(|l| l.strip_prefix("sudo ").unwrap_or(l))
             .find(|l| l.starts_with("tailscale up "))
-            .unwrap_or_else(|| panic!("no `tailscale up` in:\n{text}"));
-        line.split_whitespace().map(str::to_owned).collect()
+        {
+            return line.split_whitespace().map(str::to_owned).collect();
+        }
+        let server = lines
+            .find_map(|l| l.strip_prefix("Login server: "))
+            .unwrap_or_else(|| panic!("neither `tailscale up` nor a login server in:\n{text}"));
+        ["tailscale", "up"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain([
+                format!("--login-server={server}"),
+                "--auth-key=file:KEY".to_owned(),
+                format!("--hostname={device}"),
+            ])
+            .collect()
     }
 
     /// The pre-auth key privai made for `device` (`privai enroll --show-key`).

@@ -36,6 +36,7 @@ pub struct Net {
     prefix: String,
     bridge: String,
     hosts: Vec<Host>,
+    names: Vec<(String, Ipv4Addr)>,
     children: Vec<(String, Child)>,
 }
 
@@ -61,6 +62,7 @@ impl Net {
             prefix,
             bridge,
             hosts: Vec::new(),
+            names: Vec::new(),
             children: Vec::new(),
         };
         ip(&["-n", &net.bridge, "link", "add", "br0", "type", "bridge"]);
@@ -86,6 +88,7 @@ impl Net {
         let etc = PathBuf::from("/etc/netns").join(&ns);
         std::fs::create_dir_all(&etc).unwrap();
         std::fs::write(etc.join("resolv.conf"), "").unwrap();
+        self.write_hosts_file(&host);
         let leg = format!("h{index}");
         ip(&[
             "link",
@@ -108,6 +111,27 @@ impl Net {
         ip(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]);
         ip(&["-n", &ns, "link", "set", "eth0", "up"]);
         host
+    }
+
+    /// Makes `name` resolve to `ip` on every host (their own
+    /// `/etc/hosts`, which `ip netns exec` binds over this machine's).
+    pub fn name(&mut self, name: &str, ip: Ipv4Addr) {
+        self.names.push((name.to_owned(), ip));
+        for host in &self.hosts {
+            self.write_hosts_file(host);
+        }
+    }
+
+    fn write_hosts_file(&self, host: &Host) {
+        let mut text = String::from("127.0.0.1 localhost\n");
+        for (name, ip) in &self.names {
+            text.push_str(&format!("{ip} {name}\n"));
+        }
+        std::fs::write(
+            PathBuf::from("/etc/netns").join(&host.ns).join("hosts"),
+            text,
+        )
+        .unwrap();
     }
 
     /// Starts `program ARGS` in `host`'s namespace with `env`, its output

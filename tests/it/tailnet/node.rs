@@ -1,6 +1,6 @@
 //! A real Tailscale client on a host of the test network: `tailscaled`
-//! with a real TUN device in the host's namespace (DERP over plain HTTP,
-//! no log upload), and `tailscale` talking to it through its own socket.
+//! with a real TUN device in the host's namespace (trusting Headscale's
+//! self-signed certificate, no log upload), and `tailscale` talking to it through its own socket.
 
 use super::net::{Host, Net};
 use std::net::Ipv4Addr;
@@ -18,11 +18,13 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts tailscaled on `host`, its state and socket under `dir`.
+    /// Starts tailscaled on `host`, its state and socket under `dir`,
+    /// trusting the certificate(s) in `certificate` (Go's `SSL_CERT_FILE`).
     pub fn start(
         net: &mut Net,
         host: &Host,
         dir: &Path,
+        certificate: &Path,
         tailscaled: &Path,
         tailscale: &Path,
     ) -> Self {
@@ -42,7 +44,7 @@ impl Node {
             tailscaled,
             &args,
             &[
-                ("TS_DEBUG_USE_DERP_HTTP", "1"),
+                ("SSL_CERT_FILE", &certificate.to_string_lossy()),
                 ("TS_DISABLE_PORTMAPPER", "1"),
                 ("TS_ASSUME_NETWORK_UP_FOR_TEST", "1"),
             ],
