@@ -100,6 +100,19 @@ impl Headscale {
         .unwrap()
         .to_owned();
         std::fs::create_dir_all(&state).unwrap();
+        // In file mode Headscale does not start without its policy file:
+        // the one `privai build` rendered, installed where apply keeps it.
+        if config["policy"]["mode"].as_str() == Some("file") {
+            let installed = config["policy"]["path"].as_str().expect("policy.path");
+            let built = build.join(
+                installed
+                    .trim_start_matches(&*tree.to_string_lossy())
+                    .trim_start_matches('/'),
+            );
+            std::fs::create_dir_all(Path::new(installed).parent().unwrap()).unwrap();
+            std::fs::copy(&built, installed)
+                .unwrap_or_else(|e| panic!("installing {}: {e}", built.display()));
+        }
         let adapted = build.join("headscale-test-config.yaml");
         std::fs::write(&adapted, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
         let mut args: Vec<String> = argv[1..].to_vec();

@@ -147,6 +147,7 @@ impl Tailnet {
             })
         });
         serve_gateway_health(&server, 18789);
+        launchctl_shim(&dir.path().join("shims"), headscale.pid);
         Self {
             dir,
             net,
@@ -166,7 +167,13 @@ impl Tailnet {
     }
 
     fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        let shims = self.dir.path().join("shims");
+        let mut path = shims.into_os_string();
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
         vec![
+            ("PATH", path),
+            ("PRIVAI_TEST_PASS_THROUGH", "launchctl".into()),
             (
                 "PRIVAI_TEST_SERVICES",
                 self.dir.path().join("services.log").into_os_string(),
@@ -308,6 +315,26 @@ impl Tailnet {
         );
     }
 
+    /// What Headscale holds, from its own CLI: users, pre-auth keys,
+    /// nodes (without what changes by itself: last seen, online, expiry
+    /// of the node key) and the policy it enforces.
+    pub fn headscale_state(&self) -> serde_json::Value {
+        let mut nodes = self.headscale.json(&self.server, &["nodes", "list"]);
+        for node in nodes.as_array_mut().into_iter().flatten() {
+            if let Some(node) = node.as_object_mut() {
+                for volatile in ["last_seen", "online", "expiry"] {
+                    node.remove(volatile);
+                }
+            }
+        }
+        serde_json::json!({
+            "users": self.headscale.json(&self.server, &["users", "list"]),
+            "keys": self.headscale.json(&self.server, &["preauthkeys", "list"]),
+            "nodes": nodes,
+            "policy": self.headscale.cli(&self.server, &["policy", "get"]),
+        })
+    }
+
     /// Headscale's nodes: name → (IPv4 address, user, tags).
     pub fn headscale_nodes(&self) -> BTreeMap<String, serde_json::Value> {
         let nodes = self.headscale.json(&self.server, &["nodes", "list"]);
@@ -319,6 +346,23 @@ impl Tailnet {
             .map(|n| (n["given_name"].as_str().unwrap_or_default().to_owned(), n))
             .collect()
     }
+}
+
+/// A `launchctl` for `privai apply` on the (macOS) server: `launchctl
+/// kill SIGHUP …headscale` sends SIGHUP to the test's Headscale (pid
+/// `pid`), as launchd would; every other command line succeeds and does
+/// nothing (the services are the test's).
+fn launchctl_shim(dir: &Path, pid: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("launchctl");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\ncase \"$1 $2 $3\" in\n  \"kill SIGHUP \"*headscale) exec kill -HUP {pid} ;;\nesac\nexit 0\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
 /// Answers `{"ok":true}` on `127.0.0.1:port` of `host` (the gateway's
@@ -339,19 +383,21 @@ fn serve_gateway_health(host: &Host, port: u16) {
 }
 
 #[test]
-fn the_seed_applies_on_an_empty_real_headscale_in_database_mode_and_devices_join() {
-    let mut tailnet = Tailnet::seed("database");
+fn the_seed_applies_on_an_empty_real_headscale_in_database_mode_devices_join_and_a_second_apply_changes_nothing()
+ {
+    seed_applies_joins_and_reapplies_without_writes("database");
+}
+
+/// The seed applied in policy `mode` on an empty Headscale (the policy's
+/// `tests` held back: their users have no node yet), every device joined,
+/// a second apply that gives Headscale the tests (which the real server
+/// evaluates, and accepts), and a third that changes nothing in Headscale.
+fn seed_applies_joins_and_reapplies_without_writes(mode: &str) {
+    let started = std::time::Instant::now();
+    let mut tailnet = Tailnet::seed(mode);
     let spec = tailnet.spec.clone();
     let first = tailnet.apply(&spec);
     assert!(first.contains("Apply complete!"), "{first}");
-    let users = tailnet.headscale.json(&tailnet.server, &["users", "list"]);
-    let names: Vec<&str> = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|u| u["name"].as_str())
-        .collect();
-    assert_eq!(names, ["user1", "user2"]);
     for device in ["phone", "laptop", "desktop"] {
         tailnet.join(device);
     }
@@ -360,4 +406,25 @@ fn the_seed_applies_on_an_empty_real_headscale_in_database_mode_and_devices_join
         nodes.keys().map(String::as_str).collect::<Vec<_>>(),
         ["desktop", "laptop", "phone"]
     );
+    let second = tailnet.apply(&spec);
+    assert!(second.contains("\"tests\""), "{second}");
+    let policy = tailnet.headscale.cli(&tailnet.server, &["policy", "get"]);
+    assert!(
+        policy.contains("group:trusted") && policy.contains("\"tests\""),
+        "{policy}"
+    );
+    let before = tailnet.headscale_state();
+    let third = tailnet.apply(&spec);
+    let after = tailnet.headscale_state();
+    assert_eq!(before, after, "the third apply changed Headscale:\n{third}");
+    eprintln!(
+        "real tailnet ({mode} mode): applied, 3 devices joined, re-applied in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn the_seed_applies_on_an_empty_real_headscale_in_file_mode_devices_join_and_a_second_apply_changes_nothing()
+ {
+    seed_applies_joins_and_reapplies_without_writes("file");
 }
