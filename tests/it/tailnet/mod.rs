@@ -199,7 +199,14 @@ impl Tailnet {
 
     /// `privai apply SPEC --root ROOT --auto-approve`, which must succeed.
     pub fn apply(&self, spec: &Path) -> String {
-        let out = self.privai("apply", spec, &["--auto-approve"]);
+        self.apply_with(spec, &[])
+    }
+
+    /// `privai apply SPEC --root ROOT --auto-approve ARGS`, which must succeed.
+    pub fn apply_with(&self, spec: &Path, args: &[&str]) -> String {
+        let mut all = vec!["--auto-approve"];
+        all.extend(args);
+        let out = self.privai("apply", spec, &all);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -396,7 +403,10 @@ fn seed_applies_joins_and_reapplies_without_writes(mode: &str) {
     let started = std::time::Instant::now();
     let mut tailnet = Tailnet::seed(mode);
     let spec = tailnet.spec.clone();
-    let first = tailnet.apply(&spec);
+    // File mode: Headscale started with the policy file `privai build`
+    // rendered (it does not start without one), which apply adopts.
+    let adopt: &[&str] = if mode == "file" { &["--adopt"] } else { &[] };
+    let first = tailnet.apply_with(&spec, adopt);
     assert!(first.contains("Apply complete!"), "{first}");
     for device in ["phone", "laptop", "desktop"] {
         tailnet.join(device);
