@@ -10,6 +10,7 @@ mod headscale;
 mod net;
 mod node;
 mod programs;
+mod proof;
 
 use crate::tools::{repo, show};
 use headscale::Headscale;
@@ -219,8 +220,15 @@ impl Tailnet {
 
     /// Adds a host named `name` running tailscaled.
     pub fn add_node(&mut self, name: &str) -> &Node {
-        let programs = programs::programs();
         let host = self.net.add_host(name);
+        self.start_node(host)
+    }
+
+    /// Starts tailscaled on `host` (a host of the network).
+    fn start_node(&mut self, host: Host) -> &Node {
+        let name = host.name.clone();
+        let name = name.as_str();
+        let programs = programs::programs();
         let node = Node::start(
             &mut self.net,
             &host,
@@ -322,6 +330,45 @@ impl Tailnet {
         );
     }
 
+    /// Joins the server itself (privai enrolls devices, not hosts): with a
+    /// key made by Headscale's CLI for a user `servers` of its own.
+    pub fn join_server(&mut self) {
+        let server = self.server.clone();
+        self.start_node(server);
+        self.headscale
+            .cli(&self.server, &["users", "create", "servers"]);
+        let users = self.headscale.json(&self.server, &["users", "list"]);
+        let id = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == "servers")
+            .and_then(|u| u["id"].as_u64())
+            .expect("the user servers");
+        let key = self.headscale.cli(
+            &self.server,
+            &["preauthkeys", "create", "-u", &id.to_string(), "-e", "1h"],
+        );
+        let key = key.lines().last().unwrap().trim().to_owned();
+        let argv: Vec<String> = [
+            "tailscale",
+            "up",
+            &format!("--login-server=https://{SERVER_NAME}"),
+            "--auth-key=file:KEY",
+            "--hostname=openclaw-server",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        let name = self.server.name.clone();
+        let out = self.join_with(&name, &argv, &key);
+        assert!(
+            out.status.success(),
+            "the server did not join: {}",
+            show(&out)
+        );
+    }
+
     /// What Headscale holds, from its own CLI: users, pre-auth keys,
     /// nodes (without what changes by itself: last seen, online, expiry
     /// of the node key) and the policy it enforces.
@@ -418,6 +465,13 @@ fn seed_applies_joins_and_reapplies_without_writes(mode: &str) {
     );
     let second = tailnet.apply(&spec);
     assert!(second.contains("\"tests\""), "{second}");
+    if mode == "file" {
+        let log = tailnet.headscale.log_text();
+        assert!(
+            log.contains("reloading ACL policy"),
+            "no SIGHUP reload:\n{log}"
+        );
+    }
     let policy = tailnet.headscale.cli(&tailnet.server, &["policy", "get"]);
     assert!(
         policy.contains("group:trusted") && policy.contains("\"tests\""),

@@ -237,12 +237,15 @@ impl Host {
         })
     }
 
-    /// A TCP listener on `port` of every address of this host, accepting
-    /// and closing connections until the test ends.
-    pub fn listen(&self, port: u16) {
-        let listener = self
-            .enter(|| TcpListener::bind(("0.0.0.0", port)))
-            .unwrap_or_else(|e| panic!("listening on {}:{port}: {e}", self.name));
+    /// A TCP listener on `ip:port` of this host, accepting and closing
+    /// connections until the test ends; none when something listens on
+    /// every address of the port already.
+    pub fn listen_at(&self, ip: Ipv4Addr, port: u16) {
+        let listener = match self.enter(|| TcpListener::bind((ip, port))) {
+            Ok(listener) => listener,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return,
+            Err(e) => panic!("listening on {}:{ip}:{port}: {e}", self.name),
+        };
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 drop(stream);
