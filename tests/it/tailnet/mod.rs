@@ -7,6 +7,7 @@
 //! command `privai enroll DEVICE` prints and the key `privai apply` made.
 
 mod headscale;
+mod keys;
 mod net;
 mod node;
 mod programs;
@@ -30,17 +31,41 @@ const PORT: u16 = 443;
 /// The seed as its owner wrote it (self-signed TLS, embedded DERP,
 /// MagicDNS), but for Headscale's API key (from the environment), the
 /// policy mode, and the phone an Android one, which joins with a key.
-fn seed_overrides(mode: &str) -> String {
+/// Only the devices named in `devices` are kept.
+fn seed_spec(mode: &str, devices: &[&str]) -> String {
+    let all = [
+        (
+            "phone",
+            "{ name = \"phone\", user = \"user1\", kind = 'phone, os = 'android }",
+        ),
+        (
+            "laptop",
+            "{ name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos }",
+        ),
+        (
+            "desktop",
+            "{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux }",
+        ),
+    ];
+    let kept: Vec<&str> = all
+        .iter()
+        .filter(|(name, _)| devices.contains(name))
+        .map(|(_, device)| *device)
+        .collect();
     format!(
-        "  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
+        "(import \"{}\") & {{
+  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
   headscale.policy_mode | force = '{mode},
-  devices | force = [
-    {{ name = \"phone\", user = \"user1\", kind = 'phone, os = 'android }},
-    {{ name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos }},
-    {{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux }},
-  ],"
+  devices | force = [{}],
+}}
+",
+        repo("examples/seed-home.ncl").display(),
+        kept.join(", ")
     )
 }
+
+/// The seed's three devices.
+pub const DEVICES: [&str; 3] = ["phone", "laptop", "desktop"];
 
 /// Headscale's self-signed TLS pair where `privai apply` keeps it
 /// (`headscale.tls.cert_path`/`key_path` under the server's staged tree),
@@ -66,6 +91,8 @@ pub struct Tailnet {
     pub headscale: Headscale,
     pub api_key: String,
     pub spec: PathBuf,
+    /// The policy mode (`file` or `database`).
+    pub mode: String,
     /// Headscale's certificate, which the clients trust.
     pub certificate: PathBuf,
     pub nodes: BTreeMap<String, Node>,
@@ -105,15 +132,7 @@ impl Tailnet {
         let server = net.add_host("openclaw-server");
         net.name(SERVER_NAME, server.ip);
         let spec = dir.path().join("seed.ncl");
-        std::fs::write(
-            &spec,
-            format!(
-                "(import \"{}\") & {{\n{}\n}}\n",
-                repo("examples/seed-home.ncl").display(),
-                seed_overrides(mode)
-            ),
-        )
-        .unwrap();
+        std::fs::write(&spec, seed_spec(mode, &DEVICES)).unwrap();
         let build = dir.path().join("build");
         let out = privai_on(
             &server,
@@ -156,10 +175,21 @@ impl Tailnet {
             headscale,
             api_key,
             spec,
+            mode: mode.to_owned(),
             certificate,
             nodes: BTreeMap::new(),
             ollama: Some(ollama),
         }
+    }
+
+    /// A variant of the seed with only `devices`, written next to it.
+    pub fn seed_with(&self, devices: &[&str]) -> PathBuf {
+        let path = self
+            .dir
+            .path()
+            .join(format!("seed-{}.ncl", devices.join("-")));
+        std::fs::write(&path, seed_spec(&self.mode, devices)).unwrap();
+        path
     }
 
     /// Where the system is installed.
@@ -315,12 +345,8 @@ impl Tailnet {
 
     /// Joins `device` as `privai enroll` says, with privai's key; must succeed.
     pub fn join(&mut self, device: &str) {
-        if !self.nodes.contains_key(device) {
-            self.add_node(device);
-        }
-        let argv = self.enroll_command(device);
         let key = self.key_of(device);
-        let out = self.join_with(device, &argv, &key);
+        let out = self.try_join(device, &key);
         assert!(
             out.status.success(),
             "{device} did not join: {}\n--- tailscaled\n{}\n--- headscale\n{}",
@@ -367,6 +393,15 @@ impl Tailnet {
             "the server did not join: {}",
             show(&out)
         );
+    }
+
+    /// Tries to join `device` as `privai enroll` says, with `key`.
+    pub fn try_join(&mut self, device: &str, key: &str) -> Output {
+        if !self.nodes.contains_key(device) {
+            self.add_node(device);
+        }
+        let argv = self.enroll_command(device);
+        self.join_with(device, &argv, key)
     }
 
     /// What Headscale holds, from its own CLI: users, pre-auth keys,
