@@ -20,7 +20,12 @@ fn a_device_removed_from_the_spec_cannot_join_with_its_key_a_stranger_cannot_joi
         "the removed laptop joined with its old key: {}",
         show(&refused)
     );
-    let stranger = tailnet.try_join("phone", "hskey-auth-not-a-key-privai-made");
+    // A key of the right shape privai never made: the phone's, its last
+    // character changed.
+    let mut forged = tailnet.key_of("phone");
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'a' { 'b' } else { 'a' });
+    let stranger = tailnet.try_join("phone", &forged);
     assert!(
         !stranger.status.success(),
         "a made-up key joined: {}",
