@@ -750,6 +750,7 @@ fn control_actions(
             policy.as_deref(),
         ),
     };
+    notes.extend(addresses::mismatches(&control.addresses, nodes));
     let host = &control.host;
     for user in users_to_create(&control.users, users) {
         actions.push(Action::CreateUser {
@@ -1060,6 +1061,7 @@ pub fn service_actions(
     (stops, starts)
 }
 
+pub mod addresses;
 pub mod policy_tests;
 pub mod saved;
 

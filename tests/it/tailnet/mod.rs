@@ -6,6 +6,7 @@
 //! each device of the spec runs its own tailscaled and joins with the
 //! command `privai enroll DEVICE` prints and the key `privai apply` made.
 
+mod addresses;
 mod headscale;
 mod keys;
 mod net;
