@@ -160,28 +160,6 @@ impl Net {
         self.children.push((program.display().to_string(), child));
         pid
     }
-
-    /// Kills the process `pid` this network started, and waits for it.
-    pub fn kill(&mut self, pid: u32) {
-        if let Some(at) = self.children.iter().position(|(_, c)| c.id() == pid) {
-            let (_, mut child) = self.children.remove(at);
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Sends SIGHUP to the process `pid` this network started.
-    pub fn hang_up(&self, pid: u32) {
-        assert!(
-            self.children.iter().any(|(_, c)| c.id() == pid),
-            "{pid} is not a process of this network"
-        );
-        let status = Command::new("kill")
-            .args(["-HUP", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
 }
 
 impl Drop for Net {
