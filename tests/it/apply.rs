@@ -1327,3 +1327,30 @@ fn a_reusable_device_gets_a_reusable_key_that_stays_valid_after_it_joins() {
         Err("authkey already used".to_owned())
     );
 }
+
+#[test]
+fn five_no_op_applies_against_the_standins_change_nothing() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    let first = seed.apply(&spec, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    let writes = seed.headscale.writes().len();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let again = seed.apply(&spec, &[]);
+        times.push(started.elapsed());
+        assert_eq!(
+            stdout(&again),
+            "No changes. Your system matches the spec.\n",
+            "{}",
+            show(&again)
+        );
+    }
+    assert_eq!(seed.headscale.writes().len(), writes, "no Headscale writes");
+    times.sort();
+    eprintln!(
+        "no-op apply against the stand-ins: median {} ms of 5",
+        times[2].as_millis()
+    );
+}

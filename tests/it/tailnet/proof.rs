@@ -72,7 +72,7 @@ fn every_pair_privai_acl_reports_for_the_seed_behaves_so_on_the_real_tailnet() {
     let spec = tailnet.spec.clone();
     tailnet.apply(&spec);
     tailnet.join_server();
-    for device in ["phone", "laptop", "desktop"] {
+    for device in super::DEVICES {
         tailnet.join(device);
     }
     tailnet.apply(&spec);
