@@ -13,6 +13,7 @@ mod net;
 mod node;
 mod programs;
 mod proof;
+mod tags;
 
 use crate::tools::{repo, show};
 use headscale::Headscale;
@@ -32,7 +33,8 @@ const PORT: u16 = 443;
 /// The seed as its owner wrote it (self-signed TLS, embedded DERP,
 /// MagicDNS), but for Headscale's API key (from the environment), the
 /// policy mode, and the phone an Android one, which joins with a key.
-/// Only the devices named in `devices` are kept.
+/// Only the devices named in `devices` are kept (`nas`, a server of
+/// user1 tagged `tag:storage`, brings its tag's owners).
 fn seed_spec(mode: &str, devices: &[&str]) -> String {
     let all = [
         (
@@ -47,6 +49,10 @@ fn seed_spec(mode: &str, devices: &[&str]) -> String {
             "desktop",
             "{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux }",
         ),
+        (
+            "nas",
+            "{ name = \"nas\", user = \"user1\", kind = 'server, os = 'linux, tags = [\"tag:storage\"] }",
+        ),
     ];
     let kept: Vec<&str> = all
         .iter()
@@ -58,10 +64,15 @@ fn seed_spec(mode: &str, devices: &[&str]) -> String {
   headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
   headscale.policy_mode | force = '{mode},
   devices | force = [{}],
-}}
+{}}}
 ",
         repo("examples/seed-home.ncl").display(),
-        kept.join(", ")
+        kept.join(", "),
+        if devices.contains(&"nas") {
+            "  acl.tag_owners = { storage = [\"group:trusted\"] },\n"
+        } else {
+            ""
+        }
     )
 }
 
