@@ -68,6 +68,29 @@ fn command_line(tree: &Path) -> Vec<String> {
     line.split_whitespace().map(str::to_owned).collect()
 }
 
+/// The built config of `build` (a host's part of a `privai build`).
+fn built_config(build: &Path) -> serde_yaml_ng::Value {
+    let argv = command_line(build);
+    let at = argv
+        .iter()
+        .position(|a| a == "--config")
+        .expect("headscale serve --config FILE");
+    serde_yaml_ng::from_str(&std::fs::read_to_string(under(build, &argv[at + 1])).unwrap()).unwrap()
+}
+
+/// `tls_cert_path` and `tls_key_path` of the config built in `build`.
+pub fn tls_paths(build: &Path) -> (String, String) {
+    let config = built_config(build);
+    let path = |key: &str| {
+        config[key]
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| panic!("the built config has no {key}: self-signed TLS?"))
+            .to_owned()
+    };
+    (path("tls_cert_path"), path("tls_key_path"))
+}
+
 impl Headscale {
     /// Starts Headscale on `host` from `build`, the host's part of a
     /// `privai build` (files at their install paths under it), its paths

@@ -79,20 +79,38 @@ fn seed_spec(mode: &str, devices: &[&str]) -> String {
 /// The seed's three devices.
 pub const DEVICES: [&str; 3] = ["phone", "laptop", "desktop"];
 
-/// Headscale's self-signed TLS pair where `privai apply` keeps it
-/// (`headscale.tls.cert_path`/`key_path` under the server's staged tree),
-/// made beforehand because Headscale must serve it before the first apply
-/// can talk to it; apply keeps a complete pair it finds.
-fn make_tls_pair(tree: &Path) -> PathBuf {
-    let made = rcgen::generate_simple_self_signed(vec![SERVER_NAME.to_owned()]).unwrap();
-    let dir = tree.join("etc/privai/tls");
-    std::fs::create_dir_all(&dir).unwrap();
-    let certificate = dir.join("headscale.crt");
+/// Headscale's self-signed TLS pair for `name`, where `privai apply`
+/// keeps it (the built config's `tls_cert_path`, the key beside it as
+/// `headscale.key`) and where Headscale reads the key (`tls_key_path`:
+/// the same file, or on Linux the copy systemd hands over as a
+/// credential), under the server's staged `tree`; made beforehand because
+/// Headscale must serve it before the first apply can talk to it, and
+/// apply keeps a complete pair it finds. Returns the certificate.
+fn make_tls_pair(tree: &Path, build: &Path, name: &str) -> PathBuf {
+    let (cert_path, key_path) = headscale::tls_paths(build);
+    let made = rcgen::generate_simple_self_signed(vec![name.to_owned()]).unwrap();
+    let certificate = tree.join(cert_path.trim_start_matches('/'));
+    let kept_key = certificate.with_file_name("headscale.key");
+    let served_key = tree.join(key_path.trim_start_matches('/'));
+    std::fs::create_dir_all(certificate.parent().unwrap()).unwrap();
     std::fs::write(&certificate, made.cert.pem()).unwrap();
-    let key = dir.join("headscale.key");
-    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    for key in [&kept_key, &served_key] {
+        std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+        std::fs::write(key, made.signing_key.serialize_pem()).unwrap();
+        std::fs::set_permissions(key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    }
     certificate
+}
+
+/// What a test tailnet runs: the server host of the spec, the name in its
+/// `headscale.server_url` (served on port 443), the spec's text, its
+/// policy mode, and the models Ollama's stand-in offers.
+pub struct Setup<'a> {
+    pub host: &'a str,
+    pub server_name: &'a str,
+    pub spec: String,
+    pub mode: &'a str,
+    pub models: &'a [&'a str],
 }
 
 /// A real tailnet for one spec; everything is torn down on drop.
@@ -105,6 +123,8 @@ pub struct Tailnet {
     pub spec: PathBuf,
     /// The policy mode (`file` or `database`).
     pub mode: String,
+    /// The name in `headscale.server_url`.
+    pub server_name: String,
     /// Headscale's certificate, which the clients trust.
     pub certificate: PathBuf,
     pub nodes: BTreeMap<String, Node>,
@@ -138,13 +158,26 @@ impl Tailnet {
     /// The seed (`examples/seed-home.ncl`) in policy `mode` (`file` or
     /// `database`), Headscale started, nothing applied yet.
     pub fn seed(mode: &str) -> Self {
+        Self::start(Setup {
+            host: "openclaw-server",
+            server_name: SERVER_NAME,
+            spec: seed_spec(mode, &DEVICES),
+            mode,
+            models: &["codellama:13b", "llama3.2:3b"],
+        })
+    }
+
+    /// The tailnet of `setup`: its server host with Headscale started
+    /// (and stand-ins of Ollama and the gateway's health), nothing
+    /// applied yet.
+    pub fn start(setup: Setup) -> Self {
         let programs = programs::programs();
         let dir = tempfile::tempdir().unwrap();
         let mut net = Net::new();
-        let server = net.add_host("openclaw-server");
-        net.name(SERVER_NAME, server.ip);
-        let spec = dir.path().join("seed.ncl");
-        std::fs::write(&spec, seed_spec(mode, &DEVICES)).unwrap();
+        let server = net.add_host(setup.host);
+        net.name(setup.server_name, server.ip);
+        let spec = dir.path().join("spec.ncl");
+        std::fs::write(&spec, &setup.spec).unwrap();
         let build = dir.path().join("build");
         let out = privai_on(
             &server,
@@ -157,25 +190,24 @@ impl Tailnet {
             &[],
         );
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-        let tree = dir.path().join("root/openclaw-server");
-        let certificate = make_tls_pair(&tree);
+        let tree = dir.path().join("root").join(setup.host);
+        let built = build.join(setup.host);
+        let certificate = make_tls_pair(&tree, &built, setup.server_name);
         let headscale = Headscale::start(
             &mut net,
             &server,
-            &build.join("openclaw-server"),
+            &built,
             &tree,
             &programs.headscale,
             (server.ip, PORT).into(),
         );
         let api_key = headscale.api_key(&server);
+        let models = setup.models;
         let ollama = server.enter(|| {
             use crate::standin::ollama::{Config, Model, Standin};
             Standin::start(Config {
                 port: 11434,
-                ..Config::with_registry(vec![
-                    Model::new("codellama:13b", 3_000_000),
-                    Model::new("llama3.2:3b", 1_000_000),
-                ])
+                ..Config::with_registry(models.iter().map(|m| Model::new(m, 1_000_000)).collect())
             })
         });
         serve_gateway_health(&server, 18789);
@@ -187,7 +219,8 @@ impl Tailnet {
             headscale,
             api_key,
             spec,
-            mode: mode.to_owned(),
+            mode: setup.mode.to_owned(),
+            server_name: setup.server_name.to_owned(),
             certificate,
             nodes: BTreeMap::new(),
             ollama: Some(ollama),
@@ -371,6 +404,11 @@ impl Tailnet {
     /// Joins the server itself (privai enrolls devices, not hosts): with a
     /// key made by Headscale's CLI for a user `servers` of its own.
     pub fn join_server(&mut self) {
+        self.join_server_tagged(&[]);
+    }
+
+    /// [`Tailnet::join_server`], the key carrying `tags` (comma-separated).
+    pub fn join_server_tagged(&mut self, tags: &[&str]) {
         let server = self.server.clone();
         self.start_node(server);
         self.headscale
@@ -383,17 +421,20 @@ impl Tailnet {
             .find(|u| u["name"] == "servers")
             .and_then(|u| u["id"].as_u64())
             .expect("the user servers");
-        let key = self.headscale.cli(
-            &self.server,
-            &["preauthkeys", "create", "-u", &id.to_string(), "-e", "1h"],
-        );
+        let id = id.to_string();
+        let tags = tags.join(",");
+        let mut args = vec!["preauthkeys", "create", "-u", &id, "-e", "1h"];
+        if !tags.is_empty() {
+            args.extend(["--tags", &tags]);
+        }
+        let key = self.headscale.cli(&self.server, &args);
         let key = key.lines().last().unwrap().trim().to_owned();
         let argv: Vec<String> = [
             "tailscale",
             "up",
-            &format!("--login-server=https://{SERVER_NAME}"),
+            &format!("--login-server=https://{}", self.server_name),
             "--auth-key=file:KEY",
-            "--hostname=openclaw-server",
+            &format!("--hostname={}", self.server.name),
         ]
         .iter()
         .map(|a| a.to_string())
