@@ -255,6 +255,8 @@ impl Tailnet {
                 self.dir.path().join("services.log").into_os_string(),
             ),
             ("PRIVAI_TEST_HS_KEY", self.api_key.clone().into()),
+            // The homelab example's gateway token.
+            ("OPENCLAW_GATEWAY_TOKEN", "test-gateway-token".into()),
         ]
     }
 
@@ -338,7 +340,11 @@ impl Tailnet {
             .map(|l| l.strip_prefix("sudo ").unwrap_or(l))
             .find(|l| l.starts_with("tailscale up "))
         {
-            return line.split_whitespace().map(str::to_owned).collect();
+            // (PowerShell's quotes, on Windows, are the shell's.)
+            return line
+                .split_whitespace()
+                .map(|word| word.trim_matches(['"', '\'']).to_owned())
+                .collect();
         }
         let server = lines
             .find_map(|l| l.strip_prefix("Login server: "))

@@ -139,3 +139,68 @@ fn every_pair_privai_acl_reports_for_the_seed_behaves_so_on_the_real_tailnet() {
         "3 devices x 3 services"
     );
 }
+
+/// `examples/linux-homelab.ncl` on the test network: Headscale serving
+/// its own self-signed TLS on 443 (the example's proxy is not part of the
+/// test), policy in Headscale's database, the iPhone an Android one (it
+/// joins with a key), and the pinned addresses the ones Headscale hands
+/// out in the order the test joins the nodes (homelab, then nas).
+fn homelab_spec() -> String {
+    format!(
+        "(import \"{}\") & {{
+  headscale.tls.mode | force = 'self_signed,
+  headscale.listen_addr | force = \"0.0.0.0:443\",
+  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
+  headscale.policy_mode | force = 'database,
+  hosts | force = [
+    {{ name = \"homelab\", chip = \"AMD Ryzen 9 7900\", gpu_memory_gb = 24, roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = \"100.64.0.1\", tags = [\"tag:server\"] }},
+  ],
+  devices | force = [
+    {{ name = \"alex-phone\", user = \"alex\", kind = 'phone, os = 'android }},
+    {{ name = \"alex-laptop\", user = \"alex\", kind = 'laptop, os = 'linux }},
+    {{ name = \"sam-phone\", user = \"sam\", kind = 'phone, os = 'android }},
+    {{ name = \"kim-laptop\", user = \"kim\", kind = 'laptop, os = 'windows }},
+    {{ name = \"nas\", user = \"alex\", kind = 'server, os = 'linux, tags = [\"tag:storage\"], tailnet_ip = \"100.64.0.2\" }},
+  ],
+  openclaw.bind | force = \"100.64.0.1\",
+}}
+",
+        crate::tools::repo("examples/linux-homelab.ncl").display()
+    )
+}
+
+#[test]
+fn every_pair_privai_acl_reports_for_the_linux_homelab_behaves_so_on_the_real_tailnet() {
+    let mut tailnet = Tailnet::start(super::Setup {
+        host: "homelab",
+        server_name: "vpn.example.org",
+        spec: homelab_spec(),
+        mode: "database",
+        models: &["qwen2.5:14b", "llama3.1:8b", "nomic-embed-text"],
+    });
+    let spec = tailnet.spec.clone();
+    tailnet.apply(&spec);
+    tailnet.join_server_tagged(&["tag:server"]);
+    let devices = [
+        "nas",
+        "alex-phone",
+        "alex-laptop",
+        "sam-phone",
+        "kim-laptop",
+    ];
+    for device in devices {
+        tailnet.join(device);
+    }
+    tailnet.apply(&spec);
+    assert_eq!(
+        tailnet.nodes["homelab"].address(),
+        Ipv4Addr::new(100, 64, 0, 1)
+    );
+    assert_eq!(tailnet.nodes["nas"].address(), Ipv4Addr::new(100, 64, 0, 2));
+    let (tried, accepted, denied) = prove(&tailnet, "linux-homelab");
+    assert_eq!(
+        (tried, accepted, denied),
+        (15, 4, 11),
+        "5 devices x 3 services; the tagged nas is in no group"
+    );
+}
