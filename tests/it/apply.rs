@@ -714,7 +714,9 @@ fn rollback_installs_the_previous_generation_again_as_a_new_one() {
         "{}",
         show(&gc)
     );
-    // Files only: rollback puts files back, not the keys b expired.
+    // Files only: rollback puts files back, not Headscale's keys: the
+    // files match spec a, and the key b made for its tablet is left for
+    // the next apply of a to expire.
     let plan = privai(
         [
             OsStr::new("plan"),
@@ -723,9 +725,20 @@ fn rollback_installs_the_previous_generation_again_as_a_new_one() {
             root.as_os_str(),
             "--detailed-exitcode".as_ref(),
         ],
-        &[],
+        // Headscale observed as by the applies (whether the policy's tests
+        // are held back depends on its nodes).
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+        ],
     );
-    assert_eq!(plan.status.code(), Some(0), "the tree still matches spec a");
+    assert_eq!(plan.status.code(), Some(2), "{}", show(&plan));
+    assert!(
+        stdout(&plan).contains("  - pre-auth key openclaw-server:tablet (")
+            && stdout(&plan).contains("Plan: 0 to add, 0 to change, 1 to delete."),
+        "{}",
+        show(&plan)
+    );
 }
 
 #[test]
@@ -1311,6 +1324,16 @@ fn a_reusable_device_gets_a_reusable_key_that_stays_valid_after_it_joins() {
     seed.headscale
         .join_with_key("laptop", laptop.trim())
         .unwrap();
+    // Now that user1 and user2 have nodes, the policy's tests can run:
+    // this apply adds them (held back until now), and changes nothing else.
+    let tests = seed.apply(&a, &[]);
+    assert!(
+        stdout(&tests).contains("+  \"tests\": [")
+            && stdout(&tests)
+                .contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."),
+        "{}",
+        show(&tests)
+    );
     let again = seed.apply(&a, &[]);
     assert_eq!(again.status.code(), Some(0), "{}", show(&again));
     assert_eq!(
