@@ -129,9 +129,12 @@ pub(super) fn observe_and_plan(
     // The policy as Headscale can take it with the nodes it has now.
     let mut prepared = prepared.clone();
     let held = crate::plan::policy_tests::hold_back(&mut prepared.desired, &observed.headscale);
+    // … and naming each node by the address Headscale gave it.
+    let addresses = crate::plan::addresses::follow(&mut prepared.desired, &observed.headscale);
     let mut plan =
         crate::plan::plan_with(&prepared.desired, &observed, crate::plan::Options { prune });
     plan.notes.extend(prepared.notes.iter().cloned());
+    plan.notes.extend(addresses);
     // Said when the plan gives Headscale a policy, which is when it matters.
     let sets_policy = plan.actions.iter().any(|a| {
         matches!(a, crate::plan::Action::SetPolicy { .. })

@@ -750,7 +750,6 @@ fn control_actions(
             policy.as_deref(),
         ),
     };
-    notes.extend(addresses::mismatches(&control.addresses, nodes));
     let host = &control.host;
     for user in users_to_create(&control.users, users) {
         actions.push(Action::CreateUser {
