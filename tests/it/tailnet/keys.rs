@@ -31,6 +31,9 @@ fn a_device_removed_from_the_spec_cannot_join_with_its_key_a_stranger_cannot_joi
         "a made-up key joined: {}",
         show(&stranger)
     );
+    // The laptop starts afresh (a tailscaled that was refused keeps
+    // retrying with its old key).
+    tailnet.nodes.remove("laptop");
     let readded = tailnet.apply(&spec);
     let new = tailnet.key_of("laptop");
     assert_ne!(new, old, "{readded}");

@@ -28,7 +28,7 @@ impl Node {
         tailscaled: &Path,
         tailscale: &Path,
     ) -> Self {
-        let state = dir.join(format!("ts-{}", host.name));
+        let state = dir.join(format!("ts-{}-{}", host.name, host.ns));
         std::fs::create_dir_all(&state).unwrap();
         let socket = state.join("tailscaled.sock");
         let log = state.join("tailscaled.log");
