@@ -206,4 +206,52 @@ mod tests {
             "{found:?}"
         );
     }
+
+    #[test]
+    fn the_rendered_policy_names_a_moved_node_by_its_real_address_and_keeps_the_rest() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed-home.ncl");
+        let spec = crate::spec::load(&path).expect("the seed evaluates").spec;
+        let mut desired = crate::render::render(&spec);
+        let before = desired.control.as_ref().unwrap().policy.clone();
+        let running = |nodes| HeadscaleState::Running {
+            users: vec![],
+            keys: vec![],
+            nodes,
+            policy: None,
+        };
+        assert_eq!(
+            follow(
+                &mut desired,
+                &running(vec![node("openclaw-server", "100.64.0.1")])
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            desired.control.as_ref().unwrap().policy,
+            before,
+            "untouched"
+        );
+
+        let nodes = vec![
+            node("phone", "100.64.0.1"),
+            node("openclaw-server", "100.64.0.2"),
+        ];
+        let notes = follow(&mut desired, &running(nodes));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        let policy = &desired.control.as_ref().unwrap().policy;
+        assert!(
+            policy.contains(r#""openclaw-server": "100.64.0.2""#),
+            "{policy}"
+        );
+        assert!(
+            policy.contains(r#""ollama-server": "100.64.0.1""#),
+            "an explicit alias stays: {policy}"
+        );
+        let installed = desired
+            .artifacts
+            .iter()
+            .find(|a| a.contents == policy.as_bytes())
+            .expect("the policy file follows too");
+        assert_eq!(installed.host, "openclaw-server");
+    }
 }
