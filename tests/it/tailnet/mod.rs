@@ -584,7 +584,7 @@ fn seed_applies_joins_and_reapplies_without_writes(mode: &str) {
         times.push(started.elapsed());
         assert_eq!(
             again,
-            "Note: headscale user servers is not in the spec; `--prune` deletes it (privai never deletes a user that owns nodes)\n\nNo changes. Your system matches the spec.\n",
+            "Note: headscale user servers is not in the spec but owns openclaw-server; privai keeps it: delete those nodes first (`headscale nodes list`, `headscale nodes delete -i ID`)\n\nNo changes. Your system matches the spec.\n",
             "(the user of the server's own node, which privai does not enroll)"
         );
     }
