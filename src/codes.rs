@@ -125,6 +125,8 @@ pub const PORT_RANGE: &str = "PRV082";
 pub const MODEL_SOURCE: &str = "PRV068";
 /// The model mirror is reached over plain HTTP off the tailnet.
 pub const MIRROR_PLAIN_HTTP: &str = "PRV069";
+/// A tag has upper-case letters, which Headscale refuses ("tag should be lowercase").
+pub const TAG_UPPERCASE: &str = "PRV076";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 /// An import reaches outside the spec's directory tree (and every `--allow-import` directory).
@@ -363,4 +365,8 @@ pub const ALL: &[(&str, &str)] = &[
     (DUPLICATE_KEY, "a JSON object names the same key twice"),
     (NUMBER_RANGE, "a number is out of range"),
     (ENGINE_FAILURE, "the Nickel engine failed inside"),
+    (
+        TAG_UPPERCASE,
+        "a tag has upper-case letters, which Headscale refuses",
+    ),
 ];

@@ -1461,10 +1461,11 @@ pub fn users_to_delete(
             .collect();
         let kept = if user.provider == "oidc" {
             Some(Kept::Oidc)
+        } else if !owned.is_empty() {
+            // Said with or without `--prune`, which would not delete it.
+            Some(Kept::OwnsNodes(owned))
         } else if !prune {
             Some(Kept::NoPrune)
-        } else if !owned.is_empty() {
-            Some(Kept::OwnsNodes(owned))
         } else {
             None
         };
@@ -1828,7 +1829,11 @@ mod tests {
                 delete: vec![],
                 kept: vec![
                     (user(2, "bob"), Kept::NoPrune),
-                    (user(3, "carol"), Kept::NoPrune),
+                    // Not "`--prune` deletes it": it would not.
+                    (
+                        user(3, "carol"),
+                        Kept::OwnsNodes(vec!["carol-laptop".to_owned()])
+                    ),
                     (oidc.clone(), Kept::Oidc),
                 ],
             }

@@ -178,7 +178,7 @@ impl Services for System {
                 + Duration::from_secs(u64::from(days) * 86_400),
             acl_tags: tags.to_vec(),
         };
-        let created = client.create_preauth_key(&key).map_err(|e| e.to_string())?;
+        let created = once_tags_known(|| client.create_preauth_key(&key))?;
         Ok((created.id, created.key.expose().to_owned()))
     }
 
@@ -189,10 +189,8 @@ impl Services for System {
     }
 
     fn set_node_tags(&mut self, node: u64, tags: &[String]) -> Result<(), String> {
-        self.headscale()?
-            .set_node_tags(node, tags)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let client = self.headscale()?;
+        once_tags_known(|| client.set_node_tags(node, tags)).map(drop)
     }
 
     fn delete_user(&mut self, id: u64) -> Result<(), String> {
@@ -386,6 +384,29 @@ fn models_report(answers: &[(&str, Result<(), String>)]) -> Result<String, Strin
     }
 }
 
+/// How long a tag Headscale does not know yet is waited for.
+const TAG_WAIT: Duration = Duration::from_secs(15);
+
+/// Runs `call` until Headscale stops refusing its tags as unknown, up to
+/// [`TAG_WAIT`]: Headscale accepts a tag only once its live policy has the
+/// tag in `tagOwners`, and a SIGHUP reloads the policy file asynchronously.
+fn once_tags_known<T>(
+    mut call: impl FnMut() -> Result<T, crate::api::headscale::Error>,
+) -> Result<T, String> {
+    let deadline = std::time::Instant::now() + TAG_WAIT;
+    loop {
+        match call() {
+            Err(e)
+                if e.to_string().contains("invalid or not permitted")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return other.map_err(|e| e.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,5 +547,43 @@ mod tests {
             models_report(&[down("a:1b"), down("b:1b")]),
             Err("no model of the gateway answers: a:1b: HTTP 500: out of memory; b:1b: HTTP 500: out of memory".to_owned())
         );
+    }
+
+    fn refusal(message: &str) -> crate::api::headscale::Error {
+        crate::api::headscale::Error::Api {
+            method: "POST".into(),
+            path: "/api/v1/preauthkey".into(),
+            url: "https://hs".into(),
+            status: 400,
+            code: Some(3),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_tag_headscale_does_not_know_yet_is_retried_until_its_reloaded_policy_has_it() {
+        let mut calls = 0;
+        let result = once_tags_known(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(refusal(
+                    "requested tags [tag:x] are invalid or not permitted",
+                ))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(result, Ok(3));
+    }
+
+    #[test]
+    fn any_other_refusal_is_returned_at_once() {
+        let mut calls = 0;
+        let result: Result<(), String> = once_tags_known(|| {
+            calls += 1;
+            Err(refusal("tag should be lowercase"))
+        });
+        assert!(result.unwrap_err().contains("tag should be lowercase"));
+        assert_eq!(calls, 1);
     }
 }

@@ -154,7 +154,8 @@ pub(super) fn execute(
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
     )?;
-    let (observed, plan) = observe_and_plan(prepared, prune)?;
+    let (observed, plan, live) = observe_and_plan(prepared, prune)?;
+    let prepared = &live;
     if let Some(saved) = saved
         && saved.fingerprint != observed.fingerprint()
     {

@@ -107,11 +107,12 @@ fn choose_engine(
     )))
 }
 
-/// Observes the system and plans.
+/// Observes the system and plans; returns also the system as Headscale
+/// can take it now (policy tests it would refuse held back).
 pub(super) fn observe_and_plan(
     prepared: &Prepared,
     prune: bool,
-) -> anyhow::Result<(Observed, Plan)> {
+) -> anyhow::Result<(Observed, Plan, Prepared)> {
     let lock = match prepared.spec.as_os_str().is_empty() {
         true => LockFile::default(),
         false => LockFile::read(&LockFile::path_for(&prepared.spec))?.unwrap_or_default(),
@@ -125,13 +126,25 @@ pub(super) fn observe_and_plan(
         lock,
     )
     .context("observing the installed system")?;
+    // The policy as Headscale can take it with the nodes it has now.
+    let mut prepared = prepared.clone();
+    let held = crate::plan::policy_tests::hold_back(&mut prepared.desired, &observed.headscale);
+    // … and naming each node by the address Headscale gave it.
+    let addresses = crate::plan::addresses::follow(&mut prepared.desired, &observed.headscale);
     let mut plan =
         crate::plan::plan_with(&prepared.desired, &observed, crate::plan::Options { prune });
     plan.notes.extend(prepared.notes.iter().cloned());
+    plan.notes.extend(addresses);
+    // Said when the plan gives Headscale a policy, which is when it matters.
+    let sets_policy = plan.actions.iter().any(|a| {
+        matches!(a, crate::plan::Action::SetPolicy { .. })
+            || a.file().is_some_and(|f| f.path.ends_with("/policy.hujson"))
+    });
+    plan.notes.extend(held.filter(|_| sets_policy));
     if let Some(spec) = &prepared.model {
         plan.notes.extend(exact_fit_notes(spec, &observed.ollama));
     }
-    Ok((observed, plan))
+    Ok((observed, plan, prepared))
 }
 
 /// What the memory fit check says with Ollama's own facts (`/api/show`)
@@ -202,7 +215,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
     )?;
-    let (observed, plan) = observe_and_plan(&prepared, args.prune)?;
+    let (observed, plan, prepared) = observe_and_plan(&prepared, args.prune)?;
     // A reader that stops early (`| head`) does not stop `-o FILE`.
     let mut out = crate::output::sink::Sink::new(std::io::stdout().lock());
     if args.json {

@@ -57,7 +57,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
     )?;
-    let (observed, plan) = observe_and_plan(&prepared, false)?;
+    let (observed, plan, prepared) = observe_and_plan(&prepared, false)?;
     if observed.generation.is_none() {
         anyhow::bail!(
             "nothing was applied here yet, so there are no keys to rotate: run `privai apply` first"

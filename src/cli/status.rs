@@ -53,7 +53,7 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Err(_) => return Ok(ExitCode::from(UNKNOWN)),
     };
     loop {
-        let (observed, plan) = super::plan::observe_and_plan(&prepared, false)?;
+        let (observed, plan, _) = super::plan::observe_and_plan(&prepared, false)?;
         let probes = if target::live(&prepared.install) {
             let mut probes = gather::probes(
                 &prepared.desired,

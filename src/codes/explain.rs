@@ -286,6 +286,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         ENGINE_FAILURE,
         "The Nickel engine failed inside while evaluating the spec (a panic in nickel-lang-core). privai reports it instead of crashing.\n\nFix: simplify the expression at the location shown, and report the spec to privai's issue tracker.",
     ),
+    (
+        TAG_UPPERCASE,
+        "A tag (on a device, a host, or in `acl.tag_owners`) has upper-case letters. Headscale 0.29 refuses such a tag (`tag should be lowercase`): a key with it cannot be created and a node cannot be given it.\n\nFix: write the tag in lower case, e.g. `tag:mobile`.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.

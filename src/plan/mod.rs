@@ -1069,6 +1069,8 @@ pub fn service_actions(
     (stops, starts)
 }
 
+pub mod addresses;
+pub mod policy_tests;
 pub mod rotation;
 pub mod saved;
 

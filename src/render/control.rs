@@ -31,6 +31,9 @@ pub struct Control {
     pub policy_mode: PolicyMode,
     /// The ACL policy (HuJSON), as the policy file holds it.
     pub policy: String,
+    /// The tailnet addresses the spec pins (`tailnet_ip`): (host or
+    /// device name, address), which the policy names them by.
+    pub addresses: Vec<(String, String)>,
 }
 
 /// The control-plane state `spec` asks for, if it runs Headscale.
@@ -58,6 +61,13 @@ pub fn control(spec: &Spec, health: Option<&Health>) -> Option<Control> {
         key_expiry_days: spec.monitoring.key_rotation.preauth_key_expiry_days.max(1),
         policy_mode: hs.policy_mode,
         policy: super::headscale::policy_hujson(spec),
+        addresses: spec
+            .hosts
+            .iter()
+            .map(|h| (&h.name, &h.tailnet_ip))
+            .chain(spec.devices.iter().map(|d| (&d.name, &d.tailnet_ip)))
+            .filter_map(|(name, ip)| Some((name.clone(), ip.clone()?)))
+            .collect(),
     })
 }
 

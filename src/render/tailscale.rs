@@ -72,18 +72,17 @@ pub fn shell_quote(text: &str) -> String {
 }
 
 /// The `tailscale up` argv for `device`, reading the key from `key_file`.
+/// No `--advertise-tags`: the key privai makes carries the device's tags,
+/// and Headscale 0.29 refuses a node joining with a pre-auth key that also
+/// advertises tags (`requested tags [...] are invalid or not permitted`).
 pub fn tailscale_up_argv(device: &Device, login_server: &str, key_file: &str) -> Vec<String> {
-    let mut argv = vec![
+    vec![
         "tailscale".to_owned(),
         "up".to_owned(),
         format!("--login-server={login_server}"),
         format!("--auth-key=file:{key_file}"),
         format!("--hostname={}", device.name),
-    ];
-    if !device.tags.is_empty() {
-        argv.push(format!("--advertise-tags={}", device.tags.join(",")));
-    }
-    argv
+    ]
 }
 
 fn join_script(device: &Device, url: &str) -> String {
@@ -125,15 +124,10 @@ fn windows_steps(device: &Device, url: &str) -> String {
          \n\
          1. Install Tailscale for Windows.\n\
          2. Save the device's pre-auth key (on the Headscale host: `headscale users list --name {user}` shows\n   the user's ID, then `headscale preauthkeys create --user ID --expiration 24h`) to a file only you can read, e.g. C:\\Users\\you\\{name}.key.\n\
-         3. In an administrator PowerShell:\n   tailscale up --login-server={url} --auth-key=file:C:\\Users\\you\\{name}.key --hostname={name}{tags}\n\
+         3. In an administrator PowerShell:\n   tailscale up --login-server={url} --auth-key=file:C:\\Users\\you\\{name}.key --hostname={name}\n\
          4. Delete the key file.\n",
         name = device.name,
         user = device.user,
-        tags = if device.tags.is_empty() {
-            String::new()
-        } else {
-            format!(" --advertise-tags={}", device.tags.join(","))
-        },
     )
 }
 
@@ -194,7 +188,7 @@ mod tests {
     }
 
     #[test]
-    fn the_join_command_reads_the_key_from_a_file() {
+    fn the_join_command_reads_the_key_from_a_file_and_leaves_the_tags_to_the_key() {
         let device = Device {
             name: "laptop".into(),
             user: "user2".into(),
@@ -213,7 +207,6 @@ mod tests {
                 "--login-server=https://hs.example",
                 "--auth-key=file:/tmp/k",
                 "--hostname=laptop",
-                "--advertise-tags=tag:work",
             ]
         );
     }

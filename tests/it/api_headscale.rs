@@ -9,6 +9,7 @@ use privai::api::headscale::{
     NewUser, TagChange, key_decisions, tag_changes, users_to_create, users_to_delete,
 };
 use privai::model::{Device, DeviceKind, DeviceOs, User};
+use serde_json::json;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
@@ -827,4 +828,80 @@ fn apply_makes_the_self_signed_pair_headscale_serves_and_keeps_it() {
         "{text}"
     );
     assert!(text.contains("No changes."), "{text}");
+}
+
+/// `METHOD /api/v1/PATH` with `body`: the status and the body's text.
+fn raw(standin: &Standin, method: &str, path: &str, body: serde_json::Value) -> (u16, String) {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let answer = client
+        .request(method, format!("{}/api/v1/{path}", standin.url))
+        .bearer_auth(API_KEY)
+        .json(&body)
+        .send()
+        .unwrap();
+    (answer.status().as_u16(), answer.text().unwrap())
+}
+
+#[test]
+fn the_standin_refuses_what_headscale_0_29_2_refuses_with_its_status_codes() {
+    let standin = Standin::start(API_KEY);
+    let alice = standin.add_user("alice");
+    // Policy tests whose source has no (untagged) node: check 400, set 500.
+    let tested = r#"{"tagOwners":{"tag:work":["alice@"]},"acls":[{"action":"accept","src":["alice@"],"dst":["*:22"]}],"tests":[{"src":"alice@","accept":["10.0.0.1:22"]}]}"#;
+    let (status, text) = raw(&standin, "POST", "policy/check", json!({"policy": tested}));
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains(r#"source \"alice@\" resolved to no IP addresses"#),
+        "{text}"
+    );
+    let (status, text) = raw(&standin, "PUT", "policy", json!({"policy": tested}));
+    assert_eq!(status, 500, "{text}");
+    assert_eq!(standin.policy(), None, "a refused policy is not set");
+    // A tag outside the live policy's tagOwners: 400.
+    let untagged = r#"{"acls":[{"action":"accept","src":["alice@"],"dst":["*:22"]}]}"#;
+    let (status, text) = raw(&standin, "PUT", "policy", json!({"policy": untagged}));
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = raw(
+        &standin,
+        "POST",
+        "preauthkey",
+        json!({"user": alice, "aclTags": ["tag:work"], "expiration": "2099-01-01T00:00:00Z"}),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("requested tags [tag:work] are invalid or not permitted"),
+        "{text}"
+    );
+    // Once alice has a node, the same policy is taken, and its tag with it.
+    let laptop = standin.join("laptop", "alice", &[]);
+    let (status, text) = raw(&standin, "PUT", "policy", json!({"policy": tested}));
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = raw(
+        &standin,
+        "POST",
+        "preauthkey",
+        json!({"user": alice, "aclTags": ["tag:work"], "expiration": "2099-01-01T00:00:00Z"}),
+    );
+    assert_eq!(status, 200, "{text}");
+    // Upper-case tags: 400 on a key, 500 on a node's tags.
+    let (status, text) = raw(
+        &standin,
+        "POST",
+        "preauthkey",
+        json!({"user": alice, "aclTags": ["tag:Work"], "expiration": "2099-01-01T00:00:00Z"}),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("tag should be lowercase"), "{text}");
+    let (status, text) = raw(
+        &standin,
+        "POST",
+        &format!("node/{laptop}/tags"),
+        json!({"tags": ["tag:Work"]}),
+    );
+    assert_eq!(status, 500, "{text}");
+    assert!(text.contains("tag should be lowercase"), "{text}");
 }

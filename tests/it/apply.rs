@@ -728,7 +728,9 @@ fn rollback_installs_the_previous_generation_again_as_a_new_one() {
         "{}",
         show(&gc)
     );
-    // Files only: rollback puts files back, not the keys b expired.
+    // Files only: rollback puts files back, not Headscale's keys: the
+    // files match spec a, and the key b made for its tablet is left for
+    // the next apply of a to expire.
     let plan = privai(
         [
             OsStr::new("plan"),
@@ -737,9 +739,20 @@ fn rollback_installs_the_previous_generation_again_as_a_new_one() {
             root.as_os_str(),
             "--detailed-exitcode".as_ref(),
         ],
-        &[],
+        // Headscale observed as by the applies (whether the policy's tests
+        // are held back depends on its nodes).
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+        ],
     );
-    assert_eq!(plan.status.code(), Some(0), "the tree still matches spec a");
+    assert_eq!(plan.status.code(), Some(2), "{}", show(&plan));
+    assert!(
+        stdout(&plan).contains("  - pre-auth key openclaw-server:tablet (")
+            && stdout(&plan).contains("Plan: 0 to add, 0 to change, 1 to delete."),
+        "{}",
+        show(&plan)
+    );
 }
 
 #[test]
@@ -1326,6 +1339,16 @@ fn a_reusable_device_gets_a_reusable_key_that_stays_valid_after_it_joins() {
     seed.headscale
         .join_with_key("laptop", laptop.trim())
         .unwrap();
+    // Now that user1 and user2 have nodes, the policy's tests can run:
+    // this apply adds them (held back until now), and changes nothing else.
+    let tests = seed.apply(&a, &[]);
+    assert!(
+        stdout(&tests).contains("+  \"tests\": [")
+            && stdout(&tests)
+                .contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."),
+        "{}",
+        show(&tests)
+    );
     let again = seed.apply(&a, &[]);
     assert_eq!(again.status.code(), Some(0), "{}", show(&again));
     assert_eq!(
@@ -1340,5 +1363,32 @@ fn a_reusable_device_gets_a_reusable_key_that_stays_valid_after_it_joins() {
     assert_eq!(
         seed.headscale.join_with_key("laptop-2", laptop.trim()),
         Err("authkey already used".to_owned())
+    );
+}
+
+#[test]
+fn five_no_op_applies_against_the_standins_change_nothing() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    let first = seed.apply(&spec, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    let writes = seed.headscale.writes().len();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let again = seed.apply(&spec, &[]);
+        times.push(started.elapsed());
+        assert_eq!(
+            stdout(&again),
+            "No changes. Your system matches the spec.\n",
+            "{}",
+            show(&again)
+        );
+    }
+    assert_eq!(seed.headscale.writes().len(), writes, "no Headscale writes");
+    times.sort();
+    eprintln!(
+        "no-op apply against the stand-ins: median {} ms of 5",
+        times[2].as_millis()
     );
 }

@@ -66,7 +66,7 @@ Copy it to laptop and run `sudo sh laptop.sh /var/root/laptop.key` there instead
 fn a_linux_server_with_tags_reads_its_key_from_roots_home() {
     let out = stdout_of(&["enroll", "nas", "examples/linux-homelab.ncl"]);
     assert!(out.contains(
-        "\n     sudo tailscale up --login-server=https://vpn.example.org --auth-key=file:/root/nas.key --hostname=nas --advertise-tags=tag:storage\n"
+        "\n     sudo tailscale up --login-server=https://vpn.example.org --auth-key=file:/root/nas.key --hostname=nas\n"
     ));
     assert!(out.contains("\n     sudo rm -f /root/nas.key\n"));
     assert!(out.contains("/etc/privai/enroll/nas.sh on homelab."));

@@ -29,6 +29,7 @@ mod sizing;
 mod spec;
 mod state_safety;
 mod status;
+mod tailnet;
 mod tools;
 mod untrusted;
 mod untrusted_paths;

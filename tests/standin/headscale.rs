@@ -700,6 +700,9 @@ fn handle(state: &mut State, request: &Request) -> Answer {
             if let Err(message) = validate_policy(state, &text) {
                 return failed(&message);
             }
+            if let Err(message) = run_tests(state, &text) {
+                return failed(&message);
+            }
             let now = SystemTime::now();
             state.policy = Some((text.clone(), now));
             ok(json!({"policy": text, "updatedAt": ts(now)}))
@@ -707,7 +710,10 @@ fn handle(state: &mut State, request: &Request) -> Answer {
         ("POST", ["policy", "check"]) => {
             let text = body["policy"].as_str().unwrap_or_default().to_owned();
             match validate_policy(state, &text) {
-                Ok(()) => ok(json!({})),
+                Ok(()) => match run_tests(state, &text) {
+                    Ok(()) => ok(json!({})),
+                    Err(message) => error(3, &message),
+                },
                 Err(message) => failed(&message),
             }
         }
@@ -824,10 +830,11 @@ fn valid_tags(tags: &[String]) -> Result<(), String> {
         if !tag.starts_with("tag:") {
             return Err(format!("tag must start with 'tag:', got: {tag:?}"));
         }
-        if tag.chars().any(|c| c.is_uppercase() || c.is_whitespace()) {
-            return Err(format!(
-                "tag must be lowercase and contain no spaces, got: {tag:?}"
-            ));
+        if tag.chars().any(char::is_uppercase) {
+            return Err("tag should be lowercase".to_owned());
+        }
+        if tag.chars().any(char::is_whitespace) {
+            return Err(format!("tag must contain no spaces, got: {tag:?}"));
         }
     }
     Ok(())
@@ -852,7 +859,10 @@ fn create_key(state: &mut State, body: &Value) -> Answer {
         &body["aclTags"]
     }));
     if let Err(message) = valid_tags(&tags) {
-        return failed(&message);
+        return error(3, &message);
+    }
+    if let Err(message) = owned_tags(state, &tags) {
+        return error(3, &message);
     }
     let user = uint(&body["user"]).filter(|id| *id != 0);
     if let Some(id) = user
@@ -904,6 +914,9 @@ fn set_tags(state: &mut State, id: &str, body: &Value) -> Answer {
         return error(3, "at least one tag is required");
     }
     if let Err(message) = valid_tags(&tags) {
+        return failed(&message);
+    }
+    if let Err(message) = owned_tags(state, &tags) {
         return error(3, &message);
     }
     let node = &mut state.nodes[i];
@@ -1028,4 +1041,97 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The live policy as JSON (`None`: no policy, or not JSON).
+fn live_policy(state: &State) -> Option<Value> {
+    let (text, _) = state.policy.as_ref()?;
+    serde_json::from_str(&standardize(text)).ok()
+}
+
+/// v0.29.2 (`TagExists`): with a policy, every tag must be in its
+/// `tagOwners`.
+fn owned_tags(state: &State, tags: &[String]) -> Result<(), String> {
+    let Some(policy) = live_policy(state) else {
+        return Ok(());
+    };
+    let owners = policy.get("tagOwners").and_then(Value::as_object);
+    let unknown: Vec<&String> = tags
+        .iter()
+        .filter(|t| !owners.is_some_and(|o| o.contains_key(t.as_str())))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "requested tags [{}] are invalid or not permitted",
+        unknown
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
+}
+
+/// Whether `alias` names a node: users through their untagged nodes,
+/// groups through their members, tags through the nodes carrying them;
+/// hosts and addresses always resolve.
+fn resolves(state: &State, groups: &Value, alias: &str) -> bool {
+    if alias.starts_with("group:") {
+        return groups[alias].as_array().is_some_and(|m| {
+            m.iter()
+                .filter_map(Value::as_str)
+                .any(|a| resolves(state, groups, a))
+        });
+    }
+    if alias.starts_with("tag:") {
+        return state
+            .nodes
+            .iter()
+            .any(|n| n.tags.iter().any(|t| t == alias));
+    }
+    if let Some(name) = alias.strip_suffix('@') {
+        return state.nodes.iter().any(|n| {
+            n.tags.is_empty()
+                && n.user
+                    .and_then(|id| state.user(id))
+                    .is_some_and(|u| u.name == name)
+        });
+    }
+    true
+}
+
+/// v0.29.2 (`evaluateTests`): a test whose source or destination names no
+/// node fails, and so does the policy.
+fn run_tests(state: &State, text: &str) -> Result<(), String> {
+    let Ok(policy) = serde_json::from_str::<Value>(&standardize(text)) else {
+        return Ok(());
+    };
+    let groups = &policy["groups"];
+    let mut failures = Vec::new();
+    for test in policy["tests"].as_array().into_iter().flatten() {
+        let src = test["src"].as_str().unwrap_or_default();
+        if !resolves(state, groups, src) {
+            failures.push(format!("{src}: source {src:?} resolved to no IP addresses"));
+            continue;
+        }
+        for dst in ["accept", "deny"]
+            .iter()
+            .filter_map(|k| test[*k].as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let alias = dst.rsplit_once(':').map_or(dst, |(a, _)| a);
+            if !resolves(state, groups, alias) {
+                failures.push(format!(
+                    "{src}: destination {dst:?} resolved to no IP addresses"
+                ));
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("test(s) failed:\n{}", failures.join("\n")))
+    }
 }

@@ -6,7 +6,7 @@
 
 use super::names::user_names;
 use super::resolve::Place;
-use super::tags::{invalid_tag, valid_tag_name};
+use super::tags::{invalid_tag, uppercase_tag, valid_tag_name};
 use super::{acl_path, nodes};
 use crate::acl::alias::{Alias, Ports, parse_alias, parse_ports, split_destination};
 use crate::codes::ACL_SYNTAX;
@@ -131,6 +131,8 @@ impl<'a> Policy<'a> {
                 );
             } else if !valid_tag_name(tag) {
                 out.push(invalid_tag(&format!("tag:{tag}"), "server").at(path.clone()));
+            } else if let Some(d) = uppercase_tag(tag) {
+                out.push(d.at(path.clone()));
             }
             for (j, owner) in owners.iter().enumerate() {
                 if let Some(d) = self.alias(owner, Place::TagOwner) {

@@ -1,9 +1,10 @@
 //! Tags: whether a tag is a valid `tag:NAME` and has an owner in
-//! `acl.tag_owners` (PRV018), for the tags of hosts and devices here and for
-//! the tags the ACL policy names.
+//! `acl.tag_owners` (PRV018) and is lower-case (PRV076: Headscale 0.29
+//! refuses any other with "tag should be lowercase"), for the tags of hosts
+//! and devices here and for the tags the ACL policy names.
 
 use super::{nodes, suggest};
-use crate::codes::TAG_WITHOUT_OWNER;
+use crate::codes::{TAG_UPPERCASE, TAG_WITHOUT_OWNER};
 use crate::diagnostic::Diagnostic;
 use crate::model::Spec;
 use std::collections::BTreeMap;
@@ -24,6 +25,18 @@ pub(super) fn invalid_tag(tag: &str, example: &str) -> Diagnostic {
     .hint(format!("rename the tag, e.g. `{example}`"))
 }
 
+/// `tag` (written `tag:NAME` or `NAME`) has upper-case letters, which
+/// Headscale refuses; `None` when it has none.
+pub(super) fn uppercase_tag(tag: &str) -> Option<Diagnostic> {
+    tag.chars().any(|c| c.is_uppercase()).then(|| {
+        Diagnostic::error(
+            TAG_UPPERCASE,
+            format!("the tag `{tag}` has upper-case letters; Headscale refuses it (\"tag should be lowercase\")"),
+        )
+        .hint(format!("write it `{}`", tag.to_lowercase()))
+    })
+}
+
 /// What is wrong with the tag `text` (`tag:NAME`, with `name` after `tag:`).
 pub(super) fn tag_problem(
     text: &str,
@@ -32,6 +45,9 @@ pub(super) fn tag_problem(
 ) -> Option<Diagnostic> {
     if !valid_tag_name(name) {
         return Some(invalid_tag(text, "tag:server"));
+    }
+    if let Some(d) = uppercase_tag(text) {
+        return Some(d);
     }
     if owners.contains_key(name) {
         return None;
@@ -91,5 +107,22 @@ mod tests {
                 (TAG_WITHOUT_OWNER, "acl.rules[0].src[0]"),
             ])
         );
+    }
+
+    #[test]
+    fn upper_case_tags_are_refused_as_headscale_refuses_them() {
+        let found = with_people(
+            r#"devices = [{ name = "phone", user = "user1", kind = 'phone, os = 'ios, tags = ["tag:Mobile"] }],
+               acl.tag_owners = { Mobile = ["user1@"] }"#,
+        );
+        assert_eq!(
+            found,
+            expect(&[
+                (TAG_UPPERCASE, "devices[0].tags[0]"),
+                (TAG_UPPERCASE, "acl.tag_owners.Mobile"),
+            ])
+        );
+        let d = uppercase_tag("tag:Mobile").unwrap();
+        assert_eq!(d.hint.as_deref(), Some("write it `tag:mobile`"));
     }
 }
