@@ -1344,8 +1344,9 @@ fn a_reusable_device_gets_a_reusable_key_that_stays_valid_after_it_joins() {
     let tests = seed.apply(&a, &[]);
     assert!(
         stdout(&tests).contains("+  \"tests\": [")
-            && stdout(&tests)
-                .contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."),
+            && stdout(&tests).contains(
+                "Apply complete! Resources: 0 added, 1 changed, 0 destroyed, 1 reloaded."
+            ),
         "{}",
         show(&tests)
     );

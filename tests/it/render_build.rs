@@ -226,12 +226,17 @@ fn every_artifact_of_the_examples_parses() {
 }
 
 #[test]
-fn rotate_keys_is_a_reserved_command_that_says_it_is_not_available_yet() {
+fn rotate_keys_before_anything_was_applied_says_there_is_nothing_to_rotate() {
+    let root = tempfile::tempdir().unwrap();
     privai()
         .arg("rotate-keys")
+        .arg("--root")
+        .arg(root.path())
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("not available in this version"));
+        .stderr(predicates::str::contains(
+            "nothing was applied here yet (no generation in",
+        ));
 }
 
 #[test]

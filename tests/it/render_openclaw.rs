@@ -98,7 +98,7 @@ fn seed_with_chat_completions(enabled: bool) -> Spec {
         &path,
         format!(
             "(import \"{}\") & {{ openclaw.chat_completions | force = {enabled} }}\n",
-            repo("examples/seed-home.ncl").display()
+            crate::tools::importable(dir.path(), &repo("examples/seed-home.ncl"))
         ),
     )
     .unwrap();
