@@ -66,7 +66,9 @@ fn seed_spec(mode: &str, devices: &[&str]) -> String {
   devices | force = [{}],
 {}}}
 ",
-        repo("examples/seed-home.ncl").display(),
+        // Copied next to the spec where it is written (imports stay in the
+        // spec's directory).
+        "seed-home.ncl",
         kept.join(", "),
         if devices.contains(&"nas") {
             "  acl.tag_owners = { storage = [\"group:trusted\"] },\n"
@@ -177,6 +179,9 @@ impl Tailnet {
         let server = net.add_host(setup.host);
         net.name(setup.server_name, server.ip);
         let spec = dir.path().join("spec.ncl");
+        for example in ["seed-home.ncl", "linux-homelab.ncl"] {
+            crate::tools::importable(dir.path(), &repo(&format!("examples/{example}")));
+        }
         std::fs::write(&spec, &setup.spec).unwrap();
         let build = dir.path().join("build");
         let out = privai_on(
@@ -233,6 +238,7 @@ impl Tailnet {
             .dir
             .path()
             .join(format!("seed-{}.ncl", devices.join("-")));
+        crate::tools::importable(self.dir.path(), &repo("examples/seed-home.ncl"));
         std::fs::write(&path, seed_spec(&self.mode, devices)).unwrap();
         path
     }

@@ -165,7 +165,7 @@ fn homelab_spec() -> String {
   openclaw.bind | force = \"100.64.0.1\",
 }}
 ",
-        crate::tools::repo("examples/linux-homelab.ncl").display()
+        "linux-homelab.ncl"
     )
 }
 
