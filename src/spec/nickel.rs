@@ -52,6 +52,20 @@ enum Target {
     Raw,
     /// One value of the checked spec: only the contracts on its way are checked.
     Part(SpecPath),
+    /// `{ checked, raw }`: both of the above from one evaluation.
+    Both,
+}
+
+/// The value of field `name` of record `value`, if it has one.
+fn field<'a>(value: &'a NickelValue, name: &str) -> Option<&'a NickelValue> {
+    match value.content_ref() {
+        ValueContentRef::Record(Container::Alloc(record)) => record
+            .fields
+            .iter()
+            .find(|(id, _)| id.label() == name)
+            .and_then(|(_, f)| f.value.as_ref()),
+        _ => None,
+    }
 }
 
 /// Most parts evaluated separately after a failure, and most diagnostics kept.
@@ -66,6 +80,23 @@ pub fn evaluate(
     display_name: &str,
     read: &[ReadSource],
 ) -> Result<Evaluation, Failure> {
+    let mut session = Session::new(path, display_name, read);
+    // One evaluation gives both the checked spec and the spec as written
+    // (which shares every value already evaluated): contracts rebuild some
+    // values (enum tags from TOML strings, merged defaults), losing where
+    // the user wrote them; the spec before contracts still knows.
+    if let Ok(both) = session.run(&Target::Both)
+        && let (Some(checked), Some(raw)) = (field(&both, "checked"), field(&both, "raw"))
+    {
+        let mut evaluation = session.export(checked);
+        let (spans, sources) = session.spans(raw);
+        evaluation.spans.prefer(spans);
+        for source in sources.iter() {
+            evaluation.sources.add(source.clone());
+        }
+        return Ok(evaluation);
+    }
+    // Something failed: evaluate again step by step, for the diagnostics.
     let mut session = Session::new(path, display_name, read);
     match session.run(&Target::Checked) {
         Ok(value) => {
@@ -166,14 +197,20 @@ impl Session {
 
     fn export(&self, value: &NickelValue) -> Evaluation {
         let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-        let mut sources = Sources::default();
-        let mut spans = SpanMap::default();
-        self.collect_spans(value, &SpecPath::root(), &mut spans, &mut sources);
+        let (spans, sources) = self.spans(value);
         Evaluation {
             value: json,
             spans,
             sources,
         }
+    }
+
+    /// Where each value (and key) of `value` was written.
+    fn spans(&self, value: &NickelValue) -> (SpanMap, Sources) {
+        let mut sources = Sources::default();
+        let mut spans = SpanMap::default();
+        self.collect_spans(value, &SpecPath::root(), &mut spans, &mut sources);
+        (spans, sources)
     }
 
     fn collect_spans(
@@ -612,6 +649,7 @@ fn entry_point(spec: &Path, target: &Target) -> String {
     let result = match target {
         Target::Checked => checked,
         Target::Raw => "resolved".to_owned(),
+        Target::Both => format!("{{ checked = {checked}, raw = resolved }}"),
         Target::Part(path) => path.0.iter().fold(checked, |expr, segment| match segment {
             Segment::Key(key) => format!("({expr}).{}", nickel_string(key)),
             Segment::Index(i) => format!("(std.array.at {i} ({expr}))"),
