@@ -77,7 +77,8 @@ def generate(n: int) -> dict:
         elif kind == 5:
             src, dst = f"u{r % users}@", "autogroup:self:22"
         elif kind == 6:
-            src, dst = f"100.64.{1 + (r // 250) % 40}.0/24", f"d{(r * 13) % n}:5432"
+            src = f"100.64.{1 + (r // 250) % 40}.0/24"
+            dst = f"{SERVER}:443" if r % 48 == 6 else f"d{(r * 13) % n}:5432"
         else:
             src, dst = f"group:g{r % groups}", f"d{(r * 5) % n}:1000-2000,3000"
         rule = {"src": [src], "dst": [dst], "proto": Tag("tcp")}
