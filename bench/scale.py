@@ -4,7 +4,7 @@
 Usage:
   python3 bench/scale.py [--runs R] [--sizes 10,100,1000,5000,10000]
                          [--formats toml,ncl] [--commands check,plan,apply,acl]
-                         [--keep DIR] [--no-build]
+                         [--keep DIR] [--no-build] [--binary PATH]
   python3 bench/scale.py --write N FORMAT PATH   (only write one generated spec)
 
 For each size N it generates a spec (the seed's server, plus N devices, N/5
@@ -17,7 +17,8 @@ runs each command R times as a whole process:
           (the no-op apply: nothing to write)
   acl     privai acl SPEC --json
 
-It prints the median CPU time (user + system, from wait4's rusage) and the
+It prints the CPU time of `privai check examples/seed-home.ncl`, then the
+median CPU time (user + system, from wait4's rusage) and the
 peak RSS of each, and the growth factor of the CPU time from one size to the
 next, scaled to a doubling of N (factor ** (1 / log2(N2 / N1))): 2.0 is
 linear, 4.0 quadratic. With --keep DIR the generated specs and the outputs of
@@ -233,12 +234,16 @@ def main() -> None:
     parser.add_argument("--commands", default="check,plan,apply,acl")
     parser.add_argument("--keep")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--binary", help="measure this privai binary (implies --no-build)")
     parser.add_argument("--write", nargs=3, metavar=("N", "FORMAT", "PATH"))
     args = parser.parse_args()
     if args.write:
         write(int(args.write[0]), args.write[1], Path(args.write[2]))
         return
-    if not args.no_build:
+    global BINARY
+    if args.binary:
+        BINARY = Path(args.binary).resolve()
+    elif not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "privai"], cwd=ROOT, check=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     formats = args.formats.split(",")
@@ -249,6 +254,9 @@ def main() -> None:
         keep.mkdir(parents=True, exist_ok=True)
     results = {}
     print(f"privai, release build, median of {args.runs} runs: CPU seconds (user+sys) / peak RSS MiB")
+    seed = [measured(["check", ROOT / "examples" / "seed-home.ncl"]) for _ in range(max(args.runs, 9))]
+    print(f"seed check (examples/seed-home.ncl): {statistics.median(c for c, _ in seed) * 1000:.1f} ms,"
+          f" {max(r for _, r in seed):.0f} MiB")
     print(f"{'N':>6} {'fmt':4} " + " ".join(f"{c:>18}" for c in commands))
     try:
         for n in sizes:
