@@ -169,11 +169,8 @@ impl Policy {
             reaches: OnceCell::new(),
         };
         for (r, rule) in spec.acl.rules.iter().enumerate() {
-            let sources: Vec<Selection> = rule
-                .src
-                .iter()
-                .map(|a| policy.selection(spec, a))
-                .collect();
+            let sources: Vec<Selection> =
+                rule.src.iter().map(|a| policy.selection(spec, a)).collect();
             let src = union(sources);
             let mut reach = Reach::default();
             for d in &rule.dst {
@@ -232,7 +229,12 @@ impl Policy {
         self.add_each_target(nodes.iter().map(|&n| Target::Node(n)), rule, ports);
     }
 
-    fn add_each_target(&mut self, targets: impl Iterator<Item = Target>, rule: usize, ports: Ports) {
+    fn add_each_target(
+        &mut self,
+        targets: impl Iterator<Item = Target>,
+        rule: usize,
+        ports: Ports,
+    ) {
         let single: Option<Vec<u16>> = match &ports {
             Ports::Ranges(ranges)
                 if ranges.len() <= EXACT_PORTS && ranges.iter().all(|(a, b)| a == b) =>
@@ -282,7 +284,8 @@ impl Policy {
 
     fn selection(&self, spec: &Spec, alias: &str) -> Selection {
         let index = &self.index;
-        let list = |found: Option<&Vec<usize>>| Selection::Nodes(found.cloned().unwrap_or_default());
+        let list =
+            |found: Option<&Vec<usize>>| Selection::Nodes(found.cloned().unwrap_or_default());
         match parse_alias(alias) {
             Alias::Any => Selection::All,
             Alias::Ip { cidr } => match (cidr, alias.trim()) {
@@ -347,19 +350,16 @@ impl Policy {
             self.same_user(src, dst).then_some(Target::SameUser),
         ];
         for target in targets.into_iter().flatten() {
-            if let Some(rules) = self.exact.get(&(target, port)) {
-                if let Some(&r) = rules.iter().take_while(|&&r| r < best).find(|&&r| accepts(r)) {
-                    best = r;
-                }
+            let exact = self.exact.get(&(target, port)).into_iter().flatten();
+            if let Some(&r) = exact.take_while(|&&r| r < best).find(|&&r| accepts(r)) {
+                best = r;
             }
-            if let Some(entries) = self.wide.get(&target) {
-                if let Some(&(r, _)) = entries
-                    .iter()
-                    .take_while(|&&(r, _)| r < best)
-                    .find(|&&(r, set)| ports_contain(&self.ports[set], port) && accepts(r))
-                {
-                    best = r;
-                }
+            let wide = self.wide.get(&target).into_iter().flatten();
+            if let Some(&(r, _)) = wide
+                .take_while(|&&(r, _)| r < best)
+                .find(|&&(r, set)| ports_contain(&self.ports[set], port) && accepts(r))
+            {
+                best = r;
             }
         }
         (best != usize::MAX).then_some(best)
@@ -637,18 +637,39 @@ mod tests {
         assert_eq!(fast.nodes(), slow.nodes());
         let n = fast.nodes().len();
         for node in fast.nodes() {
-            assert_eq!(fast.node(&node.name), slow.node(&node.name), "{}", node.name);
+            assert_eq!(
+                fast.node(&node.name),
+                slow.node(&node.name),
+                "{}",
+                node.name
+            );
         }
         assert_eq!(fast.node("no-such-node"), None);
         for alias in aliases {
-            assert_eq!(fast.select(spec, alias), slow.select(spec, alias), "alias `{alias}`");
+            assert_eq!(
+                fast.select(spec, alias),
+                slow.select(spec, alias),
+                "alias `{alias}`"
+            );
         }
         for i in 0..=spec.acl.rules.len() {
-            assert_eq!(fast.rule_matches_nobody(i), slow.rule_matches_nobody(i), "rule {i}");
+            assert_eq!(
+                fast.rule_matches_nobody(i),
+                slow.rule_matches_nobody(i),
+                "rule {i}"
+            );
         }
         for node in 0..n {
-            assert_eq!(fast.reaches_any_node(node), slow.reaches_any_node(node), "reach of {node}");
-            assert_eq!(fast.is_destination(node), slow.is_destination(node), "destination {node}");
+            assert_eq!(
+                fast.reaches_any_node(node),
+                slow.reaches_any_node(node),
+                "reach of {node}"
+            );
+            assert_eq!(
+                fast.is_destination(node),
+                slow.is_destination(node),
+                "destination {node}"
+            );
         }
         for src in 0..n {
             for dst in 0..n {
@@ -667,14 +688,42 @@ mod tests {
 
     /// Aliases of every kind, well and badly formed.
     const ALIASES: &[&str] = &[
-        "*", "alice@", "bob@", "alice@example.org", "nobody@", "group:admins", "group:none",
-        "tag:server", "tag:ci", "tag:none", "autogroup:member", "autogroup:tagged",
-        "autogroup:self", "autogroup:other", "storage", "lan", "server", "nas", "bob-phone",
-        "100.64.0.1", "100.64.0.0/24", "100.64.0.0/16", "0.0.0.0/0", "100.64.1.5/32",
-        "fd7a::/48", "fd7a::1", "grp:x", "", " server ", "unknown",
+        "*",
+        "alice@",
+        "bob@",
+        "alice@example.org",
+        "nobody@",
+        "group:admins",
+        "group:none",
+        "tag:server",
+        "tag:ci",
+        "tag:none",
+        "autogroup:member",
+        "autogroup:tagged",
+        "autogroup:self",
+        "autogroup:other",
+        "storage",
+        "lan",
+        "server",
+        "nas",
+        "bob-phone",
+        "100.64.0.1",
+        "100.64.0.0/24",
+        "100.64.0.0/16",
+        "0.0.0.0/0",
+        "100.64.1.5/32",
+        "fd7a::/48",
+        "fd7a::1",
+        "grp:x",
+        "",
+        " server ",
+        "unknown",
     ];
 
-    const PORTS: &[u16] = &[1, 21, 22, 53, 80, 81, 443, 445, 999, 1000, 1500, 2000, 2001, 3000, 8000, 8100, 9000, 18789, 65535];
+    const PORTS: &[u16] = &[
+        1, 21, 22, 53, 80, 81, 443, 445, 999, 1000, 1500, 2000, 2001, 3000, 8000, 8100, 9000,
+        18789, 65535,
+    ];
 
     #[test]
     fn the_indexed_policy_answers_like_the_reference_on_every_kind_of_alias() {
@@ -710,18 +759,25 @@ mod tests {
             })
             .collect();
         for g in 0..4 {
-            let members = (0..users).filter(|u| u % 4 == g).map(|u| format!("u{u}")).collect();
+            let members = (0..users)
+                .filter(|u| u % 4 == g)
+                .map(|u| format!("u{u}"))
+                .collect();
             spec.groups.insert(format!("g{g}"), members);
         }
         spec.devices = (0..60)
             .map(|d| Device {
-                name: format!("d{}", d % 57), // a few names twice
+                name: format!("d{}", d % 57),          // a few names twice
                 user: format!("u{}", d % (users + 1)), // and a user nobody declared
                 kind: DeviceKind::Laptop,
                 os: DeviceOs::Linux,
                 tags: match d % 7 {
                     0 => vec![format!("tag:t{}", d % 3)],
-                    1 => vec!["tag:t1".to_owned(), "tag:t1".to_owned(), "tag:t2".to_owned()],
+                    1 => vec![
+                        "tag:t1".to_owned(),
+                        "tag:t1".to_owned(),
+                        "tag:t2".to_owned(),
+                    ],
                     _ => Vec::new(),
                 },
                 tailnet_ip: (d % 5 != 0).then(|| format!("100.64.{}.{}", d % 3, 1 + d % 40)),
@@ -729,8 +785,12 @@ mod tests {
                 reusable: false,
             })
             .collect();
-        spec.acl.hosts.insert("half".to_owned(), "100.64.1.0/25".to_owned());
-        spec.acl.hosts.insert("one".to_owned(), "100.64.2.3".to_owned());
+        spec.acl
+            .hosts
+            .insert("half".to_owned(), "100.64.1.0/25".to_owned());
+        spec.acl
+            .hosts
+            .insert("one".to_owned(), "100.64.2.3".to_owned());
         let sources = |r: usize| match r % 9 {
             0 => vec![format!("group:g{}", r % 5)],
             1 => vec![format!("u{}@", r % 14)],
@@ -765,7 +825,18 @@ mod tests {
             })
             .collect();
         let mut aliases: Vec<String> = ALIASES.iter().map(|a| a.to_string()).collect();
-        aliases.extend(["half", "one", "tag:t0", "tag:t1", "tag:t2", "g1", "u3@example.org"].map(String::from));
+        aliases.extend(
+            [
+                "half",
+                "one",
+                "tag:t0",
+                "tag:t1",
+                "tag:t2",
+                "g1",
+                "u3@example.org",
+            ]
+            .map(String::from),
+        );
         aliases.extend((0..60).map(|d| format!("d{d}")));
         aliases.extend((0..14).map(|u| format!("u{u}@")));
         aliases.extend((0..5).map(|g| format!("group:g{g}")));

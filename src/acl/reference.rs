@@ -204,4 +204,3 @@ fn ports_contain(ports: &Ports, port: u16) -> bool {
         Ports::Ranges(ranges) => ranges.iter().any(|&(a, b)| (a..=b).contains(&port)),
     }
 }
-

@@ -188,7 +188,8 @@ fn exposed_services(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
                 for device in &spec.devices {
                     owners.entry(&device.name).or_insert(&device.user);
                 }
-                let grouped: HashSet<&str> = spec.groups.values().flatten().map(String::as_str).collect();
+                let grouped: HashSet<&str> =
+                    spec.groups.values().flatten().map(String::as_str).collect();
                 for (rule, devices) in reachers(policy, &service) {
                     let outsiders: Vec<String> = devices
                         .into_iter()

@@ -254,6 +254,9 @@ mod tests {
             .collect();
         assert_eq!(svgs.len(), 3);
         assert!(svgs.iter().all(|a| a.contents == svgs[0].contents));
-        assert_eq!(svgs[0].contents, qr_svg("https://hs.example").unwrap().into_bytes());
+        assert_eq!(
+            svgs[0].contents,
+            qr_svg("https://hs.example").unwrap().into_bytes()
+        );
     }
 }

@@ -104,6 +104,9 @@ mod regex_tests {
                 );
             }
         }
-        assert!(uses > 0, "the bundled modules no longer use std.string.is_match");
+        assert!(
+            uses > 0,
+            "the bundled modules no longer use std.string.is_match"
+        );
     }
 }

@@ -119,7 +119,10 @@ pub fn evaluate(
             // Evaluate once more without the contract to learn where each value
             // sits, so that the error can name its path in the spec.
             let mut raw = Session::new(path, display_name, read);
-            let located = raw.run(&Target::Raw).ok().map(|value| raw.export(&value, None));
+            let located = raw
+                .run(&Target::Raw)
+                .ok()
+                .map(|value| raw.export(&value, None));
             Err(session.failure(error, located.as_ref()))
         }
     }
@@ -186,10 +189,9 @@ impl SpanCollector<'_> {
             .files
             .entry(raw.src_id)
             .or_insert_with(|| {
-                let bundled = bundle::display_name(
-                    &session.files().name(raw.src_id).to_string_lossy(),
-                )
-                .is_some();
+                let bundled =
+                    bundle::display_name(&session.files().name(raw.src_id).to_string_lossy())
+                        .is_some();
                 let name = session.register(raw.src_id, sources)?;
                 Some((Arc::from(name), bundled))
             })

@@ -112,7 +112,9 @@ impl SpanMap {
     pub fn path_at(&self, file: &str, offset: usize) -> Option<SpecPath> {
         self.values
             .iter()
-            .filter(|(_, s)| &*s.file == file && s.start <= offset && offset < s.end.max(s.start + 1))
+            .filter(|(_, s)| {
+                &*s.file == file && s.start <= offset && offset < s.end.max(s.start + 1)
+            })
             .min_by_key(|(p, s)| (s.end - s.start, std::cmp::Reverse(p.0.len())))
             .map(|(p, _)| p.clone())
     }
