@@ -34,6 +34,12 @@ impl Ipv4Net {
         u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
     }
 
+    /// The first and last addresses of this prefix.
+    pub fn bounds(&self) -> (Ipv4Addr, Ipv4Addr) {
+        let first = u32::from(self.addr) & self.mask();
+        (Ipv4Addr::from(first), Ipv4Addr::from(first | !self.mask()))
+    }
+
     /// Whether all of `other` lies inside this prefix.
     pub fn covers(&self, other: &Ipv4Net) -> bool {
         other.len >= self.len && self.contains(other.addr)

@@ -7,3 +7,5 @@
 pub mod alias;
 pub mod eval;
 pub mod matrix;
+#[cfg(test)]
+mod reference;

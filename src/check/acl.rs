@@ -12,6 +12,7 @@ use crate::codes::{
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{DeviceKind, Protocol, Spec};
 use crate::net::{BindKind, bind_kind};
+use std::collections::{HashMap, HashSet};
 
 /// Checks the policy's tests and its reachability lints.
 pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
@@ -132,12 +133,14 @@ fn reachers(policy: &Policy, service: &Service) -> Vec<(usize, Vec<String>)> {
         return Vec::new();
     };
     let mut by_rule: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut position: HashMap<usize, usize> = HashMap::new();
     for (src, node) in policy.nodes().iter().enumerate().filter(|(_, n)| !n.host) {
         if let Some(rule) = policy.accepting_rule(src, dst, service.port, Protocol::Tcp) {
-            match by_rule.iter_mut().find(|(r, _)| *r == rule) {
-                Some((_, names)) => names.push(node.name.clone()),
-                None => by_rule.push((rule, vec![node.name.clone()])),
-            }
+            let at = *position.entry(rule).or_insert_with(|| {
+                by_rule.push((rule, Vec::new()));
+                by_rule.len() - 1
+            });
+            by_rule[at].1.push(node.name.clone());
         }
     }
     by_rule
@@ -180,19 +183,20 @@ fn exposed_services(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
                 }
             }
             "gateway" => {
+                // The user of each device (the first of its name), and the users in a group.
+                let mut owners: HashMap<&str, &str> = HashMap::new();
+                for device in &spec.devices {
+                    owners.entry(&device.name).or_insert(&device.user);
+                }
+                let grouped: HashSet<&str> =
+                    spec.groups.values().flatten().map(String::as_str).collect();
                 for (rule, devices) in reachers(policy, &service) {
                     let outsiders: Vec<String> = devices
                         .into_iter()
                         .filter(|name| {
-                            let user = spec
-                                .devices
-                                .iter()
-                                .find(|d| &d.name == name)
-                                .map(|d| &d.user);
-                            !spec
-                                .groups
-                                .values()
-                                .any(|members| members.iter().any(|m| Some(m) == user))
+                            !owners
+                                .get(name.as_str())
+                                .is_some_and(|user| grouped.contains(user))
                         })
                         .collect();
                     if !outsiders.is_empty() {

@@ -15,6 +15,8 @@ use qrcode::render::svg;
 pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
     let dir = format!("{}/enroll", Layout::of(host).etc());
     let url = &spec.headscale.server_url;
+    // Every phone's QR code shows the same login server: drawn once.
+    let mut qr: Option<Option<String>> = None;
     for device in &spec.devices {
         let base = format!("{dir}/{}", device.name);
         match (device.kind, device.os) {
@@ -25,11 +27,11 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
                     app_steps(device, url, "next to this file"),
                     Owner::Root,
                 ));
-                if let Some(svg) = qr_svg(url) {
+                if let Some(svg) = qr.get_or_insert_with(|| qr_svg(url)) {
                     out.push(Artifact::text(
                         host,
                         format!("{base}-login-server.svg"),
-                        svg,
+                        svg.clone(),
                         Owner::Root,
                     ));
                 }
@@ -158,8 +160,16 @@ pub fn app_steps(device: &Device, url: &str, qr: &str) -> String {
     )
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many QR codes this thread has drawn (for the tests).
+    static QR_DRAWN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// An SVG QR code of `url`.
 pub fn qr_svg(url: &str) -> Option<String> {
+    #[cfg(test)]
+    QR_DRAWN.with(|n| n.set(n.get() + 1));
     let code = QrCode::new(url.as_bytes()).ok()?;
     Some(
         code.render::<svg::Color>()
@@ -208,6 +218,38 @@ mod tests {
                 "--auth-key=file:/tmp/k",
                 "--hostname=laptop",
             ]
+        );
+    }
+
+    #[test]
+    fn the_login_servers_qr_code_is_drawn_once_for_all_phones() {
+        let spec = crate::check::testing::load(
+            r#"{
+              hosts = [ { name = "hs", platform = 'linux, ram_gb = 8, roles = ['headscale] } ],
+              headscale.server_url = "https://hs.example",
+              users = [ { name = "ann" } ],
+              devices = [
+                { name = "p1", user = "ann", kind = 'phone, os = 'ios },
+                { name = "p2", user = "ann", kind = 'phone, os = 'android },
+                { name = "t1", user = "ann", kind = 'tablet, os = 'ios },
+              ],
+            }"#,
+            "ncl",
+        )
+        .spec;
+        let before = QR_DRAWN.with(|n| n.get());
+        let mut out = Vec::new();
+        render(&spec, &spec.hosts[0], &mut out);
+        assert_eq!(QR_DRAWN.with(|n| n.get()) - before, 1);
+        let svgs: Vec<_> = out
+            .iter()
+            .filter(|a| a.path.ends_with("-login-server.svg"))
+            .collect();
+        assert_eq!(svgs.len(), 3);
+        assert!(svgs.iter().all(|a| a.contents == svgs[0].contents));
+        assert_eq!(
+            svgs[0].contents,
+            qr_svg("https://hs.example").unwrap().into_bytes()
         );
     }
 }

@@ -77,3 +77,36 @@ pub fn display_name(path: &str) -> Option<&str> {
     path.strip_prefix(VIRTUAL_ROOT)
         .map(|p| p.trim_start_matches('/'))
 }
+
+#[cfg(test)]
+mod regex_tests {
+    use super::FILES;
+
+    /// `std.string.is_match RE VALUE` compiles RE at every call; bound once
+    /// as `let NAME = std.string.is_match RE in`, RE is compiled once and
+    /// `NAME` is applied to each value (Nickel's documented advice).
+    #[test]
+    fn bundled_modules_compile_each_regex_once() {
+        let mut uses = 0;
+        for (path, text) in FILES {
+            for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                let Some((before, after)) = line.split_once("std.string.is_match") else {
+                    continue;
+                };
+                uses += 1;
+                let argument = after.trim().strip_suffix(" in").map(str::trim);
+                assert!(
+                    before.trim_start().starts_with("let ")
+                        && before.trim_end().ends_with('=')
+                        && argument.is_some_and(|a| !a.is_empty() && !a.contains(' ')),
+                    "{path}: `{}` applies std.string.is_match in place; bind `let NAME = std.string.is_match RE in` once",
+                    line.trim()
+                );
+            }
+        }
+        assert!(
+            uses > 0,
+            "the bundled modules no longer use std.string.is_match"
+        );
+    }
+}

@@ -153,7 +153,8 @@ pub fn load_with(path: &Path, limits: &Limits) -> Result<LoadedSpec, LoadError> 
         }
         Err(stopped) => return Err(fail(stopped_diagnostic(&stopped, &display, limits))),
     };
-    match serde_json::from_value::<Spec>(evaluation.value.clone()) {
+    // Read from the JSON in place: no copy of a spec with thousands of values.
+    match <Spec as serde::Deserialize>::deserialize(&evaluation.value) {
         Ok(spec) => Ok(LoadedSpec {
             spec,
             json: evaluation.value,

@@ -21,7 +21,9 @@ use nickel_lang_core::eval::value::{Container, NickelValue, ValueContentRef};
 use nickel_lang_core::eval::{VirtualMachine, VmContext};
 use nickel_lang_core::files::{FileId, Files};
 use nickel_lang_core::position::{PosTable, RawSpan, TermPos};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The result of evaluating a spec: its JSON export and where each value came from.
 #[derive(Debug)]
@@ -52,6 +54,20 @@ enum Target {
     Raw,
     /// One value of the checked spec: only the contracts on its way are checked.
     Part(SpecPath),
+    /// `{ checked, raw }`: both of the above from one evaluation.
+    Both,
+}
+
+/// The value of field `name` of record `value`, if it has one.
+fn field<'a>(value: &'a NickelValue, name: &str) -> Option<&'a NickelValue> {
+    match value.content_ref() {
+        ValueContentRef::Record(Container::Alloc(record)) => record
+            .fields
+            .iter()
+            .find(|(id, _)| id.label() == name)
+            .and_then(|(_, f)| f.value.as_ref()),
+        _ => None,
+    }
 }
 
 /// Most parts evaluated separately after a failure, and most diagnostics kept.
@@ -67,14 +83,31 @@ pub fn evaluate(
     read: &[ReadSource],
 ) -> Result<Evaluation, Failure> {
     let mut session = Session::new(path, display_name, read);
+    // One evaluation gives both the checked spec and the spec as written
+    // (which shares every value already evaluated): contracts rebuild some
+    // values (enum tags from TOML strings, merged defaults), losing where
+    // the user wrote them; the spec before contracts still knows.
+    if let Ok(both) = session.run(&Target::Both)
+        && let (Some(checked), Some(raw)) = (field(&both, "checked"), field(&both, "raw"))
+    {
+        let (spans, sources) = session.spans(raw, None);
+        let mut evaluation = session.export(checked, Some(&spans));
+        evaluation.spans.prefer(spans);
+        for source in sources.iter() {
+            evaluation.sources.add(source.clone());
+        }
+        return Ok(evaluation);
+    }
+    // Something failed: evaluate again step by step, for the diagnostics.
+    let mut session = Session::new(path, display_name, read);
     match session.run(&Target::Checked) {
         Ok(value) => {
-            let mut evaluation = session.export(&value);
+            let mut evaluation = session.export(&value, None);
             // Contracts rebuild some values (enum tags from TOML strings,
             // merged defaults), losing where the user wrote them; the spec
             // before contracts still knows.
             if let Ok(raw) = session.run(&Target::Raw) {
-                let written = session.export(&raw);
+                let written = session.export(&raw, None);
                 evaluation.spans.prefer(written.spans);
                 for source in written.sources.iter() {
                     evaluation.sources.add(source.clone());
@@ -86,9 +119,89 @@ pub fn evaluate(
             // Evaluate once more without the contract to learn where each value
             // sits, so that the error can name its path in the spec.
             let mut raw = Session::new(path, display_name, read);
-            let located = raw.run(&Target::Raw).ok().map(|value| raw.export(&value));
+            let located = raw
+                .run(&Target::Raw)
+                .ok()
+                .map(|value| raw.export(&value, None));
             Err(session.failure(error, located.as_ref()))
         }
+    }
+}
+
+/// Walks an evaluated value and records where each value and key was
+/// written. The name of each file is worked out once, and the path grows
+/// and shrinks in place: a spec with 10,000 devices has 100,000 values.
+struct SpanCollector<'a> {
+    session: &'a Session,
+    spans: SpanMap,
+    sources: Sources,
+    /// Each file's name (`None`: not one to point at) and whether it is bundled.
+    files: HashMap<FileId, Option<(Arc<str>, bool)>>,
+    path: SpecPath,
+    /// Places already known in the user's files: not recorded again.
+    known: Option<&'a SpanMap>,
+}
+
+impl SpanCollector<'_> {
+    fn walk(&mut self, value: &NickelValue) {
+        let known = self.known.is_some_and(|k| k.written_value(&self.path));
+        if !known && let Some(span) = self.span_of(value.pos(&self.session.ctx.pos_table)) {
+            self.spans.insert_value(self.path.clone(), span);
+        }
+        match value.content_ref() {
+            ValueContentRef::Record(Container::Alloc(record)) => {
+                for (id, field) in &record.fields {
+                    let Some(field_value) = &field.value else {
+                        continue;
+                    };
+                    if field.metadata.not_exported() {
+                        continue;
+                    }
+                    self.path.0.push(Segment::Key(id.label().to_owned()));
+                    let known = self.known.is_some_and(|k| k.written_key(&self.path));
+                    if !known && let Some(span) = self.span_of(id.pos) {
+                        self.spans.insert_key(self.path.clone(), span);
+                    }
+                    self.walk(field_value);
+                    self.path.0.pop();
+                }
+            }
+            ValueContentRef::Array(Container::Alloc(array)) => {
+                for (i, element) in array.array.iter().enumerate() {
+                    self.path.0.push(Segment::Index(i));
+                    self.walk(element);
+                    self.path.0.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The span of `pos`, registering its source.
+    fn span_of(&mut self, pos: TermPos) -> Option<super::spans::Span> {
+        let raw = match pos {
+            TermPos::Original(raw) | TermPos::Inherited(raw) => raw,
+            TermPos::None => return None,
+        };
+        let session = self.session;
+        let sources = &mut self.sources;
+        let (file, bundled) = self
+            .files
+            .entry(raw.src_id)
+            .or_insert_with(|| {
+                let bundled =
+                    bundle::display_name(&session.files().name(raw.src_id).to_string_lossy())
+                        .is_some();
+                let name = session.register(raw.src_id, sources)?;
+                Some((Arc::from(name), bundled))
+            })
+            .clone()?;
+        Some(super::spans::Span {
+            file,
+            start: raw.start.to_usize(),
+            end: raw.end.to_usize(),
+            bundled,
+        })
     }
 }
 
@@ -164,11 +277,12 @@ impl Session {
         Ok(value)
     }
 
-    fn export(&self, value: &NickelValue) -> Evaluation {
+    /// The JSON export of `value` and where its values were written; with
+    /// `known`, only the places `known` does not already have from the
+    /// user's files.
+    fn export(&self, value: &NickelValue, known: Option<&SpanMap>) -> Evaluation {
         let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-        let mut sources = Sources::default();
-        let mut spans = SpanMap::default();
-        self.collect_spans(value, &SpecPath::root(), &mut spans, &mut sources);
+        let (spans, sources) = self.spans(value, known);
         Evaluation {
             value: json,
             spans,
@@ -176,56 +290,18 @@ impl Session {
         }
     }
 
-    fn collect_spans(
-        &self,
-        value: &NickelValue,
-        path: &SpecPath,
-        spans: &mut SpanMap,
-        sources: &mut Sources,
-    ) {
-        if let Some(span) = self.span_of(value.pos(&self.ctx.pos_table), sources) {
-            spans.insert_value(path.clone(), span);
-        }
-        match value.content_ref() {
-            ValueContentRef::Record(Container::Alloc(record)) => {
-                for (id, field) in &record.fields {
-                    let Some(field_value) = &field.value else {
-                        continue;
-                    };
-                    if field.metadata.not_exported() {
-                        continue;
-                    }
-                    let child = path.key(id.label());
-                    if let Some(span) = self.span_of(id.pos, sources) {
-                        spans.insert_key(child.clone(), span);
-                    }
-                    self.collect_spans(field_value, &child, spans, sources);
-                }
-            }
-            ValueContentRef::Array(Container::Alloc(array)) => {
-                for (i, element) in array.array.iter().enumerate() {
-                    self.collect_spans(element, &path.index(i), spans, sources);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The span of `pos` as `(source name, start, end)`, registering its source.
-    fn span_of(&self, pos: TermPos, sources: &mut Sources) -> Option<super::spans::Span> {
-        let raw = match pos {
-            TermPos::Original(raw) | TermPos::Inherited(raw) => raw,
-            TermPos::None => return None,
+    /// Where each value (and key) of `value` was written (see [`Self::export`]).
+    fn spans(&self, value: &NickelValue, known: Option<&SpanMap>) -> (SpanMap, Sources) {
+        let mut collector = SpanCollector {
+            session: self,
+            spans: SpanMap::default(),
+            sources: Sources::default(),
+            files: HashMap::new(),
+            path: SpecPath::root(),
+            known,
         };
-        let bundled =
-            bundle::display_name(&self.files().name(raw.src_id).to_string_lossy()).is_some();
-        let name = self.register(raw.src_id, sources)?;
-        Some(super::spans::Span {
-            file: name,
-            start: raw.start.to_usize(),
-            end: raw.end.to_usize(),
-            bundled,
-        })
+        collector.walk(value);
+        (collector.spans, collector.sources)
     }
 
     fn files(&self) -> &Files {
@@ -612,6 +688,7 @@ fn entry_point(spec: &Path, target: &Target) -> String {
     let result = match target {
         Target::Checked => checked,
         Target::Raw => "resolved".to_owned(),
+        Target::Both => format!("{{ checked = {checked}, raw = resolved }}"),
         Target::Part(path) => path.0.iter().fold(checked, |expr, segment| match segment {
             Segment::Key(key) => format!("({expr}).{}", nickel_string(key)),
             Segment::Index(i) => format!("(std.array.at {i} ({expr}))"),

@@ -2,12 +2,14 @@
 
 use crate::diagnostic::{Segment, SpecPath};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A byte range in a named source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
-    /// Source name (see [`crate::sources::Sources`]).
-    pub file: String,
+    /// Source name (see [`crate::sources::Sources`]), shared by the spans
+    /// of one file.
+    pub file: Arc<str>,
     /// Start byte.
     pub start: usize,
     /// End byte.
@@ -36,13 +38,22 @@ impl SpanMap {
 
     /// Takes every span of `other` that points into the user's files,
     /// replacing this map's span for the same path.
-    pub fn prefer(&mut self, other: SpanMap) {
-        for (path, span) in other.values.into_iter().filter(|(_, s)| !s.bundled) {
-            self.values.insert(path, span);
-        }
-        for (path, span) in other.keys.into_iter().filter(|(_, s)| !s.bundled) {
-            self.keys.insert(path, span);
-        }
+    pub fn prefer(&mut self, mut other: SpanMap) {
+        other.values.retain(|_, s| !s.bundled);
+        other.keys.retain(|_, s| !s.bundled);
+        // `append` keeps `other`'s span where both have one.
+        self.values.append(&mut other.values);
+        self.keys.append(&mut other.keys);
+    }
+
+    /// Whether the value at `path` has a place in the user's files.
+    pub fn written_value(&self, path: &SpecPath) -> bool {
+        self.values.get(path).is_some_and(|s| !s.bundled)
+    }
+
+    /// Whether the key of the field at `path` has a place in the user's files.
+    pub fn written_key(&self, path: &SpecPath) -> bool {
+        self.keys.get(path).is_some_and(|s| !s.bundled)
     }
 
     /// The best place to point at for `path`: its value, else its key, else
@@ -101,7 +112,9 @@ impl SpanMap {
     pub fn path_at(&self, file: &str, offset: usize) -> Option<SpecPath> {
         self.values
             .iter()
-            .filter(|(_, s)| s.file == file && s.start <= offset && offset < s.end.max(s.start + 1))
+            .filter(|(_, s)| {
+                &*s.file == file && s.start <= offset && offset < s.end.max(s.start + 1)
+            })
             .min_by_key(|(p, s)| (s.end - s.start, std::cmp::Reverse(p.0.len())))
             .map(|(p, _)| p.clone())
     }

@@ -121,3 +121,46 @@ fn an_unknown_device_filter_lists_the_devices() {
         .code(1)
         .stderr(predicates::str::contains("phone, laptop, desktop"));
 }
+
+/// `privai acl --json` prints, byte for byte, what it printed before the
+/// policy was compiled into indexes: on the examples, and on specs made by
+/// `bench/scale.py` (10 and 100 devices, in TOML and in Nickel). The
+/// expected outputs in `tests/fixtures/scale/` were printed by the
+/// evaluator that scanned every rule and node.
+#[test]
+fn acl_json_is_byte_identical_to_the_scanning_evaluators_output() {
+    let fixtures = repo("tests/fixtures/scale");
+    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(repo("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|spec| {
+            let name = spec.file_name().unwrap().to_string_lossy().into_owned();
+            (spec, fixtures.join(format!("example-{name}.acl.json")))
+        })
+        .collect();
+    for n in [10, 100] {
+        for format in ["toml", "ncl"] {
+            cases.push((
+                fixtures.join(format!("scale-{n}.{format}")),
+                fixtures.join(format!("scale-{n}.acl.json")),
+            ));
+        }
+    }
+    assert_eq!(cases.len(), 8);
+    for (spec, expected) in cases {
+        let out = privai()
+            .args(["acl", "--json"])
+            .arg(&spec)
+            .current_dir(repo(""))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", spec.display());
+        let expected = std::fs::read(&expected).unwrap();
+        assert!(
+            out.stdout == expected,
+            "{}: the output differs from {}",
+            spec.display(),
+            String::from_utf8_lossy(&expected)
+        );
+    }
+}
