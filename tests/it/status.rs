@@ -326,8 +326,21 @@ fn watch_reports_again_until_interrupted() {
 
 #[test]
 fn a_staged_install_without_running_services_is_reported_without_asking_them() {
-    let (seed, spec) = applied();
+    // Installed staged, as status then looks at it: no service asked.
+    let seed = Seed::with_ollama_having(&["codellama:13b", "llama3.2:3b"]);
+    let spec = seed_spec(&seed, "");
     let root = seed.root();
+    let out = privai(
+        [
+            OsStr::new("apply"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ],
+        &[("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY))],
+    );
+    assert!(out.status.success(), "{}", stdout(&out));
     seed.ollama.clear_log();
     seed.headscale.clear_log();
     let out = privai(
