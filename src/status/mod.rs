@@ -199,7 +199,7 @@ pub fn assess(
     let mut findings = Vec::new();
     let services = services(desired, probes, &mut findings);
     let (pending, drift_known) = drift(observed, plan, &mut findings);
-    let (headscale, devices) = tailnet::assess(desired, observed, probes, &mut findings);
+    let (headscale, devices) = tailnet::assess(spec, desired, observed, probes, &mut findings);
     let ollama = models::assess(spec, desired, observed, probes, &mut findings);
     let gateway = gateway::assess(spec, desired, observed, probes, &mut findings);
     findings.sort_by_key(|f| std::cmp::Reverse(f.level));

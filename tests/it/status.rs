@@ -424,3 +424,29 @@ fn a_spec_that_does_not_check_gives_no_report_and_exits_3_unknown() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_node_that_is_neither_a_device_nor_a_host_of_the_spec_is_named_with_how_to_remove_it() {
+    let (seed, spec) = applied();
+    let desktop = seed.headscale.join("desktop", "user1", &[]);
+    seed.headscale.set_online(desktop, true);
+    let host = seed.headscale.join("openclaw-server", "user1", &[]);
+    seed.headscale.set_online(host, true);
+    let stranger = seed.headscale.join("stranger-pc", "user2", &[]);
+    seed.headscale.set_online(stranger, true);
+    let out = status(&seed, &spec, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "1 node(s) on the tailnet are not in the spec: stranger-pc (id {stranger}, user2)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("`headscale nodes delete --identifier ID`"),
+        "{text}"
+    );
+    assert!(!text.contains("desktop (id"), "{text}");
+    assert!(!text.contains("openclaw-server (id"), "{text}");
+}
