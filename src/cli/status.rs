@@ -70,6 +70,14 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
         } else {
             crate::status::Probes::default()
         };
+        let mut probes = probes;
+        // Read only: recovering an interrupted apply is plan's and apply's.
+        probes.interrupted_apply = crate::state::journal::read(
+            &crate::state::StateDir::new(prepared.install.state_dir()).journal(),
+        )
+        .ok()
+        .flatten()
+        .is_some();
         let spec = prepared
             .model
             .as_ref()

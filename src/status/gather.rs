@@ -44,6 +44,7 @@ pub fn probes(
         loaded,
         headscale_version,
         manager: Vec::new(),
+        interrupted_apply: false,
         now: Some(SystemTime::now()),
     }
 }

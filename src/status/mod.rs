@@ -39,6 +39,9 @@ pub struct Probes {
     /// What the service manager says of each launchd job or systemd unit,
     /// e.g. `running`, `not loaded`, `active`, `failed`.
     pub manager: Vec<(ServiceId, String)>,
+    /// Whether the journal of an apply is on record: one is running now, or
+    /// was killed midway.
+    pub interrupted_apply: bool,
     /// When it was probed.
     pub now: Option<SystemTime>,
 }
@@ -199,6 +202,13 @@ pub fn assess(
     let mut findings = Vec::new();
     let services = services(desired, probes, &mut findings);
     let (pending, drift_known) = drift(observed, plan, &mut findings);
+    if probes.interrupted_apply {
+        findings.push(Finding {
+            level: Level::Degraded,
+            problem: "an apply is running, or was interrupted midway (its journal is on record): files and services may be half changed".into(),
+            fix: "if none is running, the next `privai plan` or `privai apply` finishes or undoes it first".into(),
+        });
+    }
     let (headscale, devices) = tailnet::assess(spec, desired, observed, probes, &mut findings);
     let ollama = models::assess(spec, desired, observed, probes, &mut findings);
     let gateway = gateway::assess(spec, desired, observed, probes, &mut findings);
@@ -293,6 +303,7 @@ mod tests {
             loaded: Some(Vec::new()),
             headscale_version: Some("v0.29.2".into()),
             manager: Vec::new(),
+            interrupted_apply: false,
             now: Some(at(NOW)),
         };
         (desired, observed, probes)

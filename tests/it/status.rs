@@ -450,3 +450,35 @@ fn a_node_that_is_neither_a_device_nor_a_host_of_the_spec_is_named_with_how_to_r
     assert!(!text.contains("desktop (id"), "{text}");
     assert!(!text.contains("openclaw-server (id"), "{text}");
 }
+
+#[test]
+fn an_apply_killed_midway_is_reported_and_status_leaves_its_journal_for_the_next_apply() {
+    let (seed, _) = applied();
+    let changed = seed_spec(&seed, "  ollama.keep_alive | force = \"30m\",");
+    let root = seed.root();
+    let killed = privai(
+        [
+            OsStr::new("apply"),
+            changed.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+            ("PRIVAI_TEST_FAILPOINT", OsStr::new("1")),
+        ],
+    );
+    assert!(!killed.status.success());
+    let journal = root.join(".privai").join("journal.ndjson");
+    assert!(journal.exists(), "the killed apply left its journal");
+    let out = status(&seed, &changed, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("an apply is running, or was interrupted midway"),
+        "{text}"
+    );
+    assert!(journal.exists(), "status recovers nothing");
+}
