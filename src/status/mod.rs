@@ -447,6 +447,32 @@ mod tests {
     }
 
     #[test]
+    fn without_a_gateway_ollama_not_responding_is_down_all_the_same_with_its_systemd_restart() {
+        let spec = crate::check::testing::load(crate::check::testing::BASE, "ncl").spec;
+        assert!(spec.gateway().is_none());
+        let desired = crate::render::render(&spec);
+        let observed = Observed {
+            generation: Some(3),
+            ollama: OllamaState::Unreachable {
+                url: "http://127.0.0.1:11434".into(),
+                error: "connection refused".into(),
+            },
+            ..Observed::default()
+        };
+        let report = assess(&spec, &desired, &observed, &no_plan(), &Probes::default());
+        assert_eq!(report.level, Level::Down);
+        assert_eq!(report.gateway, None);
+        assert_eq!(
+            report.findings[0].problem,
+            "Ollama is not responding: no model answers"
+        );
+        assert_eq!(
+            report.findings[0].fix,
+            "restart it with `sudo systemctl restart privai-ollama.service` (`ollama serve`)"
+        );
+    }
+
+    #[test]
     fn restart_commands_follow_the_service_manager() {
         use crate::render::units::{LaunchdDomain, Manager};
         let mut unit = crate::render::render(&seed())
