@@ -306,7 +306,7 @@ fn before_the_first_apply_status_says_nothing_is_installed() {
 }
 
 #[test]
-fn watch_reports_again_until_interrupted() {
+fn watch_reports_again_until_interrupted_reading_the_spec_each_round() {
     let (seed, spec) = applied();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("privai"))
         .args(["status", spec.to_str().unwrap(), "--root"])
@@ -315,13 +315,24 @@ fn watch_reports_again_until_interrupted() {
         .env("PRIVAI_TEST_SERVICES", seed.log())
         .env("PRIVAI_TEST_HS_KEY", HEADSCALE_KEY)
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3500));
+    // The spec breaks: the next rounds say why, and the watch goes on.
+    std::fs::write(&spec, "{ hosts = 42 }").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let alive = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.matches("System: healthy").count() >= 2, "{text}");
+    assert!(alive, "the watch stopped at a broken spec");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no status: fix the errors above"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
