@@ -4,7 +4,7 @@
 
 use super::Probes;
 use crate::observe::live::{HeadscaleState, OllamaState, headscale_client, ollama_url};
-use crate::render::Rendered;
+use crate::render::{Rendered, ServiceId};
 use std::time::{Duration, SystemTime};
 
 /// Longest one health check may take: `status` reports, it does not wait
@@ -24,7 +24,19 @@ pub fn probes(
         .iter()
         .filter_map(|unit| {
             let check = unit.health.as_ref()?;
-            Some((unit.id, crate::sys::health::probe(check, PROBE_TIMEOUT)))
+            // A service the observation found down is not waited for again.
+            let known_down = match (unit.id, ollama, headscale) {
+                (ServiceId::Ollama, OllamaState::Unreachable { error, .. }, _)
+                | (ServiceId::Headscale, _, HeadscaleState::Unreachable { error, .. }) => {
+                    Some(error.clone())
+                }
+                _ => None,
+            };
+            let result = match known_down {
+                Some(error) => Err(error),
+                None => crate::sys::health::probe(check, PROBE_TIMEOUT),
+            };
+            Some((unit.id, result))
         })
         .collect();
     let loaded = match (ollama, ollama_url(desired)) {

@@ -148,6 +148,16 @@ fn ollama_not_responding_is_down_and_says_what_the_gateway_does_with_its_fallbac
         report["ollama"]["models"][0]["present"],
         serde_json::Value::Null
     );
+    // Found down by the observation, Ollama is not probed again for 3 s.
+    let service = report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "ollama")
+        .unwrap();
+    assert_eq!(service["healthy"], false);
+    let error = service["error"].as_str().unwrap();
+    assert!(!error.contains(" after "), "{error}");
     let first = &report["findings"][0];
     assert_eq!(first["level"], "down");
     let problem = first["problem"].as_str().unwrap();
