@@ -683,11 +683,14 @@ fn plan_observes_a_self_signed_headscale_over_tls_with_the_certificate_at_cert_p
     let port = seed.headscale.port();
     let ollama = seed.ollama.url.rsplit(':').next().unwrap();
     let spec = seed.dir.path().join("tls.ncl");
+    // Imports stay inside the spec's directory (PRV085): the seed is copied there.
+    let base = seed.dir.path().join("seed-home.ncl");
+    std::fs::copy(repo("examples/seed-home.ncl"), &base).unwrap();
     std::fs::write(
         &spec,
         format!(
             "(import \"{}\") & {{\n  headscale.server_url | force = \"https://{TLS_HOST}:{port}\",\n  headscale.listen_addr | force = \"0.0.0.0:{port}\",\n  headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",\n  ollama.port | force = {ollama},\n  openclaw.port | force = {},\n}}\n",
-            repo("examples/seed-home.ncl").display(),
+            base.display(),
             seed.gateway.port
         ),
     )

@@ -133,6 +133,19 @@ impl Seed {
     /// [`Seed::spec`] on the spec at `base` instead of the seed's.
     pub fn spec_on(&self, base: &Path, name: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(name);
+        // Imports stay inside the spec's directory (PRV085): a base from
+        // elsewhere (the repository's examples) is copied next to it.
+        let copied;
+        let base = if base.starts_with(self.dir.path()) {
+            base
+        } else {
+            copied = self.dir.path().join(format!(
+                "base-{}",
+                base.file_name().unwrap().to_string_lossy()
+            ));
+            std::fs::copy(base, &copied).unwrap();
+            copied.as_path()
+        };
         std::fs::write(
             &path,
             format!(

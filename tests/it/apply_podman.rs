@@ -225,6 +225,9 @@ impl Homelab {
         let port = |url: &str| -> u16 { url.rsplit(':').next().unwrap().parse().unwrap() };
         let ollama_port = port(&self.ollama.url);
         let path = self.dir.path().join(name);
+        // Imports stay inside the spec's directory (PRV085): the example is copied there.
+        let homelab = self.dir.path().join("linux-homelab.ncl");
+        std::fs::copy(repo("examples/linux-homelab.ncl"), &homelab).unwrap();
         std::fs::write(
             &path,
             format!(
@@ -240,7 +243,7 @@ impl Homelab {
                  \x20 openclaw.container.memory_mb | force = {memory_mb},\n\
                  \x20 openclaw.folders | force = [\n{folders}  ],\n\
                  }}\n",
-                homelab = repo("examples/linux-homelab.ncl").display(),
+                homelab = homelab.display(),
                 headscale = port(&self.headscale.url),
                 api_key = api_key.display(),
                 port = self.port,

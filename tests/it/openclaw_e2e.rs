@@ -306,6 +306,9 @@ fn the_real_gateway_runs_the_applied_config_with_the_specs_models() {
     let port = free_port();
     let token_file = dir.path().join("openclaw-gateway-token");
     let spec_path = dir.path().join("e2e.ncl");
+    // Imports stay inside the spec's directory (PRV085): the seed is copied there.
+    let seed_copy = dir.path().join("seed-home.ncl");
+    std::fs::copy(repo("examples/seed-home.ncl"), &seed_copy).unwrap();
     std::fs::write(
         &spec_path,
         format!(
@@ -319,7 +322,7 @@ fn the_real_gateway_runs_the_applied_config_with_the_specs_models() {
   openclaw.channels | force = {{}},
 }}
 ",
-            seed = repo("examples/seed-home.ncl").display(),
+            seed = seed_copy.display(),
             headscale = port_of(&headscale.url),
             ollama = port_of(&ollama.url),
             token = token_file.display(),
