@@ -48,47 +48,71 @@ pub fn main(args: &Args) -> ExitCode {
 }
 
 fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(seconds) = args.watch else {
+        return Ok(match report(args)? {
+            Some(level) => exit_code(level),
+            None => ExitCode::from(UNKNOWN),
+        });
+    };
+    // Each round reads the spec again: an edit shows at the next one, and a
+    // round that cannot report says why and the watch goes on.
+    loop {
+        if let Err(error) = report(args) {
+            if crate::output::sink::is_broken_pipe(&error) {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+        }
+        std::thread::sleep(std::time::Duration::from_secs(seconds));
+    }
+}
+
+/// One report on stdout; its level, or `None` when the spec gives none
+/// (its errors printed).
+fn report(args: &Args) -> anyhow::Result<Option<Level>> {
     let prepared = match super::plan::prepare(args.spec.as_deref(), &args.target, "no status")? {
         Ok(prepared) => prepared,
-        Err(_) => return Ok(ExitCode::from(UNKNOWN)),
+        Err(_) => return Ok(None),
     };
-    loop {
-        let (observed, plan, _) = super::plan::observe_and_plan(&prepared, false)?;
-        let probes = if target::live(&prepared.install) {
-            let mut probes = gather::probes(
-                &prepared.desired,
-                &prepared.install,
-                &observed.ollama,
-                &observed.headscale,
-            );
-            probes.manager = gather::manager_states(
-                &prepared.desired,
-                &prepared.install,
-                target::runner().as_mut(),
-            );
-            probes
-        } else {
-            crate::status::Probes::default()
-        };
-        let spec = prepared
-            .model
-            .as_ref()
-            .expect("status prepares a spec, never a generation");
-        let report = assess(spec, &prepared.desired, &observed, &plan, &probes);
-        let mut out = std::io::stdout().lock();
-        if args.json {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        } else {
-            if args.watch.is_some() {
-                write!(out, "\x1b[2J\x1b[H")?;
-            }
-            out.write_all(view::render(&report).as_bytes())?;
+    let (observed, plan, _) = super::plan::observe_and_plan(&prepared, false)?;
+    let mut probes = if target::live(&prepared.install) {
+        let mut probes = gather::probes(
+            &prepared.desired,
+            &prepared.install,
+            &observed.ollama,
+            &observed.headscale,
+        );
+        probes.manager = gather::manager_states(
+            &prepared.desired,
+            &prepared.install,
+            target::runner().as_mut(),
+        );
+        probes
+    } else {
+        crate::status::Probes::default()
+    };
+    // Read only: recovering an interrupted apply is plan's and apply's.
+    probes.interrupted_apply = crate::state::journal::read(
+        &crate::state::StateDir::new(prepared.install.state_dir()).journal(),
+    )
+    .ok()
+    .flatten()
+    .is_some();
+    let spec = prepared
+        .model
+        .as_ref()
+        .expect("status prepares a spec, never a generation");
+    let report = assess(spec, &prepared.desired, &observed, &plan, &probes);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        if args.watch.is_some() {
+            write!(out, "\x1b[2J\x1b[H")?;
         }
-        out.flush()?;
-        match args.watch {
-            Some(seconds) => std::thread::sleep(std::time::Duration::from_secs(seconds)),
-            None => return Ok(exit_code(report.level)),
-        }
+        out.write_all(view::render(&report).as_bytes())?;
     }
+    out.flush()?;
+    Ok(Some(report.level))
 }

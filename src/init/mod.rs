@@ -198,7 +198,7 @@ pub fn render(facts: &MachineFacts, choice: &Choice, profile: Option<&str>) -> S
          #\n\
          # Every option is explained by `privai explain` and in the README."
     );
-    if let Some(profile) = profile {
+    if let Some(profile) = profile.filter(|p| *p != "hardened") {
         let _ = writeln!(
             s,
             "(import \"privai/profiles/{profile}.ncl\")\n& (import \"privai/profiles/hardened.ncl\")"
@@ -485,6 +485,16 @@ mod tests {
         let loaded = crate::check::testing::load(&text, "ncl");
         let chip = loaded.spec.hosts[0].chip.clone();
         assert_eq!(chip.as_deref(), Some("x\" , roles = [] %{ evil }"));
+    }
+
+    #[test]
+    fn the_hardened_profile_is_imported_once() {
+        let facts = facts(Platform::Linux, 16, None);
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        let text = render(&facts, &choice, Some("hardened"));
+        assert_eq!(text.matches("privai/profiles/hardened.ncl").count(), 1);
+        let with_other = render(&facts, &choice, Some("linux-server"));
+        assert_eq!(with_other.matches("(import \"privai/profiles/").count(), 2);
     }
 
     #[test]

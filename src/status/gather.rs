@@ -4,7 +4,7 @@
 
 use super::Probes;
 use crate::observe::live::{HeadscaleState, OllamaState, headscale_client, ollama_url};
-use crate::render::Rendered;
+use crate::render::{Rendered, ServiceId};
 use std::time::{Duration, SystemTime};
 
 /// Longest one health check may take: `status` reports, it does not wait
@@ -24,7 +24,19 @@ pub fn probes(
         .iter()
         .filter_map(|unit| {
             let check = unit.health.as_ref()?;
-            Some((unit.id, crate::sys::health::probe(check, PROBE_TIMEOUT)))
+            // A service the observation found down is not waited for again.
+            let known_down = match (unit.id, ollama, headscale) {
+                (ServiceId::Ollama, OllamaState::Unreachable { error, .. }, _)
+                | (ServiceId::Headscale, _, HeadscaleState::Unreachable { error, .. }) => {
+                    Some(error.clone())
+                }
+                _ => None,
+            };
+            let result = match known_down {
+                Some(error) => Err(error),
+                None => crate::sys::health::probe(check, PROBE_TIMEOUT),
+            };
+            Some((unit.id, result))
         })
         .collect();
     let loaded = match (ollama, ollama_url(desired)) {
@@ -44,6 +56,7 @@ pub fn probes(
         loaded,
         headscale_version,
         manager: Vec::new(),
+        interrupted_apply: false,
         now: Some(SystemTime::now()),
     }
 }
@@ -148,6 +161,69 @@ mod tests {
         );
         assert_eq!(launchd_state(&output(0, "", "")).as_deref(), Some("loaded"));
         assert_eq!(launchd_state(&output(1, "", "boom")), None);
+    }
+
+    /// Answers `systemctl is-active UNIT` from a table; records the calls.
+    struct Systemctl {
+        states: Vec<(&'static str, &'static str)>,
+        calls: Vec<Vec<String>>,
+    }
+
+    impl crate::sys::Runner for Systemctl {
+        fn run(&mut self, argv: &[String]) -> std::io::Result<RunOutput> {
+            self.calls.push(argv.to_vec());
+            let unit = argv.last().cloned().unwrap_or_default();
+            let state = self
+                .states
+                .iter()
+                .find(|(u, _)| *u == unit)
+                .map_or("unknown", |(_, s)| *s);
+            Ok(output(
+                if state == "active" { 0 } else { 3 },
+                &format!("{state}\n"),
+                "",
+            ))
+        }
+    }
+
+    #[test]
+    fn each_systemd_unit_of_a_linux_host_is_asked_its_state_and_compose_is_not() {
+        let spec =
+            crate::check::testing::load(include_str!("../../examples/linux-homelab.ncl"), "ncl")
+                .spec;
+        let desired = crate::render::render(&spec);
+        let mut systemctl = Systemctl {
+            states: vec![
+                ("privai-headscale.service", "active"),
+                ("privai-ollama.service", "active"),
+                ("privai-rotate-keys.timer", "failed"),
+            ],
+            calls: Vec::new(),
+        };
+        let install = crate::state::Install::Staged {
+            root: std::path::PathBuf::from("/nonexistent"),
+        };
+        let states = manager_states(&desired, &install, &mut systemctl);
+        let named: Vec<(&str, &str)> = states
+            .iter()
+            .map(|(id, state)| (id.name(), state.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("headscale", "active"),
+                ("ollama", "active"),
+                ("key-rotation", "failed")
+            ],
+            "{:?}",
+            systemctl.calls
+        );
+        assert!(
+            systemctl
+                .calls
+                .iter()
+                .all(|argv| argv[0] == "systemctl" && argv[1] == "is-active")
+        );
     }
 
     #[test]

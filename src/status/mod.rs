@@ -39,6 +39,9 @@ pub struct Probes {
     /// What the service manager says of each launchd job or systemd unit,
     /// e.g. `running`, `not loaded`, `active`, `failed`.
     pub manager: Vec<(ServiceId, String)>,
+    /// Whether the journal of an apply is on record: one is running now, or
+    /// was killed midway.
+    pub interrupted_apply: bool,
     /// When it was probed.
     pub now: Option<SystemTime>,
 }
@@ -199,7 +202,14 @@ pub fn assess(
     let mut findings = Vec::new();
     let services = services(desired, probes, &mut findings);
     let (pending, drift_known) = drift(observed, plan, &mut findings);
-    let (headscale, devices) = tailnet::assess(desired, observed, probes, &mut findings);
+    if probes.interrupted_apply {
+        findings.push(Finding {
+            level: Level::Degraded,
+            problem: "an apply is running, or was interrupted midway (its journal is on record): files and services may be half changed".into(),
+            fix: "if none is running, the next `privai plan` or `privai apply` finishes or undoes it first".into(),
+        });
+    }
+    let (headscale, devices) = tailnet::assess(spec, desired, observed, probes, &mut findings);
     let ollama = models::assess(spec, desired, observed, probes, &mut findings);
     let gateway = gateway::assess(spec, desired, observed, probes, &mut findings);
     findings.sort_by_key(|f| std::cmp::Reverse(f.level));
@@ -293,6 +303,7 @@ mod tests {
             loaded: Some(Vec::new()),
             headscale_version: Some("v0.29.2".into()),
             manager: Vec::new(),
+            interrupted_apply: false,
             now: Some(at(NOW)),
         };
         (desired, observed, probes)
@@ -433,6 +444,32 @@ mod tests {
         );
         let report = assess(&spec, &desired, &observed, &no_plan(), &probes);
         assert_eq!(report.gateway.unwrap().current_definition, None);
+    }
+
+    #[test]
+    fn without_a_gateway_ollama_not_responding_is_down_all_the_same_with_its_systemd_restart() {
+        let spec = crate::check::testing::load(crate::check::testing::BASE, "ncl").spec;
+        assert!(spec.gateway().is_none());
+        let desired = crate::render::render(&spec);
+        let observed = Observed {
+            generation: Some(3),
+            ollama: OllamaState::Unreachable {
+                url: "http://127.0.0.1:11434".into(),
+                error: "connection refused".into(),
+            },
+            ..Observed::default()
+        };
+        let report = assess(&spec, &desired, &observed, &no_plan(), &Probes::default());
+        assert_eq!(report.level, Level::Down);
+        assert_eq!(report.gateway, None);
+        assert_eq!(
+            report.findings[0].problem,
+            "Ollama is not responding: no model answers"
+        );
+        assert_eq!(
+            report.findings[0].fix,
+            "restart it with `sudo systemctl restart privai-ollama.service` (`ollama serve`)"
+        );
     }
 
     #[test]

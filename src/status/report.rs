@@ -81,6 +81,8 @@ pub struct HeadscaleStatus {
     /// Whether the policy Headscale holds is the spec's (database mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_is_the_spec_s: Option<bool>,
+    /// Nodes that are neither a device nor a host of the spec, in words.
+    pub unexpected_nodes: Vec<String>,
 }
 
 /// One model of the spec.

@@ -3,6 +3,7 @@
 
 use super::{DeviceStatus, Finding, HeadscaleStatus, KEY_WARNING, Level, Probes, restart_of};
 use crate::api::headscale::device_node;
+use crate::model::Spec;
 use crate::observe::Observed;
 use crate::observe::live::HeadscaleState;
 use crate::render::{Rendered, ServiceId};
@@ -10,6 +11,7 @@ use std::time::SystemTime;
 
 /// Headscale's part of the report and the devices, if the spec runs Headscale.
 pub(super) fn assess(
+    spec: &Spec,
     desired: &Rendered,
     observed: &Observed,
     probes: &Probes,
@@ -99,9 +101,57 @@ pub(super) fn assess(
                         fix: "`privai apply` sets the spec's policy; `privai acl` shows what it allows".into(),
                     });
                 }
+                // Nodes that are neither a device nor a host of the spec.
+                let mut matched: Vec<u64> = control
+                    .devices
+                    .iter()
+                    .filter_map(|d| {
+                        device_node(d, nodes, observed.key_records.get(&d.name).copied())
+                    })
+                    .map(|n| n.id)
+                    .collect();
+                matched.extend(
+                    nodes
+                        .iter()
+                        .filter(|n| {
+                            spec.hosts.iter().any(|h| {
+                                n.name.eq_ignore_ascii_case(&h.name)
+                                    || n.given_name.eq_ignore_ascii_case(&h.name)
+                            })
+                        })
+                        .map(|n| n.id),
+                );
+                let unexpected: Vec<String> = nodes
+                    .iter()
+                    .filter(|n| !matched.contains(&n.id))
+                    .map(|n| {
+                        format!(
+                            "{} (id {}, {})",
+                            if n.given_name.is_empty() {
+                                &n.name
+                            } else {
+                                &n.given_name
+                            },
+                            n.id,
+                            n.owner().unwrap_or("tagged")
+                        )
+                    })
+                    .collect();
+                if !unexpected.is_empty() {
+                    findings.push(Finding {
+                        level: Level::Degraded,
+                        problem: format!(
+                            "{} node(s) on the tailnet are not in the spec: {}",
+                            unexpected.len(),
+                            unexpected.join(", ")
+                        ),
+                        fix: "if you know them, add them to `devices`; if not, remove them: `headscale nodes delete --identifier ID`".into(),
+                    });
+                }
                 HeadscaleStatus {
                     state: "up".into(),
                     version: probes.headscale_version.clone(),
+                    unexpected_nodes: unexpected,
                     nodes: nodes.len(),
                     online: nodes.iter().filter(|n| n.online).count(),
                     keys_expiring,
@@ -126,6 +176,7 @@ pub(super) fn assess(
                 }));
                 HeadscaleStatus {
                     state: "down".into(),
+                    unexpected_nodes: Vec::new(),
                     version: None,
                     nodes: 0,
                     online: 0,
@@ -135,6 +186,7 @@ pub(super) fn assess(
             }
             HeadscaleState::NotObserved => HeadscaleStatus {
                 state: "not asked".into(),
+                unexpected_nodes: Vec::new(),
                 version: None,
                 nodes: 0,
                 online: 0,

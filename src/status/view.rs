@@ -76,6 +76,9 @@ pub fn render(report: &Report) -> String {
         for key in &h.keys_expiring {
             let _ = writeln!(s, "  {key}");
         }
+        for node in &h.unexpected_nodes {
+            let _ = writeln!(s, "  NOT IN THE SPEC: {node}");
+        }
     }
     if !report.devices.is_empty() {
         let _ = writeln!(s, "\nDevices:");

@@ -238,3 +238,13 @@ fn a_spec_with_no_people_still_renders_and_says_what_to_add() {
         "height {height}, inked {inked}"
     );
 }
+
+#[test]
+fn the_readme_s_picture_is_what_privai_draws_for_the_seed() {
+    let drawn = String::from_utf8(diagram("examples/seed-home.ncl", "svg")).unwrap();
+    let shown = std::fs::read_to_string(repo("docs/seed-diagram.svg")).unwrap();
+    assert!(
+        drawn == shown,
+        "docs/seed-diagram.svg is stale: `privai diagram examples/seed-home.ncl > docs/seed-diagram.svg`"
+    );
+}

@@ -148,6 +148,16 @@ fn ollama_not_responding_is_down_and_says_what_the_gateway_does_with_its_fallbac
         report["ollama"]["models"][0]["present"],
         serde_json::Value::Null
     );
+    // Found down by the observation, Ollama is not probed again for 3 s.
+    let service = report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "ollama")
+        .unwrap();
+    assert_eq!(service["healthy"], false);
+    let error = service["error"].as_str().unwrap();
+    assert!(!error.contains(" after "), "{error}");
     let first = &report["findings"][0];
     assert_eq!(first["level"], "down");
     let problem = first["problem"].as_str().unwrap();
@@ -306,7 +316,7 @@ fn before_the_first_apply_status_says_nothing_is_installed() {
 }
 
 #[test]
-fn watch_reports_again_until_interrupted() {
+fn watch_reports_again_until_interrupted_reading_the_spec_each_round() {
     let (seed, spec) = applied();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("privai"))
         .args(["status", spec.to_str().unwrap(), "--root"])
@@ -315,13 +325,24 @@ fn watch_reports_again_until_interrupted() {
         .env("PRIVAI_TEST_SERVICES", seed.log())
         .env("PRIVAI_TEST_HS_KEY", HEADSCALE_KEY)
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3500));
+    // The spec breaks: the next rounds say why, and the watch goes on.
+    std::fs::write(&spec, "{ hosts = 42 }").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let alive = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.matches("System: healthy").count() >= 2, "{text}");
+    assert!(alive, "the watch stopped at a broken spec");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no status: fix the errors above"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -436,4 +457,62 @@ fn a_spec_that_does_not_check_gives_no_report_and_exits_3_unknown() {
         stderr.contains("no status: fix the errors above"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_node_that_is_neither_a_device_nor_a_host_of_the_spec_is_named_with_how_to_remove_it() {
+    let (seed, spec) = applied();
+    let desktop = seed.headscale.join("desktop", "user1", &[]);
+    seed.headscale.set_online(desktop, true);
+    let host = seed.headscale.join("openclaw-server", "user1", &[]);
+    seed.headscale.set_online(host, true);
+    let stranger = seed.headscale.join("stranger-pc", "user2", &[]);
+    seed.headscale.set_online(stranger, true);
+    let out = status(&seed, &spec, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "1 node(s) on the tailnet are not in the spec: stranger-pc (id {stranger}, user2)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("`headscale nodes delete --identifier ID`"),
+        "{text}"
+    );
+    assert!(!text.contains("desktop (id"), "{text}");
+    assert!(!text.contains("openclaw-server (id"), "{text}");
+}
+
+#[test]
+fn an_apply_killed_midway_is_reported_and_status_leaves_its_journal_for_the_next_apply() {
+    let (seed, _) = applied();
+    let changed = seed_spec(&seed, "  ollama.keep_alive | force = \"30m\",");
+    let root = seed.root();
+    let killed = privai(
+        [
+            OsStr::new("apply"),
+            changed.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+            ("PRIVAI_TEST_FAILPOINT", OsStr::new("1")),
+        ],
+    );
+    assert!(!killed.status.success());
+    let journal = root.join(".privai").join("journal.ndjson");
+    assert!(journal.exists(), "the killed apply left its journal");
+    let out = status(&seed, &changed, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("an apply is running, or was interrupted midway"),
+        "{text}"
+    );
+    assert!(journal.exists(), "status recovers nothing");
 }
