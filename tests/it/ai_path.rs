@@ -46,7 +46,7 @@
 use crate::apply::{privai, stdout};
 use crate::real::mirror::Mirror;
 use crate::real::ollama::Ollama;
-use crate::tools::{CONTAINERS_CONF, free_port, podman_or_skip, repo, show, tool};
+use crate::tools::{CONTAINERS_CONF, free_port, repo, show, tool};
 use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
 use privai::render::units::GATEWAY_PROJECT;
 use privai::sys::container;
@@ -466,11 +466,7 @@ console.log(JSON.stringify({
 #[test]
 fn a_question_through_the_real_openclaw_in_its_hardened_container_is_answered_by_the_real_ollama() {
     let _podman = crate::podman_lock();
-    let Some(podman) = podman_or_skip(
-        "a_question_through_the_real_openclaw_in_its_hardened_container_is_answered_by_the_real_ollama",
-    ) else {
-        return;
-    };
+    let podman = crate::tools::podman();
     let started = Instant::now();
     let conf_dir = tempfile::tempdir().unwrap();
     let conf = conf_dir.path().join("containers.conf");

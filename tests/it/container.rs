@@ -16,7 +16,7 @@
 //! container network.
 
 use crate::tools::{
-    CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, podman_or_skip, repo, standin_images, tool,
+    CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, repo, standin_images, tool,
 };
 use privai::model::{Role, Spec};
 use privai::render::compose::{self as rendered, GATEWAY_SERVICE, RELAY_SERVICE, SUBNET};
@@ -278,11 +278,7 @@ fn assert_running(observed: &[ContainerState], image: &str) {
 #[test]
 fn observe_sees_the_project_running_and_healthz_answers_through_the_relay() {
     let _podman = crate::podman_lock();
-    let Some(podman) =
-        podman_or_skip("observe_sees_the_project_running_and_healthz_answers_through_the_relay")
-    else {
-        return;
-    };
+    let podman = crate::tools::podman();
     let started = Instant::now();
     let project = Project::new(&podman, "observe", 101);
 
@@ -347,10 +343,7 @@ fn observe_sees_the_project_running_and_healthz_answers_through_the_relay() {
 #[test]
 fn changing_the_memory_limit_replaces_the_gateway_container() {
     let _podman = crate::podman_lock();
-    let Some(podman) = podman_or_skip("changing_the_memory_limit_replaces_the_gateway_container")
-    else {
-        return;
-    };
+    let podman = crate::tools::podman();
     let started = Instant::now();
     let mut project = Project::new(&podman, "memory", 102);
     project.render();
@@ -391,11 +384,7 @@ fn changing_the_memory_limit_replaces_the_gateway_container() {
 #[test]
 fn a_failing_gateway_fails_the_probe_and_the_previous_file_restores_it() {
     let _podman = crate::podman_lock();
-    let Some(podman) =
-        podman_or_skip("a_failing_gateway_fails_the_probe_and_the_previous_file_restores_it")
-    else {
-        return;
-    };
+    let podman = crate::tools::podman();
     let started = Instant::now();
     let mut project = Project::new(&podman, "failing", 103);
     let good = project.render();

@@ -72,15 +72,11 @@ pub fn tool(name: &str) -> PathBuf {
     installed("openclaw", name)
 }
 
-/// podman, or `None` (and a message) when it is not installed.
-pub fn podman_or_skip(test: &str) -> Option<PathBuf> {
-    let podman = which("podman");
-    if podman.is_none() {
-        eprintln!(
-            "SKIPPED {test}: podman is not installed (apt-get install -y podman runc busybox-static)"
-        );
-    }
-    podman
+/// podman; fails (never skips) without it.
+pub fn podman() -> PathBuf {
+    which("podman").unwrap_or_else(|| {
+        panic!("podman is not installed: apt-get install -y podman runc busybox-static")
+    })
 }
 
 /// Builds (once per run, idempotently across runs) the stand-in images.
