@@ -46,7 +46,7 @@
 use crate::apply::{privai, stdout};
 use crate::real::mirror::Mirror;
 use crate::real::ollama::Ollama;
-use crate::tools::{CONTAINERS_CONF, free_port, repo, show, tool};
+use crate::tools::{CONTAINERS_CONF, free_port, repo, show};
 use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
 use privai::render::units::GATEWAY_PROJECT;
 use privai::sys::container;
@@ -122,32 +122,12 @@ impl Server {
     fn new(podman: &Path, conf: &Path) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
-        let bin = dir.path().join("bin");
         std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&bin).unwrap();
-        let wrapper = bin.join("podman");
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nCONTAINERS_CONF='{conf}'\nexport CONTAINERS_CONF\n\
-                 if [ \"$1\" = compose ]; then\n  shift\n  HOME='{home}' exec timeout 300 '{compose}' \"$@\"\nfi\n\
-                 exec '{podman}' \"$@\"\n",
-                conf = conf.display(),
-                home = home.display(),
-                compose = tool("podman-compose").display(),
-                podman = podman.display(),
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut dirs = vec![bin];
-        dirs.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
+        let (wrapper, path) = crate::tools::podman_wrapper(dir.path(), podman, conf, &home, 300);
         let server = Self {
             ollama: Ollama::start(),
             runtime: wrapper.to_str().unwrap().to_owned(),
-            path: std::env::join_paths(dirs).unwrap(),
+            path,
             port: free_port(),
             dir,
         };

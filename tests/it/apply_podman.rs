@@ -27,7 +27,7 @@ use crate::apply::{generation_tree, privai, stdout, tree};
 use crate::standin::headscale::Standin as Headscale;
 use crate::standin::ollama::{Config, Model, Standin as Ollama};
 use crate::tools::{
-    CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, repo, show, standin_images, tool,
+    CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, repo, show, standin_images,
 };
 use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
 use privai::render::units::GATEWAY_PROJECT;
@@ -107,28 +107,7 @@ impl Homelab {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
 
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let wrapper = bin.join("podman");
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nCONTAINERS_CONF='{conf}'\nexport CONTAINERS_CONF\n\
-                 if [ \"$1\" = compose ]; then\n  shift\n  HOME='{home}' exec timeout 120 '{compose}' \"$@\"\nfi\n\
-                 exec '{podman}' \"$@\"\n",
-                conf = conf.display(),
-                home = home.display(),
-                compose = tool("podman-compose").display(),
-                podman = podman.display(),
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut dirs = vec![bin];
-        dirs.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        let path = std::env::join_paths(dirs).unwrap();
+        let (wrapper, path) = crate::tools::podman_wrapper(dir.path(), podman, &conf, &home, 120);
 
         let registry = ["qwen2.5:14b", "llama3.1:8b", "nomic-embed-text"]
             .iter()

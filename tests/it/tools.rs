@@ -123,3 +123,39 @@ pub fn show(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// A `podman` on a `PATH` of its own in `dir/bin`: podman under `conf`, its
+/// `compose` subcommand run by the pinned podman-compose with `HOME` at
+/// `home` and cut after `timeout_secs`. Returns the wrapper and the `PATH`
+/// that finds it first.
+pub fn podman_wrapper(
+    dir: &Path,
+    podman: &Path,
+    conf: &Path,
+    home: &Path,
+    timeout_secs: u32,
+) -> (PathBuf, std::ffi::OsString) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("podman");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nCONTAINERS_CONF='{conf}'\nexport CONTAINERS_CONF\n\
+             if [ \"$1\" = compose ]; then\n  shift\n  HOME='{home}' exec timeout {timeout_secs} '{compose}' \"$@\"\nfi\n\
+             exec '{podman}' \"$@\"\n",
+            conf = conf.display(),
+            home = home.display(),
+            compose = tool("podman-compose").display(),
+            podman = podman.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut dirs = vec![bin];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    (wrapper, std::env::join_paths(dirs).unwrap())
+}
