@@ -19,6 +19,7 @@ mod models_live;
 mod ollama_real;
 mod openclaw_e2e;
 mod plan;
+mod plan_golden;
 mod real;
 mod render_build;
 mod render_headscale;
