@@ -27,6 +27,7 @@ pub mod observe;
 pub mod output;
 pub mod plan;
 pub mod render;
+pub mod secret;
 pub mod sizing;
 pub mod sources;
 pub mod spec;

@@ -5,8 +5,10 @@
 //! prefixes (never a key), so that after a crash the next run expires the
 //! one that is not in the file: a working key is on record at every step.
 
-use crate::api::headscale::{ApiKey, Client, api_key_prefix};
+use crate::api::headscale::Client;
+use crate::observe::headscale::api_key_prefix;
 use crate::render::control::Control;
+use crate::secret::ApiKey;
 use crate::state::{Install, atomic};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

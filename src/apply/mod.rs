@@ -60,7 +60,7 @@ pub trait Services {
     /// The digest of the manifest of `model` if Ollama has it.
     fn local_model(&mut self, model: &str) -> Result<Option<String>, String>;
     /// Creates a Headscale user, unless Headscale has one of that name.
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String>;
+    fn create_user(&mut self, user: &crate::plan::headscale::NewUser) -> Result<(), String>;
     /// Creates a pre-auth key of `user` with `tags` (ephemeral, reusable
     /// or not), valid for `days`; returns its id and the key itself.
     fn create_key(

@@ -137,7 +137,7 @@ impl Services for System {
             .ok_or_else(|| format!("Ollama does not list {model} after pulling it"))
     }
 
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
+    fn create_user(&mut self, user: &crate::plan::headscale::NewUser) -> Result<(), String> {
         let client = self.headscale()?;
         let users = client.list_users().map_err(|e| e.to_string())?;
         if users.iter().any(|u| u.name == user.name) {

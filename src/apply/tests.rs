@@ -73,7 +73,7 @@ impl Services for Fake {
     fn local_model(&mut self, _: &str) -> Result<Option<String>, String> {
         Ok(None)
     }
-    fn create_user(&mut self, user: &crate::api::headscale::NewUser) -> Result<(), String> {
+    fn create_user(&mut self, user: &crate::plan::headscale::NewUser) -> Result<(), String> {
         self.calls.push(format!("user {}", user.name));
         Ok(())
     }

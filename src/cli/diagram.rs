@@ -52,7 +52,7 @@ fn online_devices(args: &Args) -> anyhow::Result<Result<BTreeMap<String, bool>, 
             .devices
             .iter()
             .map(|d| {
-                let node = crate::api::headscale::device_node(d, &nodes, None);
+                let node = crate::plan::headscale::device_node(d, &nodes, None);
                 (d.name.clone(), node.is_some_and(|n| n.online))
             })
             .collect())),

@@ -240,7 +240,7 @@ fn run_engine(
 /// The API key privai uses, and whether it is due.
 struct ApiKeyState {
     client: crate::api::headscale::Client,
-    current: crate::api::headscale::ApiKey,
+    current: crate::secret::ApiKey,
     verdict: crate::plan::rotation::Verdict,
 }
 
@@ -252,7 +252,8 @@ fn api_key(
     facts: &Facts,
     out: &mut dyn Write,
 ) -> anyhow::Result<Option<ApiKeyState>> {
-    use crate::api::headscale::{SystemSecrets, api_key_prefix, resolve_api_key};
+    use crate::observe::api_key::{SystemSecrets, resolve_api_key};
+    use crate::observe::headscale::api_key_prefix;
     use crate::plan::rotation::Verdict;
     let (Some(control), crate::observe::live::HeadscaleState::Running { .. }) =
         (&prepared.desired.control, &observed.headscale)

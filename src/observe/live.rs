@@ -131,11 +131,11 @@ pub enum HeadscaleState {
     /// Healthy, holding these.
     Running {
         /// Its users.
-        users: Vec<crate::api::headscale::User>,
+        users: Vec<crate::observe::headscale::User>,
         /// Its pre-auth keys (masked).
-        keys: Vec<crate::api::headscale::PreAuthKey>,
+        keys: Vec<crate::observe::headscale::PreAuthKey>,
         /// Its nodes.
-        nodes: Vec<crate::api::headscale::Node>,
+        nodes: Vec<crate::observe::headscale::Node>,
         /// The ACL policy it holds in its database (`None` in file mode,
         /// where privai reads the file instead).
         policy: Option<String>,
@@ -163,7 +163,7 @@ pub fn headscale_client(
     control: &crate::render::control::Control,
     install: &crate::state::Install,
 ) -> Result<crate::api::headscale::Client, String> {
-    use crate::api::headscale::{SystemSecrets, resolve_api_key};
+    use crate::observe::api_key::{SystemSecrets, resolve_api_key};
     let Some(reference) = &control.api_key else {
         return Err("the spec has no `headscale.api_key`, so privai cannot manage users and keys; create one with `headscale apikeys create` and reference it there".into());
     };
@@ -176,7 +176,7 @@ pub fn headscale_client(
 pub fn headscale_client_with(
     control: &crate::render::control::Control,
     install: &crate::state::Install,
-    key: crate::api::headscale::ApiKey,
+    key: crate::secret::ApiKey,
 ) -> Result<crate::api::headscale::Client, String> {
     use crate::api::headscale::Client;
     let mut builder = Client::builder(&control.api_url, key);

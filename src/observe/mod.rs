@@ -6,7 +6,9 @@
 //! gateway container, whether each service is loaded — come as further
 //! fields of [`Observed`] read by further submodules.
 
+pub mod api_key;
 pub mod files;
+pub mod headscale;
 pub mod live;
 pub mod secrets;
 
@@ -106,7 +108,7 @@ pub struct Observed {
     /// Headscale's users, keys and nodes.
     pub headscale: live::HeadscaleState,
     /// The pre-auth key privai created for each device, by key id.
-    pub key_records: crate::api::headscale::KeyRecords,
+    pub key_records: crate::plan::headscale::KeyRecords,
     /// When it was observed (key expiry is judged against it).
     pub now: Option<std::time::SystemTime>,
     /// Models privai pulled earlier (`pulled.json` of the state directory).

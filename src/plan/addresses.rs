@@ -8,7 +8,7 @@
 //! address pinned for a host or device that has not joined, the plan says
 //! that too. Pure: Headscale's nodes come from `observe`.
 
-use crate::api::headscale::Node;
+use crate::observe::headscale::Node;
 use crate::observe::live::HeadscaleState;
 use crate::render::Rendered;
 use serde_json::Value;

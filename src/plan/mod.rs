@@ -190,7 +190,7 @@ pub enum Action {
         /// The host running Headscale.
         host: String,
         /// The user.
-        user: crate::api::headscale::NewUser,
+        user: crate::plan::headscale::NewUser,
     },
     /// Create a single-use pre-auth key for a device that has not joined;
     /// it is kept 0600 in privai's state, shown only by `privai enroll`.
@@ -722,10 +722,10 @@ fn control_actions(
     observed: &Observed,
     options: Options,
 ) -> (Vec<Action>, Vec<String>) {
-    use crate::api::headscale::{
+    use crate::observe::live::HeadscaleState;
+    use crate::plan::headscale::{
         ExpiryReason, Kept, TagChange, key_decisions, tag_changes, users_to_create, users_to_delete,
     };
-    use crate::observe::live::HeadscaleState;
     let mut actions = Vec::new();
     let mut notes = Vec::new();
     let Some(control) = &desired.control else {
@@ -804,7 +804,7 @@ fn control_actions(
             host: host.clone(),
             device: name,
             user: device.user.clone(),
-            tags: crate::api::headscale::normalized_tags(&device.tags),
+            tags: crate::plan::headscale::normalized_tags(&device.tags),
             ephemeral: device.ephemeral,
             reusable: device.reusable,
             expiry_days: control.key_expiry_days,
@@ -1070,6 +1070,7 @@ pub fn service_actions(
 }
 
 pub mod addresses;
+pub mod headscale;
 pub mod policy_tests;
 pub mod rotation;
 pub mod saved;

@@ -9,7 +9,7 @@
 //! back, the plan says which, and the first apply after their nodes have
 //! joined puts them in. Pure: Headscale's nodes come from `observe`.
 
-use crate::api::headscale::Node;
+use crate::observe::headscale::Node;
 use crate::observe::live::HeadscaleState;
 use crate::render::Rendered;
 use serde_json::{Map, Value};

@@ -14,9 +14,10 @@
 //! Pure: the ages of files come in [`Facts`].
 
 use super::Action;
-use crate::api::headscale::{PreAuthKey, device_node};
+use crate::observe::headscale::PreAuthKey;
 use crate::observe::live::HeadscaleState;
 use crate::observe::{FileKey, Observed};
+use crate::plan::headscale::device_node;
 use crate::render::secrets::SecretSource;
 use crate::render::{Rendered, ServiceId};
 use std::collections::BTreeMap;
@@ -107,7 +108,7 @@ fn pre_auth_keys(desired: &Rendered, observed: &Observed, facts: &Facts, out: &m
                 host: control.host.clone(),
                 device: device.name.clone(),
                 user: device.user.clone(),
-                tags: crate::api::headscale::normalized_tags(&device.tags),
+                tags: crate::plan::headscale::normalized_tags(&device.tags),
                 ephemeral: device.ephemeral,
                 reusable: device.reusable,
                 expiry_days: control.key_expiry_days,
@@ -297,7 +298,7 @@ fn gateway_token(desired: &Rendered, observed: &Observed, facts: &Facts, out: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::headscale::Timestamp;
+    use crate::observe::headscale::Timestamp;
 
     fn key(reusable: bool, used: bool, created_days_ago: u64, expires_in_hours: u64) -> PreAuthKey {
         let now = now();

@@ -3,7 +3,7 @@
 //! only by `privai enroll DEVICE --show-key`.
 
 use super::atomic;
-use crate::api::headscale::KeyRecords;
+use crate::plan::headscale::KeyRecords;
 use std::io;
 use std::path::{Path, PathBuf};
 

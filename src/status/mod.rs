@@ -237,8 +237,8 @@ pub fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::headscale::{PreAuthKey, Timestamp};
     use crate::api::ollama::LocalModel;
+    use crate::observe::headscale::{PreAuthKey, Timestamp};
     use crate::observe::live::Containers;
     use serde_json::json;
 

@@ -2,10 +2,10 @@
 //! online, the keys of devices not joined yet, the policy in force.
 
 use super::{DeviceStatus, Finding, HeadscaleStatus, KEY_WARNING, Level, Probes, restart_of};
-use crate::api::headscale::device_node;
 use crate::model::Spec;
 use crate::observe::Observed;
 use crate::observe::live::HeadscaleState;
+use crate::plan::headscale::device_node;
 use crate::render::{Rendered, ServiceId};
 use std::time::SystemTime;
 
@@ -73,7 +73,7 @@ pub(super) fn assess(
                         let key = keys.iter().find(|k| k.id == *id)?;
                         let expiry = key.expiration.map(|t| t.0).unwrap_or(SystemTime::UNIX_EPOCH);
                         (expiry <= now + KEY_WARNING).then(|| {
-                            let when = crate::api::headscale::Timestamp(expiry).rfc3339();
+                            let when = crate::observe::headscale::Timestamp(expiry).rfc3339();
                             if expiry <= now {
                                 format!("the key of `{}` expired {when}", d.name)
                             } else {

@@ -4,11 +4,13 @@
 
 use crate::standin::Tls;
 use crate::standin::headscale::{Standin, TAGGED_DEVICES_ID};
-use privai::api::headscale::{
-    ApiKey, Client, Error, ExpiryReason, Kept, KeyDecisions, KeyExpiry, KeyRecords, NewPreAuthKey,
-    NewUser, TagChange, key_decisions, tag_changes, users_to_create, users_to_delete,
-};
+use privai::api::headscale::{Client, Error, NewPreAuthKey};
 use privai::model::{Device, DeviceKind, DeviceOs, User};
+use privai::plan::headscale::{
+    ExpiryReason, Kept, KeyDecisions, KeyExpiry, KeyRecords, NewUser, TagChange, key_decisions,
+    tag_changes, users_to_create, users_to_delete,
+};
+use privai::secret::ApiKey;
 use serde_json::json;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};

@@ -327,7 +327,7 @@ fn a_rotation_killed_at_any_step_leaves_a_working_key_on_record() {
             .unwrap_or_else(|| panic!("key {id} of {device} is not in Headscale"));
         let expiry = key["expiration"].as_str().unwrap().to_owned();
         // RFC 3339 in UTC compares as text.
-        let now = privai::api::headscale::Timestamp(SystemTime::now()).rfc3339();
+        let now = privai::observe::headscale::Timestamp(SystemTime::now()).rfc3339();
         assert!(expiry > now, "{device}'s key on record expired: {key}");
     };
     let (mut completed, mut killed) = (false, 0);

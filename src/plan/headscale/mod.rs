@@ -1,0 +1,348 @@
+//! The Headscale domain's decisions: pure functions of the spec and what
+//! Headscale listed ([`crate::observe::headscale`]): which users to create
+//! ([`users_to_create`]) or delete ([`users_to_delete`]), which devices need
+//! a pre-auth key and which keys to expire ([`key_decisions`]), which nodes
+//! need other tags ([`tag_changes`]).
+//!
+//! # Linking pre-auth keys to devices
+//!
+//! Headscale 0.29.2 keys have no name or description, the full key is
+//! returned only once (by create) and the list holds every key of every
+//! user. privai therefore links a key to a device by **recording the key's
+//! ID** when it creates it ([`KeyRecords`], kept in privai's state next to
+//! the key itself, which must be stored anyway to be handed to the device).
+//! A recorded key counts for its device only while it still *fits* it
+//! ([`key_fits`]: same user, same tags, same ephemerality, single use).
+//! Keys privai did not record are never touched. Neither of the other
+//! schemes works: marking keys with ACL tags makes every node joined with
+//! them a tagged node (owned by `tagged-devices`, no longer matched by
+//! `alice@` rules), and matching keys by attributes cannot tell two devices
+//! of one user with the same tags apart, so it cannot say which key to
+//! expire when one of them leaves the spec.
+//!
+//! A device has *joined* ([`device_node`]) when a node registered with its
+//! recorded key exists, or a node named like it (hostname or given name,
+//! ignoring case) that belongs to its user or is tagged.
+
+use crate::model::{Device, DeviceOs};
+use crate::observe::headscale::{Node, PreAuthKey, TAGGED_DEVICES_ID, User};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUser {
+    /// Its name.
+    pub name: String,
+    /// Human-readable name; not sent when empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
+    /// E-mail address; not sent when empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub email: String,
+}
+
+impl NewUser {
+    /// The user the spec declares.
+    pub fn of(user: &crate::model::User) -> Self {
+        Self {
+            name: user.name.clone(),
+            display_name: user.display_name.clone().unwrap_or_default(),
+            email: user.email.clone().unwrap_or_default(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Decisions: pure functions of the spec and what the API listed.
+
+/// The users of `spec` that `existing` lacks (matched by name), in spec order.
+pub fn users_to_create(spec: &[crate::model::User], existing: &[User]) -> Vec<NewUser> {
+    let names: BTreeSet<&str> = existing.iter().map(|user| user.name.as_str()).collect();
+    spec.iter()
+        .filter(|user| !names.contains(user.name.as_str()))
+        .map(NewUser::of)
+        .collect()
+}
+
+/// Why a user the spec does not declare is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// Deleting needs `--prune`.
+    NoPrune,
+    /// It owns these nodes (by given name); Headscale refuses to delete it.
+    OwnsNodes(Vec<String>),
+    /// It was created by an OpenID Connect login, not by privai.
+    Oidc,
+}
+
+/// The users the spec does not declare: those to delete and those kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserDeletions {
+    /// To delete.
+    pub delete: Vec<User>,
+    /// Kept, and why.
+    pub kept: Vec<(User, Kept)>,
+}
+
+/// What to do with the users in `existing` that `spec` does not declare:
+/// delete them only with `prune`, and never one that owns a node in
+/// `nodes`, an OIDC user, or the synthetic [`TAGGED_DEVICES`] user (which
+/// is left out of the answer). In `existing`'s order.
+pub fn users_to_delete(
+    spec: &[crate::model::User],
+    existing: &[User],
+    nodes: &[Node],
+    prune: bool,
+) -> UserDeletions {
+    let declared: BTreeSet<&str> = spec.iter().map(|user| user.name.as_str()).collect();
+    let mut out = UserDeletions::default();
+    for user in existing {
+        if declared.contains(user.name.as_str()) || user.id == TAGGED_DEVICES_ID {
+            continue;
+        }
+        let owned: Vec<String> = nodes
+            .iter()
+            .filter(|node| node.user.as_ref().is_some_and(|owner| owner.id == user.id))
+            .map(|node| node_label(node).to_owned())
+            .collect();
+        let kept = if user.provider == "oidc" {
+            Some(Kept::Oidc)
+        } else if !owned.is_empty() {
+            // Said with or without `--prune`, which would not delete it.
+            Some(Kept::OwnsNodes(owned))
+        } else if !prune {
+            Some(Kept::NoPrune)
+        } else {
+            None
+        };
+        match kept {
+            Some(why) => out.kept.push((user.clone(), why)),
+            None => out.delete.push(user.clone()),
+        }
+    }
+    out
+}
+
+/// A node's name as people know it: its given name, else its hostname.
+fn node_label(node: &Node) -> &str {
+    if node.given_name.is_empty() {
+        &node.name
+    } else {
+        &node.given_name
+    }
+}
+
+/// privai's record of the pre-auth key it created for each device: device
+/// name → key ID. Kept in privai's state; see the module docs.
+pub type KeyRecords = BTreeMap<String, u64>;
+
+/// Whether `device` joins with a pre-auth key. The iOS app cannot take
+/// one: an iPhone or iPad joins interactively (`headscale auth register`).
+pub fn joins_with_key(device: &Device) -> bool {
+    device.os != DeviceOs::Ios
+}
+
+/// `tags` sorted, without duplicates, as Headscale stores them.
+pub fn normalized_tags(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Whether `key` is the key privai would create for `device`: of the
+/// device's user, with its tags, its ephemerality and its reuse.
+pub fn key_fits(key: &PreAuthKey, device: &Device) -> bool {
+    key.reusable == device.reusable
+        && key.ephemeral == device.ephemeral
+        && key.user_name() == Some(device.user.as_str())
+        && normalized_tags(&key.acl_tags) == normalized_tags(&device.tags)
+}
+
+/// The node of `device`, if it has joined: the node registered with its
+/// recorded key `record`, else one named like the device (hostname or
+/// given name, ignoring case) that belongs to the device's user or is
+/// tagged.
+pub fn device_node<'a>(
+    device: &Device,
+    nodes: &'a [Node],
+    record: Option<u64>,
+) -> Option<&'a Node> {
+    let by_key = record.and_then(|id| {
+        nodes
+            .iter()
+            .find(|node| node.pre_auth_key.as_ref().is_some_and(|key| key.id == id))
+    });
+    by_key.or_else(|| {
+        nodes.iter().find(|node| {
+            let named = node.name.eq_ignore_ascii_case(&device.name)
+                || node.given_name.eq_ignore_ascii_case(&device.name);
+            named && (node.owner() == Some(device.user.as_str()) || node.is_tagged())
+        })
+    })
+}
+
+/// Why a pre-auth key is expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryReason {
+    /// Its device left the spec.
+    DeviceRemoved,
+    /// Its device has joined; the key is not needed any more.
+    Joined,
+    /// It no longer fits its device (user, tags or ephemerality changed);
+    /// a new key replaces it.
+    Replaced,
+    /// Its device now joins without a key (iOS).
+    NoKeyNeeded,
+}
+
+/// A recorded key to expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyExpiry {
+    /// The key's ID.
+    pub key: u64,
+    /// The device it was recorded for.
+    pub device: String,
+    /// Why.
+    pub reason: ExpiryReason,
+}
+
+/// What to do about pre-auth keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyDecisions {
+    /// Devices that need a new key, in spec order.
+    pub create: Vec<String>,
+    /// Recorded keys to expire, in device order.
+    pub expire: Vec<KeyExpiry>,
+    /// Records to drop once the expiries are done (no API write): of
+    /// devices that left the spec or join without a key, and of keys
+    /// Headscale no longer lists.
+    pub forget: Vec<String>,
+}
+
+impl KeyDecisions {
+    /// Whether nothing is to be done.
+    pub fn is_empty(&self) -> bool {
+        self.create.is_empty() && self.expire.is_empty() && self.forget.is_empty()
+    }
+}
+
+/// Decides, at `now`, which devices of `devices` need a pre-auth key —
+/// those that join with one, have not joined (per `nodes`) and have no
+/// recorded key that is usable and fits — and which recorded keys to
+/// expire: the still usable ones of devices that left the spec, have
+/// joined, need a different key, or join without one. Keys not in
+/// `records` are never touched. An expired or used key needs no write, so
+/// a second run after the writes decides nothing.
+pub fn key_decisions(
+    devices: &[Device],
+    nodes: &[Node],
+    keys: &[PreAuthKey],
+    records: &KeyRecords,
+    now: SystemTime,
+) -> KeyDecisions {
+    let key_by_id = |id: u64| keys.iter().find(|key| key.id == id);
+    let mut out = KeyDecisions::default();
+    let mut expire = |key: Option<&PreAuthKey>, device: &str, reason| {
+        if let Some(key) = key.filter(|key| key.is_usable(now)) {
+            out.expire.push(KeyExpiry {
+                key: key.id,
+                device: device.to_owned(),
+                reason,
+            });
+        }
+    };
+    let mut create = Vec::new();
+    for device in devices {
+        let record = records.get(&device.name).copied();
+        let recorded = record.and_then(key_by_id);
+        if !joins_with_key(device) {
+            expire(recorded, &device.name, ExpiryReason::NoKeyNeeded);
+        } else if device_node(device, nodes, record).is_some() {
+            // A reusable key is there to join again (ephemeral CI runners).
+            if !device.reusable {
+                expire(recorded, &device.name, ExpiryReason::Joined);
+            }
+        } else if !recorded.is_some_and(|key| key.is_usable(now) && key_fits(key, device)) {
+            create.push(device.name.clone());
+            expire(recorded, &device.name, ExpiryReason::Replaced);
+        }
+    }
+    for (name, id) in records {
+        if !devices.iter().any(|device| &device.name == name) {
+            expire(key_by_id(*id), name, ExpiryReason::DeviceRemoved);
+        }
+    }
+    out.create = create;
+    out.forget = records
+        .iter()
+        .filter(|(name, id)| {
+            let device = devices.iter().find(|device| &device.name == *name);
+            key_by_id(**id).is_none() || !device.is_some_and(joins_with_key)
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    out
+}
+
+/// A change to a joined device's node tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagChange {
+    /// Set the node's tags to `tags` ([`Client::set_node_tags`]).
+    Set {
+        /// The node's ID.
+        node: u64,
+        /// The device.
+        device: String,
+        /// The tags, sorted.
+        tags: Vec<String>,
+    },
+    /// The node has tags the spec no longer gives the device; the API
+    /// cannot take them away (the device must re-join: `tailscale up
+    /// --advertise-tags= --force-reauth`).
+    CannotUntag {
+        /// The node's ID.
+        node: u64,
+        /// The device.
+        device: String,
+        /// The node's tags now.
+        tags: Vec<String>,
+    },
+}
+
+/// The tag changes of the joined devices of `devices` whose node's tags
+/// differ from the spec's (as sets), in spec order.
+pub fn tag_changes(devices: &[Device], nodes: &[Node], records: &KeyRecords) -> Vec<TagChange> {
+    let mut out = Vec::new();
+    for device in devices {
+        let Some(node) = device_node(device, nodes, records.get(&device.name).copied()) else {
+            continue;
+        };
+        let wanted = normalized_tags(&device.tags);
+        let has = normalized_tags(&node.tags);
+        if wanted == has {
+            continue;
+        }
+        out.push(if wanted.is_empty() {
+            TagChange::CannotUntag {
+                node: node.id,
+                device: device.name.clone(),
+                tags: has,
+            }
+        } else {
+            TagChange::Set {
+                node: node.id,
+                device: device.name.clone(),
+                tags: wanted,
+            }
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
