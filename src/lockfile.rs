@@ -21,7 +21,8 @@
 //! Models are sorted by name, so the file is stable and diffs well. This
 //! module reads, writes and compares; it asks nothing of Ollama.
 
-use crate::api::ollama::{LocalModel, canonical_digest, normalize, same_model};
+use crate::model::model_name::{canonical_digest, normalize, same_model};
+use crate::observe::ollama::LocalModel;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -568,7 +568,7 @@ fn model_step(
             };
             crate::state::pulled::record(state.dir(), &model).map_err(keep)?;
             if let Some(locked) = locked_digest
-                && crate::api::ollama::canonical_digest(&digest) != *locked
+                && crate::model::model_name::canonical_digest(&digest) != *locked
             {
                 return Err(format!(
                     "{name} was pulled as {digest}, but privai.lock pins {locked}: the tag moved upstream. The new weights stay in Ollama; `privai lock --update` accepts them"

@@ -281,7 +281,7 @@ impl System {
             .map_err(|e| format!("reading its containers: {e}"))?;
         let services: Vec<&str> = definition.services.iter().map(String::as_str).collect();
         let mut wrong: Vec<String> =
-            crate::sys::container::label_drift(&services, &definition.sha256, &containers)
+            crate::plan::containers::label_drift(&services, &definition.sha256, &containers)
                 .iter()
                 .map(ToString::to_string)
                 .collect();

@@ -8,10 +8,10 @@ use crate::apply::{Options, Outcome};
 use crate::lockfile::LockFile;
 use crate::output::apply_view;
 use crate::output::sink::Sink;
-use crate::plan::saved::SavedPlan;
 use crate::render::manifest::Manifest;
 use crate::state::generations::Origin;
 use crate::state::lock::StateLock;
+use crate::state::saved_plan::SavedPlan;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -283,7 +283,7 @@ fn update_lock(prepared: &Prepared, out: &mut dyn Write) -> anyhow::Result<()> {
         if lock.digest(name).is_none()
             && let Some(model) = tags
                 .iter()
-                .find(|t| crate::api::ollama::same_model(&t.name, name))
+                .find(|t| crate::model::model_name::same_model(&t.name, name))
         {
             lock.set(name, &model.digest);
         }

@@ -65,7 +65,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     for name in &names {
         match tags
             .iter()
-            .find(|t| crate::api::ollama::same_model(&t.name, name))
+            .find(|t| crate::model::model_name::same_model(&t.name, name))
         {
             Some(model) => {
                 lock.set(name, &model.digest);

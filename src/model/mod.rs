@@ -6,6 +6,7 @@
 //! unknown fields: a key the modules accept but this model does not know is a
 //! bug that `tests/schema.rs` catches.
 
+pub mod model_name;
 mod openclaw;
 mod tailnet;
 

@@ -3,7 +3,8 @@
 //! activates services (on the live system, or under the test recorder); a
 //! staged install (`--root`) has no Ollama to ask.
 
-use crate::api::ollama::{Client, LocalModel};
+use crate::api::ollama::Client;
+use crate::observe::ollama::LocalModel;
 use crate::render::units::Health;
 use crate::render::{Rendered, ServiceId};
 
@@ -94,7 +95,7 @@ pub fn observe_model_downloads(
     desired: &Rendered,
     ollama: &OllamaState,
 ) -> std::collections::BTreeMap<String, u64> {
-    use crate::api::ollama::same_model;
+    use crate::model::model_name::same_model;
     use crate::render::ModelSource;
     let have = ollama.models();
     desired
@@ -241,7 +242,7 @@ pub fn observe_headscale(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Containers {
     /// Every container of the project, stopped ones included.
-    Listed(Vec<crate::sys::container::ContainerState>),
+    Listed(Vec<crate::observe::containers::ContainerState>),
     /// The runtime could not be asked, or failed; why.
     Unreadable(String),
 }
@@ -279,7 +280,7 @@ pub fn exact_facts(
     local: &[LocalModel],
     wanted: &[&str],
 ) -> (crate::sizing::fit::Exact, Vec<String>) {
-    use crate::api::ollama::same_model;
+    use crate::model::model_name::same_model;
     use crate::sizing::fit::{Exact, OllamaModel};
     let mut exact = Exact::none();
     let mut notes = Vec::new();

@@ -7,9 +7,11 @@
 //! fields of [`Observed`] read by further submodules.
 
 pub mod api_key;
+pub mod containers;
 pub mod files;
 pub mod headscale;
 pub mod live;
+pub mod ollama;
 pub mod secrets;
 
 use crate::render::manifest::{Entry, sha256_hex};

@@ -882,7 +882,7 @@ fn container_actions(
             )),
             Containers::Listed(list) => {
                 let services: Vec<&str> = definition.services.iter().map(String::as_str).collect();
-                let drift = crate::sys::container::label_drift(&services, &definition.sha256, list);
+                let drift = crate::plan::containers::label_drift(&services, &definition.sha256, list);
                 if !drift.is_empty() {
                     actions.push(Action::RepairService {
                         unit: unit.clone(),
@@ -904,7 +904,7 @@ fn model_actions(
     observed: &Observed,
     options: Options,
 ) -> (Vec<Action>, Vec<String>) {
-    use crate::api::ollama::{canonical_digest, same_model};
+    use crate::model::model_name::{canonical_digest, same_model};
     let mut actions = Vec::new();
     let mut notes = Vec::new();
     if !observed.ollama.observed() {
@@ -1070,10 +1070,10 @@ pub fn service_actions(
 }
 
 pub mod addresses;
+pub mod containers;
 pub mod headscale;
 pub mod policy_tests;
 pub mod rotation;
-pub mod saved;
 
 #[cfg(test)]
 pub(crate) mod tests;

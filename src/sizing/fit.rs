@@ -18,8 +18,8 @@
 use super::budget::{Budget, host_budget};
 use super::catalog::{Catalog, CatalogModel, Kind};
 use super::estimate::{Estimate, ModelFacts, RunSettings, estimate, longest_context};
-use crate::api::ollama::{self, LocalModel};
 use crate::model::{KvCacheType, Model, ModelRole, Role, Spec};
+use crate::observe::ollama::LocalModel;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -103,7 +103,7 @@ impl OllamaModel {
     /// when `/api/show` lacks a fact the estimate needs (layers, KV heads,
     /// head dimension or context length), in which case the model is better
     /// sized from the catalog.
-    pub fn from_api(local: &LocalModel, show: &ollama::ModelFacts) -> Option<Self> {
+    pub fn from_api(local: &LocalModel, show: &crate::observe::ollama::ModelFacts) -> Option<Self> {
         Some(Self {
             name: local.name.clone(),
             digest: local.manifest_digest(),
@@ -141,7 +141,7 @@ fn billions(count: u64) -> f64 {
 }
 
 /// Exact facts of the models a running Ollama has, by name. Names are
-/// matched as Ollama matches them ([`ollama::same_model`]): normalised
+/// matched as Ollama matches them ([`same_model`](crate::model::model_name::same_model)): normalised
 /// (`llama3.2` is `llama3.2:latest`, the default registry and namespace
 /// dropped), case ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -186,9 +186,9 @@ impl FromIterator<OllamaModel> for Exact {
     }
 }
 
-/// `name` as [`Exact`] files it: as [`ollama::same_model`] compares names.
+/// `name` as [`Exact`] files it: as [`same_model`](crate::model::model_name::same_model) compares names.
 fn key(name: &str) -> String {
-    ollama::normalize(name)
+    crate::model::model_name::normalize(name)
         .unwrap_or_else(|_| name.trim().to_owned())
         .to_ascii_lowercase()
 }
@@ -807,7 +807,7 @@ mod tests {
 
     #[test]
     fn ollama_facts_come_from_show_and_the_weights_from_tags() {
-        let show = ollama::ModelFacts::from_show(&gemma_show());
+        let show = crate::observe::ollama::ModelFacts::from_show(&gemma_show());
         let model = OllamaModel::from_api(&local("gemma3:27b", 17_396_936_941), &show).unwrap();
         assert_eq!(model.name, "gemma3:27b");
         assert!(
@@ -829,7 +829,7 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("gemma3.attention.head_count_kv");
-        let show = ollama::ModelFacts::from_show(&answer);
+        let show = crate::observe::ollama::ModelFacts::from_show(&answer);
         assert_eq!(OllamaModel::from_api(&local("gemma3:27b", 1), &show), None);
     }
 

@@ -19,6 +19,7 @@ pub mod journal;
 pub mod keys;
 pub mod lock;
 pub mod pulled;
+pub mod saved_plan;
 pub mod trust;
 
 use crate::model::Platform;

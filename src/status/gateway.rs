@@ -2,8 +2,8 @@
 //! with the seed's "Ollama not responding" case.
 
 use super::{Finding, GatewayStatus, Level, Probes, health_of, restart_of};
-use crate::api::ollama::same_model;
 use crate::model::Spec;
+use crate::model::model_name::same_model;
 use crate::observe::Observed;
 use crate::observe::live::{Containers, OllamaState};
 use crate::render::units::Manager;

@@ -15,10 +15,10 @@ pub mod view;
 
 pub use report::*;
 
-use crate::api::ollama::RunningModel;
 use crate::model::{ModelRole, Spec};
 use crate::observe::Observed;
 use crate::observe::live::{HeadscaleState, OllamaState};
+use crate::observe::ollama::RunningModel;
 use crate::plan::Plan;
 use crate::render::units::{LaunchdDomain, Manager, ServiceUnit};
 use crate::render::{Rendered, ServiceId};
@@ -237,9 +237,9 @@ pub fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ollama::LocalModel;
     use crate::observe::headscale::{PreAuthKey, Timestamp};
     use crate::observe::live::Containers;
+    use crate::observe::ollama::LocalModel;
     use serde_json::json;
 
     fn seed() -> Spec {
@@ -408,8 +408,8 @@ mod tests {
 
     #[test]
     fn gateway_containers_are_of_the_current_generation_only_when_running_with_its_compose_file() {
+        use crate::observe::containers::ContainerState;
         use crate::render::compose::DEFINITION_LABEL;
-        use crate::sys::container::ContainerState;
         let spec = seed();
         let (desired, mut observed, probes) = healthy(&spec);
         let unit = desired

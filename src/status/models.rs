@@ -1,8 +1,8 @@
 //! Ollama and the spec's models: present, as locked, loaded.
 
 use super::{Finding, Level, ModelStatus, OllamaStatus, Probes, role_name};
-use crate::api::ollama::same_model;
 use crate::model::Spec;
+use crate::model::model_name::same_model;
 use crate::observe::Observed;
 use crate::observe::live::OllamaState;
 use crate::render::{Rendered, ServiceId};

@@ -29,9 +29,10 @@ use crate::standin::ollama::{Config, Model, Standin as Ollama};
 use crate::tools::{
     CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, repo, show, standin_images,
 };
+use privai::observe::containers::ContainerState;
 use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
 use privai::render::units::GATEWAY_PROJECT;
-use privai::sys::container::{self, ContainerState};
+use privai::sys::container;
 use privai::sys::{Runner, SystemRunner, command_line, compose};
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};

@@ -19,10 +19,12 @@ use crate::tools::{
     CONTAINERS_CONF, FAILING_IMAGE, OK_IMAGE, free_port, repo, standin_images, tool,
 };
 use privai::model::{Role, Spec};
+use privai::observe::containers::ContainerState;
+use privai::plan::containers::{self as drift_check, Drift};
 use privai::render::compose::{self as rendered, GATEWAY_SERVICE, RELAY_SERVICE, SUBNET};
 use privai::render::units::Health;
 use privai::render::{Artifact, openclaw};
-use privai::sys::container::{self, ContainerState, Drift};
+use privai::sys::container;
 use privai::sys::health::probe;
 use privai::sys::{Runner, SystemRunner, command_line, compose};
 use std::io::{Read, Write};
@@ -328,7 +330,7 @@ fn observe_sees_the_project_running_and_healthz_answers_through_the_relay() {
     }
 
     // They are what the compose file declares.
-    assert_eq!(container::drift(&definition, &observed), []);
+    assert_eq!(drift_check::drift(&definition, &observed), []);
 
     // The published port answers /healthz through the relay.
     let probed = Instant::now();
@@ -358,7 +360,7 @@ fn changing_the_memory_limit_replaces_the_gateway_container() {
     project.spec.openclaw.container.memory_mb = 2048;
     let definition = project.render();
     assert_eq!(
-        container::drift(&definition, &before),
+        drift_check::drift(&definition, &before),
         [Drift::Differs {
             service: GATEWAY_SERVICE.into(),
             field: "memory",
@@ -373,7 +375,7 @@ fn changing_the_memory_limit_replaces_the_gateway_container() {
     let new = project.service(&after, GATEWAY_SERVICE);
     assert_ne!(new.id, old.id, "the gateway container was not replaced");
     assert_eq!(new.memory_limit_bytes, Some(2048 << 20));
-    assert_eq!(container::drift(&definition, &after), []);
+    assert_eq!(drift_check::drift(&definition, &after), []);
     project.assert_healthy();
     eprintln!(
         "memory: ups {first_up:?} and {second_up:?}, total {:?}",
@@ -398,8 +400,8 @@ fn a_failing_gateway_fails_the_probe_and_the_previous_file_restores_it() {
     project.up();
     let observed = project.observe();
     assert_running(&observed, FAILING_IMAGE);
-    assert_eq!(container::drift(&failing, &observed), []);
-    let drifts = container::drift(&good, &observed);
+    assert_eq!(drift_check::drift(&failing, &observed), []);
+    let drifts = drift_check::drift(&good, &observed);
     assert_eq!(drifts.len(), 2, "{drifts:#?}");
     assert!(
         drifts
@@ -428,7 +430,7 @@ fn a_failing_gateway_fails_the_probe_and_the_previous_file_restores_it() {
     project.up();
     let restored = project.observe();
     assert_running(&restored, OK_IMAGE);
-    assert_eq!(container::drift(&good, &restored), []);
+    assert_eq!(drift_check::drift(&good, &restored), []);
     project.assert_healthy();
     eprintln!("failing: total {:?}", started.elapsed());
 }
