@@ -20,7 +20,9 @@ pub use undo::{Recovered, Recovery, recover};
 
 use crate::observe::FileState;
 use crate::observe::files::read_file;
-use crate::plan::{Action, Plan};
+use crate::plan::{
+    Action, FileAction, HeadscaleAction, ModelAction, Plan, SecretAction, ServiceAction,
+};
 use crate::render::manifest::{Manifest, sha256_hex};
 use crate::render::secrets::SecretSource;
 use crate::render::units::ServiceUnit;
@@ -185,12 +187,12 @@ pub fn apply(
     let mut staged_services = 0;
     for (step, action) in plan.actions.iter().enumerate() {
         let mut staged = false;
-        let result = if let Action::CreateUser { .. }
-        | Action::DeleteUser { .. }
-        | Action::SetPolicy { .. }
-        | Action::CreateKey { .. }
-        | Action::ExpireKey { .. }
-        | Action::SetNodeTags { .. } = action
+        let result = if let Action::Headscale(HeadscaleAction::CreateUser { .. })
+        | Action::Headscale(HeadscaleAction::DeleteUser { .. })
+        | Action::Headscale(HeadscaleAction::SetPolicy { .. })
+        | Action::Headscale(HeadscaleAction::CreateKey { .. })
+        | Action::Headscale(HeadscaleAction::ExpireKey { .. })
+        | Action::Headscale(HeadscaleAction::SetNodeTags { .. }) = action
         {
             match services.as_deref_mut() {
                 Some(services) => control_step(
@@ -207,7 +209,9 @@ pub fn apply(
                     Ok(())
                 }
             }
-        } else if let Action::PullModel { .. } | Action::RemoveModel { .. } = action {
+        } else if let Action::Model(ModelAction::Pull { .. })
+        | Action::Model(ModelAction::Remove { .. }) = action
+        {
             match services.as_deref_mut() {
                 Some(services) => model_step(
                     &state,
@@ -223,7 +227,7 @@ pub fn apply(
                     Ok(())
                 }
             }
-        } else if let Action::WriteSecret { .. } = action {
+        } else if let Action::Secret(SecretAction::Write { .. }) = action {
             secret_step(install, &state, step, action, &mut journal)
                 .map(|written| records.extend(written))
                 .map_err(|e| format!("{}: {e:#}", action.address()))
@@ -326,7 +330,7 @@ fn file_step(
     let path = install.path(&file.host, &file.path)?;
     let pre_image = read_pre_image(state, step, &path, file.secret)?;
     let backup = pre_image.as_ref().map(|(backup, _)| backup.clone());
-    let saved_as = matches!(action, Action::AdoptFile { .. })
+    let saved_as = matches!(action, Action::File(FileAction::Adopt { .. }))
         .then(|| PathBuf::from(format!("{}{BEFORE_PRIVAI}", path.display())));
     let created_dirs = missing_parents(&path);
     let record = Record::File {
@@ -340,7 +344,7 @@ fn file_step(
     journal.append(&record)?;
     save(pre_image)?;
     match action {
-        Action::DeleteFile { .. } => {
+        Action::File(FileAction::Delete { .. }) => {
             atomic::unlink(&path)?;
         }
         _ => {
@@ -406,9 +410,9 @@ fn secret_step(
     action: &Action,
     journal: &mut Journal,
 ) -> anyhow::Result<Vec<Record>> {
-    let Action::WriteSecret {
+    let Action::Secret(SecretAction::Write {
         secret, new_sha256, ..
-    } = action
+    }) = action
     else {
         unreachable!("a secret action")
     };
@@ -511,7 +515,7 @@ fn missing_parents(path: &Path) -> Vec<PathBuf> {
 /// then the gateway's models are checked before the generation commits.
 fn touches_ollama(plan: &Plan) -> bool {
     plan.actions.iter().any(|a| {
-        matches!(a, Action::PullModel { .. })
+        matches!(a, Action::Model(ModelAction::Pull { .. }))
             || a.unit()
                 .is_some_and(|u| u.id == crate::render::ServiceId::Ollama)
     })
@@ -532,7 +536,7 @@ fn model_step(
     records: &mut Vec<Record>,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    if let Action::PullModel { name, .. } = action
+    if let Action::Model(ModelAction::Pull { name, .. }) = action
         && let Some(digest) = services
             .local_model(name)
             .map_err(|e| format!("asking Ollama for {name}: {e}"))?
@@ -551,13 +555,13 @@ fn model_step(
     records.push(record);
     let keep = |e: std::io::Error| format!("recording the models privai pulled: {e}");
     match action {
-        Action::PullModel {
+        Action::Model(ModelAction::Pull {
             host,
             name,
             locked_digest,
             source,
             ..
-        } => {
+        }) => {
             let digest = services
                 .pull_model(name, source, out)
                 .map_err(|e| format!("pulling {name}: {e}"))?;
@@ -576,7 +580,7 @@ fn model_step(
             }
             Ok(())
         }
-        Action::RemoveModel { host, name } => {
+        Action::Model(ModelAction::Remove { host, name }) => {
             services
                 .remove_model(name)
                 .map_err(|e| format!("removing {name}: {e}"))?;
@@ -606,7 +610,7 @@ fn control_step(
     records: &mut Vec<Record>,
 ) -> Result<(), String> {
     let address = action.address();
-    if let Action::SetPolicy { .. } = action {
+    if let Action::Headscale(HeadscaleAction::SetPolicy { .. }) = action {
         let policy = desired
             .control
             .as_ref()
@@ -636,9 +640,9 @@ fn control_step(
     records.push(record);
     let keys = |e: std::io::Error| format!("keeping the pre-auth key: {e}");
     match action {
-        Action::CreateUser { user, .. } => services.create_user(user),
-        Action::DeleteUser { id, .. } => services.delete_user(*id),
-        Action::CreateKey {
+        Action::Headscale(HeadscaleAction::CreateUser { user, .. }) => services.create_user(user),
+        Action::Headscale(HeadscaleAction::DeleteUser { id, .. }) => services.delete_user(*id),
+        Action::Headscale(HeadscaleAction::CreateKey {
             device,
             user,
             tags,
@@ -646,15 +650,17 @@ fn control_step(
             reusable,
             expiry_days,
             ..
-        } => {
+        }) => {
             let (id, key) = services.create_key(user, tags, *ephemeral, *reusable, *expiry_days)?;
             crate::state::keys::store(state.dir(), device, id, &key).map_err(keys)
         }
-        Action::ExpireKey { device, key, .. } => {
+        Action::Headscale(HeadscaleAction::ExpireKey { device, key, .. }) => {
             services.expire_key(*key)?;
             crate::state::keys::forget(state.dir(), device, *key).map_err(keys)
         }
-        Action::SetNodeTags { node, tags, .. } => services.set_node_tags(*node, tags),
+        Action::Headscale(HeadscaleAction::SetNodeTags { node, tags, .. }) => {
+            services.set_node_tags(*node, tags)
+        }
         _ => unreachable!("a Headscale action"),
     }
     .map_err(|e| format!("{address}: {e}"))
@@ -674,9 +680,10 @@ fn service_step(
 ) -> Result<(), String> {
     let unit = action.unit().expect("a service action");
     let verb = match action {
-        Action::StartService { .. } => Verb::Start,
-        Action::RestartService { .. } | Action::RepairService { .. } => Verb::Restart,
-        Action::ReloadService { .. } => Verb::Reload,
+        Action::Service(ServiceAction::Start { .. }) => Verb::Start,
+        Action::Service(ServiceAction::Restart { .. })
+        | Action::Service(ServiceAction::Repair { .. }) => Verb::Restart,
+        Action::Service(ServiceAction::Reload { .. }) => Verb::Reload,
         _ => Verb::Stop,
     };
     if verb == Verb::Reload

@@ -137,8 +137,10 @@ pub(super) fn observe_and_plan(
     plan.notes.extend(addresses);
     // Said when the plan gives Headscale a policy, which is when it matters.
     let sets_policy = plan.actions.iter().any(|a| {
-        matches!(a, crate::plan::Action::SetPolicy { .. })
-            || a.file().is_some_and(|f| f.path.ends_with("/policy.hujson"))
+        matches!(
+            a,
+            crate::plan::Action::Headscale(crate::plan::HeadscaleAction::SetPolicy { .. })
+        ) || a.file().is_some_and(|f| f.path.ends_with("/policy.hujson"))
     });
     plan.notes.extend(held.filter(|_| sets_policy));
     if let Some(spec) = &prepared.model {

@@ -133,7 +133,7 @@ fn not_undone(out: &mut dyn Write, kept: &[String]) -> io::Result<()> {
 mod tests {
     use super::summary;
     use crate::output::plan_view::{self, tests::every_kind};
-    use crate::plan::Action;
+    use crate::plan::{Action, ServiceAction};
 
     #[test]
     fn apply_counts_what_the_plan_announced_in_the_same_words_in_the_past_tense() {
@@ -149,7 +149,7 @@ mod tests {
         let mut without_restart = every_kind();
         without_restart
             .actions
-            .retain(|a| !matches!(a, Action::RestartService { .. }));
+            .retain(|a| !matches!(a, Action::Service(ServiceAction::Restart { .. })));
         assert_eq!(
             summary(&without_restart),
             "Apply complete! Resources: 4 added, 6 changed, 2 destroyed."

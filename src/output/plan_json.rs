@@ -11,7 +11,10 @@
 //! (wrongly) held its text.
 
 use crate::output::plan_view::SECRET_MODE;
-use crate::plan::{Action, Change, Drift, ManagedFile, Plan, TextChange};
+use crate::plan::{
+    Action, Change, Drift, FileAction, HeadscaleAction, ManagedFile, ModelAction, Plan,
+    SecretAction, ServiceAction, TextChange,
+};
 use crate::render::Owner;
 use crate::render::units::ServiceUnit;
 use serde_json::{Map, Value, json};
@@ -86,31 +89,31 @@ fn control_entry(action: &Action, host: &str, name: &str, detail: Value) -> Valu
 fn change(plan: &Plan, action: &Action) -> Value {
     let actions = [action.change().name()];
     match action {
-        Action::CreateFile { file, sha256, .. } => file_entry(
+        Action::File(FileAction::Create { file, sha256, .. }) => file_entry(
             file,
             &actions,
             Value::Null,
             file_state(sha256, Some(file.mode), Some(file.owner), None),
             "file_absent",
         ),
-        Action::UpdateFile {
+        Action::File(FileAction::Update {
             file,
             old_mode,
             old_sha256,
             new_sha256,
             text,
             ..
-        }
-        | Action::AdoptFile {
+        })
+        | Action::File(FileAction::Adopt {
             file,
             old_mode,
             old_sha256,
             new_sha256,
             text,
-        } => {
+        }) => {
             // A secret's text is never included, whatever the plan carries.
             let text = text.as_ref().filter(|_| !file.secret);
-            let reason = if matches!(action, Action::AdoptFile { .. }) {
+            let reason = if matches!(action, Action::File(FileAction::Adopt { .. })) {
                 "not_written_by_privai"
             } else if old_sha256 != new_sha256 {
                 "contents_differ"
@@ -135,20 +138,20 @@ fn change(plan: &Plan, action: &Action) -> Value {
                 reason,
             )
         }
-        Action::DeleteFile { file, sha256, .. } => file_entry(
+        Action::File(FileAction::Delete { file, sha256, .. }) => file_entry(
             file,
             &actions,
             file_state(sha256, Some(file.mode), Some(file.owner), None),
             Value::Null,
             "no_longer_in_spec",
         ),
-        Action::PullModel {
+        Action::Model(ModelAction::Pull {
             host,
             name,
             download_bytes,
             locked_digest,
             source,
-        } => json!({
+        }) => json!({
             "address": action.address(),
             "type": "model",
             "host": host,
@@ -162,10 +165,10 @@ fn change(plan: &Plan, action: &Action) -> Value {
             },
             "action_reason": "model_absent",
         }),
-        Action::CreateUser { host, user } => {
+        Action::Headscale(HeadscaleAction::CreateUser { host, user }) => {
             control_entry(action, host, &user.name, json!({ "user": user }))
         }
-        Action::CreateKey {
+        Action::Headscale(HeadscaleAction::CreateKey {
             host,
             device,
             user,
@@ -173,7 +176,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
             ephemeral,
             reusable,
             expiry_days,
-        } => control_entry(
+        }) => control_entry(
             action,
             host,
             device,
@@ -185,39 +188,39 @@ fn change(plan: &Plan, action: &Action) -> Value {
                 "expiry_days": expiry_days,
             }),
         ),
-        Action::ExpireKey {
+        Action::Headscale(HeadscaleAction::ExpireKey {
             host,
             device,
             key,
             reason,
-        } => control_entry(
+        }) => control_entry(
             action,
             host,
             device,
             json!({ "key_id": key, "reason": reason }),
         ),
-        Action::SetNodeTags {
+        Action::Headscale(HeadscaleAction::SetNodeTags {
             host,
             device,
             node,
             tags,
-        } => control_entry(
+        }) => control_entry(
             action,
             host,
             device,
             json!({ "node_id": node, "tags": tags }),
         ),
-        Action::DeleteUser { host, name, id } => {
+        Action::Headscale(HeadscaleAction::DeleteUser { host, name, id }) => {
             let mut entry = control_entry(action, host, name, json!({ "user_id": id }));
             entry["action_reason"] = json!("not_in_spec_and_owns_no_nodes");
             entry
         }
-        Action::SetPolicy {
+        Action::Headscale(HeadscaleAction::SetPolicy {
             host,
             old_sha256,
             new_sha256,
             text,
-        } => {
+        }) => {
             let before = old_sha256.as_ref().map_or(Value::Null, |sha256| {
                 let mut state = json!({ "sha256": sha256 });
                 if let Some(text) = text {
@@ -244,7 +247,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
                 "action_reason": if old_sha256.is_some() { "policy_differs" } else { "policy_absent" },
             })
         }
-        Action::RemoveModel { host, name } => json!({
+        Action::Model(ModelAction::Remove { host, name }) => json!({
             "address": action.address(),
             "type": "model",
             "host": host,
@@ -258,11 +261,11 @@ fn change(plan: &Plan, action: &Action) -> Value {
             },
             "action_reason": "pulled_by_privai_and_no_longer_in_spec",
         }),
-        Action::WriteSecret {
+        Action::Secret(SecretAction::Write {
             secret,
             old_sha256,
             new_sha256,
-        } => {
+        }) => {
             let reason = match (old_sha256, new_sha256) {
                 (None, _) => "secret_absent",
                 (Some(old), Some(new)) if old == new => "mode_differs",
@@ -294,7 +297,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
                 "secret_name": secret.name,
             })
         }
-        Action::StopService { unit } => {
+        Action::Service(ServiceAction::Stop { unit }) => {
             let reason = if replaced(plan, unit) {
                 "manager_changed"
             } else {
@@ -302,7 +305,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
             };
             service_entry(unit, &actions, service_state(unit), Value::Null, reason)
         }
-        Action::StartService { unit } => {
+        Action::Service(ServiceAction::Start { unit }) => {
             let reason = if replaced(plan, unit) {
                 "manager_changed"
             } else {
@@ -310,7 +313,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
             };
             service_entry(unit, &actions, Value::Null, service_state(unit), reason)
         }
-        Action::RepairService { unit, drift } => {
+        Action::Service(ServiceAction::Repair { unit, drift }) => {
             let mut entry = service_entry(
                 unit,
                 &actions,
@@ -321,7 +324,8 @@ fn change(plan: &Plan, action: &Action) -> Value {
             entry["drift"] = json!(drift);
             entry
         }
-        Action::RestartService { unit, because } | Action::ReloadService { unit, because } => {
+        Action::Service(ServiceAction::Restart { unit, because })
+        | Action::Service(ServiceAction::Reload { unit, because }) => {
             let mut entry = service_entry(
                 unit,
                 &actions,
@@ -340,8 +344,12 @@ fn change(plan: &Plan, action: &Action) -> Value {
 fn replaced(plan: &Plan, unit: &ServiceUnit) -> bool {
     let acts = |stop: bool| {
         plan.actions.iter().any(|a| match a {
-            Action::StopService { unit: other } if stop => same_service(unit, other),
-            Action::StartService { unit: other } if !stop => same_service(unit, other),
+            Action::Service(ServiceAction::Stop { unit: other }) if stop => {
+                same_service(unit, other)
+            }
+            Action::Service(ServiceAction::Start { unit: other }) if !stop => {
+                same_service(unit, other)
+            }
             _ => false,
         })
     };
@@ -357,12 +365,12 @@ fn same_service(a: &ServiceUnit, b: &ServiceUnit) -> bool {
 fn drift(action: &Action) -> Option<Value> {
     let file = action.file()?;
     let now = match action {
-        Action::UpdateFile {
+        Action::File(FileAction::Update {
             old_sha256,
             old_mode,
             ..
-        } => Some((old_sha256, *old_mode)),
-        Action::DeleteFile { sha256, .. } => Some((sha256, file.mode)),
+        }) => Some((old_sha256, *old_mode)),
+        Action::File(FileAction::Delete { sha256, .. }) => Some((sha256, file.mode)),
         _ => None,
     };
     let after = now.map_or(Value::Null, |(sha256, mode)| {
@@ -859,10 +867,10 @@ mod tests {
         };
         let plan = Plan {
             actions: vec![
-                Action::StopService { unit: old },
-                Action::StopService { unit: gateway() },
-                Action::StartService { unit: ollama() },
-                Action::StartService { unit: headscale() },
+                Action::Service(ServiceAction::Stop { unit: old }),
+                Action::Service(ServiceAction::Stop { unit: gateway() }),
+                Action::Service(ServiceAction::Start { unit: ollama() }),
+                Action::Service(ServiceAction::Start { unit: headscale() }),
             ],
             notes: Vec::new(),
         };
@@ -944,7 +952,7 @@ mod tests {
         let mut plan = crate::plan::plan(&desired, &observed);
         assert_eq!(plan.drifted().count(), 1, "{plan:?}");
         // A plan that (wrongly) carries a secret's text does not leak it either.
-        plan.actions.push(Action::UpdateFile {
+        plan.actions.push(Action::File(FileAction::Update {
             file: file("~/leaky", 0o600, true, &[]),
             old_mode: 0o600,
             old_sha256: hash('e'),
@@ -954,7 +962,7 @@ mod tests {
                 new: "new-leaky-secret-value\n".into(),
             }),
             drift: None,
-        });
+        }));
         let value = to_json(&plan, &context());
         let text = serde_json::to_string(&value).expect("serializes");
         assert!(!text.contains("secret-value"), "{text}");

@@ -25,7 +25,10 @@
 //! `Plan: A to add, C to change, D to delete, R to restart.` An empty plan
 //! prints [`NO_CHANGES`] and nothing else.
 
-use crate::plan::{Action, Change, Drift, ManagedFile, Plan, TextChange};
+use crate::plan::{
+    Action, Change, Drift, FileAction, HeadscaleAction, ManagedFile, ModelAction, Plan,
+    SecretAction, ServiceAction, TextChange,
+};
 use crate::render::Owner;
 use crate::render::secrets::{SecretFile, SecretSource};
 use crate::render::units::{Health, LaunchdDomain, Manager, ServiceUnit};
@@ -170,12 +173,12 @@ fn adoption_warning(out: &mut String, plan: &Plan) {
 /// The sha256 and mode of a drifted file now, unless it is gone.
 fn now(action: &Action) -> Option<(&str, u32)> {
     match action {
-        Action::UpdateFile {
+        Action::File(FileAction::Update {
             old_sha256,
             old_mode,
             ..
-        } => Some((old_sha256, *old_mode)),
-        Action::DeleteFile { file, sha256, .. } => Some((sha256, file.mode)),
+        }) => Some((old_sha256, *old_mode)),
+        Action::File(FileAction::Delete { file, sha256, .. }) => Some((sha256, file.mode)),
         _ => None,
     }
 }
@@ -201,11 +204,11 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
             let names: Vec<&str> = reloads.iter().map(|s| s.name()).collect();
             let _ = writeln!(out, "{INDENT}reloads: {}", names.join(", "));
         }
-    } else if let Action::WriteSecret {
+    } else if let Action::Secret(SecretAction::Write {
         secret,
         old_sha256,
         new_sha256,
-    } = action
+    }) = action
     {
         let _ = writeln!(
             out,
@@ -226,12 +229,12 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
             manager(&unit.manager)
         );
         service_details(out, action, unit, notes);
-    } else if let Action::PullModel {
+    } else if let Action::Model(ModelAction::Pull {
         download_bytes,
         locked_digest,
         source,
         ..
-    } = action
+    }) = action
     {
         let mut size = download_bytes.map_or_else(
             || "download size unknown".to_owned(),
@@ -244,14 +247,14 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
         if let Some(digest) = locked_digest {
             let _ = writeln!(out, "{INDENT}pinned by privai.lock: {digest}");
         }
-    } else if let Action::CreateKey {
+    } else if let Action::Headscale(HeadscaleAction::CreateKey {
         user,
         tags,
         ephemeral,
         reusable,
         expiry_days,
         ..
-    } = action
+    }) = action
     {
         let tags = if tags.is_empty() {
             String::new()
@@ -265,32 +268,32 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
             "  {symbol} {} (user {user}{tags}; {kind}{uses}, expires in {expiry_days} days)",
             action.address()
         );
-    } else if let Action::ExpireKey { key, reason, .. } = action {
+    } else if let Action::Headscale(HeadscaleAction::ExpireKey { key, reason, .. }) = action {
         let _ = writeln!(out, "  {symbol} {} (key {key}: {reason})", action.address());
-    } else if let Action::SetNodeTags { tags, .. } = action {
+    } else if let Action::Headscale(HeadscaleAction::SetNodeTags { tags, .. }) = action {
         let _ = writeln!(out, "  {symbol} {} ({})", action.address(), tags.join(" "));
-    } else if let Action::CreateUser { .. } = action {
+    } else if let Action::Headscale(HeadscaleAction::CreateUser { .. }) = action {
         let _ = writeln!(out, "  {symbol} {}", action.address());
-    } else if let Action::DeleteUser { id, .. } = action {
+    } else if let Action::Headscale(HeadscaleAction::DeleteUser { id, .. }) = action {
         let _ = writeln!(
             out,
             "  {symbol} {} (user {id}: not in the spec, owns no nodes)",
             action.address()
         );
-    } else if let Action::SetPolicy {
+    } else if let Action::Headscale(HeadscaleAction::SetPolicy {
         host,
         old_sha256,
         new_sha256,
         text,
-    } = action
+    }) = action
     {
         let _ = writeln!(out, "  {symbol} {} (through the API)", action.address());
         let same_as_file = plan.actions.iter().find_map(|a| match a {
-            Action::UpdateFile {
+            Action::File(FileAction::Update {
                 file,
                 text: Some(change),
                 ..
-            } if Some(change) == text.as_ref() => Some(file),
+            }) if Some(change) == text.as_ref() => Some(file),
             _ => None,
         });
         match (text, old_sha256) {
@@ -316,7 +319,7 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
                 let _ = writeln!(out, "{INDENT}policy: sha256 {}", short(new_sha256));
             }
         }
-    } else if let Action::RemoveModel { .. } = action {
+    } else if let Action::Model(ModelAction::Remove { .. }) = action {
         let _ = writeln!(
             out,
             "  {symbol} {} (pulled by privai, no longer in the spec)",
@@ -327,27 +330,30 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
 
 fn file_details(out: &mut String, action: &Action, file: &ManagedFile) {
     match action {
-        Action::CreateFile { sha256, .. } | Action::DeleteFile { sha256, .. } if file.secret => {
+        Action::File(FileAction::Create { sha256, .. })
+        | Action::File(FileAction::Delete { sha256, .. })
+            if file.secret =>
+        {
             let _ = writeln!(
                 out,
                 "{INDENT}contents: (sensitive) sha256 {}",
                 short(sha256)
             );
         }
-        Action::UpdateFile {
+        Action::File(FileAction::Update {
             old_mode,
             old_sha256,
             new_sha256,
             text,
             ..
-        }
-        | Action::AdoptFile {
+        })
+        | Action::File(FileAction::Adopt {
             old_mode,
             old_sha256,
             new_sha256,
             text,
             ..
-        } => {
+        }) => {
             if *old_mode != file.mode {
                 let _ = writeln!(out, "{INDENT}mode: {old_mode:04o} -> {:04o}", file.mode);
             }
@@ -403,17 +409,17 @@ fn secret_details(out: &mut String, secret: &SecretFile, old: Option<&str>, new:
 
 fn service_details(out: &mut String, action: &Action, unit: &ServiceUnit, notes: &ViewNotes) {
     let staged = match action {
-        Action::StopService { .. } => "not stopped",
-        Action::StartService { .. } => "not started",
-        Action::RestartService { because, .. } => {
+        Action::Service(ServiceAction::Stop { .. }) => "not stopped",
+        Action::Service(ServiceAction::Start { .. }) => "not started",
+        Action::Service(ServiceAction::Restart { because, .. }) => {
             let _ = writeln!(out, "{INDENT}because: {}", because.join(", "));
             "not restarted"
         }
-        Action::ReloadService { because, .. } => {
+        Action::Service(ServiceAction::Reload { because, .. }) => {
             let _ = writeln!(out, "{INDENT}because: {}", because.join(", "));
             "not reloaded"
         }
-        Action::RepairService { drift, .. } => {
+        Action::Service(ServiceAction::Repair { drift, .. }) => {
             for item in drift {
                 let _ = writeln!(out, "{INDENT}container: {item}");
             }
@@ -421,7 +427,7 @@ fn service_details(out: &mut String, action: &Action, unit: &ServiceUnit, notes:
         }
         _ => return,
     };
-    if !matches!(action, Action::StopService { .. })
+    if !matches!(action, Action::Service(ServiceAction::Stop { .. }))
         && let Some(health) = &unit.health
     {
         let check = match health {
@@ -580,18 +586,18 @@ pub(crate) mod tests {
     pub(crate) fn every_kind() -> Plan {
         Plan {
             actions: vec![
-                Action::StopService { unit: gateway() },
-                Action::CreateFile {
+                Action::Service(ServiceAction::Stop { unit: gateway() }),
+                Action::File(FileAction::Create {
                     file: file("/etc/new", 0o644, false, &[ServiceId::Headscale]),
                     sha256: hash('1'),
                     drift: None,
-                },
-                Action::CreateFile {
+                }),
+                Action::File(FileAction::Create {
                     file: file("~/.privai/token", 0o600, true, &[]),
                     sha256: hash('2'),
                     drift: Some(Drift::Removed),
-                },
-                Action::UpdateFile {
+                }),
+                Action::File(FileAction::Update {
                     file: file("/etc/conf", 0o644, false, &[ServiceId::Ollama]),
                     old_mode: 0o644,
                     old_sha256: hash('3'),
@@ -603,8 +609,8 @@ pub(crate) mod tests {
                     drift: Some(Drift::Edited {
                         recorded_sha256: hash('5'),
                     }),
-                },
-                Action::UpdateFile {
+                }),
+                Action::File(FileAction::Update {
                     file: file("/etc/mode", 0o644, false, &[ServiceId::Ollama]),
                     old_mode: 0o666,
                     old_sha256: hash('6'),
@@ -613,16 +619,16 @@ pub(crate) mod tests {
                     drift: Some(Drift::ModeChanged {
                         recorded_mode: 0o644,
                     }),
-                },
-                Action::UpdateFile {
+                }),
+                Action::File(FileAction::Update {
                     file: file("~/key", 0o600, true, &[ServiceId::Ollama]),
                     old_mode: 0o644,
                     old_sha256: hash('7'),
                     new_sha256: hash('8'),
                     text: None,
                     drift: None,
-                },
-                Action::AdoptFile {
+                }),
+                Action::File(FileAction::Adopt {
                     file: file("/etc/hosts", 0o644, false, &[]),
                     old_mode: 0o644,
                     old_sha256: hash('9'),
@@ -631,15 +637,15 @@ pub(crate) mod tests {
                         old: "127.0.0.1 localhost\n".into(),
                         new: "127.0.0.1 localhost\n100.64.0.1 vps\n".into(),
                     }),
-                },
-                Action::AdoptFile {
+                }),
+                Action::File(FileAction::Adopt {
                     file: file("~/.netrc", 0o600, true, &[]),
                     old_mode: 0o600,
                     old_sha256: hash('b'),
                     new_sha256: hash('c'),
                     text: None,
-                },
-                Action::WriteSecret {
+                }),
+                Action::Secret(SecretAction::Write {
                     secret: SecretFile {
                         host: "mac".into(),
                         path: "~/.privai/secrets/openclaw-gateway-token".into(),
@@ -649,8 +655,8 @@ pub(crate) mod tests {
                     },
                     old_sha256: None,
                     new_sha256: None,
-                },
-                Action::WriteSecret {
+                }),
+                Action::Secret(SecretAction::Write {
                     secret: SecretFile {
                         host: "mac".into(),
                         path: "~/.privai/secrets/telegram-token".into(),
@@ -662,17 +668,17 @@ pub(crate) mod tests {
                     },
                     old_sha256: Some(hash('0')),
                     new_sha256: Some(hash('e')),
-                },
-                Action::DeleteFile {
+                }),
+                Action::File(FileAction::Delete {
                     file: file("/etc/gone", 0o644, false, &[]),
                     sha256: hash('d'),
                     drift: None,
-                },
-                Action::StartService { unit: headscale() },
-                Action::RestartService {
+                }),
+                Action::Service(ServiceAction::Start { unit: headscale() }),
+                Action::Service(ServiceAction::Restart {
                     unit: ollama(),
                     because: vec!["/etc/conf".into(), "~/key".into()],
-                },
+                }),
             ],
             notes: Vec::new(),
         }
@@ -790,12 +796,12 @@ Plan: 4 to add, 6 to change, 2 to delete, 1 to restart.
     fn staged_services_say_they_are_not_started() {
         let plan = Plan {
             actions: vec![
-                Action::StopService { unit: gateway() },
-                Action::StartService { unit: headscale() },
-                Action::RestartService {
+                Action::Service(ServiceAction::Stop { unit: gateway() }),
+                Action::Service(ServiceAction::Start { unit: headscale() }),
+                Action::Service(ServiceAction::Restart {
                     unit: ollama(),
                     because: vec!["/etc/conf".into()],
-                },
+                }),
             ],
             notes: Vec::new(),
         };
@@ -831,11 +837,11 @@ Plan: 1 to add, 0 to change, 1 to delete, 1 to restart.
     #[test]
     fn the_legend_lists_only_the_symbols_used() {
         let plan = Plan {
-            actions: vec![Action::DeleteFile {
+            actions: vec![Action::File(FileAction::Delete {
                 file: file("/etc/gone", 0o644, false, &[]),
                 sha256: hash('d'),
                 drift: None,
-            }],
+            })],
             notes: Vec::new(),
         };
         assert_eq!(
@@ -852,13 +858,13 @@ Plan: 0 to add, 0 to change, 1 to delete.
 "
         );
         let plan = Plan {
-            actions: vec![Action::AdoptFile {
+            actions: vec![Action::File(FileAction::Adopt {
                 file: file("/etc/hosts", 0o644, false, &[]),
                 old_mode: 0o644,
                 old_sha256: hash('9'),
                 new_sha256: hash('a'),
                 text: None,
-            }],
+            })],
             notes: Vec::new(),
         };
         let text = render(&plan, &ViewNotes::default());
@@ -885,7 +891,7 @@ Plan: 0 to add, 0 to change, 1 to delete.
         );
         let mut plan = every_kind();
         plan.actions
-            .retain(|a| !matches!(a, Action::RestartService { .. }));
+            .retain(|a| !matches!(a, Action::Service(ServiceAction::Restart { .. })));
         assert_eq!(summary(&plan), "Plan: 4 to add, 6 to change, 2 to delete.");
     }
 
@@ -950,7 +956,7 @@ Plan: 0 to add, 0 to change, 1 to delete.
         assert_eq!(plan.count(Change::Delete), 1, "{plan:?}");
         // A plan that (wrongly) carries a secret's text does not leak it either.
         let mut plan = plan;
-        plan.actions.push(Action::AdoptFile {
+        plan.actions.push(Action::File(FileAction::Adopt {
             file: file("~/leaky", 0o600, true, &[]),
             old_mode: 0o600,
             old_sha256: hash('e'),
@@ -959,7 +965,7 @@ Plan: 0 to add, 0 to change, 1 to delete.
                 old: "old-leaky-secret-value\n".into(),
                 new: "new-leaky-secret-value\n".into(),
             }),
-        });
+        }));
         for staged in [false, true] {
             let text = render(&plan, &ViewNotes { staged });
             assert!(!text.contains("secret-value"), "{text}");

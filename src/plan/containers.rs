@@ -7,7 +7,11 @@
 //! compose definition carried on every service, which catches every change
 //! of the file, not only those visible in the runtime's report.
 
+use super::services::ServiceAction;
+use crate::observe::Observed;
 use crate::observe::containers::ContainerState;
+use crate::observe::live::Containers;
+use crate::render::Rendered;
 use crate::render::compose::{ComposeFile, DEFINITION_LABEL};
 use std::fmt;
 
@@ -280,6 +284,52 @@ pub fn label_drift(services: &[&str], sha256: &str, observed: &[ContainerState])
         }
     }
     drifts
+}
+
+/// The compose services whose files are unchanged (the plan does not start,
+/// restart or stop them) but whose containers are not what their
+/// definition declares: each is re-created. A runtime that could not be
+/// asked is a note. Nothing when the containers were not observed. Pure.
+pub fn container_actions(
+    desired: &Rendered,
+    observed: &Observed,
+    stops: &[ServiceAction],
+    starts: &[ServiceAction],
+) -> (Vec<ServiceAction>, Vec<String>) {
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    for unit in &desired.services {
+        let (Some(definition), Some(containers)) =
+            (&unit.definition, observed.containers.get(&unit.host))
+        else {
+            continue;
+        };
+        let acted = stops.iter().chain(starts).any(|a| {
+            let acted_on = a.unit();
+            acted_on.host == unit.host && acted_on.id == unit.id
+        });
+        if acted {
+            continue;
+        }
+        match containers {
+            Containers::Unreadable(error) => notes.push(format!(
+                "the containers of service {}:{} could not be read ({error}); the plan cannot tell whether they run",
+                unit.host,
+                unit.id.name()
+            )),
+            Containers::Listed(list) => {
+                let services: Vec<&str> = definition.services.iter().map(String::as_str).collect();
+                let drift = label_drift(&services, &definition.sha256, list);
+                if !drift.is_empty() {
+                    actions.push(ServiceAction::Repair {
+                        unit: unit.clone(),
+                        drift: drift.iter().map(ToString::to_string).collect(),
+                    });
+                }
+            }
+        }
+    }
+    (actions, notes)
 }
 
 #[cfg(test)]

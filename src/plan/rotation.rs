@@ -13,7 +13,7 @@
 //!
 //! Pure: the ages of files come in [`Facts`].
 
-use super::Action;
+use super::{Action, HeadscaleAction, SecretAction, ServiceAction};
 use crate::observe::headscale::PreAuthKey;
 use crate::observe::live::HeadscaleState;
 use crate::observe::{FileKey, Observed};
@@ -104,21 +104,23 @@ fn pre_auth_keys(desired: &Rendered, observed: &Observed, facts: &Facts, out: &m
         let joined = device_node(device, nodes, Some(id)).is_some();
         let verdict = judge(key, joined, control.key_expiry_days, interval, facts.now);
         if verdict.0 {
-            out.actions.push(Action::CreateKey {
-                host: control.host.clone(),
-                device: device.name.clone(),
-                user: device.user.clone(),
-                tags: crate::plan::headscale::normalized_tags(&device.tags),
-                ephemeral: device.ephemeral,
-                reusable: device.reusable,
-                expiry_days: control.key_expiry_days,
-            });
-            out.actions.push(Action::ExpireKey {
-                host: control.host.clone(),
-                device: device.name.clone(),
-                key: id,
-                reason: "replaced by a rotation".to_owned(),
-            });
+            out.actions
+                .push(Action::Headscale(HeadscaleAction::CreateKey {
+                    host: control.host.clone(),
+                    device: device.name.clone(),
+                    user: device.user.clone(),
+                    tags: crate::plan::headscale::normalized_tags(&device.tags),
+                    ephemeral: device.ephemeral,
+                    reusable: device.reusable,
+                    expiry_days: control.key_expiry_days,
+                }));
+            out.actions
+                .push(Action::Headscale(HeadscaleAction::ExpireKey {
+                    host: control.host.clone(),
+                    device: device.name.clone(),
+                    key: id,
+                    reason: "replaced by a rotation".to_owned(),
+                }));
         }
         out.verdicts.push(Verdict {
             key: what,
@@ -269,20 +271,20 @@ fn gateway_token(desired: &Rendered, observed: &Observed, facts: &Facts, out: &m
         });
         return;
     }
-    out.actions.push(Action::WriteSecret {
+    out.actions.push(Action::Secret(SecretAction::Write {
         secret: secret.clone(),
         old_sha256: Some(old),
         new_sha256: None,
-    });
+    }));
     if let Some(unit) = desired
         .services
         .iter()
         .find(|u| u.id == ServiceId::Gateway && u.host == secret.host)
     {
-        out.actions.push(Action::RestartService {
+        out.actions.push(Action::Service(ServiceAction::Restart {
             unit: unit.clone(),
             because: vec![secret.path.clone()],
-        });
+        }));
     }
     out.verdicts.push(Verdict {
         key: what,

@@ -1,6 +1,9 @@
 use super::*;
+use crate::observe::{FileKey, FileState};
 use crate::render::manifest::Manifest;
+use crate::render::manifest::sha256_hex;
 use crate::render::units::{Health, LaunchdDomain, Manager};
+use crate::render::{Artifact, Owner};
 
 fn artifact(path: &str, text: &str) -> Artifact {
     Artifact {
@@ -77,11 +80,11 @@ fn an_absent_file_is_created() {
     let plan = plan(&desired, &Observed::default());
     assert_eq!(
         plan.actions,
-        vec![Action::CreateFile {
+        vec![Action::File(FileAction::Create {
             file: ManagedFile::of(&desired.artifacts[0]),
             sha256: sha256_hex(b"one\n"),
             drift: None,
-        }]
+        })]
     );
 }
 
@@ -101,7 +104,7 @@ fn a_file_privai_installed_with_other_bytes_is_updated_with_both_texts_and_hashe
     let plan = plan(&desired, &observed);
     assert_eq!(
         plan.actions,
-        vec![Action::UpdateFile {
+        vec![Action::File(FileAction::Update {
             file: ManagedFile::of(&desired.artifacts[0]),
             old_mode: 0o644,
             old_sha256: sha256_hex(b"one\n"),
@@ -111,7 +114,7 @@ fn a_file_privai_installed_with_other_bytes_is_updated_with_both_texts_and_hashe
                 new: "two\n".into()
             }),
             drift: None,
-        }]
+        })]
     );
     assert_eq!(plan.actions[0].restarts(), [ServiceId::Ollama]);
 }
@@ -123,12 +126,12 @@ fn a_file_privai_did_not_write_is_adopted_not_updated() {
     present(&mut observed, "/etc/a", "mine\n", 0o600);
     let plan = plan(&desired, &observed);
     let [
-        Action::AdoptFile {
+        Action::File(FileAction::Adopt {
             old_mode,
             old_sha256,
             text: Some(text),
             ..
-        },
+        }),
     ] = plan.actions.as_slice()
     else {
         panic!("{plan:?}")
@@ -149,14 +152,14 @@ fn a_change_of_mode_only_is_an_update_without_text_or_restart() {
     present(&mut observed, "/etc/a", "one\n", 0o666);
     let plan = plan(&desired, &observed);
     let [
-        Action::UpdateFile {
+        Action::File(FileAction::Update {
             old_mode,
             old_sha256,
             new_sha256,
             text,
             drift,
             ..
-        },
+        }),
     ] = plan.actions.as_slice()
     else {
         panic!("{plan:?}")
@@ -209,7 +212,7 @@ fn a_secret_file_carries_hashes_but_never_its_text() {
     ]));
     present(&mut observed, "/etc/key", "old-secret\n", 0o600);
     let plan = plan(&desired, &observed);
-    let [Action::UpdateFile { file, text, .. }] = plan.actions.as_slice() else {
+    let [Action::File(FileAction::Update { file, text, .. })] = plan.actions.as_slice() else {
         panic!("{plan:?}")
     };
     assert!(file.secret);
@@ -227,7 +230,7 @@ fn a_previously_installed_file_the_spec_no_longer_renders_is_deleted() {
     let plan = plan(&desired, &installed(&old));
     assert_eq!(
         plan.actions,
-        vec![Action::DeleteFile {
+        vec![Action::File(FileAction::Delete {
             file: ManagedFile {
                 host: "mac".into(),
                 path: "/etc/gone".into(),
@@ -239,7 +242,7 @@ fn a_previously_installed_file_the_spec_no_longer_renders_is_deleted() {
             },
             sha256: sha256_hex(b"bye\n"),
             drift: None,
-        }]
+        })]
     );
 }
 
@@ -318,7 +321,8 @@ fn only_the_service_of_a_changed_file_restarts_and_says_why() {
     desired.artifacts[0].contents = b"2\n".to_vec();
     let plan = plan(&desired, &installed(&old));
     assert_eq!(plan.restarts(), BTreeSet::from([ServiceId::Ollama]));
-    let Some(Action::RestartService { unit, because }) = plan.actions.last() else {
+    let Some(Action::Service(ServiceAction::Restart { unit, because })) = plan.actions.last()
+    else {
         panic!("{plan:?}")
     };
     assert_eq!(
@@ -356,8 +360,8 @@ fn a_service_under_a_new_label_stops_under_the_old_and_starts_under_the_new() {
     desired.services = vec![unit(ServiceId::Ollama, "org.example.ollama")];
     let plan = plan(&desired, &installed(&old));
     let [
-        Action::StopService { unit: stopped },
-        Action::StartService { unit: started },
+        Action::Service(ServiceAction::Stop { unit: stopped }),
+        Action::Service(ServiceAction::Start { unit: started }),
     ] = plan.actions.as_slice()
     else {
         panic!("{plan:?}")
@@ -387,7 +391,7 @@ fn headscale_files(config: &str, policy: &str) -> Rendered {
 fn a_changed_file_the_service_reloads_makes_it_reload_not_restart() {
     let old = headscale_files("c\n", "p1\n");
     let plan = plan(&headscale_files("c\n", "p2\n"), &installed(&old));
-    let Some(Action::ReloadService { unit, because }) = plan.actions.last() else {
+    let Some(Action::Service(ServiceAction::Reload { unit, because })) = plan.actions.last() else {
         panic!("{plan:?}")
     };
     assert_eq!(unit.id, ServiceId::Headscale);
@@ -420,7 +424,10 @@ fn a_compose_service_cannot_reload_so_it_restarts() {
     desired.artifacts[1].contents = b"p2\n".to_vec();
     let plan = plan(&desired, &installed(&old));
     assert!(
-        matches!(plan.actions.last(), Some(Action::RestartService { .. })),
+        matches!(
+            plan.actions.last(),
+            Some(Action::Service(ServiceAction::Restart { .. }))
+        ),
         "{plan:?}"
     );
 }

@@ -24,14 +24,20 @@
 //! recorded key exists, or a node named like it (hostname or given name,
 //! ignoring case) that belongs to its user or is tagged.
 
+use super::files::TextChange;
+use super::{Change, Options};
 use crate::model::{Device, DeviceOs};
+use crate::observe::Observed;
 use crate::observe::headscale::{Node, PreAuthKey, TAGGED_DEVICES_ID, User};
-use serde::Serialize;
+use crate::observe::live::HeadscaleState;
+use crate::render::Rendered;
+use crate::render::manifest::sha256_hex;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 /// A user to create.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewUser {
     /// Its name.
@@ -57,6 +63,248 @@ impl NewUser {
 
 // ---------------------------------------------------------------------------
 // Decisions: pure functions of the spec and what the API listed.
+
+/// A step on Headscale's users, keys, nodes or policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum HeadscaleAction {
+    /// Create a Headscale user (after Headscale starts).
+    CreateUser {
+        /// The host running Headscale.
+        host: String,
+        /// The user.
+        user: NewUser,
+    },
+    /// Create a single-use pre-auth key for a device that has not joined;
+    /// it is kept 0600 in privai's state, shown only by `privai enroll`.
+    CreateKey {
+        /// The host running Headscale.
+        host: String,
+        /// The device.
+        device: String,
+        /// Its user.
+        user: String,
+        /// Its tags, sorted.
+        tags: Vec<String>,
+        /// Whether the node is ephemeral.
+        ephemeral: bool,
+        /// Whether the key joins any number of nodes.
+        reusable: bool,
+        /// Days the key stays valid.
+        expiry_days: u32,
+    },
+    /// Expire a pre-auth key privai created (its device left the spec,
+    /// joined, or needs another key).
+    ExpireKey {
+        /// The host running Headscale.
+        host: String,
+        /// The device it was for.
+        device: String,
+        /// The key's id.
+        key: u64,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Set Headscale's ACL policy through its API (`policy_mode =
+    /// 'database`), after its users exist and before keys are made. A
+    /// rollback sets the previous policy again.
+    SetPolicy {
+        /// The host running Headscale.
+        host: String,
+        /// sha256 of the policy Headscale holds now; `None` when it holds
+        /// none or did not answer.
+        old_sha256: Option<String>,
+        /// sha256 of the spec's policy.
+        new_sha256: String,
+        /// Old and new text, for a diff (`None` when the old is unknown).
+        text: Option<TextChange>,
+    },
+    /// Delete a Headscale user the spec no longer declares (only with
+    /// `--prune`, and never one that owns nodes or came from OIDC). Not
+    /// undone by a rollback.
+    DeleteUser {
+        /// The host running Headscale.
+        host: String,
+        /// The user's name.
+        name: String,
+        /// Its id.
+        id: u64,
+    },
+    /// Set the tags of a joined device's node.
+    SetNodeTags {
+        /// The host running Headscale.
+        host: String,
+        /// The device.
+        device: String,
+        /// The node's id.
+        node: u64,
+        /// The tags, sorted.
+        tags: Vec<String>,
+    },
+}
+
+impl HeadscaleAction {
+    /// The kind of change.
+    pub fn change(&self) -> Change {
+        match self {
+            Self::CreateUser { .. } | Self::CreateKey { .. } => Change::Create,
+            Self::ExpireKey { .. } | Self::DeleteUser { .. } => Change::Delete,
+            Self::SetPolicy { old_sha256, .. } => match old_sha256 {
+                None => Change::Create,
+                Some(_) => Change::Update,
+            },
+            Self::SetNodeTags { .. } => Change::Update,
+        }
+    }
+
+    /// `headscale user HOST:NAME`, `pre-auth key HOST:DEVICE`, `node tags
+    /// HOST:DEVICE` or `acl policy HOST`.
+    pub fn address(&self) -> String {
+        match self {
+            Self::CreateUser { host, user } => format!("headscale user {host}:{}", user.name),
+            Self::DeleteUser { host, name, .. } => format!("headscale user {host}:{name}"),
+            Self::SetPolicy { host, .. } => format!("acl policy {host}"),
+            Self::CreateKey { host, device, .. } | Self::ExpireKey { host, device, .. } => {
+                format!("pre-auth key {host}:{device}")
+            }
+            Self::SetNodeTags { host, device, .. } => format!("node tags {host}:{device}"),
+        }
+    }
+}
+
+/// The Headscale actions and notes, in this order: create the spec's
+/// users; set the policy (database mode) when it differs; expire keys
+/// privai created that are no longer needed; create a key for each device
+/// that has not joined; set the tags of joined devices; with `--prune`,
+/// delete users the spec dropped that own no nodes. Nothing when Headscale
+/// was not observed; everything when it did not answer (it may be about
+/// to start). Pure.
+pub fn control_actions(
+    desired: &Rendered,
+    observed: &Observed,
+    options: Options,
+) -> (Vec<HeadscaleAction>, Vec<String>) {
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    let Some(control) = &desired.control else {
+        return (actions, notes);
+    };
+    let blind = matches!(observed.headscale, HeadscaleState::Unreachable { .. });
+    let (users, keys, nodes, policy) = match &observed.headscale {
+        HeadscaleState::NotObserved => return (actions, notes),
+        HeadscaleState::Unreachable { url, error } => {
+            notes.push(format!(
+                "Headscale did not answer at {url} ({error}); the plan assumes it is starting and lists every user (apply creates only those Headscale lacks by then) and a key for each device without one on record (the next apply checks the others)"
+            ));
+            (&[][..], &[][..], &[][..], None)
+        }
+        HeadscaleState::Running {
+            users,
+            keys,
+            nodes,
+            policy,
+        } => (
+            users.as_slice(),
+            keys.as_slice(),
+            nodes.as_slice(),
+            policy.as_deref(),
+        ),
+    };
+    let host = &control.host;
+    for user in users_to_create(&control.users, users) {
+        actions.push(HeadscaleAction::CreateUser {
+            host: host.clone(),
+            user,
+        });
+    }
+    if control.policy_mode == crate::model::PolicyMode::Database {
+        let old = policy.filter(|text| !text.trim().is_empty());
+        if old.map(str::trim) != Some(control.policy.trim()) {
+            actions.push(HeadscaleAction::SetPolicy {
+                host: host.clone(),
+                old_sha256: old.map(|text| sha256_hex(text.as_bytes())),
+                new_sha256: sha256_hex(control.policy.as_bytes()),
+                text: old.map(|old| TextChange {
+                    old: old.to_owned(),
+                    new: control.policy.clone(),
+                }),
+            });
+        }
+    }
+    let now = observed.now.unwrap_or(std::time::UNIX_EPOCH);
+    let mut decisions = key_decisions(&control.devices, nodes, keys, &observed.key_records, now);
+    if blind {
+        // Unseen, a recorded key may well be usable still: a new one would
+        // leave it valid and no longer on record.
+        decisions
+            .create
+            .retain(|device| !observed.key_records.contains_key(device));
+    }
+    for expiry in decisions.expire {
+        let reason = match expiry.reason {
+            ExpiryReason::DeviceRemoved => "the device left the spec",
+            ExpiryReason::Joined => "the device has joined",
+            ExpiryReason::Replaced => "its user, tags or ephemerality changed",
+            ExpiryReason::NoKeyNeeded => "the device joins without a key",
+        };
+        actions.push(HeadscaleAction::ExpireKey {
+            host: host.clone(),
+            device: expiry.device,
+            key: expiry.key,
+            reason: reason.to_owned(),
+        });
+    }
+    for name in decisions.create {
+        let Some(device) = control.devices.iter().find(|d| d.name == name) else {
+            continue;
+        };
+        actions.push(HeadscaleAction::CreateKey {
+            host: host.clone(),
+            device: name,
+            user: device.user.clone(),
+            tags: normalized_tags(&device.tags),
+            ephemeral: device.ephemeral,
+            reusable: device.reusable,
+            expiry_days: control.key_expiry_days,
+        });
+    }
+    for change in tag_changes(&control.devices, nodes, &observed.key_records) {
+        match change {
+            TagChange::Set { node, device, tags } => actions.push(HeadscaleAction::SetNodeTags {
+                host: host.clone(),
+                device,
+                node,
+                tags,
+            }),
+            TagChange::CannotUntag { device, .. } => notes.push(format!(
+                "device {device} has tags the spec no longer gives it; Headscale cannot remove them: re-join it with `tailscale up --advertise-tags= --force-reauth`"
+            )),
+        }
+    }
+    let deletions = users_to_delete(&control.users, users, nodes, options.prune);
+    for user in deletions.delete {
+        actions.push(HeadscaleAction::DeleteUser {
+            host: host.clone(),
+            name: user.name,
+            id: user.id,
+        });
+    }
+    for (user, why) in deletions.kept {
+        match why {
+            Kept::NoPrune => notes.push(format!(
+                "headscale user {} is not in the spec; `--prune` deletes it (privai never deletes a user that owns nodes)",
+                user.name
+            )),
+            Kept::OwnsNodes(nodes) => notes.push(format!(
+                "headscale user {} is not in the spec but owns {}; privai keeps it: delete those nodes first (`headscale nodes list`, `headscale nodes delete -i ID`)",
+                user.name,
+                nodes.join(", ")
+            )),
+            Kept::Oidc => {}
+        }
+    }
+    (actions, notes)
+}
 
 /// The users of `spec` that `existing` lacks (matched by name), in spec order.
 pub fn users_to_create(spec: &[crate::model::User], existing: &[User]) -> Vec<NewUser> {
