@@ -1,8 +1,9 @@
 //! The real Ollama on 127.0.0.1, with its own models directory and home.
 
-use super::{Process, wait_for};
+use super::{Group, wait_for};
 use crate::tools::{free_port, installed, repo, show};
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ pub struct Ollama {
     /// The network namespace it runs in (`ip netns` name), if not this
     /// process's: its loopback is that namespace's.
     netns: Option<String>,
-    process: Option<Process>,
+    process: Option<Group>,
 }
 
 impl Ollama {
@@ -76,13 +77,14 @@ impl Ollama {
         let child = self
             .command()
             .arg("serve")
+            .process_group(0)
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::from(
                 std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
             ))
             .spawn()
             .unwrap();
-        self.process = Some(Process(child));
+        self.process = Some(Group(child));
         self.near(|| {
             wait_for(
                 &format!("{}/api/version", self.url),
@@ -92,7 +94,8 @@ impl Ollama {
         });
     }
 
-    /// Stops it (killed and reaped); [`Self::restart`] starts it again.
+    /// Stops it (killed with its model runners, and reaped);
+    /// [`Self::restart`] starts it again.
     pub fn stop(&mut self) {
         self.process = None;
     }
