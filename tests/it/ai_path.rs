@@ -277,7 +277,10 @@ impl Server {
 "#,
                 ollama = ollama_spec(
                     self.ollama.port,
-                    &format!("registry = {{ host = \"{}\", insecure = true }},", mirror.host)
+                    &format!(
+                        "registry = {{ host = \"{}\", insecure = true }},",
+                        mirror.host
+                    )
                 ),
                 openclaw = openclaw_spec(image, self.port, &token, &folders, ""),
             ),
@@ -349,7 +352,11 @@ impl Server {
     /// status and body (waiting up to 7 minutes: with Ollama down the
     /// gateway retries for 2–3 minutes before it answers).
     fn ask(&self, token: Option<&str>, question: &str) -> (u16, Value) {
-        self.ask_at(SocketAddr::from(([127, 0, 0, 1], self.port)), token, question)
+        self.ask_at(
+            SocketAddr::from(([127, 0, 0, 1], self.port)),
+            token,
+            question,
+        )
     }
 
     /// [`Self::ask`] of the gateway at `addr`, from this thread's network

@@ -2,8 +2,8 @@
 
 use super::{Group, wait_for};
 use crate::tools::{free_port, installed, repo, show};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
