@@ -23,7 +23,9 @@
 //!    the policy does not let it reach: no route to the server);
 //! 6. Ollama down: with the real Ollama stopped under the real gateway,
 //!    `privai status` names Ollama, with its fix, and exits with the
-//!    "down" code (2), the gateway itself still healthy.
+//!    "down" code (2), the gateway itself still healthy;
+//! 7. recovery: Ollama started again, `privai status` is healthy (0) and
+//!    the laptop's next question is answered, without re-applying.
 //!
 //! Needs root (namespaces, tailscaled's TUN), podman, and the tools of
 //! `tests/tools/install-{headscale,tailscale,ollama,gguf,openclaw}.sh`.
@@ -270,6 +272,20 @@ fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_a
         "Ollama down under the real gateway: privai status exits 2 (down), names Ollama with its fix, the gateway healthy"
             .to_owned(),
     );
+
+    // 7. Ollama started again: status is healthy, and the laptop's next
+    // question is answered, without re-applying.
+    server.ollama.restart();
+    let status = tailnet.privai("status", &spec, &[]);
+    let report = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert_eq!(status.status.code(), Some(0), "{}", show(&status));
+    assert!(report.contains("System: healthy"), "{report}");
+    let asked = Instant::now();
+    let answer = laptop.enter(|| server.answer_at(gateway, "Back?"));
+    step(format!(
+        "recovery: privai status exits 0 (healthy); {TRUSTED}'s next question answered in {:.1} s, without re-applying: {answer:?}",
+        asked.elapsed().as_secs_f64()
+    ));
     eprintln!(
         "tailnet ai path: {:.1} s in all, question to answer over the tailnet {:.1} s",
         started.elapsed().as_secs_f64(),
