@@ -197,7 +197,7 @@ fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_a
         );
     }
     step(format!(
-        "gateway healthy in its hardened container, published on {gateway} only (not on 127.0.0.1 nor {})",
+        "gateway healthy: apply's health check passed against the real gateway container on {gateway}, its only address (nothing on 127.0.0.1 nor {})",
         tailnet.server.ip
     ));
 
