@@ -154,8 +154,13 @@ pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
                     project: GATEWAY_PROJECT.to_owned(),
                     file: format!("{}/compose.yaml", layout.gateway_dir()),
                 },
+                // Where the gateway is published: only on the spec's bind
+                // address (e.g. the host's tailnet IP), not on loopback.
                 health: Some(Health::Http {
-                    url: format!("http://127.0.0.1:{}/healthz", openclaw.port),
+                    url: format!(
+                        "http://{}/healthz",
+                        local_addr(&openclaw.bind, openclaw.port)
+                    ),
                 }),
                 health_timeout_secs: 60,
                 definition: Some(super::compose::definition(spec, host, openclaw)),

@@ -4,7 +4,8 @@
 //! and starts the real OpenClaw (2026.9.6) in the hardened container its
 //! compose file describes; then a question goes through OpenClaw's
 //! OpenAI-compatible HTTP endpoint, from the gateway's published address on
-//! loopback (the device on the tailnet is the real-tailnet harness's part).
+//! loopback (`tailnet::ai` asks the same gateway from a device on the real
+//! tailnet).
 //!
 //! Each step prints a `step:` line:
 //!
@@ -53,13 +54,14 @@ use privai::sys::container;
 use privai::sys::{Runner, SystemRunner, command_line, compose};
 use serde_json::Value;
 use std::ffi::{OsStr, OsString};
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// The gateway token the test writes (the compose secret's file).
-const TOKEN: &str = "ai-path-token-0123456789";
+pub(crate) const TOKEN: &str = "ai-path-token-0123456789";
 /// How long apply waits for the gateway: the real one loads in 15–60 s on a
 /// 2-core machine, depending on what else runs.
 const HEALTH_TIMEOUT: &str = "240";
@@ -73,12 +75,12 @@ const WORKSPACE_FILES: [(&str, &str); 5] = [
     ("TOOLS.md", "# TOOLS.md\n\nNone.\n"),
 ];
 /// The spec's models.
-const PRIMARY: &str = "tiny:latest";
-const FALLBACK: &str = "tiny-fallback:latest";
+pub(crate) const PRIMARY: &str = "tiny:latest";
+pub(crate) const FALLBACK: &str = "tiny-fallback:latest";
 
 /// Builds the real gateway image (idempotent); returns its reference pinned
 /// by digest and its id.
-fn gateway_image(podman: &Path, conf: &Path) -> (String, String) {
+pub(crate) fn gateway_image(podman: &Path, conf: &Path) -> (String, String) {
     let script = repo("tests/tools/gateway-image.sh");
     let out = std::process::Command::new(&script)
         .arg(podman)
@@ -106,30 +108,142 @@ fn gateway_image(podman: &Path, conf: &Path) -> (String, String) {
     (format!("{name}@{digest}"), id.to_owned())
 }
 
+/// The gateway's host side in `dir`: its folders but the config folder
+/// (see [`link_config`]) and its token (the compose secret's file, written
+/// here). Returns the spec's `folders` entries and the token's path.
+pub(crate) fn gateway_host_side(dir: &Path) -> (String, PathBuf) {
+    let mut folders = String::new();
+    for (folder, container_path, mode) in [
+        ("config", "/home/node/.openclaw/config", "ro"),
+        ("sessions", "/home/node/.openclaw/agents", "rw"),
+        ("workspace", "/home/node/.openclaw/workspace", "rw"),
+    ] {
+        let host = dir.join(folder);
+        if folder != "config" {
+            std::fs::create_dir_all(&host).unwrap();
+            if folder == "workspace" {
+                for (file, text) in WORKSPACE_FILES {
+                    let path = host.join(file);
+                    std::fs::write(&path, text).unwrap();
+                    std::os::unix::fs::chown(&path, Some(1000), Some(1000)).unwrap();
+                }
+            }
+            std::os::unix::fs::chown(&host, Some(1000), Some(1000)).unwrap();
+        }
+        folders.push_str(&format!(
+            "      {{ name = \"{folder}\", host_path = \"{}\", container_path = \"{container_path}\", mode = '{mode} }},\n",
+            host.display()
+        ));
+    }
+    let token = dir.join("secrets/openclaw-gateway-token");
+    std::fs::create_dir_all(token.parent().unwrap()).unwrap();
+    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&token, Some(1000), Some(1000)).unwrap();
+    (folders, token)
+}
+
+/// The config folder of [`gateway_host_side`] in `dir`: apply installs
+/// under `--root`, so `openclaw.json` lands in `installed/FOLDER`
+/// (`installed` is `ROOT/HOST`), and the folder the compose file mounts is
+/// a symbolic link to that place.
+pub(crate) fn link_config(dir: &Path, installed: &Path) {
+    let host = dir.join("config");
+    let target = installed.join(host.strip_prefix("/").unwrap());
+    std::os::unix::fs::symlink(&target, &host).unwrap();
+}
+
+/// The spec's `ollama` field: Ollama on `port` with the tiny primary and
+/// fallback, and `more` fields (e.g. the mirror).
+pub(crate) fn ollama_spec(port: u16, more: &str) -> String {
+    format!(
+        r#"  ollama = {{
+    port = {port},
+    {more}
+    context_length = 16384,
+    models = [
+      {{ name = "{PRIMARY}", role = 'primary, size_gb = 0.001 }},
+      {{ name = "{FALLBACK}", role = 'fallback, size_gb = 0.001 }},
+    ],
+  }},"#
+    )
+}
+
+/// The spec's `openclaw` field: the gateway from `image` published on
+/// `port`, its token from the file `token`, its chat endpoint on, the
+/// primary and fallback, `folders` (see [`gateway_host_side`]) and `more`
+/// fields (e.g. `bind`).
+pub(crate) fn openclaw_spec(
+    image: &str,
+    port: u16,
+    token: &Path,
+    folders: &str,
+    more: &str,
+) -> String {
+    format!(
+        r#"  openclaw = {{
+    image = "{image}",
+    port = {port},
+    {more}
+    gateway_token = "file:{token}",
+    chat_completions = true,
+    model = {{ primary = "{PRIMARY}", fallbacks = ["{FALLBACK}"] }},
+    folders = [
+{folders}    ],
+    container = {{ memory_mb = 2048, cpus = 2 }},
+  }},"#,
+        token = token.display(),
+    )
+}
+
 /// The server: its Ollama, the gateway's host side (folders, token), a
 /// `podman` wrapper for privai's `PATH`. Tears the gateway's compose
 /// project down when dropped.
-struct Server {
+pub(crate) struct Server {
     dir: tempfile::TempDir,
-    ollama: Ollama,
-    runtime: String,
-    path: OsString,
-    /// Where the gateway is published on 127.0.0.1.
-    port: u16,
+    pub ollama: Ollama,
+    pub runtime: String,
+    pub path: OsString,
+    /// Where the gateway is published on the server (on 127.0.0.1 unless
+    /// the spec binds it elsewhere).
+    pub port: u16,
+    /// Where apply installs the server's files: `ROOT/HOST`.
+    installed: PathBuf,
 }
 
 impl Server {
+    /// The server on this machine's loopback, installed under its own root.
     fn new(podman: &Path, conf: &Path) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let installed = dir.path().join("root/server");
+        Self::start(dir, installed, podman, conf, None, free_port(), free_port())
+    }
+
+    /// The server whose files are in `dir` (see [`gateway_host_side`]),
+    /// installed at `installed` (`ROOT/HOST`); with `netns` (an `ip netns`
+    /// name), its Ollama and podman run in that network namespace. Ollama
+    /// serves on `127.0.0.1:ollama_port`; the gateway is published on
+    /// `port`.
+    pub fn start(
+        dir: tempfile::TempDir,
+        installed: PathBuf,
+        podman: &Path,
+        conf: &Path,
+        netns: Option<&str>,
+        ollama_port: u16,
+        port: u16,
+    ) -> Self {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let (wrapper, path) = crate::tools::podman_wrapper(dir.path(), podman, conf, &home, 300);
+        let (wrapper, path) =
+            crate::tools::podman_wrapper(dir.path(), podman, conf, &home, 300, netns);
         let server = Self {
-            ollama: Ollama::start(),
+            ollama: Ollama::start_at(netns, ollama_port),
             runtime: wrapper.to_str().unwrap().to_owned(),
             path,
-            port: free_port(),
+            port,
             dir,
+            installed,
         };
         server.remove();
         server
@@ -140,54 +254,16 @@ impl Server {
     }
 
     fn compose_file(&self) -> PathBuf {
-        self.root().join("server/etc/privai/openclaw/compose.yaml")
+        self.installed.join("etc/privai/openclaw/compose.yaml")
     }
 
     /// Writes the spec: the hardened Linux server running Ollama (the
     /// mirror's models, primary and fallback) and the gateway (the real
     /// image, its chat endpoint on), and returns its path.
-    ///
-    /// Apply installs under `--root`, so `openclaw.json` lands in
-    /// `ROOT/server/FOLDER`: the config folder the compose file mounts is a
-    /// symbolic link to that place. The token is the compose secret's file,
-    /// written here.
     fn spec(&self, mirror: &Mirror, image: &str) -> PathBuf {
-        let d = self.dir.path();
-        let mut folders = String::new();
-        for (folder, container_path, mode) in [
-            ("config", "/home/node/.openclaw/config", "ro"),
-            ("sessions", "/home/node/.openclaw/agents", "rw"),
-            ("workspace", "/home/node/.openclaw/workspace", "rw"),
-        ] {
-            let host = d.join(folder);
-            if folder == "config" {
-                let installed = self
-                    .root()
-                    .join("server")
-                    .join(host.strip_prefix("/").unwrap());
-                std::os::unix::fs::symlink(&installed, &host).unwrap();
-            } else {
-                std::fs::create_dir_all(&host).unwrap();
-                if folder == "workspace" {
-                    for (file, text) in WORKSPACE_FILES {
-                        let path = host.join(file);
-                        std::fs::write(&path, text).unwrap();
-                        std::os::unix::fs::chown(&path, Some(1000), Some(1000)).unwrap();
-                    }
-                }
-                std::os::unix::fs::chown(&host, Some(1000), Some(1000)).unwrap();
-            }
-            folders.push_str(&format!(
-                "      {{ name = \"{folder}\", host_path = \"{}\", container_path = \"{container_path}\", mode = '{mode} }},\n",
-                host.display()
-            ));
-        }
-        let token = d.join("secrets/openclaw-gateway-token");
-        std::fs::create_dir_all(token.parent().unwrap()).unwrap();
-        std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
-        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::os::unix::fs::chown(&token, Some(1000), Some(1000)).unwrap();
-        let path = d.join("privai.ncl");
+        let (folders, token) = gateway_host_side(self.dir.path());
+        link_config(self.dir.path(), &self.installed);
+        let path = self.dir.path().join("privai.ncl");
         std::fs::write(
             &path,
             format!(
@@ -195,31 +271,18 @@ impl Server {
 & (import "privai/profiles/hardened.ncl")
 & {{
   hosts = [{{ name = "server", ram_gb = 16, roles = ['ollama, 'openclaw] }}],
-  ollama = {{
-    port = {ollama_port},
-    registry = {{ host = "{mirror}", insecure = true }},
-    context_length = 16384,
-    models = [
-      {{ name = "{PRIMARY}", role = 'primary, size_gb = 0.001 }},
-      {{ name = "{FALLBACK}", role = 'fallback, size_gb = 0.001 }},
-    ],
-  }},
-  openclaw = {{
-    image = "{image}",
-    port = {port},
-    gateway_token = "file:{token}",
-    chat_completions = true,
-    model = {{ primary = "{PRIMARY}", fallbacks = ["{FALLBACK}"] }},
-    folders = [
-{folders}    ],
-    container = {{ memory_mb = 2048, cpus = 2 }},
-  }},
+{ollama}
+{openclaw}
 }}
 "#,
-                ollama_port = self.ollama.port,
-                mirror = mirror.host,
-                port = self.port,
-                token = token.display(),
+                ollama = ollama_spec(
+                    self.ollama.port,
+                    &format!(
+                        "registry = {{ host = \"{}\", insecure = true }},",
+                        mirror.host
+                    )
+                ),
+                openclaw = openclaw_spec(image, self.port, &token, &folders, ""),
             ),
         )
         .unwrap();
@@ -262,7 +325,7 @@ impl Server {
     }
 
     /// The logs of both services, for failure messages.
-    fn logs(&self) -> String {
+    pub fn logs(&self) -> String {
         [GATEWAY_SERVICE, RELAY_SERVICE]
             .iter()
             .map(|service| {
@@ -285,20 +348,27 @@ impl Server {
         out.stdout
     }
 
-    /// `POST /v1/chat/completions` on the published port: status and body
-    /// (waiting up to 7 minutes: with Ollama down the gateway retries for
-    /// 2–3 minutes before it answers).
+    /// `POST /v1/chat/completions` on the published port of 127.0.0.1:
+    /// status and body (waiting up to 7 minutes: with Ollama down the
+    /// gateway retries for 2–3 minutes before it answers).
     fn ask(&self, token: Option<&str>, question: &str) -> (u16, Value) {
+        self.ask_at(
+            SocketAddr::from(([127, 0, 0, 1], self.port)),
+            token,
+            question,
+        )
+    }
+
+    /// [`Self::ask`] of the gateway at `addr`, from this thread's network
+    /// namespace.
+    pub fn ask_at(&self, addr: SocketAddr, token: Option<&str>, question: &str) -> (u16, Value) {
         let client = reqwest::blocking::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(420))
             .build()
             .unwrap();
         let mut request = client
-            .post(format!(
-                "http://127.0.0.1:{}/v1/chat/completions",
-                self.port
-            ))
+            .post(format!("http://{addr}/v1/chat/completions"))
             .json(&serde_json::json!({
                 "model": "openclaw",
                 "messages": [{"role": "user", "content": question}],
@@ -319,7 +389,13 @@ impl Server {
 
     /// Asks with the token; the answer (HTTP 200, an assistant message).
     fn answer(&self, question: &str) -> String {
-        let (status, body) = self.ask(Some(TOKEN), question);
+        self.answer_at(SocketAddr::from(([127, 0, 0, 1], self.port)), question)
+    }
+
+    /// [`Self::answer`] of the gateway at `addr`, from this thread's network
+    /// namespace.
+    pub fn answer_at(&self, addr: SocketAddr, question: &str) -> String {
+        let (status, body) = self.ask_at(addr, Some(TOKEN), question);
         assert_eq!(status, 200, "{body}\n{}", self.logs());
         assert_eq!(body["choices"][0]["message"]["role"], "assistant", "{body}");
         body["choices"][0]["message"]["content"]
@@ -366,7 +442,7 @@ impl Drop for Server {
 }
 
 /// The `POST /api/chat` requests in Ollama's log (one line each).
-fn chats(ollama: &Ollama) -> usize {
+pub(crate) fn chats(ollama: &Ollama) -> usize {
     std::fs::read_to_string(ollama.dir.path().join("serve.log"))
         .unwrap_or_default()
         .lines()
@@ -376,7 +452,7 @@ fn chats(ollama: &Ollama) -> usize {
 
 /// The models Ollama has loaded now (`/api/ps`), each with the time it
 /// expires: Ollama sets it again (now + keep-alive) each time the model runs.
-fn loaded(ollama: &Ollama) -> Vec<(String, String)> {
+pub(crate) fn loaded(ollama: &Ollama) -> Vec<(String, String)> {
     ollama.ps()["models"]
         .as_array()
         .unwrap()
@@ -391,7 +467,7 @@ fn loaded(ollama: &Ollama) -> Vec<(String, String)> {
 }
 
 /// The models that ran between two [`loaded`] readings.
-fn ran(before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
+pub(crate) fn ran(before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
     after
         .iter()
         .filter(|model| !before.contains(model))
@@ -401,10 +477,7 @@ fn ran(before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
 
 /// Ollama's models: name → (digest, size).
 fn tags(ollama: &Ollama) -> Vec<(String, String, u64)> {
-    let tags: Value = reqwest::blocking::get(format!("{}/api/tags", ollama.url))
-        .unwrap()
-        .json()
-        .unwrap();
+    let tags = ollama.get("/api/tags");
     let mut models: Vec<(String, String, u64)> = tags["models"]
         .as_array()
         .unwrap()

@@ -125,7 +125,8 @@ impl Seed {
 
     /// Writes a spec: the seed on this install's ports (Headscale behind a
     /// proxy, so its API is plain HTTP on loopback; its API key from the
-    /// environment), plus `extra` fields.
+    /// environment; the gateway bound to loopback, where its stand-in
+    /// answers apply's health check), plus `extra` fields.
     pub fn spec(&self, name: &str, extra: &str) -> PathBuf {
         self.spec_on(&repo("examples/seed-home.ncl"), name, extra)
     }
@@ -142,7 +143,7 @@ impl Seed {
         std::fs::write(
             &path,
             format!(
-                "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  headscale.tls.mode | force = 'proxy,\n  headscale.api_key | force = \"{api_key}\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n{extra}\n}}\n",
+                "(import \"{}\") & {{\n  headscale.listen_addr | force = \"127.0.0.1:{}\",\n  headscale.tls.mode | force = 'proxy,\n  headscale.api_key | force = \"{api_key}\",\n  ollama.port | force = {},\n  openclaw.port | force = {},\n  openclaw.bind | force = \"127.0.0.1\",\n{extra}\n}}\n",
                 base,
                 self.headscale_port(),
                 self.ollama_port(),

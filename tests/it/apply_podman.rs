@@ -108,7 +108,8 @@ impl Homelab {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
 
-        let (wrapper, path) = crate::tools::podman_wrapper(dir.path(), podman, &conf, &home, 120);
+        let (wrapper, path) =
+            crate::tools::podman_wrapper(dir.path(), podman, &conf, &home, 120, None);
 
         let registry = ["qwen2.5:14b", "llama3.1:8b", "nomic-embed-text"]
             .iter()

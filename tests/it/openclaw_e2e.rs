@@ -315,6 +315,7 @@ fn the_real_gateway_runs_the_applied_config_with_the_specs_models() {
   headscale.api_key | force = \"env:PRIVAI_E2E_HS_KEY\",
   ollama.port | force = {ollama},
   openclaw.port | force = {port},
+  openclaw.bind | force = \"127.0.0.1\",
   openclaw.gateway_token | force = \"file:{token}\",
   openclaw.channels | force = {{}},
 }}

@@ -665,3 +665,30 @@ fn unquote_words(line: &str) -> Vec<String> {
     }
     words
 }
+
+/// The gateway's health URL in the rendered units of `spec`.
+fn gateway_health(spec: &Spec) -> String {
+    use privai::render::units::{Health, units};
+    let units = units(spec);
+    let gateway = units
+        .iter()
+        .find(|u| u.id == ServiceId::Gateway)
+        .expect("a gateway unit");
+    match &gateway.health {
+        Some(Health::Http { url }) => url.clone(),
+        other => panic!("the gateway's health check is {other:?}"),
+    }
+}
+
+#[test]
+fn the_gateways_health_check_probes_the_address_the_spec_publishes_it_on() {
+    // The seed publishes the gateway on its tailnet address only (the relay
+    // listens there, podman publishes there): loopback does not answer.
+    let mut spec = load("examples/seed-home.ncl");
+    assert_eq!(spec.openclaw.bind, "100.64.0.1");
+    assert_eq!(gateway_health(&spec), "http://100.64.0.1:18789/healthz");
+    spec.openclaw.bind = "0.0.0.0".into();
+    assert_eq!(gateway_health(&spec), "http://127.0.0.1:18789/healthz");
+    spec.openclaw.bind = "127.0.0.1".into();
+    assert_eq!(gateway_health(&spec), "http://127.0.0.1:18789/healthz");
+}

@@ -125,27 +125,40 @@ pub fn show(output: &Output) -> String {
 }
 
 /// A `podman` on a `PATH` of its own in `dir/bin`: podman under `conf`, its
-/// `compose` subcommand run by the pinned podman-compose with `HOME` at
-/// `home` and cut after `timeout_secs`. Returns the wrapper and the `PATH`
-/// that finds it first.
+/// `compose` subcommand run by the pinned podman-compose (whose podman is
+/// the wrapper again) with `HOME` at `home` and cut after `timeout_secs`.
+/// With `netns` (an `ip netns` name), podman runs in that network namespace
+/// wherever the wrapper is called from, and in this process's mount
+/// namespace: `ip netns exec` mounts a `/sys` of its own, without the
+/// cgroup mounts runc needs. Returns the wrapper and the `PATH` that finds
+/// it first.
 pub fn podman_wrapper(
     dir: &Path,
     podman: &Path,
     conf: &Path,
     home: &Path,
     timeout_secs: u32,
+    netns: Option<&str>,
 ) -> (PathBuf, std::ffi::OsString) {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let wrapper = bin.join("podman");
+    let enter = match netns {
+        Some(ns) => format!(
+            "nsenter --mount=/proc/{}/ns/mnt --net=/run/netns/{ns} --wd=\"$PWD\" ",
+            std::process::id()
+        ),
+        None => String::new(),
+    };
     std::fs::write(
         &wrapper,
         format!(
             "#!/bin/sh\nCONTAINERS_CONF='{conf}'\nexport CONTAINERS_CONF\n\
-             if [ \"$1\" = compose ]; then\n  shift\n  HOME='{home}' exec timeout {timeout_secs} '{compose}' \"$@\"\nfi\n\
-             exec '{podman}' \"$@\"\n",
+             if [ \"$1\" = compose ]; then\n  shift\n  PATH='{bin}':\"$PATH\" HOME='{home}' exec timeout {timeout_secs} '{compose}' \"$@\"\nfi\n\
+             exec {enter}'{podman}' \"$@\"\n",
             conf = conf.display(),
+            bin = bin.display(),
             home = home.display(),
             compose = tool("podman-compose").display(),
             podman = podman.display(),

@@ -21,6 +21,21 @@ impl Drop for Process {
     }
 }
 
+/// A child process started as the leader of a process group of its own
+/// (`CommandExt::process_group(0)`): when dropped, the whole group is
+/// killed (Ollama's model runners, its children, with it) and the child
+/// reaped.
+pub struct Group(pub Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits until `url` answers 2xx, up to `limit`; panics with `log`'s text.
 pub fn wait_for(url: &str, limit: Duration, log: &Path) {
     let client = reqwest::blocking::Client::builder()

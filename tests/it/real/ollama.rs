@@ -1,7 +1,8 @@
 //! The real Ollama on 127.0.0.1, with its own models directory and home.
 
-use super::{Process, wait_for};
+use super::{Group, wait_for};
 use crate::tools::{free_port, installed, repo, show};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -18,22 +19,53 @@ pub struct Ollama {
     pub port: u16,
     /// Its directory: `models/`, `home/`, `serve.log`.
     pub dir: tempfile::TempDir,
-    process: Option<Process>,
+    /// The network namespace it runs in (`ip netns` name), if not this
+    /// process's: its loopback is that namespace's.
+    netns: Option<String>,
+    process: Option<Group>,
 }
 
 impl Ollama {
     /// Starts Ollama on a free port of 127.0.0.1.
     pub fn start() -> Self {
+        Self::start_at(None, free_port())
+    }
+
+    /// Starts Ollama on `127.0.0.1:port` of the network namespace `netns`
+    /// (an `ip netns` name), or of this process's.
+    pub fn start_at(netns: Option<&str>, port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut ollama = Self {
-            url: String::new(),
-            port: free_port(),
+            url: format!("http://127.0.0.1:{port}"),
+            port,
             dir,
+            netns: netns.map(str::to_owned),
             process: None,
         };
-        ollama.url = format!("http://127.0.0.1:{}", ollama.port);
         ollama.restart();
         ollama
+    }
+
+    /// Runs `f` (which may open sockets) in Ollama's network namespace.
+    pub fn near<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        match &self.netns {
+            Some(ns) => crate::tailnet::net::enter(ns, f),
+            None => f(),
+        }
+    }
+
+    /// `GET PATH` of Ollama's API, parsed.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        self.near(|| {
+            reqwest::blocking::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap()
+                .get(format!("{}{path}", self.url))
+                .send()
+                .and_then(|r| r.json())
+                .unwrap_or_else(|e| panic!("GET {}{path}: {e}", self.url))
+        })
     }
 
     /// Starts it again (after [`Self::stop`]), with the models it had.
@@ -45,21 +77,25 @@ impl Ollama {
         let child = self
             .command()
             .arg("serve")
+            .process_group(0)
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::from(
                 std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
             ))
             .spawn()
             .unwrap();
-        self.process = Some(Process(child));
-        wait_for(
-            &format!("{}/api/version", self.url),
-            Duration::from_secs(60),
-            &log,
-        );
+        self.process = Some(Group(child));
+        self.near(|| {
+            wait_for(
+                &format!("{}/api/version", self.url),
+                Duration::from_secs(60),
+                &log,
+            )
+        });
     }
 
-    /// Stops it (killed and reaped); [`Self::restart`] starts it again.
+    /// Stops it (killed with its model runners, and reaped);
+    /// [`Self::restart`] starts it again.
     pub fn stop(&mut self) {
         self.process = None;
     }
@@ -70,7 +106,15 @@ impl Ollama {
 
     /// The `ollama` command, talking to this server.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(installed("ollama", "ollama"));
+        let program = installed("ollama", "ollama");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns]).arg(program);
+                cmd
+            }
+            None => Command::new(program),
+        };
         cmd.env("OLLAMA_HOST", format!("127.0.0.1:{}", self.port))
             .env("OLLAMA_MODELS", self.dir.path().join("models"))
             .env("HOME", self.dir.path().join("home"))
@@ -130,10 +174,7 @@ impl Ollama {
 
     /// `GET /api/ps`: the models loaded now.
     pub fn ps(&self) -> serde_json::Value {
-        reqwest::blocking::get(format!("{}/api/ps", self.url))
-            .unwrap()
-            .json()
-            .unwrap()
+        self.get("/api/ps")
     }
 }
 

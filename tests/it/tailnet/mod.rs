@@ -7,9 +7,10 @@
 //! command `privai enroll DEVICE` prints and the key `privai apply` made.
 
 mod addresses;
+mod ai;
 mod headscale;
 mod keys;
-mod net;
+pub(crate) mod net;
 mod node;
 mod programs;
 mod proof;
@@ -32,7 +33,9 @@ const PORT: u16 = 443;
 
 /// The seed as its owner wrote it (self-signed TLS, embedded DERP,
 /// MagicDNS), but for Headscale's API key (from the environment), the
-/// policy mode, and the phone an Android one, which joins with a key.
+/// policy mode, the phone an Android one, which joins with a key, and the
+/// gateway bound to loopback, where its stand-in answers apply's health
+/// check (apply runs before the server has its tailnet address).
 /// Only the devices named in `devices` are kept (`nas`, a server of
 /// user1 tagged `tag:storage`, brings its tag's owners).
 fn seed_spec(mode: &str, devices: &[&str]) -> String {
@@ -63,6 +66,7 @@ fn seed_spec(mode: &str, devices: &[&str]) -> String {
         "(import \"{}\") & {{
   headscale.api_key | force = \"env:PRIVAI_TEST_HS_KEY\",
   headscale.policy_mode | force = '{mode},
+  openclaw.bind | force = \"127.0.0.1\",
   devices | force = [{}],
 {}}}
 ",
@@ -106,13 +110,16 @@ fn make_tls_pair(tree: &Path, build: &Path, name: &str) -> PathBuf {
 
 /// What a test tailnet runs: the server host of the spec, the name in its
 /// `headscale.server_url` (served on port 443), the spec's text, its
-/// policy mode, and the models Ollama's stand-in offers.
+/// policy mode, and the models Ollama's stand-in offers; with `standins`
+/// false, no stand-ins of Ollama and the gateway's health (the test runs
+/// the real ones).
 pub struct Setup<'a> {
     pub host: &'a str,
     pub server_name: &'a str,
     pub spec: String,
     pub mode: &'a str,
     pub models: &'a [&'a str],
+    pub standins: bool,
 }
 
 /// A real tailnet for one spec; everything is torn down on drop.
@@ -130,6 +137,9 @@ pub struct Tailnet {
     /// Headscale's certificate, which the clients trust.
     pub certificate: PathBuf,
     pub nodes: BTreeMap<String, Node>,
+    /// More environment for privai (e.g. a `PATH` that finds a podman
+    /// wrapper), replacing the harness's own variables of the same name.
+    pub env: Vec<(&'static str, std::ffi::OsString)>,
     /// Ollama's stand-in on the server's loopback (dropped there).
     ollama: Option<crate::standin::ollama::Standin>,
 }
@@ -166,6 +176,7 @@ impl Tailnet {
             spec: seed_spec(mode, &DEVICES),
             mode,
             models: &["codellama:13b", "llama3.2:3b"],
+            standins: true,
         })
     }
 
@@ -208,14 +219,18 @@ impl Tailnet {
         );
         let api_key = headscale.api_key(&server);
         let models = setup.models;
-        let ollama = server.enter(|| {
-            use crate::standin::ollama::{Config, Model, Standin};
-            Standin::start(Config {
-                port: 11434,
-                ..Config::with_registry(models.iter().map(|m| Model::new(m, 1_000_000)).collect())
+        let ollama = setup.standins.then(|| {
+            serve_gateway_health(&server, 18789);
+            server.enter(|| {
+                use crate::standin::ollama::{Config, Model, Standin};
+                Standin::start(Config {
+                    port: 11434,
+                    ..Config::with_registry(
+                        models.iter().map(|m| Model::new(m, 1_000_000)).collect(),
+                    )
+                })
             })
         });
-        serve_gateway_health(&server, 18789);
         launchctl_shim(&dir.path().join("shims"), headscale.pid);
         Self {
             dir,
@@ -228,7 +243,8 @@ impl Tailnet {
             server_name: setup.server_name.to_owned(),
             certificate,
             nodes: BTreeMap::new(),
-            ollama: Some(ollama),
+            env: Vec::new(),
+            ollama,
         }
     }
 
@@ -253,7 +269,7 @@ impl Tailnet {
         let mut path = shims.into_os_string();
         path.push(":");
         path.push(std::env::var_os("PATH").unwrap_or_default());
-        vec![
+        let mut env = vec![
             ("PATH", path),
             ("PRIVAI_TEST_PASS_THROUGH", "launchctl".into()),
             (
@@ -263,7 +279,12 @@ impl Tailnet {
             ("PRIVAI_TEST_HS_KEY", self.api_key.clone().into()),
             // The homelab example's gateway token.
             ("OPENCLAW_GATEWAY_TOKEN", "test-gateway-token".into()),
-        ]
+        ];
+        for (name, value) in &self.env {
+            env.retain(|(n, _)| n != name);
+            env.push((name, value.clone()));
+        }
+        env
     }
 
     /// `privai COMMAND SPEC --root ROOT ARGS` on the server.

@@ -178,6 +178,27 @@ impl Drop for Net {
     }
 }
 
+/// Runs `f` on a thread that has entered the network namespace `ns` (an
+/// `ip netns` name): the sockets it opens (and the threads it starts)
+/// belong to that namespace.
+pub fn enter<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+    let path = PathBuf::from("/run/netns").join(ns);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let file =
+                File::open(&path).unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&file),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .unwrap_or_else(|e| panic!("entering {ns}: {e}"));
+            f()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
 impl Host {
     /// `program` to be run in this host's namespace (`ip netns exec`).
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
@@ -198,21 +219,7 @@ impl Host {
     /// Runs `f` on a thread that has entered this host's namespace: the
     /// sockets it opens (and the threads it starts) belong to the host.
     pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = PathBuf::from("/run/netns").join(&self.ns);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns =
-                    File::open(&path).unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
-                rustix::thread::move_into_link_name_space(
-                    std::os::fd::AsFd::as_fd(&ns),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .unwrap_or_else(|e| panic!("entering {}: {e}", self.ns));
-                f()
-            })
-            .join()
-            .unwrap()
-        })
+        enter(&self.ns, f)
     }
 
     /// A TCP listener on `ip:port` of this host, accepting and closing

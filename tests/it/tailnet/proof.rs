@@ -16,22 +16,22 @@ const DENY_AFTER: Duration = Duration::from_secs(3);
 
 /// One service column of `privai acl --json`.
 #[derive(Debug, serde::Deserialize)]
-struct Service {
-    host: String,
-    port: u16,
+pub(super) struct Service {
+    pub host: String,
+    pub port: u16,
 }
 
 /// `privai acl --json`'s matrix: `cells[source][service]` is the index of
 /// the rule that allows it, or null when denied.
 #[derive(Debug, serde::Deserialize)]
-struct Matrix {
-    sources: Vec<String>,
-    services: Vec<Service>,
-    cells: Vec<Vec<Option<usize>>>,
+pub(super) struct Matrix {
+    pub sources: Vec<String>,
+    pub services: Vec<Service>,
+    pub cells: Vec<Vec<Option<usize>>>,
 }
 
 /// `privai acl SPEC --json` on the server.
-fn acl_matrix(tailnet: &Tailnet) -> Matrix {
+pub(super) fn acl_matrix(tailnet: &Tailnet) -> Matrix {
     let out = super::privai_on(
         &tailnet.server,
         &["acl".as_ref(), tailnet.spec.as_os_str(), "--json".as_ref()],
@@ -49,7 +49,7 @@ fn acl_matrix(tailnet: &Tailnet) -> Matrix {
 
 /// Whether `from` connects to `to`: within [`ACCEPT_WITHIN`] when the
 /// ACL accepts it (retrying), within [`DENY_AFTER`] otherwise.
-fn connects(tailnet: &Tailnet, from: &str, to: SocketAddr, accepted: bool) -> bool {
+pub(super) fn connects(tailnet: &Tailnet, from: &str, to: SocketAddr, accepted: bool) -> bool {
     let host = &tailnet.nodes[from].host;
     if !accepted {
         return host.connects(to, DENY_AFTER);
@@ -143,7 +143,8 @@ fn every_pair_privai_acl_reports_for_the_seed_behaves_so_on_the_real_tailnet() {
 /// `examples/linux-homelab.ncl` on the test network: Headscale serving
 /// its own self-signed TLS on 443 (the example's proxy is not part of the
 /// test), policy in Headscale's database, the iPhone an Android one (it
-/// joins with a key), and the pinned addresses the ones Headscale hands
+/// joins with a key), the gateway on loopback (where its stand-in answers
+/// apply's health check), and the pinned addresses the ones Headscale hands
 /// out in the order the test joins the nodes (homelab, then nas).
 fn homelab_spec() -> String {
     format!(
@@ -162,7 +163,7 @@ fn homelab_spec() -> String {
     {{ name = \"kim-laptop\", user = \"kim\", kind = 'laptop, os = 'windows }},
     {{ name = \"nas\", user = \"alex\", kind = 'server, os = 'linux, tags = [\"tag:storage\"], tailnet_ip = \"100.64.0.2\" }},
   ],
-  openclaw.bind | force = \"100.64.0.1\",
+  openclaw.bind | force = \"127.0.0.1\",
 }}
 ",
         "linux-homelab.ncl"
@@ -177,6 +178,7 @@ fn every_pair_privai_acl_reports_for_the_linux_homelab_behaves_so_on_the_real_ta
         spec: homelab_spec(),
         mode: "database",
         models: &["qwen2.5:14b", "llama3.1:8b", "nomic-embed-text"],
+        standins: true,
     });
     let spec = tailnet.spec.clone();
     tailnet.apply(&spec);
