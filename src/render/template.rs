@@ -1,0 +1,302 @@
+//! The text files privai writes that no serde format fits (systemd units,
+//! shell scripts, newsyslog entries, join steps), rendered from minijinja
+//! templates embedded in the binary (`src/render/templates/`), so that each
+//! template reads like the file it produces.
+//!
+//! The kind of a template, named by its suffix, decides how every `{{ }}`
+//! in it is escaped, so that no author can forget it:
+//!
+//! | suffix | every value printed as |
+//! | --- | --- |
+//! | `.sh.j2` | one POSIX shell word ([`escape::shell_word`]) |
+//! | `.service.j2`, `.timer.j2` | one systemd command-line word ([`escape::systemd_word`]): `%` and `$` doubled, quoted as needed |
+//! | `.newsyslog.j2` | one newsyslog field, or an error ([`escape::newsyslog_field`]) |
+//! | `.txt.j2` | itself (prose a person reads) |
+//!
+//! A list prints as its items, each escaped, separated by spaces (an argv).
+//! Where a setting needs another escaping, a named filter says so, and its
+//! result is printed as it is: `comment` (a shell comment), `sh` and
+//! `powershell` (command words inside prose), `unit_text` (a free-text
+//! systemd setting such as `Description=`) and `unit_words` (systemd words
+//! where `$` is plain, as in `Environment=`). Every filter escapes at least
+//! what its setting needs; none lets a value through unescaped.
+//!
+//! Undefined variables are errors (`UndefinedBehavior::Strict`), and so is
+//! printing `none`, a map or nothing.
+
+use super::escape::{self, SystemdWord};
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
+use serde::Serialize;
+use std::sync::LazyLock;
+
+/// Every template, by name: the name's suffix is its [`Kind`].
+const TEMPLATES: &[(&str, &str)] = &[
+    ("unit.service.j2", include_str!("templates/unit.service.j2")),
+    ("unit.timer.j2", include_str!("templates/unit.timer.j2")),
+    (
+        "privai.newsyslog.j2",
+        include_str!("templates/privai.newsyslog.j2"),
+    ),
+];
+
+/// The kind of file a template produces, which decides its escaping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Shell,
+    Systemd,
+    Newsyslog,
+    Prose,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Shell, Kind::Systemd, Kind::Newsyslog, Kind::Prose];
+
+    /// The kind of template `name`, by its suffix.
+    fn of(name: &str) -> Option<Self> {
+        let stem = name.strip_suffix(".j2")?;
+        let suffix = stem.rsplit_once('.')?.1;
+        match suffix {
+            "sh" => Some(Kind::Shell),
+            "service" | "timer" => Some(Kind::Systemd),
+            "newsyslog" => Some(Kind::Newsyslog),
+            "txt" => Some(Kind::Prose),
+            _ => None,
+        }
+    }
+
+    /// The name minijinja carries for this kind.
+    fn escape_name(self) -> &'static str {
+        match self {
+            Kind::Shell => "sh",
+            Kind::Systemd => "systemd",
+            Kind::Newsyslog => "newsyslog",
+            Kind::Prose => "prose",
+        }
+    }
+
+    fn auto_escape(self) -> AutoEscape {
+        match self {
+            Kind::Prose => AutoEscape::None,
+            kind => AutoEscape::Custom(kind.escape_name().into()),
+        }
+    }
+
+    fn from_auto_escape(escape: &AutoEscape) -> Option<Self> {
+        match escape {
+            AutoEscape::None => Some(Kind::Prose),
+            AutoEscape::Custom(name) => Self::ALL.into_iter().find(|k| k.escape_name() == name),
+            _ => None,
+        }
+    }
+
+    /// `text` escaped as this kind prints a value.
+    fn escape(self, text: &str) -> Result<String, Error> {
+        Ok(match self {
+            Kind::Shell => escape::shell_word(text),
+            Kind::Systemd => escape::systemd_word(text, SystemdWord::Exec),
+            Kind::Newsyslog => escape::newsyslog_field(text)
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?
+                .to_owned(),
+            Kind::Prose => text.to_owned(),
+        })
+    }
+}
+
+/// `value` as text: a string, number or boolean escaped by `escape`, a
+/// list as its items so escaped and separated by spaces. Safe strings (the
+/// results of the escaping filters) are printed as they are.
+fn words(value: &Value, escape: &dyn Fn(&str) -> Result<String, Error>) -> Result<String, Error> {
+    if value.is_safe() {
+        return Ok(value.to_string());
+    }
+    match value.kind() {
+        ValueKind::String | ValueKind::Number | ValueKind::Bool => escape(&value.to_string()),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items = value
+                .try_iter()?
+                .map(|item| words(&item, escape))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(items.join(" "))
+        }
+        kind => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("a template printed {kind}, which has no text: print a string, a number or a list"),
+        )),
+    }
+}
+
+/// Prints every `{{ }}` escaped as the template's kind wants.
+fn format(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    let kind = Kind::from_auto_escape(state.auto_escape()).ok_or_else(|| {
+        Error::new(ErrorKind::InvalidOperation, "a template of no known kind")
+    })?;
+    let text = words(value, &|s| kind.escape(s))?;
+    out.write_str(&text).map_err(Error::from)
+}
+
+/// A filter printing its value (or list) escaped by `escape`, as is.
+fn filter(escape: fn(&str) -> String) -> impl Fn(&Value) -> Result<Value, Error> {
+    move |value| Ok(Value::from_safe_string(words(value, &|s| Ok(escape(s)))?))
+}
+
+static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters are valid"),
+    );
+    env.set_auto_escape_callback(|name| {
+        Kind::of(name).map_or(AutoEscape::Custom("unknown".into()), Kind::auto_escape)
+    });
+    env.set_formatter(format);
+    env.add_filter("comment", filter(escape::shell_comment));
+    env.add_filter("sh", filter(escape::shell_word));
+    env.add_filter("powershell", filter(escape::powershell_word));
+    env.add_filter("unit_text", filter(escape::systemd_text));
+    env.add_filter(
+        "unit_words",
+        filter(|s| escape::systemd_word(s, SystemdWord::Plain)),
+    );
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("embedded template {name}: {e:#}"));
+    }
+    env
+});
+
+/// Renders template `name` with the fields of `context`.
+pub fn try_render(name: &str, context: impl Serialize) -> Result<String, Error> {
+    ENVIRONMENT
+        .get_template(name)?
+        .render(Value::from(minijinja::value::Serde(context)))
+}
+
+/// Renders template `name` with the fields of `context`. The renderers
+/// build every field their template reads from values that always print,
+/// and the tests render every template: a failure here is a bug in privai.
+pub fn render(name: &str, context: impl Serialize) -> String {
+    try_render(name, context)
+        .unwrap_or_else(|e| panic!("rendering the embedded template {name}: {e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Renders `source` as a template named `name` (its kind from the suffix).
+    fn render_as(name: &str, source: &str, context: serde_json::Value) -> Result<String, Error> {
+        let mut env = ENVIRONMENT.clone();
+        env.add_template_owned(name.to_owned(), source.to_owned())?;
+        env.get_template(name)?
+            .render(Value::from(minijinja::value::Serde(context)))
+    }
+
+    const HOSTILE: &str = "it's $(reboot) `id`\n100% \"done\"; x";
+
+    #[test]
+    fn every_embedded_template_has_a_kind_and_parses() {
+        for (name, _) in TEMPLATES {
+            assert!(Kind::of(name).is_some(), "{name} has no known suffix");
+            ENVIRONMENT.get_template(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_template_of_no_known_kind_prints_nothing() {
+        let err = render_as("x.yaml.j2", "a: {{ v }}", json!({"v": "b"})).unwrap_err();
+        assert!(err.to_string().contains("no known kind"), "{err}");
+    }
+
+    #[test]
+    fn an_undefined_variable_is_an_error() {
+        let err = render_as("x.txt.j2", "hello {{ nobody }}", json!({})).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UndefinedError);
+        let err = render_as("x.txt.j2", "{% if nobody %}x{% endif %}", json!({})).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UndefinedError);
+    }
+
+    #[test]
+    fn printing_none_or_a_map_is_an_error() {
+        assert!(render_as("x.txt.j2", "{{ v }}", json!({"v": null})).is_err());
+        assert!(render_as("x.sh.j2", "{{ v }}", json!({"v": {"a": 1}})).is_err());
+    }
+
+    #[test]
+    fn a_shell_template_quotes_every_value_as_one_word() {
+        let out = render_as(
+            "x.sh.j2",
+            "echo {{ v }}\nrun {{ argv }}\n",
+            json!({"v": HOSTILE, "argv": ["a b", "c", "$HOME"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "echo 'it'\\''s $(reboot) `id`\n100% \"done\"; x'\nrun 'a b' c '$HOME'\n"
+        );
+    }
+
+    #[test]
+    fn a_shell_comment_filter_keeps_a_value_on_the_comment_line() {
+        let out = render_as("x.sh.j2", "# {{ v|comment }}\n", json!({"v": "a\nreboot"})).unwrap();
+        assert_eq!(out, "# a reboot\n");
+    }
+
+    #[test]
+    fn a_systemd_template_prints_values_as_command_words() {
+        let out = render_as(
+            "x.service.j2",
+            "ExecStart={{ argv }}\n",
+            json!({"argv": ["/bin/x", HOSTILE, "%h"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "ExecStart=/bin/x \"it's $$(reboot) `id`\\n100%% \\\"done\\\"; x\" %%h\n"
+        );
+    }
+
+    #[test]
+    fn the_systemd_filters_escape_text_and_plain_words() {
+        let out = render_as(
+            "x.timer.j2",
+            "Description={{ v|unit_text }}\nEnvironment={{ e|unit_words }}\n",
+            json!({"v": HOSTILE, "e": "A=$x y%"}),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "Description=it's $(reboot) `id` 100%% \"done\"; x\nEnvironment=\"A=$x y%%\"\n"
+        );
+    }
+
+    #[test]
+    fn a_newsyslog_template_refuses_a_value_that_is_not_one_field() {
+        let template = "{{ path }} 640\n";
+        assert_eq!(
+            render_as("x.newsyslog.j2", template, json!({"path": "/var/log/a.log"})).unwrap(),
+            "/var/log/a.log 640\n"
+        );
+        for hostile in ["/a b.log", "/a.log\n/etc/x", "/a#.log"] {
+            let err = render_as("x.newsyslog.j2", template, json!({ "path": hostile })).unwrap_err();
+            assert!(err.to_string().contains("no quoting"), "{err}");
+        }
+    }
+
+    #[test]
+    fn prose_prints_values_as_they_are_and_commands_through_filters() {
+        let out = render_as(
+            "x.txt.j2",
+            "Hello {{ v }}\n  sudo {{ argv|sh }}\n  {{ argv|powershell }}\n",
+            json!({"v": "it's", "argv": ["rm", "a b"]}),
+        )
+        .unwrap();
+        assert_eq!(out, "Hello it's\n  sudo rm 'a b'\n  rm 'a b'\n");
+    }
+}
