@@ -9,7 +9,8 @@
 use super::Exit;
 use crate::model::{Device, DeviceKind, DeviceOs, Role, Spec};
 use crate::render::paths::Layout;
-use crate::render::tailscale::{app_steps, qr_svg, shell_quote, tailscale_up_argv};
+use crate::render::escape::shell_word as shell_quote;
+use crate::render::tailscale::{app_steps, qr_svg, tailscale_up_argv};
 use anyhow::Context;
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;

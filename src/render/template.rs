@@ -38,6 +38,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "privai.newsyslog.j2",
         include_str!("templates/privai.newsyslog.j2"),
     ),
+    ("join.sh.j2", include_str!("templates/join.sh.j2")),
+    ("join-header.txt.j2", include_str!("templates/join-header.txt.j2")),
+    ("join-app.txt.j2", include_str!("templates/join-app.txt.j2")),
+    ("join-windows.txt.j2", include_str!("templates/join-windows.txt.j2")),
 ];
 
 /// The kind of file a template produces, which decides its escaping.
