@@ -7,6 +7,7 @@
 
 pub mod compose;
 pub mod control;
+pub mod enroll;
 pub mod escape;
 pub mod headscale;
 pub mod manifest;

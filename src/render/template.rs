@@ -42,6 +42,16 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("join-header.txt.j2", include_str!("templates/join-header.txt.j2")),
     ("join-app.txt.j2", include_str!("templates/join-app.txt.j2")),
     ("join-windows.txt.j2", include_str!("templates/join-windows.txt.j2")),
+    (
+        "enroll-key-step.txt.j2",
+        include_str!("templates/enroll-key-step.txt.j2"),
+    ),
+    ("enroll-posix.txt.j2", include_str!("templates/enroll-posix.txt.j2")),
+    (
+        "enroll-windows.txt.j2",
+        include_str!("templates/enroll-windows.txt.j2"),
+    ),
+    ("enroll-app.txt.j2", include_str!("templates/enroll-app.txt.j2")),
 ];
 
 /// The kind of file a template produces, which decides its escaping.
