@@ -131,3 +131,54 @@ pub fn app(spec: &Spec, device: &Device, qr_drawing: &str) -> String {
     };
     template::render("enroll-app.txt.j2", context)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(os: &str) -> Spec {
+        let mut spec = crate::check::testing::load(
+            &format!(
+                r#"{{
+                  hosts = [ {{ name = "hs", platform = 'linux, ram_gb = 8, roles = ['headscale] }} ],
+                  headscale.server_url = "https://hs.example",
+                  users = [ {{ name = "ann" }} ],
+                  devices = [ {{ name = "pc", user = "ann", kind = 'laptop, os = '{os} }} ],
+                }}"#
+            ),
+            "ncl",
+        )
+        .spec;
+        spec.headscale.server_url = "https://h/'$(id)' x".to_owned();
+        spec
+    }
+
+    /// The line of `text` that starts with `start` (indentation trimmed).
+    fn line<'t>(text: &'t str, start: &str) -> &'t str {
+        text.lines()
+            .map(str::trim_start)
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starts with {start:?} in\n{text}"))
+    }
+
+    #[test]
+    fn the_posix_command_quotes_a_hostile_login_server_as_one_shell_word() {
+        let spec = spec("linux");
+        let text = posix(&spec, &spec.devices[0]);
+        assert_eq!(
+            line(&text, "sudo tailscale up"),
+            r"sudo tailscale up '--login-server=https://h/'\''$(id)'\'' x' --auth-key=file:/root/pc.key --hostname=pc"
+        );
+        assert!(text.contains("Login server: https://h/'$(id)' x\n"));
+    }
+
+    #[test]
+    fn the_powershell_command_quotes_a_hostile_login_server_as_one_argument() {
+        let spec = spec("windows");
+        let text = windows(&spec, &spec.devices[0]);
+        assert_eq!(
+            line(&text, "tailscale up"),
+            r#"tailscale up --login-server='https://h/''$(id)'' x' "--auth-key=file:$env:USERPROFILE\pc.key" --hostname=pc"#
+        );
+    }
+}
