@@ -103,6 +103,27 @@ pub fn systemd_word(text: &str, kind: SystemdWord) -> String {
     }
 }
 
+/// `text` as a Nickel string literal: JSON's string escapes, which are
+/// Nickel's, and `%{` (which would start an interpolation) escaped.
+pub fn nickel_string(text: &str) -> String {
+    serde_json::to_string(text)
+        .expect("a string always serializes")
+        .replace("%{", "\\%{")
+}
+
+/// `text` as a Nickel enum tag: `'name` for an identifier, else quoted
+/// (`'"…"`).
+pub fn nickel_tag(text: &str) -> String {
+    let mut chars = text.chars();
+    let identifier = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_-'".contains(c));
+    if identifier {
+        format!("'{text}")
+    } else {
+        format!("'{}", nickel_string(text))
+    }
+}
+
 /// Why a value cannot be one field of a newsyslog.conf(5) line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -188,6 +209,23 @@ mod tests {
             systemd_word("A=$x %i", SystemdWord::Plain),
             "\"A=$x %%i\""
         );
+    }
+
+    #[test]
+    fn a_nickel_string_cannot_end_early_or_interpolate() {
+        assert_eq!(nickel_string("plain"), "\"plain\"");
+        assert_eq!(
+            nickel_string("x\" , roles = [] %{ evil }\n"),
+            r#""x\" , roles = [] \%{ evil }\n""#
+        );
+    }
+
+    #[test]
+    fn a_nickel_tag_is_bare_only_for_an_identifier() {
+        assert_eq!(nickel_tag("x86_64"), "'x86_64");
+        assert_eq!(nickel_tag("darwin"), "'darwin");
+        assert_eq!(nickel_tag("a b, evil"), "'\"a b, evil\"");
+        assert_eq!(nickel_tag("9x"), "'\"9x\"");
     }
 
     #[test]

@@ -11,14 +11,16 @@
 //! | `.sh.j2` | one POSIX shell word ([`escape::shell_word`]) |
 //! | `.service.j2`, `.timer.j2` | one systemd command-line word ([`escape::systemd_word`]): `%` and `$` doubled, quoted as needed |
 //! | `.newsyslog.j2` | one newsyslog field, or an error ([`escape::newsyslog_field`]) |
+//! | `.ncl.j2` | a Nickel value: a string literal ([`escape::nickel_string`]), a number, an array |
 //! | `.txt.j2` | itself (prose a person reads) |
 //!
-//! A list prints as its items, each escaped, separated by spaces (an argv).
+//! A list prints as its items, each escaped, separated by spaces (an argv;
+//! in Nickel, an array).
 //! Where a setting needs another escaping, a named filter says so, and its
-//! result is printed as it is: `comment` (a shell comment), `sh` and
+//! result is printed as it is: `comment` (a comment line of a script or a Nickel file), `sh` and
 //! `powershell` (command words inside prose), `unit_text` (a free-text
-//! systemd setting such as `Description=`) and `unit_words` (systemd words
-//! where `$` is plain, as in `Environment=`). Every filter escapes at least
+//! systemd setting such as `Description=`), `unit_words` (systemd words
+//! where `$` is plain, as in `Environment=`) and `tag` (a Nickel enum tag). Every filter escapes at least
 //! what its setting needs; none lets a value through unescaped.
 //!
 //! Undefined variables are errors (`UndefinedBehavior::Strict`), and so is
@@ -42,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("join-header.txt.j2", include_str!("templates/join-header.txt.j2")),
     ("join-app.txt.j2", include_str!("templates/join-app.txt.j2")),
     ("join-windows.txt.j2", include_str!("templates/join-windows.txt.j2")),
+    ("privai.ncl.j2", include_str!("templates/privai.ncl.j2")),
     (
         "enroll-key-step.txt.j2",
         include_str!("templates/enroll-key-step.txt.j2"),
@@ -60,11 +63,18 @@ enum Kind {
     Shell,
     Systemd,
     Newsyslog,
+    Nickel,
     Prose,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Shell, Kind::Systemd, Kind::Newsyslog, Kind::Prose];
+    const ALL: [Kind; 5] = [
+        Kind::Shell,
+        Kind::Systemd,
+        Kind::Newsyslog,
+        Kind::Nickel,
+        Kind::Prose,
+    ];
 
     /// The kind of template `name`, by its suffix.
     fn of(name: &str) -> Option<Self> {
@@ -74,6 +84,7 @@ impl Kind {
             "sh" => Some(Kind::Shell),
             "service" | "timer" => Some(Kind::Systemd),
             "newsyslog" => Some(Kind::Newsyslog),
+            "ncl" => Some(Kind::Nickel),
             "txt" => Some(Kind::Prose),
             _ => None,
         }
@@ -85,6 +96,7 @@ impl Kind {
             Kind::Shell => "sh",
             Kind::Systemd => "systemd",
             Kind::Newsyslog => "newsyslog",
+            Kind::Nickel => "ncl",
             Kind::Prose => "prose",
         }
     }
@@ -104,54 +116,77 @@ impl Kind {
         }
     }
 
-    /// `text` escaped as this kind prints a value.
-    fn escape(self, text: &str) -> Result<String, Error> {
+    /// A string, number or boolean as this kind prints it.
+    fn scalar(self, value: &Value) -> Result<String, Error> {
+        let text = value.to_string();
         Ok(match self {
-            Kind::Shell => escape::shell_word(text),
-            Kind::Systemd => escape::systemd_word(text, SystemdWord::Exec),
-            Kind::Newsyslog => escape::newsyslog_field(text)
+            Kind::Shell => escape::shell_word(&text),
+            Kind::Systemd => escape::systemd_word(&text, SystemdWord::Exec),
+            Kind::Newsyslog => escape::newsyslog_field(&text)
                 .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?
                 .to_owned(),
-            Kind::Prose => text.to_owned(),
+            Kind::Nickel if value.kind() == ValueKind::String => escape::nickel_string(&text),
+            Kind::Nickel | Kind::Prose => text,
         })
+    }
+
+    /// A list's items, so printed, as this kind prints a list.
+    fn list(self, items: Vec<String>) -> String {
+        match self {
+            Kind::Nickel => format!("[{}]", items.join(", ")),
+            _ => items.join(" "),
+        }
     }
 }
 
-/// `value` as text: a string, number or boolean escaped by `escape`, a
-/// list as its items so escaped and separated by spaces. Safe strings (the
-/// results of the escaping filters) are printed as they are.
-fn words(value: &Value, escape: &dyn Fn(&str) -> Result<String, Error>) -> Result<String, Error> {
+/// `value` as text: a string, number or boolean by `scalar`, a list as its
+/// items so printed, joined by `list`. Safe strings (the results of the
+/// escaping filters) are printed as they are.
+fn print(
+    value: &Value,
+    scalar: &dyn Fn(&Value) -> Result<String, Error>,
+    list: &dyn Fn(Vec<String>) -> String,
+) -> Result<String, Error> {
     if value.is_safe() {
         return Ok(value.to_string());
     }
     match value.kind() {
-        ValueKind::String | ValueKind::Number | ValueKind::Bool => escape(&value.to_string()),
+        ValueKind::String | ValueKind::Number | ValueKind::Bool => scalar(value),
         ValueKind::Seq | ValueKind::Iterable => {
             let items = value
                 .try_iter()?
-                .map(|item| words(&item, escape))
+                .map(|item| print(&item, scalar, list))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(items.join(" "))
+            Ok(list(items))
         }
         kind => Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("a template printed {kind}, which has no text: print a string, a number or a list"),
+            format!(
+                "a template printed {kind}, which has no text: print a string, a number or a list"
+            ),
         )),
     }
 }
 
 /// Prints every `{{ }}` escaped as the template's kind wants.
 fn format(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
-    let kind = Kind::from_auto_escape(state.auto_escape()).ok_or_else(|| {
-        Error::new(ErrorKind::InvalidOperation, "a template of no known kind")
-    })?;
-    let text = words(value, &|s| kind.escape(s))?;
+    let kind = Kind::from_auto_escape(state.auto_escape())
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "a template of no known kind"))?;
+    let text = print(value, &|v| kind.scalar(v), &|items| kind.list(items))?;
     out.write_str(&text).map_err(Error::from)
 }
 
-/// A filter printing its value (or list) escaped by `escape`, as is.
+/// A filter printing its value (a list as words separated by spaces)
+/// escaped by `escape`, as is.
 fn filter(escape: fn(&str) -> String) -> impl Fn(&Value) -> Result<Value, Error> {
-    move |value| Ok(Value::from_safe_string(words(value, &|s| Ok(escape(s)))?))
+    move |value| {
+        let text = print(
+            value,
+            &|v| Ok(escape(&v.to_string())),
+            &|items| items.join(" "),
+        )?;
+        Ok(Value::from_safe_string(text))
+    }
 }
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -173,6 +208,7 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("sh", filter(escape::shell_word));
     env.add_filter("powershell", filter(escape::powershell_word));
     env.add_filter("unit_text", filter(escape::systemd_text));
+    env.add_filter("tag", filter(escape::nickel_tag));
     env.add_filter(
         "unit_words",
         filter(|s| escape::systemd_word(s, SystemdWord::Plain)),
@@ -301,6 +337,21 @@ mod tests {
             let err = render_as("x.newsyslog.j2", template, json!({ "path": hostile })).unwrap_err();
             assert!(err.to_string().contains("no quoting"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_nickel_template_prints_strings_as_literals_numbers_bare_and_lists_as_arrays() {
+        let out = render_as(
+            "x.ncl.j2",
+            "{ a = {{ s }}, n = {{ n }}, l = {{ l }}, t = {{ t|tag }} }\n",
+            json!({"s": "x\" , roles = [] %{ evil }", "n": 36, "l": ["a", "b"], "t": "linux"}),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            r#"{ a = "x\" , roles = [] \%{ evil }", n = 36, l = ["a", "b"], t = 'linux }"#.to_owned()
+                + "\n"
+        );
     }
 
     #[test]
