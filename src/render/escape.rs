@@ -115,7 +115,9 @@ pub fn nickel_string(text: &str) -> String {
 /// (`'"…"`).
 pub fn nickel_tag(text: &str) -> String {
     let mut chars = text.chars();
-    let identifier = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let identifier = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || "_-'".contains(c));
     if identifier {
         format!("'{text}")
@@ -205,10 +207,7 @@ mod tests {
 
     #[test]
     fn a_plain_systemd_word_keeps_dollars() {
-        assert_eq!(
-            systemd_word("A=$x %i", SystemdWord::Plain),
-            "\"A=$x %%i\""
-        );
+        assert_eq!(systemd_word("A=$x %i", SystemdWord::Plain), "\"A=$x %%i\"");
     }
 
     #[test]

@@ -41,20 +41,32 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/privai.newsyslog.j2"),
     ),
     ("join.sh.j2", include_str!("templates/join.sh.j2")),
-    ("join-header.txt.j2", include_str!("templates/join-header.txt.j2")),
+    (
+        "join-header.txt.j2",
+        include_str!("templates/join-header.txt.j2"),
+    ),
     ("join-app.txt.j2", include_str!("templates/join-app.txt.j2")),
-    ("join-windows.txt.j2", include_str!("templates/join-windows.txt.j2")),
+    (
+        "join-windows.txt.j2",
+        include_str!("templates/join-windows.txt.j2"),
+    ),
     ("privai.ncl.j2", include_str!("templates/privai.ncl.j2")),
     (
         "enroll-key-step.txt.j2",
         include_str!("templates/enroll-key-step.txt.j2"),
     ),
-    ("enroll-posix.txt.j2", include_str!("templates/enroll-posix.txt.j2")),
+    (
+        "enroll-posix.txt.j2",
+        include_str!("templates/enroll-posix.txt.j2"),
+    ),
     (
         "enroll-windows.txt.j2",
         include_str!("templates/enroll-windows.txt.j2"),
     ),
-    ("enroll-app.txt.j2", include_str!("templates/enroll-app.txt.j2")),
+    (
+        "enroll-app.txt.j2",
+        include_str!("templates/enroll-app.txt.j2"),
+    ),
 ];
 
 /// The kind of file a template produces, which decides its escaping.
@@ -180,11 +192,9 @@ fn format(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Erro
 /// escaped by `escape`, as is.
 fn filter(escape: fn(&str) -> String) -> impl Fn(&Value) -> Result<Value, Error> {
     move |value| {
-        let text = print(
-            value,
-            &|v| Ok(escape(&v.to_string())),
-            &|items| items.join(" "),
-        )?;
+        let text = print(value, &|v| Ok(escape(&v.to_string())), &|items| {
+            items.join(" ")
+        })?;
         Ok(Value::from_safe_string(text))
     }
 }
@@ -330,11 +340,17 @@ mod tests {
     fn a_newsyslog_template_refuses_a_value_that_is_not_one_field() {
         let template = "{{ path }} 640\n";
         assert_eq!(
-            render_as("x.newsyslog.j2", template, json!({"path": "/var/log/a.log"})).unwrap(),
+            render_as(
+                "x.newsyslog.j2",
+                template,
+                json!({"path": "/var/log/a.log"})
+            )
+            .unwrap(),
             "/var/log/a.log 640\n"
         );
         for hostile in ["/a b.log", "/a.log\n/etc/x", "/a#.log"] {
-            let err = render_as("x.newsyslog.j2", template, json!({ "path": hostile })).unwrap_err();
+            let err =
+                render_as("x.newsyslog.j2", template, json!({ "path": hostile })).unwrap_err();
             assert!(err.to_string().contains("no quoting"), "{err}");
         }
     }
@@ -349,7 +365,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             out,
-            r#"{ a = "x\" , roles = [] \%{ evil }", n = 36, l = ["a", "b"], t = 'linux }"#.to_owned()
+            r#"{ a = "x\" , roles = [] \%{ evil }", n = 36, l = ["a", "b"], t = 'linux }"#
+                .to_owned()
                 + "\n"
         );
     }
