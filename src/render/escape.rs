@@ -1,23 +1,30 @@
 //! How a value becomes inert text in each kind of file privai writes from a
 //! template ([`super::template`]): one POSIX shell word, one systemd word
 //! or free-text setting, one newsyslog field, one PowerShell argument, a
-//! shell comment. Pure string functions; the template environment applies
+//! Nickel string or enum tag, a comment line. Pure string functions; the template environment applies
 //! them to every `{{ }}` by the kind of the file.
 
 use std::fmt::Write as _;
 
+/// `text` as it is when it is made only of ASCII letters, digits and
+/// `plain` characters, else between single quotes with each `'` inside
+/// written `quote`.
+fn single_quoted_unless_plain(text: &str, plain: &str, quote: &str) -> String {
+    let is_plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || plain.contains(c));
+    if is_plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', quote))
+    }
+}
+
 /// `text` as one POSIX shell word: as is when it holds only safe
 /// characters, else in single quotes with every `'` written `'\''`.
 pub fn shell_word(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
-    if safe {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
+    single_quoted_unless_plain(text, "_@%+=:,./-", r"'\''")
 }
 
 /// Text safe inside a shell comment line: line breaks become spaces, so
@@ -29,15 +36,7 @@ pub fn shell_comment(text: &str) -> String {
 /// `text` as one PowerShell argument: as is when it holds only safe
 /// characters, else in single quotes (no expansion) with `'` doubled.
 pub fn powershell_word(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_:./=-".contains(c));
-    if safe {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "''"))
-    }
+    single_quoted_unless_plain(text, "_:./=-", "''")
 }
 
 /// The value of a free-text systemd setting (`Description=`, `Unit=`):
