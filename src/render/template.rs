@@ -80,14 +80,6 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
-        Kind::Shell,
-        Kind::Systemd,
-        Kind::Newsyslog,
-        Kind::Nickel,
-        Kind::Prose,
-    ];
-
     /// The kind of template `name`, by its suffix.
     fn of(name: &str) -> Option<Self> {
         let stem = name.strip_suffix(".j2")?;
@@ -117,14 +109,6 @@ impl Kind {
         match self {
             Kind::Prose => AutoEscape::None,
             kind => AutoEscape::Custom(kind.escape_name().into()),
-        }
-    }
-
-    fn from_auto_escape(escape: &AutoEscape) -> Option<Self> {
-        match escape {
-            AutoEscape::None => Some(Kind::Prose),
-            AutoEscape::Custom(name) => Self::ALL.into_iter().find(|k| k.escape_name() == name),
-            _ => None,
         }
     }
 
@@ -180,10 +164,18 @@ fn print(
     }
 }
 
-/// Prints every `{{ }}` escaped as the template's kind wants.
+/// Prints every `{{ }}` escaped as the template's kind wants. The kind
+/// comes from the template's name; an `{% autoescape %}` block that would
+/// change it is an error, so no template can turn its escaping off.
 fn format(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
-    let kind = Kind::from_auto_escape(state.auto_escape())
+    let kind = Kind::of(state.name())
         .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "a template of no known kind"))?;
+    if *state.auto_escape() != kind.auto_escape() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "an `autoescape` block cannot change how a template escapes its values: remove it",
+        ));
+    }
     let text = print(value, &|v| kind.scalar(v), &|items| kind.list(items))?;
     out.write_str(&text).map_err(Error::from)
 }
@@ -269,9 +261,29 @@ mod tests {
     }
 
     #[test]
+    fn every_file_in_the_templates_folder_is_embedded_under_its_own_name() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/render/templates");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        let mut names: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
+        names.sort();
+        assert_eq!(files, names);
+    }
+
+    #[test]
     fn a_template_of_no_known_kind_prints_nothing() {
         let err = render_as("x.yaml.j2", "a: {{ v }}", json!({"v": "b"})).unwrap_err();
         assert!(err.to_string().contains("no known kind"), "{err}");
+    }
+
+    #[test]
+    fn an_autoescape_block_cannot_turn_the_escaping_off() {
+        let source = "{% autoescape false %}echo {{ v }}{% endautoescape %}\n";
+        let err = render_as("x.sh.j2", source, json!({"v": "$(reboot)"})).unwrap_err();
+        assert!(err.to_string().contains("autoescape"), "{err}");
     }
 
     #[test]
