@@ -332,3 +332,53 @@ fn timer_file(service: &ServiceSpec, layout: &Layout, interval_days: u32, hour: 
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_description_argv_or_environment_cannot_add_a_setting_to_the_unit_or_timer() {
+        let host: Host = serde_json::from_value(serde_json::json!({
+            "name": "h", "platform": "linux", "arch": "x86_64", "ram_gb": 16,
+            "roles": [], "tags": [],
+        }))
+        .unwrap();
+        let service = ServiceSpec {
+            name: "odd",
+            description: "x\nExecStartPre=/bin/reboot %h".to_owned(),
+            program: vec![
+                "/bin/tool".to_owned(),
+                "$(reboot)\nExecStartPre=x".to_owned(),
+            ],
+            environment: BTreeMap::from([("A".to_owned(), "b\nExecStartPre=y $z".to_owned())]),
+            system: true,
+            schedule: Schedule::Periodic {
+                interval_days: 7,
+                hour: 3,
+            },
+            binds_privileged_port: false,
+            network: false,
+            gpu: false,
+            writable_paths: vec!["/var/lib/privai/odd".to_owned()],
+            readable_paths: vec!["/etc/privai/odd dir".to_owned()],
+            log_file: None,
+            id: ServiceId::KeyRotation,
+            reloads_on_sighup: false,
+            credentials: Vec::new(),
+        };
+        let files = files(&service, &host);
+        let [unit, timer] = [0, 1].map(|i| String::from_utf8(files[i].contents.clone()).unwrap());
+        for text in [&unit, &timer] {
+            assert!(
+                !text.lines().any(|l| l.starts_with("ExecStartPre")),
+                "{text}"
+            );
+            assert!(text.contains("\nDescription=x ExecStartPre=/bin/reboot %%h\n"));
+        }
+        assert!(unit.contains("\nExecStart=/bin/tool \"$$(reboot)\\nExecStartPre=x\"\n"));
+        assert!(unit.contains("\nEnvironment=\"A=b\\nExecStartPre=y $z\"\n"));
+        assert!(unit.contains("\nReadOnlyPaths=\"-/etc/privai/odd dir\"\n"));
+        assert!(timer.contains("\nOnCalendar=*-*-* 03:00:00\n"));
+    }
+}
