@@ -16,12 +16,21 @@
 //!
 //! A list prints as its items, each escaped, separated by spaces (an argv;
 //! in Nickel, an array).
+//!
 //! Where a setting needs another escaping, a named filter says so, and its
-//! result is printed as it is: `comment` (a comment line of a script or a Nickel file), `sh` and
-//! `powershell` (command words inside prose), `unit_text` (a free-text
-//! systemd setting such as `Description=`), `unit_words` (systemd words
-//! where `$` is plain, as in `Environment=`) and `tag` (a Nickel enum tag). Every filter escapes at least
-//! what its setting needs; none lets a value through unescaped.
+//! result is printed as it is:
+//!
+//! | filter | escapes for | in |
+//! | --- | --- | --- |
+//! | `comment` | a comment line | `.sh.j2`, `.ncl.j2` |
+//! | `sh`, `powershell` | command words inside prose | `.txt.j2` |
+//! | `unit_text` | a free-text setting such as `Description=` | `.service.j2`, `.timer.j2` |
+//! | `unit_words` | words where `$` is plain, as in `Environment=` | `.service.j2`, `.timer.j2` |
+//! | `tag` | a Nickel enum tag | `.ncl.j2` |
+//!
+//! Each filter escapes at least what its setting needs and works only in
+//! its own kind of file, so none lets a value through unescaped. There is
+//! no `safe`.
 //!
 //! Undefined variables are errors (`UndefinedBehavior::Strict`), and so is
 //! printing `none`, a map or nothing.
@@ -181,9 +190,22 @@ fn format(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Erro
 }
 
 /// A filter printing its value (a list as words separated by spaces)
-/// escaped by `escape`, as is.
-fn filter(escape: fn(&str) -> String) -> impl Fn(&Value) -> Result<Value, Error> {
-    move |value| {
+/// escaped by `escape`, as is; only in templates of `kinds`, so that no
+/// filter can stand in for the escaping of another kind of file.
+fn filter(
+    escape: fn(&str) -> String,
+    kinds: &'static [Kind],
+) -> impl Fn(&State, &Value) -> Result<Value, Error> {
+    move |state, value| {
+        if !Kind::of(state.name()).is_some_and(|kind| kinds.contains(&kind)) {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "this filter escapes for another kind of file than {}: use one of its own kind",
+                    state.name()
+                ),
+            ));
+        }
         let text = print(value, &|v| Ok(escape(&v.to_string())), &|items| {
             items.join(" ")
         })?;
@@ -206,15 +228,16 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
         Kind::of(name).map_or(AutoEscape::Custom("unknown".into()), Kind::auto_escape)
     });
     env.set_formatter(format);
-    env.add_filter("comment", filter(escape::shell_comment));
-    env.add_filter("sh", filter(escape::shell_word));
-    env.add_filter("powershell", filter(escape::powershell_word));
-    env.add_filter("unit_text", filter(escape::systemd_text));
-    env.add_filter("tag", filter(escape::nickel_tag));
+    use Kind::{Nickel, Prose, Shell, Systemd};
+    env.add_filter("comment", filter(escape::shell_comment, &[Shell, Nickel]));
+    env.add_filter("sh", filter(escape::shell_word, &[Prose]));
+    env.add_filter("powershell", filter(escape::powershell_word, &[Prose]));
+    env.add_filter("unit_text", filter(escape::systemd_text, &[Systemd]));
     env.add_filter(
         "unit_words",
-        filter(|s| escape::systemd_word(s, SystemdWord::Plain)),
+        filter(|s| escape::systemd_word(s, SystemdWord::Plain), &[Systemd]),
     );
+    env.add_filter("tag", filter(escape::nickel_tag, &[Nickel]));
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("embedded template {name}: {e:#}"));
@@ -284,6 +307,17 @@ mod tests {
         let source = "{% autoescape false %}echo {{ v }}{% endautoescape %}\n";
         let err = render_as("x.sh.j2", source, json!({"v": "$(reboot)"})).unwrap_err();
         assert!(err.to_string().contains("autoescape"), "{err}");
+    }
+
+    #[test]
+    fn a_filter_of_another_kind_of_file_is_refused() {
+        let err = render_as(
+            "x.sh.j2",
+            "echo {{ v|unit_text }}\n",
+            json!({"v": "$(reboot)"}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("another kind of file"), "{err}");
     }
 
     #[test]
