@@ -2,7 +2,9 @@
 //! launchd plist (macOS) or a hardened systemd unit (Linux).
 //!
 //! Renderers of Headscale, Ollama and the phase-6 jobs describe what their
-//! service runs; this module alone knows launchd and systemd.
+//! service runs; this module alone knows launchd and systemd. The plist is
+//! serialized by the `plist` crate; the unit and timer are the templates
+//! `unit.service.j2` and `unit.timer.j2`.
 //!
 //! # Linux hardening
 //!

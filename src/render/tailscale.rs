@@ -3,7 +3,8 @@
 //! (never from the command line, where other users of a shared machine could
 //! read it); for phones and tablets the app's steps and a QR code of the
 //! login server's URL. The files sit on the Headscale host, under
-//! `{etc}/enroll/`; they hold no key.
+//! `{etc}/enroll/`; they hold no key. Their text is in the templates
+//! `join.sh.j2`, `join-windows.txt.j2` and `join-app.txt.j2`.
 
 use super::paths::Layout;
 use super::template;
@@ -125,7 +126,7 @@ impl<'a> AppSteps<'a> {
 /// The steps that join a phone or tablet through the Tailscale app, headed
 /// by the login server. `qr` says where the QR code of the login server is
 /// (e.g. "next to this file").
-pub fn app_steps(device: &Device, url: &str, qr: &str) -> String {
+fn app_steps(device: &Device, url: &str, qr: &str) -> String {
     template::render("join-app.txt.j2", AppSteps::new(device, url, qr))
 }
 
