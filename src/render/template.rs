@@ -41,41 +41,27 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, Undefi
 use serde::Serialize;
 use std::sync::LazyLock;
 
-/// Every template, by name: the name's suffix is its [`Kind`].
-const TEMPLATES: &[(&str, &str)] = &[
-    ("unit.service.j2", include_str!("templates/unit.service.j2")),
-    ("unit.timer.j2", include_str!("templates/unit.timer.j2")),
-    (
-        "privai.newsyslog.j2",
-        include_str!("templates/privai.newsyslog.j2"),
-    ),
-    ("join.sh.j2", include_str!("templates/join.sh.j2")),
-    (
-        "join-header.txt.j2",
-        include_str!("templates/join-header.txt.j2"),
-    ),
-    ("join-app.txt.j2", include_str!("templates/join-app.txt.j2")),
-    (
-        "join-windows.txt.j2",
-        include_str!("templates/join-windows.txt.j2"),
-    ),
-    ("privai.ncl.j2", include_str!("templates/privai.ncl.j2")),
-    (
-        "enroll-key-step.txt.j2",
-        include_str!("templates/enroll-key-step.txt.j2"),
-    ),
-    (
-        "enroll-posix.txt.j2",
-        include_str!("templates/enroll-posix.txt.j2"),
-    ),
-    (
-        "enroll-windows.txt.j2",
-        include_str!("templates/enroll-windows.txt.j2"),
-    ),
-    (
-        "enroll-app.txt.j2",
-        include_str!("templates/enroll-app.txt.j2"),
-    ),
+/// `(name, text)` of each template file of `src/render/templates`.
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("templates/", $name)))),*]
+    };
+}
+
+/// Every template, by its file's name; the name's suffix is its [`Kind`].
+const TEMPLATES: &[(&str, &str)] = embedded![
+    "unit.service.j2",
+    "unit.timer.j2",
+    "privai.newsyslog.j2",
+    "join.sh.j2",
+    "join-header.txt.j2",
+    "join-app.txt.j2",
+    "join-windows.txt.j2",
+    "privai.ncl.j2",
+    "enroll-key-step.txt.j2",
+    "enroll-posix.txt.j2",
+    "enroll-windows.txt.j2",
+    "enroll-app.txt.j2",
 ];
 
 /// The kind of file a template produces, which decides its escaping.
