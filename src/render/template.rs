@@ -1,7 +1,9 @@
-//! The text files privai writes that no serde format fits (systemd units,
-//! shell scripts, newsyslog entries, join steps), rendered from minijinja
-//! templates embedded in the binary (`src/render/templates/`), so that each
-//! template reads like the file it produces.
+//! The text files privai writes or prints that no serde format fits
+//! (systemd units and timers, join scripts, newsyslog entries, the join
+//! steps of `privai build` and `privai enroll`, the spec `privai init`
+//! writes), rendered from minijinja templates embedded in the binary
+//! (`src/render/templates/`), so that each template reads like the file it
+//! produces. YAML, JSON and plists stay serde.
 //!
 //! The kind of a template, named by its suffix, decides how every `{{ }}`
 //! in it is escaped, so that no author can forget it:
