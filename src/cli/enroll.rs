@@ -7,9 +7,9 @@
 //! `{etc}/enroll/` on the Headscale host.
 
 use super::Exit;
-use crate::model::{Device, DeviceKind, DeviceOs, Role, Spec};
-use crate::render::paths::Layout;
-use crate::render::tailscale::{app_steps, qr_svg, shell_quote, tailscale_up_argv};
+use crate::model::{Device, DeviceKind, DeviceOs, Spec};
+use crate::render::enroll::{self, headscale_host_name};
+use crate::render::tailscale::qr_svg;
 use anyhow::Context;
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
@@ -106,9 +106,13 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         );
     }
     let text = match way {
-        Way::App => phone_text(spec, device)?,
-        Way::Windows => windows_text(spec, device),
-        Way::Posix => posix_text(spec, device),
+        Way::App => {
+            let qr = qr_terminal(&spec.headscale.server_url)
+                .context("the login server's URL is too long for a QR code")?;
+            enroll::app(spec, device, &qr)
+        }
+        Way::Windows => enroll::windows(spec, device),
+        Way::Posix => enroll::posix(spec, device),
     };
     if let Some(file) = &args.svg {
         let svg = qr_svg(&spec.headscale.server_url)
@@ -142,22 +146,6 @@ fn find_device<'a>(spec: &'a Spec, name: &str, spec_path: &str) -> anyhow::Resul
     anyhow::bail!(message)
 }
 
-fn headscale_host_name(spec: &Spec) -> String {
-    match spec.service_host(Role::Headscale) {
-        Some(host) => host.name.clone(),
-        None => "the Headscale host".to_owned(),
-    }
-}
-
-/// Where `privai build` puts the device's enrollment files: `(dir, host)`.
-fn rendered_dir(spec: &Spec) -> Option<(String, String)> {
-    let host = spec.service_host(Role::Headscale)?;
-    Some((
-        format!("{}/enroll", Layout::of(host).etc()),
-        host.name.clone(),
-    ))
-}
-
 fn kind_name(kind: DeviceKind) -> &'static str {
     match kind {
         DeviceKind::Phone => "phone",
@@ -166,163 +154,6 @@ fn kind_name(kind: DeviceKind) -> &'static str {
         DeviceKind::Server => "server",
         DeviceKind::Tablet => "tablet",
     }
-}
-
-fn header(spec: &Spec, device: &Device) -> String {
-    format!(
-        "Join the device {name} (user {user}) to the tailnet\n\nLogin server: {url}\n\n",
-        name = device.name,
-        user = device.user,
-        url = spec.headscale.server_url,
-    )
-}
-
-/// Step 1 of laptops, desktops and servers: the pre-auth key. With the API
-/// key in the spec, `privai apply` made it and `--show-key` prints it;
-/// without, the Headscale commands that make one.
-fn key_step(spec: &Spec, device: &Device) -> String {
-    let host = headscale_host_name(spec);
-    let uses = if device.reusable {
-        "reusable"
-    } else {
-        "single use"
-    };
-    if spec.headscale.api_key.is_some() {
-        return format!(
-            "1. Get the pre-auth key `privai apply` made for {name} ({uses}, valid for {days} days);\n   \
-             privai keeps it on the Headscale host ({host}), where this prints it:\n     \
-             sudo privai enroll {name} --show-key\n",
-            name = device.name,
-            days = spec.monitoring.key_rotation.preauth_key_expiry_days.max(1),
-        );
-    }
-    // `preauthkeys create --user` takes the user's numeric ID (Headscale 0.26+).
-    format!(
-        "1. On the Headscale host ({host}), create a {uses} pre-auth key for {user} that expires in 24 hours\n   \
-         (`preauthkeys create` wants the user's numeric ID, which `users list` shows):\n     \
-         sudo headscale users list --name {user}\n     \
-         sudo headscale preauthkeys create --user ID --expiration 24h{ephemeral}{reusable}\n   \
-         (With `headscale.api_key` in the spec, `privai apply` creates the key.)\n",
-        user = device.user,
-        ephemeral = if device.ephemeral { " --ephemeral" } else { "" },
-        reusable = if device.reusable { " --reusable" } else { "" },
-    )
-}
-
-/// Root's home on the device: a directory only root can read.
-fn root_home(os: DeviceOs) -> &'static str {
-    match os {
-        DeviceOs::Macos => "/var/root",
-        _ => "/root",
-    }
-}
-
-fn posix_text(spec: &Spec, device: &Device) -> String {
-    let url = &spec.headscale.server_url;
-    let key_file = format!("{}/{}.key", root_home(device.os), device.name);
-    let mut command = vec!["sudo".to_owned()];
-    command.extend(
-        tailscale_up_argv(device, url, &key_file)
-            .iter()
-            .map(|arg| shell_quote(arg)),
-    );
-    let mut text = header(spec, device);
-    text.push_str(&key_step(spec, device));
-    // Device names are DNS labels, so the path needs no quoting inside `sh -c '…'`.
-    text.push_str(&format!(
-        "2. On {name}, save the key in a file only root can read (paste the key, then press Ctrl-D):\n     \
-         sudo sh -c 'umask 077; cat > {key_file}'\n\
-         3. On {name}, join the tailnet:\n     \
-         {command}\n",
-        name = device.name,
-        command = command.join(" "),
-    ));
-    if device.os == DeviceOs::Macos {
-        text.push_str(
-            "   (With the Tailscale app rather than Homebrew's tailscale, the command is\n   \
-             /Applications/Tailscale.app/Contents/MacOS/Tailscale instead of tailscale.)\n",
-        );
-    }
-    text.push_str(&format!(
-        "4. Delete the key file:\n     sudo rm -f {}\n",
-        shell_quote(&key_file)
-    ));
-    if let Some((dir, host)) = rendered_dir(spec) {
-        text.push_str(&format!(
-            "\n`privai build` renders steps 3 and 4 as a script: {dir}/{name}.sh on {host}.\n\
-             Copy it to {name} and run `sudo sh {name}.sh {key}` there instead.\n",
-            name = device.name,
-            key = shell_quote(&key_file),
-        ));
-    }
-    text
-}
-
-/// `text` as one PowerShell argument: as is when it holds only safe
-/// characters, else in single quotes (no expansion) with `'` doubled.
-fn powershell_quote(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_:./=-".contains(c));
-    if safe {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "''"))
-    }
-}
-
-fn windows_text(spec: &Spec, device: &Device) -> String {
-    let url = &spec.headscale.server_url;
-    // Expanded by PowerShell: the profile of the user who runs the steps,
-    // readable only by them and administrators.
-    let key_file = format!("$env:USERPROFILE\\{}.key", device.name);
-    let command: Vec<String> = tailscale_up_argv(device, url, &key_file)
-        .iter()
-        .map(|arg| {
-            if arg.starts_with("--auth-key=") {
-                format!("\"{arg}\"")
-            } else {
-                powershell_quote(arg)
-            }
-        })
-        .collect();
-    let mut text = header(spec, device);
-    text.push_str(&key_step(spec, device));
-    text.push_str(&format!(
-        "2. On {name}, install Tailscale for Windows. In PowerShell, save the key in your profile,\n   \
-         which only you and administrators can read (paste the key when asked):\n     \
-         Set-Content -NoNewline -Path \"{key_file}\" -Value (Read-Host 'pre-auth key')\n\
-         3. In the same PowerShell, join the tailnet:\n     \
-         {command}\n\
-         4. Delete the key file:\n     \
-         Remove-Item \"{key_file}\"\n",
-        name = device.name,
-        command = command.join(" "),
-    ));
-    if let Some((dir, host)) = rendered_dir(spec) {
-        text.push_str(&format!(
-            "\n`privai build` renders the steps for {name} into {dir}/{name}.txt on {host}.\n",
-            name = device.name,
-        ));
-    }
-    text
-}
-
-fn phone_text(spec: &Spec, device: &Device) -> anyhow::Result<String> {
-    let url = &spec.headscale.server_url;
-    let qr = qr_terminal(url).context("the login server's URL is too long for a QR code")?;
-    let mut text = app_steps(device, url, "below");
-    text.push_str("\nThe login server as a QR code:\n\n");
-    text.push_str(&qr);
-    if let Some((dir, host)) = rendered_dir(spec) {
-        text.push_str(&format!(
-            "\n`privai build` renders these steps into {dir}/{name}.txt and the QR code into\n\
-             {dir}/{name}-login-server.svg on {host}.\n",
-            name = device.name,
-        ));
-    }
-    Ok(text)
 }
 
 /// A QR code of `text` for the terminal: two modules per character with
@@ -371,15 +202,5 @@ mod tests {
         // quiet zone on row 4 (line 2, upper half), drawn as lower halves or blanks.
         let row4: Vec<char> = lines[2].chars().collect();
         assert!(row4[4..11].iter().all(|&c| c == '▄' || c == ' '));
-    }
-
-    #[test]
-    fn powershell_arguments_are_quoted_only_when_needed() {
-        assert_eq!(powershell_quote("--hostname=laptop"), "--hostname=laptop");
-        assert_eq!(
-            powershell_quote("--advertise-tags=tag:a,tag:b"),
-            "'--advertise-tags=tag:a,tag:b'"
-        );
-        assert_eq!(powershell_quote("it's"), "'it''s'");
     }
 }

@@ -13,7 +13,7 @@ use crate::sizing::catalog::{Catalog, Kind};
 use crate::sizing::estimate::{RunSettings, estimate};
 use crate::sizing::fit::TIGHT_HEADROOM;
 use crate::sizing::{MIB, gib};
-use std::fmt::Write as _;
+use serde::Serialize;
 
 /// Memory the gateway container is given by default (`openclaw.container.memory_mb`).
 pub const GATEWAY_MEMORY_MB: u32 = 2048;
@@ -174,142 +174,52 @@ fn host_name(hostname: &str) -> String {
 /// for the gateway, the chosen models, and the gateway to add once its
 /// image is pinned. `profile` adds the import of a bundled profile.
 pub fn render(facts: &MachineFacts, choice: &Choice, profile: Option<&str>) -> String {
-    let host = host_name(&facts.hostname);
-    let user = name_from(&facts.user, "owner");
-    let platform = match facts.platform {
-        Platform::Darwin => "darwin",
-        Platform::Linux => "linux",
-    };
-    let arch = match facts.arch {
-        Arch::Aarch64 => "aarch64",
-        Arch::X86_64 => "x86_64",
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# privai spec for `{host}`, written by `privai init`.\n\
-         #\n\
-         # This machine runs Headscale (the coordinator of your private network)\n\
-         # and Ollama (the models). Check it, see the plan, then apply it:\n\
-         #\n\
-         #   privai check\n\
-         #   privai plan\n\
-         #   privai apply\n\
-         #\n\
-         # Every option is explained by `privai explain` and in the README."
-    );
-    if let Some(profile) = profile.filter(|p| *p != "hardened") {
-        let _ = writeln!(
-            s,
-            "(import \"privai/profiles/{profile}.ncl\")\n& (import \"privai/profiles/hardened.ncl\")"
-        );
-    } else {
-        let _ = writeln!(s, "(import \"privai/profiles/hardened.ncl\")");
+    #[derive(Serialize)]
+    struct GpuFacts {
+        name: String,
+        memory_gb: u32,
     }
-    let _ = writeln!(s, "& {{\n  hosts = [\n    {{");
-    let _ = writeln!(s, "      name = \"{host}\",");
-    let _ = writeln!(s, "      # What `privai init` found on this machine.");
-    let _ = writeln!(s, "      platform = '{platform},");
-    let _ = writeln!(s, "      arch = '{arch},");
-    let _ = writeln!(s, "      ram_gb = {},", facts.ram_gb);
-    if let Some(chip) = &facts.chip {
-        let _ = writeln!(s, "      chip = {},", nickel_string(chip));
+    #[derive(Serialize)]
+    struct Context<'a> {
+        host: String,
+        user: String,
+        /// A bundled profile imported before `hardened`.
+        profile: Option<&'a str>,
+        platform: &'static str,
+        arch: &'static str,
+        ram_gb: u32,
+        chip: Option<String>,
+        gpu: Option<GpuFacts>,
+        context_length: u32,
+        /// Memory for models, e.g. `24.0 GiB`.
+        budget: String,
+        primary: &'a str,
+        fallbacks: Vec<&'a str>,
     }
-    if let Some(gpu) = &facts.gpu {
-        let _ = writeln!(s, "      # {}", one_line(&gpu.name));
-        let _ = writeln!(s, "      gpu_memory_gb = {},", gpu.memory_gb);
-    }
-    let _ = writeln!(
-        s,
-        "      # Add 'openclaw once the gateway below is filled in.\n\
-         \x20     roles = ['headscale, 'ollama],\n\
-         \x20     tailnet_ip = \"100.64.0.1\",\n\
-         \x20   }},\n\
-         \x20 ],\n"
-    );
-    let _ = writeln!(
-        s,
-        "  headscale = {{\n\
-         \x20   # The address your devices use to reach Headscale.\n\
-         \x20   server_url = \"https://{host}.home.arpa\",\n\
-         \x20   listen_addr = \"0.0.0.0:443\",\n\
-         \x20   tls.mode = 'self_signed,\n\
-         \x20   dns.base_domain = \"tailnet.home.arpa\",\n\
-         \x20   api_key = \"file:~/.config/privai/secrets/headscale-api-key\",\n\
-         \x20 }},\n"
-    );
-    let _ = writeln!(
-        s,
-        "  # The people who use the system, and the group trusted with the AI.\n\
-         \x20 users = [ {{ name = \"{user}\" }} ],\n\
-         \x20 groups.trusted = [\"{user}\"],\n\
-         \n\
-         \x20 # Each phone or laptop that joins; `privai enroll DEVICE` shows how.\n\
-         \x20 devices = [\n\
-         \x20   {{ name = \"{user}-phone\", user = \"{user}\", kind = 'phone, os = 'ios }},\n\
-         \x20 ],\n\
-         \n\
-         \x20 acl.rules = [\n\
-         \x20   {{\n\
-         \x20     src = [\"group:trusted\"],\n\
-         \x20     dst = [\"{host}:18789\"],\n\
-         \x20     proto = 'tcp,\n\
-         \x20     comment = \"Trusted people talk to the AI gateway.\",\n\
-         \x20   }},\n\
-         \x20 ],\n"
-    );
-    let fallback_line = match &choice.fallback {
-        Some(tag) => format!("      {{ name = \"{tag}\", role = 'fallback }},\n"),
-        None => "      # No smaller model fits beside it for a fallback.\n".to_owned(),
+    let context = Context {
+        host: host_name(&facts.hostname),
+        user: name_from(&facts.user, "owner"),
+        profile: profile.filter(|p| *p != "hardened"),
+        platform: match facts.platform {
+            Platform::Darwin => "darwin",
+            Platform::Linux => "linux",
+        },
+        arch: match facts.arch {
+            Arch::Aarch64 => "aarch64",
+            Arch::X86_64 => "x86_64",
+        },
+        ram_gb: facts.ram_gb,
+        chip: facts.chip.as_deref().map(one_line),
+        gpu: facts.gpu.as_ref().map(|gpu| GpuFacts {
+            name: one_line(&gpu.name),
+            memory_gb: gpu.memory_gb,
+        }),
+        context_length: choice.context_length,
+        budget: gib(choice.available),
+        primary: &choice.primary,
+        fallbacks: choice.fallback.as_deref().into_iter().collect(),
     };
-    let _ = writeln!(
-        s,
-        "  ollama = {{\n\
-         \x20   # Models on loopback only; the gateway reaches them, nothing else.\n\
-         \x20   listen = \"127.0.0.1\",\n\
-         \x20   context_length = {ctx},\n\
-         \x20   kv_cache_type = 'q8_0,\n\
-         \x20   num_parallel = 1,\n\
-         \x20   max_loaded_models = 1,\n\
-         \x20   # Chosen for the {budget} this machine can give to models\n\
-         \x20   # (`privai models` shows the fit of each).\n\
-         \x20   models = [\n\
-         \x20     {{ name = \"{primary}\", role = 'primary }},\n\
-         {fallback_line}\
-         \x20   ],\n\
-         \x20 }},\n",
-        ctx = choice.context_length,
-        budget = gib(choice.available),
-        primary = choice.primary,
-    );
-    let fallbacks = choice
-        .fallback
-        .as_ref()
-        .map(|f| format!("\"{f}\""))
-        .unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "  # The OpenClaw gateway, in a hardened container. To deploy it, pin the\n\
-         \x20 # image you reviewed by digest (`podman image inspect --format '{{{{.Digest}}}}'`),\n\
-         \x20 # uncomment this block and add 'openclaw to the host's roles.\n\
-         \x20 # openclaw = {{\n\
-         \x20 #   image = \"ghcr.io/openclaw/openclaw:VERSION@sha256:DIGEST\",\n\
-         \x20 #   bind = \"100.64.0.1\",\n\
-         \x20 #   gateway_token = \"file:~/.config/privai/secrets/openclaw-gateway-token\",\n\
-         \x20 #   model = {{ primary = \"{primary}\", fallbacks = [{fallbacks}] }},\n\
-         \x20 # }},\n\
-         }}",
-        primary = choice.primary,
-    );
-    s
-}
-
-/// `text` as a Nickel string literal.
-fn nickel_string(text: &str) -> String {
-    // JSON string escapes are Nickel's, except `%{` which starts interpolation.
-    serde_json::to_string(&one_line(text))
-        .unwrap_or_default()
-        .replace("%{", "\\%{")
+    crate::render::template::render("privai.ncl.j2", context)
 }
 
 /// `text` on one line, without control characters, at most 80 characters.

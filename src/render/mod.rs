@@ -7,6 +7,8 @@
 
 pub mod compose;
 pub mod control;
+pub mod enroll;
+pub mod escape;
 pub mod headscale;
 pub mod manifest;
 pub mod ollama;
@@ -16,6 +18,7 @@ pub mod phase6;
 pub mod secrets;
 pub mod service;
 pub mod tailscale;
+pub mod template;
 pub mod units;
 
 use crate::model::{Host, Role, Spec};

@@ -3,13 +3,16 @@
 //! (never from the command line, where other users of a shared machine could
 //! read it); for phones and tablets the app's steps and a QR code of the
 //! login server's URL. The files sit on the Headscale host, under
-//! `{etc}/enroll/`; they hold no key.
+//! `{etc}/enroll/`; they hold no key. Their text is in the templates
+//! `join.sh.j2`, `join-windows.txt.j2` and `join-app.txt.j2`.
 
 use super::paths::Layout;
+use super::template;
 use super::{Artifact, Owner};
 use crate::model::{Device, DeviceKind, DeviceOs, Host, Spec};
 use qrcode::QrCode;
 use qrcode::render::svg;
+use serde::Serialize;
 
 /// Renders the enrollment files of every device onto `host` (the Headscale host).
 pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
@@ -59,20 +62,6 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
     }
 }
 
-/// `text` as one POSIX shell word: as is when it holds only safe
-/// characters, else in single quotes with every `'` written `'\''`.
-pub fn shell_quote(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
-    if safe {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
 /// The `tailscale up` argv for `device`, reading the key from `key_file`.
 /// No `--advertise-tags`: the key privai makes carries the device's tags,
 /// and Headscale 0.29 refuses a node joining with a pre-auth key that also
@@ -87,77 +76,58 @@ pub fn tailscale_up_argv(device: &Device, login_server: &str, key_file: &str) ->
     ]
 }
 
+/// The fields of the join templates: the device and the login server.
+#[derive(Serialize)]
+struct Join<'a> {
+    name: &'a str,
+    user: &'a str,
+    url: &'a str,
+}
+
+impl<'a> Join<'a> {
+    fn new(device: &'a Device, url: &'a str) -> Self {
+        Self {
+            name: &device.name,
+            user: &device.user,
+            url,
+        }
+    }
+}
+
 fn join_script(device: &Device, url: &str) -> String {
-    // The key file is the script's argument, expanded by the shell at run time.
-    let argv: Vec<String> = tailscale_up_argv(device, url, "")
-        .into_iter()
-        .map(|arg| {
-            if arg.starts_with("--auth-key=") {
-                "\"--auth-key=file:$key_file\"".to_owned()
-            } else {
-                shell_quote(&arg)
-            }
-        })
-        .collect();
-    format!(
-        "#!/bin/sh\n\
-         # Joins the device {name} (user {user}) to the tailnet coordinated by {url}.\n\
-         # Run it on the device, as root, with the file holding its pre-auth key\n\
-         # (on the Headscale host: `headscale users list --name {user}` shows the user's ID,\n\
-         # then `headscale preauthkeys create --user ID --expiration 24h`):\n\
-         #   sudo sh {name}.sh /path/to/{name}.key\n\
-         # The key is read from the file, never put on the command line, and the\n\
-         # file is removed once the device has joined.\n\
-         set -eu\n\
-         key_file=${{1:?usage: {name}.sh KEY_FILE}}\n\
-         test -r \"$key_file\" || {{ echo \"cannot read $key_file\" >&2; exit 1; }}\n\
-         {command}\n\
-         rm -f -- \"$key_file\"\n",
-        name = comment_safe(&device.name),
-        user = comment_safe(&device.user),
-        url = comment_safe(url),
-        command = argv.join(" "),
-    )
+    template::render("join.sh.j2", Join::new(device, url))
 }
 
 fn windows_steps(device: &Device, url: &str) -> String {
-    format!(
-        "Join the device {name} (user {user}) to the tailnet\n\
-         \n\
-         1. Install Tailscale for Windows.\n\
-         2. Save the device's pre-auth key (on the Headscale host: `headscale users list --name {user}` shows\n   the user's ID, then `headscale preauthkeys create --user ID --expiration 24h`) to a file only you can read, e.g. C:\\Users\\you\\{name}.key.\n\
-         3. In an administrator PowerShell:\n   tailscale up --login-server={url} --auth-key=file:C:\\Users\\you\\{name}.key --hostname={name}\n\
-         4. Delete the key file.\n",
-        name = device.name,
-        user = device.user,
-    )
+    template::render("join-windows.txt.j2", Join::new(device, url))
+}
+
+/// The fields of `join-app.txt.j2`.
+#[derive(Serialize)]
+pub struct AppSteps<'a> {
+    #[serde(flatten)]
+    join: Join<'a>,
+    android: bool,
+    /// Where the QR code of the login server is (e.g. "next to this file").
+    qr: &'a str,
+}
+
+impl<'a> AppSteps<'a> {
+    /// The app steps of `device` joining `url`, the QR code `qr`.
+    pub fn new(device: &'a Device, url: &'a str, qr: &'a str) -> Self {
+        Self {
+            join: Join::new(device, url),
+            android: device.os == DeviceOs::Android,
+            qr,
+        }
+    }
 }
 
 /// The steps that join a phone or tablet through the Tailscale app, headed
 /// by the login server. `qr` says where the QR code of the login server is
 /// (e.g. "next to this file").
-pub fn app_steps(device: &Device, url: &str, qr: &str) -> String {
-    let steps = match device.os {
-        DeviceOs::Android => {
-            "1. Install the Tailscale app.\n\
-             2. Open Settings > Accounts > the menu (⋮) > \"Use an alternate server\".\n\
-             3. Enter the login server shown above (or scan the QR code QR_WHERE).\n\
-             4. In the same menu choose \"Use an auth key\" and paste the device's pre-auth key\n   (on the Headscale host: `headscale users list --name USER` shows the user's ID,\n   then `headscale preauthkeys create --user ID --expiration 24h`).\n"
-        }
-        _ => {
-            "1. Install the Tailscale app.\n\
-             2. Tap the account icon > \"Log in…\" > the options menu > \"Use custom coordination server\".\n\
-             3. Enter the login server shown above (or scan the QR code QR_WHERE).\n\
-             4. Sign in; the app shows a registration URL with an id, and the server's\n   administrator approves it: `headscale auth register --user USER --auth-id ID`.\n"
-        }
-    }
-    .replace("USER", &device.user)
-    .replace("QR_WHERE", qr);
-    format!(
-        "Join the device {name} (user {user}) to the tailnet\n\nLogin server: {url}\n\n{steps}",
-        name = device.name,
-        user = device.user,
-    )
+fn app_steps(device: &Device, url: &str, qr: &str) -> String {
+    template::render("join-app.txt.j2", AppSteps::new(device, url, qr))
 }
 
 #[cfg(test)]
@@ -180,22 +150,9 @@ pub fn qr_svg(url: &str) -> Option<String> {
     )
 }
 
-/// Text safe inside a shell comment line (no line breaks).
-fn comment_safe(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shell_quoting_survives_quotes_and_spaces() {
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("--hostname=laptop"), "--hostname=laptop");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-    }
 
     #[test]
     fn the_join_command_reads_the_key_from_a_file_and_leaves_the_tags_to_the_key() {
@@ -219,6 +176,56 @@ mod tests {
                 "--hostname=laptop",
             ]
         );
+    }
+
+    fn laptop(name: &str, user: &str) -> Device {
+        Device {
+            name: name.into(),
+            user: user.into(),
+            kind: DeviceKind::Laptop,
+            os: DeviceOs::Linux,
+            tags: Vec::new(),
+            tailnet_ip: None,
+            ephemeral: false,
+            reusable: false,
+        }
+    }
+
+    /// The script's lines that the shell runs (not comments).
+    fn commands(script: &str) -> Vec<&str> {
+        script.lines().filter(|l| !l.starts_with('#')).collect()
+    }
+
+    #[test]
+    fn the_join_script_runs_the_tailscale_up_of_tailscale_up_argv() {
+        let device = laptop("laptop", "user2");
+        let url = "https://hs.example:8443";
+        let expected: Vec<String> = tailscale_up_argv(&device, url, "$key_file")
+            .iter()
+            .map(|arg| match arg.starts_with("--auth-key=") {
+                true => format!("\"{arg}\""),
+                false => crate::render::escape::shell_word(arg),
+            })
+            .collect();
+        let script = join_script(&device, url);
+        assert_eq!(commands(&script)[3], expected.join(" "));
+    }
+
+    #[test]
+    fn a_hostile_device_or_login_server_stays_inert_in_the_join_script() {
+        let device = laptop("x$(reboot)", "u\nreboot");
+        let script = join_script(&device, "https://h/'$(id)'");
+        assert_eq!(
+            commands(&script),
+            [
+                "set -eu",
+                "key_file=${1:?usage: 'x$(reboot)'.sh KEY_FILE}",
+                r#"test -r "$key_file" || { echo "cannot read $key_file" >&2; exit 1; }"#,
+                r#"tailscale up --login-server='https://h/'\''$(id)'\''' "--auth-key=file:$key_file" --hostname='x$(reboot)'"#,
+                r#"rm -f -- "$key_file""#,
+            ]
+        );
+        assert!(script.contains("# Joins the device x$(reboot) (user u reboot) to"));
     }
 
     #[test]
