@@ -127,6 +127,10 @@ pub const MODEL_SOURCE: &str = "PRV068";
 pub const MIRROR_PLAIN_HTTP: &str = "PRV069";
 /// A tag has upper-case letters, which Headscale refuses ("tag should be lowercase").
 pub const TAG_UPPERCASE: &str = "PRV076";
+/// A rule opens a port of a privai host where neither privai nor a declared `other_services` listens.
+pub const PORT_NOT_SERVED: &str = "PRV077";
+/// A privai service devices are meant to reach (the gateway) is reached by no rule.
+pub const SERVICE_UNREACHED: &str = "PRV078";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 /// An import reaches outside the spec's directory tree (and every `--allow-import` directory).
@@ -325,6 +329,14 @@ pub const ALL: &[(&str, &str)] = &[
     (
         GATEWAY_UNTRUSTED,
         "the gateway is reachable from a device whose user is in no group",
+    ),
+    (
+        PORT_NOT_SERVED,
+        "a rule opens a port of a privai host where nothing privai knows of listens",
+    ),
+    (
+        SERVICE_UNREACHED,
+        "no rule lets a device reach the gateway",
     ),
     (
         RULE_NEVER_MATCHES,

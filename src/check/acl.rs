@@ -29,7 +29,7 @@ fn acl_path() -> SpecPath {
 }
 
 /// `acl.rules[i]` in words: `group:trusted -> openclaw-server:18789`.
-fn describe_rule(spec: &Spec, index: usize) -> String {
+pub(super) fn describe_rule(spec: &Spec, index: usize) -> String {
     let rule = &spec.acl.rules[index];
     format!(
         "acl.rules[{index}]: {} -> {}",

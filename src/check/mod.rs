@@ -12,6 +12,7 @@ mod headscale;
 pub mod hint_syntax;
 mod models;
 mod network;
+mod open_ports;
 mod paths;
 mod references;
 mod secrets;
@@ -42,6 +43,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("models", models::check),
     ("sizing", sizing::check),
     ("acl", acl::check),
+    ("open_ports", open_ports::check),
 ];
 
 /// Runs every pass on a loaded spec and locates each finding in the sources.

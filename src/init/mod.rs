@@ -84,6 +84,7 @@ fn host(facts: &MachineFacts) -> Host {
         roles: vec![Role::Headscale, Role::Ollama],
         tailnet_ip: None,
         tags: Vec::new(),
+        other_services: Vec::new(),
     }
 }
 
