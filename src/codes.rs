@@ -131,6 +131,8 @@ pub const TAG_UPPERCASE: &str = "PRV076";
 pub const PORT_NOT_SERVED: &str = "PRV077";
 /// A privai service devices are meant to reach (the gateway) is reached by no rule.
 pub const SERVICE_UNREACHED: &str = "PRV078";
+/// A host declares, in `other_services`, a port a privai service of the host takes.
+pub const OTHER_SERVICE_CLASH: &str = "PRV079";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 /// An import reaches outside the spec's directory tree (and every `--allow-import` directory).
@@ -337,6 +339,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         SERVICE_UNREACHED,
         "no rule lets a device reach the gateway",
+    ),
+    (
+        OTHER_SERVICE_CLASH,
+        "a host's `other_services` names a port a privai service of the host takes",
     ),
     (
         RULE_NEVER_MATCHES,

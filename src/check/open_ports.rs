@@ -2,7 +2,9 @@
 //!
 //! - PRV077: a rule opens a port of a host where neither a privai service
 //!   nor one of the host's declared `other_services` listens;
-//! - PRV078: the gateway, published on the tailnet, is reached by no device.
+//! - PRV078: the gateway, published on the tailnet, is reached by no device;
+//! - PRV079: a host declares, in `other_services`, a port a privai service
+//!   of the host takes.
 //!
 //! What privai serves on each host comes from [`services`] (the ports the
 //! `privai acl` matrix and the tailnet proof try), plus Headscale's STUN
@@ -12,7 +14,7 @@ use super::acl::describe_rule;
 use crate::acl::alias::{Ports, parse_ports, split_destination};
 use crate::acl::eval::Policy;
 use crate::acl::matrix::services;
-use crate::codes::{PORT_NOT_SERVED, SERVICE_UNREACHED};
+use crate::codes::{OTHER_SERVICE_CLASH, PORT_NOT_SERVED, SERVICE_UNREACHED};
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{DerpMode, Protocol, Role, Spec};
 use crate::net::{BindKind, bind_kind};
@@ -23,6 +25,7 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
     let policy = Policy::compile(spec);
     ports_nothing_serves(spec, &policy, out);
     gateway_reached_by_no_rule(spec, &policy, out);
+    declared_on_privai_ports(spec, out);
 }
 
 /// The ports something listens on at host `host`: privai's services, with
@@ -99,6 +102,16 @@ fn usual_name(port: u16) -> &'static str {
 }
 
 fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
+    // By host index, which is the host's node index (hosts come first).
+    let listeners: Vec<Vec<(u16, String)>> = spec
+        .hosts
+        .iter()
+        .map(|h| listening(spec, &h.name))
+        .collect();
+    let served: Vec<BTreeSet<u16>> = listeners
+        .iter()
+        .map(|l| l.iter().map(|(port, _)| *port).collect())
+        .collect();
     for (i, rule) in spec.acl.rules.iter().enumerate() {
         if rule.proto == Some(Protocol::Icmp) {
             continue; // ICMP has no ports
@@ -111,35 +124,22 @@ fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>)
             let Ok(Ports::Ranges(ranges)) = parse_ports(ports) else {
                 continue;
             };
-            for node in policy.select(spec, target) {
-                let node = &policy.nodes()[node];
-                if !node.host {
-                    continue;
-                }
-                let listeners = listening(spec, &node.name);
-                let served: BTreeSet<u16> = listeners.iter().map(|(p, _)| *p).collect();
-                let gaps = uncovered(&ranges, &served);
+            for host in policy.select_hosts(spec, target) {
+                let gaps = uncovered(&ranges, &served[host]);
                 let Some(&(first, _)) = gaps.first() else {
                     continue;
                 };
-                let single = gaps.len() == 1 && gaps[0].0 == gaps[0].1;
-                let index = spec
-                    .hosts
-                    .iter()
-                    .position(|h| h.name == node.name)
-                    .unwrap_or(0);
-                let (port_word, where_word) = if single {
-                    ("port", "no privai service listens")
-                } else {
-                    ("ports", "no privai service listens on them")
+                let name = &spec.hosts[host].name;
+                let (port_word, where_word) = match gaps.as_slice() {
+                    [(a, b)] if a == b => ("port", "no privai service listens"),
+                    _ => ("ports", "no privai service listens on them"),
                 };
                 let mut d = Diagnostic::warning(
                     PORT_NOT_SERVED,
                     format!(
-                        "{} opens {port_word} {} of host `{}`, where {where_word}",
+                        "{} opens {port_word} {} of host `{name}`, where {where_word}",
                         describe_rule(spec, i),
                         list(&gaps),
-                        node.name
                     ),
                 )
                 .at(SpecPath::root()
@@ -149,18 +149,18 @@ fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>)
                     .key("dst")
                     .index(j))
                 .hint(format!(
-                    "remove {port_word} {} from `{}` in acl.rules[{i}], or, if something privai does not manage listens there, declare it: add `{{ name = \"{}\", port = {first} }}` to `hosts[{index}].other_services`",
+                    "remove {port_word} {} from `{}` in acl.rules[{i}], or, if something privai does not manage listens there, declare it: add `{{ name = \"{}\", port = {first} }}` to `hosts[{host}].other_services`",
                     list(&gaps),
                     dst.trim(),
                     usual_name(first)
                 ));
-                if !listeners.is_empty() {
-                    let known = listeners
+                if !listeners[host].is_empty() {
+                    let known = listeners[host]
                         .iter()
                         .map(|(port, what)| format!("{port} ({what})"))
                         .collect::<Vec<_>>()
                         .join(", ");
-                    d = d.note(format!("listening on `{}`: {known}", node.name));
+                    d = d.note(format!("listening on `{name}`: {known}"));
                 }
                 out.push(d);
             }
@@ -228,6 +228,50 @@ fn gateway_reached_by_no_rule(spec: &Spec, policy: &Policy, out: &mut Vec<Diagno
     );
 }
 
+/// The option that sets the port of privai's service `what`.
+fn port_option(what: &str) -> &'static str {
+    match what {
+        "headscale" => "headscale.listen_addr",
+        "ollama" => "ollama.port",
+        _ => "openclaw.port",
+    }
+}
+
+fn declared_on_privai_ports(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let privai = services(spec);
+    for (h, host) in spec.hosts.iter().enumerate() {
+        for (k, other) in host.other_services.iter().enumerate() {
+            let Some(service) = privai
+                .iter()
+                .find(|s| s.host == host.name && s.port == other.port)
+            else {
+                continue;
+            };
+            out.push(
+                Diagnostic::warning(
+                    OTHER_SERVICE_CLASH,
+                    format!(
+                        "host `{}` declares `{}` on port {}, where privai's {} listens",
+                        host.name, other.name, other.port, service.what
+                    ),
+                )
+                .at(SpecPath::root()
+                    .key("hosts")
+                    .index(h)
+                    .key("other_services")
+                    .index(k)
+                    .key("port"))
+                .hint(format!(
+                    "two programs cannot take one port: remove the declaration if it means privai's {}, or move `{}` or `{}` to another port",
+                    service.what,
+                    other.name,
+                    port_option(service.what)
+                )),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{list, uncovered};
@@ -235,7 +279,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn ours(code: &str) -> bool {
-        code == "PRV077" || code == "PRV078"
+        ["PRV077", "PRV078", "PRV079"].contains(&code)
     }
 
     /// A server running everything, the gateway on its tailnet address, two
@@ -405,5 +449,27 @@ mod tests {
         let edge: BTreeSet<u16> = [1, 65535].into_iter().collect();
         assert_eq!(uncovered(&[(1, 65535)], &edge), vec![(2, 65534)]);
         assert_eq!(uncovered(&[(65535, 65535)], &edge), vec![]);
+    }
+
+    #[test]
+    fn a_declared_service_on_a_port_privai_takes_is_flagged_at_its_port() {
+        let text = spec(&format!(
+            r#"{{ hosts | force = [ {{ {SERVER}, other_services = [ {{ name = "ssh", port = 22 }}, {{ name = "web", port = 18789 }} ] }} ],
+                 acl.rules = [ {GATEWAY_RULE} ] }}"#
+        ));
+        assert_eq!(
+            findings_of(&text, ours),
+            pairs(&[("PRV079", "hosts[0].other_services[1].port")])
+        );
+        let d = &diagnostics_of(&text, ours)[0];
+        assert_eq!(
+            d.message,
+            "host `server` declares `web` on port 18789, where privai's gateway listens"
+        );
+        assert!(
+            d.hint.as_deref().unwrap().contains("move `web` or `openclaw.port` to another port"),
+            "{:?}",
+            d.hint
+        );
     }
 }

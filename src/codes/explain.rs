@@ -231,6 +231,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "The gateway is published on the tailnet (`openclaw.bind` is the host's tailnet address) and the spec has devices, but no rule lets any device reach the gateway's port: nobody can use it over the tailnet.\n\nFix: add a rule for the people who use it, e.g. `{ src = [\"group:trusted\"], dst = [\"openclaw-server:18789\"], proto = 'tcp }` in `acl.rules`, or publish the gateway on loopback only (`openclaw.bind = \"127.0.0.1\"`) if it is used through its messaging channels alone.",
     ),
     (
+        OTHER_SERVICE_CLASH,
+        "A host's `other_services` declares a service on a port that one of privai's services on that host takes (Headscale's listener, Ollama's or the gateway's port). Two programs cannot listen on one port of the same address, so one of them fails to start; and the declaration hides nothing, since privai already serves that port.\n\nFix: remove the declaration if it means privai's own service, or move the other service (or privai's, with `headscale.listen_addr`, `ollama.port` or `openclaw.port`) to another port.",
+    ),
+    (
         DEVICE_ISOLATED,
         "A device can reach no service and no other node: no rule's sources include it. It would join the tailnet for nothing.\n\nFix: add its user to a group the rules use, or remove the device.",
     ),
