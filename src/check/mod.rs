@@ -43,7 +43,6 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("models", models::check),
     ("sizing", sizing::check),
     ("acl", acl::check),
-    ("open_ports", open_ports::check),
 ];
 
 /// Runs every pass on a loaded spec and locates each finding in the sources.

@@ -20,11 +20,10 @@ use crate::model::{DerpMode, Protocol, Role, Spec};
 use crate::net::{BindKind, bind_kind};
 use std::collections::BTreeSet;
 
-/// Runs this pass.
-pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
-    let policy = Policy::compile(spec);
-    ports_nothing_serves(spec, &policy, out);
-    gateway_reached_by_no_rule(spec, &policy, out);
+/// Runs these checks with the policy the ACL pass compiled.
+pub fn check(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
+    ports_nothing_serves(spec, policy, out);
+    gateway_reached_by_no_rule(spec, policy, out);
     declared_on_privai_ports(spec, out);
 }
 
