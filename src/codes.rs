@@ -336,10 +336,7 @@ pub const ALL: &[(&str, &str)] = &[
         PORT_NOT_SERVED,
         "a rule opens a port of a privai host where nothing privai knows of listens",
     ),
-    (
-        SERVICE_UNREACHED,
-        "no rule lets a device reach the gateway",
-    ),
+    (SERVICE_UNREACHED, "no rule lets a device reach the gateway"),
     (
         OTHER_SERVICE_CLASH,
         "a host's `other_services` names a port a privai service of the host takes",

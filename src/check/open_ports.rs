@@ -466,7 +466,10 @@ mod tests {
             "host `server` declares `web` on port 18789, where privai's gateway listens"
         );
         assert!(
-            d.hint.as_deref().unwrap().contains("move `web` or `openclaw.port` to another port"),
+            d.hint
+                .as_deref()
+                .unwrap()
+                .contains("move `web` or `openclaw.port` to another port"),
             "{:?}",
             d.hint
         );
