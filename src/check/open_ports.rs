@@ -18,7 +18,7 @@ use crate::codes::{OTHER_SERVICE_CLASH, PORT_NOT_SERVED, SERVICE_UNREACHED};
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{DerpMode, Protocol, Role, Spec};
 use crate::net::{BindKind, bind_kind};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Runs these checks with the policy the ACL pass compiled.
 pub fn check(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
@@ -27,22 +27,29 @@ pub fn check(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
     declared_on_privai_ports(spec, out);
 }
 
-/// The ports something listens on at host `host`: privai's services, with
-/// what they are, then the host's declared `other_services`.
-fn listening(spec: &Spec, host: &str) -> Vec<(u16, String)> {
-    let mut found: Vec<(u16, String)> = services(spec)
-        .into_iter()
-        .filter(|s| s.host == host)
-        .map(|s| (s.port, s.what.to_owned()))
-        .collect();
-    let headscale_here = spec
-        .service_host(Role::Headscale)
-        .is_some_and(|h| h.name == host);
-    if headscale_here && spec.headscale.derp.mode == DerpMode::Embedded {
-        found.push((spec.headscale.derp.stun_port, "stun".to_owned()));
+/// The ports something listens on at each host (by index in `hosts`):
+/// privai's services, with what they are, then the host's declared
+/// `other_services`. Linear in the number of hosts (a spec may list
+/// thousands, duplicates included, before the checks refuse it).
+fn listening(spec: &Spec) -> Vec<Vec<(u16, String)>> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, host) in spec.hosts.iter().enumerate() {
+        index.entry(host.name.as_str()).or_insert(i);
     }
-    if let Some(h) = spec.hosts.iter().find(|h| h.name == host) {
-        found.extend(h.other_services.iter().map(|o| (o.port, o.name.clone())));
+    let mut found: Vec<Vec<(u16, String)>> = vec![Vec::new(); spec.hosts.len()];
+    for service in services(spec) {
+        if let Some(&i) = index.get(service.host.as_str()) {
+            found[i].push((service.port, service.what.to_owned()));
+        }
+    }
+    if spec.headscale.derp.mode == DerpMode::Embedded
+        && let Some(host) = spec.service_host(Role::Headscale)
+        && let Some(&i) = index.get(host.name.as_str())
+    {
+        found[i].push((spec.headscale.derp.stun_port, "stun".to_owned()));
+    }
+    for (i, host) in spec.hosts.iter().enumerate() {
+        found[i].extend(host.other_services.iter().map(|o| (o.port, o.name.clone())));
     }
     found
 }
@@ -102,11 +109,7 @@ fn usual_name(port: u16) -> &'static str {
 
 fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
     // By host index, which is the host's node index (hosts come first).
-    let listeners: Vec<Vec<(u16, String)>> = spec
-        .hosts
-        .iter()
-        .map(|h| listening(spec, &h.name))
-        .collect();
+    let listeners = listening(spec);
     let served: Vec<BTreeSet<u16>> = listeners
         .iter()
         .map(|l| l.iter().map(|(port, _)| *port).collect())
