@@ -1,7 +1,8 @@
 //! The policy against what listens on the hosts privai deploys to:
 //!
 //! - PRV077: a rule opens a port of a host where neither a privai service
-//!   nor one of the host's declared `other_services` listens;
+//!   nor one of the host's declared `other_services` listens, or the port
+//!   of a gateway published on loopback only;
 //! - PRV078: the gateway, published on the tailnet, is reached by no device;
 //! - PRV079: a host declares, in `other_services`, a port a privai service
 //!   of the host takes.
@@ -114,6 +115,16 @@ fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>)
         .iter()
         .map(|l| l.iter().map(|(port, _)| *port).collect())
         .collect();
+    // The gateway's host and port when it is published on loopback only:
+    // a rule that opens its port reaches nothing there.
+    let hidden_gateway = spec
+        .gateway()
+        .filter(|g| bind_kind(&g.bind) == BindKind::Loopback)
+        .and_then(|g| {
+            let host = spec.service_host(Role::Openclaw)?;
+            let at = spec.hosts.iter().position(|h| h.name == host.name)?;
+            Some((at, g.port, g.bind.as_str()))
+        });
     for (i, rule) in spec.acl.rules.iter().enumerate() {
         if rule.proto == Some(Protocol::Icmp) {
             continue; // ICMP has no ports
@@ -126,7 +137,37 @@ fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>)
             let Ok(Ports::Ranges(ranges)) = parse_ports(ports) else {
                 continue;
             };
+            let path = SpecPath::root()
+                .key("acl")
+                .key("rules")
+                .index(i)
+                .key("dst")
+                .index(j);
             for host in policy.select_hosts(spec, target) {
+                if let Some((at, port, bind)) = hidden_gateway
+                    && at == host
+                    && ranges.iter().any(|&(a, b)| a <= port && port <= b)
+                {
+                    let name = &spec.hosts[host].name;
+                    let address = spec.hosts[host]
+                        .tailnet_ip
+                        .as_deref()
+                        .unwrap_or("TAILNET_IP");
+                    out.push(
+                        Diagnostic::warning(
+                            PORT_NOT_SERVED,
+                            format!(
+                                "{} opens the gateway's port {port} of host `{name}`, but the gateway listens on loopback only (`openclaw.bind` is `{bind}`)",
+                                describe_rule(spec, i),
+                            ),
+                        )
+                        .at(path.clone())
+                        .hint(format!(
+                            "publish the gateway on the host's tailnet address, `openclaw.bind = \"{address}\"`, or remove port {port} from `{}` in acl.rules[{i}] if devices are not to use it",
+                            dst.trim()
+                        )),
+                    );
+                }
                 let gaps = uncovered(&ranges, &served[host]);
                 let Some(&(first, _)) = gaps.first() else {
                     continue;
@@ -144,12 +185,7 @@ fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>)
                         list(&gaps),
                     ),
                 )
-                .at(SpecPath::root()
-                    .key("acl")
-                    .key("rules")
-                    .index(i)
-                    .key("dst")
-                    .index(j))
+                .at(path.clone())
                 .hint(format!(
                     "remove {port_word} {} from `{}` in acl.rules[{i}], or, if something privai does not manage listens there, declare it: add `{{ name = \"{}\", port = {first} }}` to `hosts[{host}].other_services`",
                     list(&gaps),
@@ -473,6 +509,30 @@ mod tests {
                 .as_deref()
                 .unwrap()
                 .contains("move `web` or `openclaw.port` to another port"),
+            "{:?}",
+            d.hint
+        );
+    }
+
+    #[test]
+    fn a_rule_to_a_gateway_published_on_loopback_only_is_flagged_with_its_bind() {
+        let text = spec(&format!(
+            r#"{{ openclaw.bind | force = "127.0.0.1", acl.rules = [ {GATEWAY_RULE} ] }}"#
+        ));
+        assert_eq!(
+            findings_of(&text, ours),
+            pairs(&[("PRV077", "acl.rules[0].dst[0]")])
+        );
+        let d = &diagnostics_of(&text, ours)[0];
+        assert_eq!(
+            d.message,
+            "acl.rules[0]: group:trusted -> server:18789 opens the gateway's port 18789 of host `server`, but the gateway listens on loopback only (`openclaw.bind` is `127.0.0.1`)"
+        );
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap()
+                .starts_with("publish the gateway on the host's tailnet address, `openclaw.bind = \"100.64.0.1\"`"),
             "{:?}",
             d.hint
         );

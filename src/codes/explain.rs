@@ -224,7 +224,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         PORT_NOT_SERVED,
-        "A rule opens a port of a host privai deploys to, but no privai service listens there (Headscale, Ollama, the gateway, Headscale's STUN port) and the host does not declare anything else that does. An open port where nothing is meant to listen is either a leftover or a service privai does not know of; either way the policy grants more than the spec shows. A rule that opens every port of a host (`HOST:*`) is not reported.\n\nFix: remove the port from the rule's destination, or, if something privai does not manage serves it (sshd, a file share), declare it on the host: `other_services = [{ name = \"ssh\", port = 22 }]`.",
+        "A rule opens a port of a host privai deploys to, but no privai service listens there (Headscale, Ollama, the gateway, Headscale's STUN port) and the host does not declare anything else that does. An open port where nothing is meant to listen is either a leftover or a service privai does not know of; either way the policy grants more than the spec shows. A rule that opens every port of a host (`HOST:*`) is not reported. The gateway's port is reported too when the gateway is published on loopback only (`openclaw.bind = \"127.0.0.1\"`): the rule lets devices try a port that does not answer on the tailnet.\n\nFix: remove the port from the rule's destination, or, if something privai does not manage serves it (sshd, a file share), declare it on the host: `other_services = [{ name = \"ssh\", port = 22 }]`. For the gateway, publish it on the host's tailnet address (`openclaw.bind`).",
     ),
     (
         SERVICE_UNREACHED,
