@@ -333,6 +333,14 @@ pub const ALL: &[(&str, &str)] = &[
         "the gateway is reachable from a device whose user is in no group",
     ),
     (
+        RULE_NEVER_MATCHES,
+        "a rule's sources select no node: it can never match",
+    ),
+    (
+        DEVICE_ISOLATED,
+        "a device can reach no service and no other device",
+    ),
+    (
         PORT_NOT_SERVED,
         "a rule opens a port of a privai host where nothing privai knows of listens",
     ),
@@ -340,14 +348,6 @@ pub const ALL: &[(&str, &str)] = &[
     (
         OTHER_SERVICE_CLASH,
         "a host's `other_services` names a port a privai service of the host takes",
-    ),
-    (
-        RULE_NEVER_MATCHES,
-        "a rule's sources select no node: it can never match",
-    ),
-    (
-        DEVICE_ISOLATED,
-        "a device can reach no service and no other device",
     ),
     (
         PATH_FORM,
