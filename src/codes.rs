@@ -127,6 +127,12 @@ pub const MODEL_SOURCE: &str = "PRV068";
 pub const MIRROR_PLAIN_HTTP: &str = "PRV069";
 /// A tag has upper-case letters, which Headscale refuses ("tag should be lowercase").
 pub const TAG_UPPERCASE: &str = "PRV076";
+/// A rule opens a port of a privai host where neither privai nor a declared `other_services` listens.
+pub const PORT_NOT_SERVED: &str = "PRV077";
+/// A privai service devices are meant to reach (the gateway) is reached by no rule.
+pub const SERVICE_UNREACHED: &str = "PRV078";
+/// A host declares, in `other_services`, a port a privai service of the host takes.
+pub const OTHER_SERVICE_CLASH: &str = "PRV079";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 /// An import reaches outside the spec's directory tree (and every `--allow-import` directory).
@@ -333,6 +339,15 @@ pub const ALL: &[(&str, &str)] = &[
     (
         DEVICE_ISOLATED,
         "a device can reach no service and no other device",
+    ),
+    (
+        PORT_NOT_SERVED,
+        "a rule opens a port of a privai host where nothing privai knows of listens",
+    ),
+    (SERVICE_UNREACHED, "no rule lets a device reach the gateway"),
+    (
+        OTHER_SERVICE_CLASH,
+        "a host's `other_services` names a port a privai service of the host takes",
     ),
     (
         PATH_FORM,

@@ -282,6 +282,16 @@ impl Policy {
         }
     }
 
+    /// The hosts (as node indices) an alias selects, without listing every
+    /// device when it selects every node.
+    pub fn select_hosts(&self, spec: &Spec, alias: &str) -> Vec<usize> {
+        let is_host = |&n: &usize| self.nodes[n].host;
+        match self.selection(spec, alias) {
+            Selection::All => (0..self.nodes.len()).take_while(is_host).collect(),
+            Selection::Nodes(nodes) => nodes.into_iter().filter(is_host).collect(),
+        }
+    }
+
     fn selection(&self, spec: &Spec, alias: &str) -> Selection {
         let index = &self.index;
         let list =

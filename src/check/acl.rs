@@ -1,6 +1,7 @@
 //! The policy's meaning: the spec's ACL tests, and lints about who can reach
 //! what (a `*:*` rule, Ollama open to devices, the gateway open to people
-//! outside every group, rules that match nobody, devices that reach nothing).
+//! outside every group, rules that match nobody, devices that reach nothing),
+//! then [`super::open_ports`] on the same compiled policy.
 
 use crate::acl::alias::split_destination;
 use crate::acl::eval::Policy;
@@ -22,6 +23,8 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
     exposed_services(spec, &policy, out);
     rules_matching_nobody(spec, &policy, out);
     isolated_devices(spec, &policy, out);
+    // With the same compiled policy: ports against what listens.
+    super::open_ports::check(spec, &policy, out);
 }
 
 fn acl_path() -> SpecPath {
@@ -29,7 +32,7 @@ fn acl_path() -> SpecPath {
 }
 
 /// `acl.rules[i]` in words: `group:trusted -> openclaw-server:18789`.
-fn describe_rule(spec: &Spec, index: usize) -> String {
+pub(super) fn describe_rule(spec: &Spec, index: usize) -> String {
     let rule = &spec.acl.rules[index];
     format!(
         "acl.rules[{index}]: {} -> {}",

@@ -82,6 +82,9 @@ fn strings_for_tags(code: &str) -> String {
 
 /// `a.b = v` → `"a": { "b": v }`, and `{ k = v, … }` → `{ "k": v, … }`.
 fn json(code: &str) -> String {
+    if code.starts_with('{') {
+        return record_fields(code);
+    }
     let Some((path, value)) = code.split_once(" = ") else {
         return code.to_owned();
     };
@@ -178,6 +181,13 @@ mod tests {
         assert_eq!(
             in_syntax("set `memory_mb = 2048`", Syntax::Json),
             "set `\"memory_mb\": 2048`"
+        );
+        assert_eq!(
+            in_syntax(
+                "add `{ src = [\"group:trusted\"], dst = [\"box:18789\"], proto = 'tcp }` to `acl.rules`",
+                Syntax::Json
+            ),
+            "add `{ \"src\": [\"group:trusted\"], \"dst\": [\"box:18789\"], \"proto\": \"tcp\" }` to `acl.rules`"
         );
     }
 

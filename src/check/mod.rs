@@ -12,6 +12,7 @@ mod headscale;
 pub mod hint_syntax;
 mod models;
 mod network;
+mod open_ports;
 mod paths;
 mod references;
 mod secrets;

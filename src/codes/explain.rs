@@ -223,6 +223,18 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "A rule's sources select no host or device, so it can never match; usually a misspelt group or tag, or a group whose users own no device yet.\n\nFix: correct the sources, or remove the rule.",
     ),
     (
+        PORT_NOT_SERVED,
+        "A rule opens a port of a host privai deploys to, but no privai service listens there (Headscale, Ollama, the gateway, Headscale's STUN port) and the host does not declare anything else that does. An open port where nothing is meant to listen is either a leftover or a service privai does not know of; either way the policy grants more than the spec shows. A rule that opens every port of a host (`HOST:*`) is not reported. The gateway's port is reported too when the gateway is published on loopback only (`openclaw.bind = \"127.0.0.1\"`): the rule lets devices try a port that does not answer on the tailnet.\n\nFix: remove the port from the rule's destination, or, if something privai does not manage serves it (sshd, a file share), declare it on the host: `other_services = [{ name = \"ssh\", port = 22 }]`. For the gateway, publish it on the host's tailnet address (`openclaw.bind`).",
+    ),
+    (
+        SERVICE_UNREACHED,
+        "The gateway is published on the tailnet (`openclaw.bind` is the host's tailnet address) and the spec has devices, but no rule lets any device reach the gateway's port: nobody can use it over the tailnet.\n\nFix: add a rule for the people who use it, e.g. `{ src = [\"group:trusted\"], dst = [\"openclaw-server:18789\"], proto = 'tcp }` in `acl.rules`, or publish the gateway on loopback only (`openclaw.bind = \"127.0.0.1\"`) if it is used through its messaging channels alone.",
+    ),
+    (
+        OTHER_SERVICE_CLASH,
+        "A host's `other_services` declares a service on a port that one of privai's services on that host takes (Headscale's listener, Ollama's or the gateway's port). Two programs cannot listen on one port of the same address, so one of them fails to start; and the declaration hides nothing, since privai already serves that port.\n\nFix: remove the declaration if it means privai's own service, or move the other service (or privai's, with `headscale.listen_addr`, `ollama.port` or `openclaw.port`) to another port.",
+    ),
+    (
         DEVICE_ISOLATED,
         "A device can reach no service and no other node: no rule's sources include it. It would join the tailnet for nothing.\n\nFix: add its user to a group the rules use, or remove the device.",
     ),

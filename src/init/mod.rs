@@ -84,6 +84,7 @@ fn host(facts: &MachineFacts) -> Host {
         roles: vec![Role::Headscale, Role::Ollama],
         tailnet_ip: None,
         tags: Vec::new(),
+        other_services: Vec::new(),
     }
 }
 
@@ -383,6 +384,42 @@ mod tests {
         let choice = choose_models(&facts, Catalog::bundled()).unwrap();
         let text = render(&facts, &choice, Some("linux-server"));
         assert!(text.contains("gpu_memory_gb = 24,"));
+        assert_eq!(check_findings(&text), Vec::<String>::new());
+    }
+
+    /// `text` with its commented gateway, devices and rule uncommented, the
+    /// image pinned and `'openclaw` added to the host's roles, as the
+    /// comments ask.
+    fn with_the_gateway(text: &str) -> String {
+        let code_starts = ["devices =", "acl.rules =", "openclaw =", "  ", "]", "}"];
+        text.lines()
+            .map(|line| match line.strip_prefix("  # ") {
+                Some(rest) if code_starts.iter().any(|c| rest.starts_with(c)) => {
+                    format!("  {rest}")
+                }
+                _ => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace(
+                "roles = ['headscale, 'ollama]",
+                "roles = ['headscale, 'ollama, 'openclaw]",
+            )
+            .replace(
+                "VERSION@sha256:DIGEST",
+                "2026.9.6@sha256:3f4b2c1d8e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
+            )
+    }
+
+    #[test]
+    fn with_its_commented_gateway_phone_and_rule_taken_in_the_spec_still_checks_cleanly() {
+        let facts = facts(Platform::Darwin, 36, None);
+        let choice = choose_models(&facts, Catalog::bundled()).unwrap();
+        let text = with_the_gateway(&render(&facts, &choice, None));
+        let loaded = crate::check::testing::load(&text, "ncl");
+        assert_eq!(loaded.spec.devices.len(), 1, "{text}");
+        assert_eq!(loaded.spec.acl.rules.len(), 1, "{text}");
+        assert!(loaded.spec.gateway().is_some(), "{text}");
         assert_eq!(check_findings(&text), Vec::<String>::new());
     }
 

@@ -97,6 +97,22 @@ pub struct Host {
     pub tailnet_ip: Option<String>,
     /// ACL tags of the host's node.
     pub tags: Vec<String>,
+    /// Listeners privai does not manage (sshd, a file server) that the ACL
+    /// may open. Defaulted and left out when empty so that specs saved
+    /// before the option existed still read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_services: Vec<OtherService>,
+}
+
+/// A service on a host that privai does not manage, declared so that the
+/// ACL may open its port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherService {
+    /// What listens (`ssh`).
+    pub name: String,
+    /// Its port.
+    pub port: u16,
 }
 
 /// Operating system of a host.

@@ -107,10 +107,70 @@ fn note(mismatch: &Mismatch) -> String {
     }
 }
 
+/// An `acl.hosts` alias pinned to the `tailnet_ip` of a node Headscale put
+/// elsewhere: the alias follows the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AliasMove {
+    alias: String,
+    node: String,
+    pinned: String,
+    actual: String,
+}
+
+/// The plan's note for an alias that follows its node.
+fn alias_note(m: &AliasMove) -> String {
+    let AliasMove {
+        alias,
+        node,
+        pinned,
+        actual,
+    } = m;
+    format!(
+        "the `acl.hosts` alias `{alias}` is {pinned}, the `tailnet_ip` of `{node}`, which is on the tailnet at {actual}: the policy's `{alias}` follows `{node}` to {actual}; set `acl.hosts.\"{alias}\" = \"{actual}\"`"
+    )
+}
+
+/// The explicit aliases of `hosts` (the policy's `hosts`, less the names of
+/// `pinned` nodes) whose address, alone or as a `/32`, is the pinned address
+/// of a node of `moved` (name, pinned, actual); the value each gets.
+fn alias_moves(
+    hosts: &serde_json::Map<String, Value>,
+    pinned: &[(String, String)],
+    moved: &[(&str, &str, &str)],
+) -> Vec<(AliasMove, String)> {
+    let mut found = Vec::new();
+    for (alias, value) in hosts {
+        if pinned.iter().any(|(name, _)| name == alias) {
+            continue; // a host or device: named by its own pin
+        }
+        let Some(text) = value.as_str().map(str::trim) else {
+            continue;
+        };
+        let (address, suffix) = match text.strip_suffix("/32") {
+            Some(address) => (address, "/32"),
+            None => (text, ""),
+        };
+        if let Some(&(node, at, actual)) = moved.iter().find(|(_, at, _)| *at == address) {
+            found.push((
+                AliasMove {
+                    alias: alias.clone(),
+                    node: node.to_owned(),
+                    pinned: at.to_owned(),
+                    actual: actual.to_owned(),
+                },
+                format!("{actual}{suffix}"),
+            ));
+        }
+    }
+    found
+}
+
 /// Makes the policy in `desired` name each host or device whose node
 /// `headscale` holds at another address than its `tailnet_ip` by the
 /// address it has (the policy set in database mode, the file installed in
-/// file mode). Returns the plan's notes of every contradicted pin.
+/// file mode), and with it each `acl.hosts` alias pinned to that
+/// `tailnet_ip`. Returns the plan's notes of every contradicted pin and
+/// every alias that follows its node.
 pub fn follow(desired: &mut Rendered, headscale: &HeadscaleState) -> Vec<String> {
     let HeadscaleState::Running { nodes, .. } = headscale else {
         return Vec::new();
@@ -119,18 +179,28 @@ pub fn follow(desired: &mut Rendered, headscale: &HeadscaleState) -> Vec<String>
         return Vec::new();
     };
     let found = mismatches(&control.addresses, nodes);
-    let moved: Vec<(&str, &str)> = found
+    let moved: Vec<(&str, &str, &str)> = found
         .iter()
         .filter_map(|m| match m {
-            Mismatch::Moved { name, actual, .. } => Some((name.as_str(), actual.as_str())),
+            Mismatch::Moved {
+                name,
+                pinned,
+                actual,
+                ..
+            } => Some((name.as_str(), pinned.as_str(), actual.as_str())),
             Mismatch::Taken { .. } => None,
         })
         .collect();
+    let mut aliases = Vec::new();
     let rewritten = control.policy.split_once('\n').and_then(|(header, body)| {
         let mut policy: Value = serde_json::from_str(body).ok()?;
         let hosts = policy.get_mut("hosts")?.as_object_mut()?;
-        for (name, actual) in &moved {
+        aliases = alias_moves(hosts, &control.addresses, &moved);
+        for (name, _, actual) in &moved {
             hosts.insert((*name).to_owned(), Value::String((*actual).to_owned()));
+        }
+        for (m, value) in &aliases {
+            hosts.insert(m.alias.clone(), Value::String(value.clone()));
         }
         Some(format!(
             "{header}\n{}\n",
@@ -145,7 +215,11 @@ pub fn follow(desired: &mut Rendered, headscale: &HeadscaleState) -> Vec<String>
             }
         }
     }
-    found.iter().map(note).collect()
+    found
+        .iter()
+        .map(note)
+        .chain(aliases.iter().map(|(m, _)| alias_note(m)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -208,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn the_rendered_policy_names_a_moved_node_by_its_real_address_and_keeps_the_rest() {
+    fn the_rendered_policy_names_a_moved_node_and_its_aliases_by_its_real_address() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed-home.ncl");
         let spec = crate::spec::load(&path).expect("the seed evaluates").spec;
         let mut desired = crate::render::render(&spec);
@@ -237,15 +311,21 @@ mod tests {
             node("openclaw-server", "100.64.0.2"),
         ];
         let notes = follow(&mut desired, &running(nodes));
-        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(notes.len(), 2, "{notes:?}");
         let policy = &desired.control.as_ref().unwrap().policy;
         assert!(
             policy.contains(r#""openclaw-server": "100.64.0.2""#),
             "{policy}"
         );
+        // The seed's `ollama-server` alias is openclaw-server's `tailnet_ip`:
+        // it follows the host rather than name the phone now at 100.64.0.1.
         assert!(
-            policy.contains(r#""ollama-server": "100.64.0.1""#),
-            "an explicit alias stays: {policy}"
+            policy.contains(r#""ollama-server": "100.64.0.2""#),
+            "{policy}"
+        );
+        assert_eq!(
+            notes[1],
+            "the `acl.hosts` alias `ollama-server` is 100.64.0.1, the `tailnet_ip` of `openclaw-server`, which is on the tailnet at 100.64.0.2: the policy's `ollama-server` follows `openclaw-server` to 100.64.0.2; set `acl.hosts.\"ollama-server\" = \"100.64.0.2\"`"
         );
         let installed = desired
             .artifacts
@@ -253,5 +333,32 @@ mod tests {
             .find(|a| a.contents == policy.as_bytes())
             .expect("the policy file follows too");
         assert_eq!(installed.host, "openclaw-server");
+    }
+
+    #[test]
+    fn only_aliases_of_a_moved_nodes_pinned_address_follow_it_and_a_32_prefix_stays_one() {
+        let hosts: serde_json::Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "server": "100.64.0.1",
+            "phone": "100.64.0.5",
+            "box": "100.64.0.1",
+            "box-net": "100.64.0.1/32",
+            "lan": "100.64.0.0/24",
+            "other": "100.64.0.9",
+        }))
+        .unwrap();
+        let pinned = pins(&[("server", "100.64.0.1"), ("phone", "100.64.0.5")]);
+        let moved = [("server", "100.64.0.1", "100.64.0.3")];
+        let found: Vec<(String, String)> = alias_moves(&hosts, &pinned, &moved)
+            .into_iter()
+            .map(|(m, value)| (m.alias, value))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("box".to_owned(), "100.64.0.3".to_owned()),
+                ("box-net".to_owned(), "100.64.0.3/32".to_owned()),
+            ]
+        );
+        assert_eq!(alias_moves(&hosts, &pinned, &[]), vec![]);
     }
 }

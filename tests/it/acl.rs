@@ -76,6 +76,28 @@ fn the_seeds_star_star_rule_is_flagged_with_a_tighter_rule() {
 }
 
 #[test]
+fn check_warns_of_a_port_nothing_listens_on_and_of_a_gateway_no_rule_reaches() {
+    let out = privai()
+        .args(["check", "tests/corpus/acl/port-nothing-listens.ncl"])
+        .current_dir(repo(""))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "warnings only");
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn a_listener_the_host_declares_in_toml_lets_a_rule_open_its_port_without_a_warning() {
+    privai()
+        .args(["check", "tests/fixtures/acl/declared-ssh.toml"])
+        .current_dir(repo(""))
+        .assert()
+        .success()
+        .stdout("tests/fixtures/acl/declared-ssh.toml: no problems found\n");
+}
+
+#[test]
 fn a_failing_acl_test_fails_check_with_the_assertion_and_the_rule_responsible() {
     privai()
         .args(["check", "tests/corpus/acl/failing-deny-test.toml"])

@@ -290,6 +290,34 @@ fn an_expired_key_no_longer_joins_and_expiring_an_unknown_key_succeeds() {
 }
 
 #[test]
+fn a_device_joining_with_a_key_while_advertising_tags_is_refused_as_headscale_0_29_2_refuses_it() {
+    let standin = Standin::start(API_KEY);
+    let alice = standin.add_user("alice");
+    let client = client(&standin);
+    let key = client
+        .create_preauth_key(&NewPreAuthKey::for_device(
+            &device("laptop", "alice", &[]),
+            alice,
+            SystemTime::now() + DAY,
+        ))
+        .unwrap();
+    assert_eq!(
+        standin.join_advertising("laptop", key.key.expose(), &["tag:server", "tag:laptop"]),
+        Err("handling register with auth key: creating new node: requested tags [tag:server tag:laptop] are invalid or not permitted".to_owned())
+    );
+    assert_eq!(standin.nodes(), Vec::<serde_json::Value>::new(), "no node");
+    assert!(!client.list_preauth_keys().unwrap()[0].used, "key unused");
+    // The key is checked first: an unknown key is refused as such.
+    assert_eq!(
+        standin.join_advertising("laptop", "hskey-auth-nosuchkey00-0", &["tag:server"]),
+        Err("invalid authkey".to_owned())
+    );
+    // Without advertising tags the same single-use key joins.
+    let node = standin.join_with_key("laptop", key.key.expose()).unwrap();
+    assert_eq!(client.get_node(node).unwrap().tags, Vec::<String>::new());
+}
+
+#[test]
 fn a_wrong_api_key_is_rejected_with_the_fix_and_changes_nothing() {
     let standin = Standin::start(API_KEY);
     let wrong = Client::new(

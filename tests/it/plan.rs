@@ -200,3 +200,33 @@ fn a_spec_without_a_container_engine_gets_the_one_found_here_or_an_error_naming_
         "{err}"
     );
 }
+
+#[test]
+fn the_plan_says_the_seeds_ollama_server_alias_follows_the_server_to_its_real_address() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    let applied = seed.apply(&spec, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stdout(&applied));
+    // The stand-in hands out 100.64.0.ID: the server is not at its pinned
+    // 100.64.0.1, which the seed's `ollama-server` alias names too.
+    let node = seed.headscale.join("openclaw-server", "user1", &[]);
+    let actual = format!("100.64.0.{node}");
+    assert_ne!(actual, "100.64.0.1");
+    let text = stdout(&seed.plan(&spec)).replace('\n', " ");
+    for said in [
+        format!(
+            "`openclaw-server` is on the tailnet at {actual}, not at its `tailnet_ip` 100.64.0.1"
+        ),
+        format!(
+            "the `acl.hosts` alias `ollama-server` is 100.64.0.1, the `tailnet_ip` of `openclaw-server`, which is on the tailnet at {actual}"
+        ),
+    ] {
+        assert!(
+            text.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains(&said),
+            "{said}\nnot in: {text}"
+        );
+    }
+}

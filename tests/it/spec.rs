@@ -33,6 +33,13 @@ fn toml_json_and_nickel_forms_of_one_spec_give_the_same_model() {
     // And the model is the spec, not an empty default.
     assert_eq!(ncl.hosts[0].name, "server");
     assert_eq!(ncl.devices.len(), 2);
+    assert_eq!(
+        ncl.hosts[0].other_services,
+        [privai::model::OtherService {
+            name: "ssh".into(),
+            port: 22
+        }]
+    );
 }
 
 #[test]

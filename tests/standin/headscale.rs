@@ -15,7 +15,8 @@
 //!
 //! State (users, keys, nodes, policy) lives in memory; every request is
 //! logged (method and target) so that tests can assert that a second run
-//! wrote nothing (`GET /version` answers `v0.29.2`); [`Standin::join`] and [`Standin::join_with_key`] play a
+//! wrote nothing (`GET /version` answers `v0.29.2`); [`Standin::join`],
+//! [`Standin::join_with_key`] and [`Standin::join_advertising`] play a
 //! device registering. Documented endpoints the stand-in does not model
 //! (rename, routes, API keys, auth register…) answer 501.
 //!
@@ -454,6 +455,16 @@ impl Standin {
     /// whole key): as `tailscale up --auth-key` would, it fails for an
     /// unknown, expired or used single-use key. The node's ID.
     pub fn join_with_key(&self, device: &str, key: &str) -> Result<u64, String> {
+        self.join_advertising(device, key, &[])
+    }
+
+    /// Plays the device `device` joining with the pre-auth key `key` while
+    /// advertising `tags` (`tailscale up --auth-key … --advertise-tags=…`).
+    /// Headscale 0.29.2 takes a key-joined node's tags from its key only and
+    /// refuses one that advertises any (`HandleNodeFromPreAuthKey`, state.go),
+    /// after checking the key: its register response (HTTP 200) carries the
+    /// error returned here, no node is made and the key stays unused.
+    pub fn join_advertising(&self, device: &str, key: &str, tags: &[&str]) -> Result<u64, String> {
         let mut state = self.state();
         let now = SystemTime::now();
         let row = state
@@ -466,6 +477,13 @@ impl Standin {
         }
         if row.used && !row.reusable {
             return Err("authkey already used".to_owned());
+        }
+        if !tags.is_empty() {
+            // Go's `%v` of the requested tags: `[tag:a tag:b]`.
+            return Err(format!(
+                "handling register with auth key: creating new node: requested tags [{}] are invalid or not permitted",
+                tags.join(" ")
+            ));
         }
         row.used = true;
         let (id, user, tags) = (row.id, row.user, row.acl_tags.clone());
