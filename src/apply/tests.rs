@@ -1,10 +1,14 @@
 use super::*;
 use crate::plan::plan;
 use crate::render::secrets::SecretFile;
+use crate::render::secrets::SecretSource;
+use crate::render::units::ServiceUnit;
 use crate::render::units::{Health, LaunchdDomain, Manager};
 use crate::render::{Owner, ServiceId};
+use crate::state::journal::Backup;
 use std::io::Write;
 use std::path::Path;
+use std::path::PathBuf;
 
 /// Services that record what they were asked and fail health checks of
 /// the services named in `unhealthy`.
@@ -18,45 +22,38 @@ struct Fake {
     refuse_policy: Option<String>,
 }
 
-impl Services for Fake {
+impl ServiceManager for Fake {
     fn start(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.calls.push(format!("start {}", unit.id.name()));
         Ok(())
     }
+
     fn restart(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.calls.push(format!("restart {}", unit.id.name()));
         Ok(())
     }
+
     fn stop(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.calls.push(format!("stop {}", unit.id.name()));
         Ok(())
     }
+
     fn reload(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.calls.push(format!("reload {}", unit.id.name()));
         Ok(())
     }
-    fn delete_user(&mut self, id: u64) -> Result<(), String> {
-        self.calls.push(format!("delete user {id}"));
-        Ok(())
-    }
-    fn get_policy(&mut self) -> Result<Option<String>, String> {
-        Ok(self.policy.clone())
-    }
-    fn check_policy(&mut self, policy: &str) -> Result<(), String> {
-        self.calls.push(format!("check policy {}", policy.trim()));
-        match &self.refuse_policy {
-            Some(message) => Err(message.clone()),
-            None => Ok(()),
+
+    fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        self.calls.push(format!("health {}", unit.id.name()));
+        if self.unhealthy.contains(&unit.id) {
+            Err("GET http://127.0.0.1:1/api/version: 500".into())
+        } else {
+            Ok(())
         }
     }
-    fn set_policy(&mut self, policy: &str) -> Result<(), String> {
-        self.calls.push(format!("set policy {}", policy.trim()));
-        if let Some(message) = &self.refuse_policy {
-            return Err(message.clone());
-        }
-        self.policy = Some(policy.to_owned());
-        Ok(())
-    }
+}
+
+impl ModelStore for Fake {
     fn pull_model(
         &mut self,
         model: &str,
@@ -66,17 +63,54 @@ impl Services for Fake {
         self.calls.push(format!("pull {model}"));
         Ok("sha256:00".into())
     }
+
     fn remove_model(&mut self, model: &str) -> Result<(), String> {
         self.calls.push(format!("remove {model}"));
         Ok(())
     }
+
     fn local_model(&mut self, _: &str) -> Result<Option<String>, String> {
         Ok(None)
     }
+
+    fn check_models(&mut self, models: &[String]) -> Result<String, String> {
+        self.calls.push(format!("check {}", models.join(" ")));
+        Ok("answers".into())
+    }
+}
+
+impl ControlPlane for Fake {
+    fn delete_user(&mut self, id: u64) -> Result<(), String> {
+        self.calls.push(format!("delete user {id}"));
+        Ok(())
+    }
+
+    fn get_policy(&mut self) -> Result<Option<String>, String> {
+        Ok(self.policy.clone())
+    }
+
+    fn check_policy(&mut self, policy: &str) -> Result<(), String> {
+        self.calls.push(format!("check policy {}", policy.trim()));
+        match &self.refuse_policy {
+            Some(message) => Err(message.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn set_policy(&mut self, policy: &str) -> Result<(), String> {
+        self.calls.push(format!("set policy {}", policy.trim()));
+        if let Some(message) = &self.refuse_policy {
+            return Err(message.clone());
+        }
+        self.policy = Some(policy.to_owned());
+        Ok(())
+    }
+
     fn create_user(&mut self, user: &crate::plan::headscale::NewUser) -> Result<(), String> {
         self.calls.push(format!("user {}", user.name));
         Ok(())
     }
+
     fn create_key(
         &mut self,
         user: &str,
@@ -84,29 +118,19 @@ impl Services for Fake {
         _: bool,
         _: bool,
         _: u32,
-    ) -> Result<(u64, String), String> {
+    ) -> Result<(u64, crate::secret::Secret), String> {
         self.calls.push(format!("key {user}"));
-        Ok((1, "key".into()))
+        Ok((1, crate::secret::Secret::new("key")))
     }
+
     fn expire_key(&mut self, id: u64) -> Result<(), String> {
         self.calls.push(format!("expire {id}"));
         Ok(())
     }
+
     fn set_node_tags(&mut self, node: u64, _: &[String]) -> Result<(), String> {
         self.calls.push(format!("tags {node}"));
         Ok(())
-    }
-    fn check_models(&mut self, models: &[String]) -> Result<String, String> {
-        self.calls.push(format!("check {}", models.join(" ")));
-        Ok("answers".into())
-    }
-    fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
-        self.calls.push(format!("health {}", unit.id.name()));
-        if self.unhealthy.contains(&unit.id) {
-            Err("GET http://127.0.0.1:1/api/version: 500".into())
-        } else {
-            Ok(())
-        }
     }
 }
 

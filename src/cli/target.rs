@@ -196,7 +196,7 @@ pub fn services(
 ) -> anyhow::Result<Option<Box<dyn Services>>> {
     let ollama_url = crate::observe::live::ollama_url(desired);
     let control = desired.control.as_ref();
-    use crate::apply::services::System;
+    use crate::apply::system::System;
     let timeout = health_timeout.map(std::time::Duration::from_secs);
     if let Some(runner) = test_runner() {
         return Ok(Some(Box::new(

@@ -1,7 +1,7 @@
 //! [`System`]: the [`Services`] of a real machine — launchctl, systemctl or
 //! compose through a [`Runner`], and the health probes of [`crate::sys::health`].
 
-use super::Services;
+use super::{ControlPlane, ModelStore, ServiceManager};
 use crate::api::ollama::PullProgress;
 use crate::output::pull_view::{PullDisplay, PullView};
 use crate::render::ModelSource;
@@ -88,7 +88,7 @@ fn pull_with_view(
     pulled.map(drop)
 }
 
-impl Services for System {
+impl ServiceManager for System {
     fn start(&mut self, unit: &ServiceUnit) -> Result<(), String> {
         self.run(activate::Verb::Start, unit)
     }
@@ -105,6 +105,27 @@ impl Services for System {
         self.run(activate::Verb::Reload, unit)
     }
 
+    fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
+        let Some(health) = &unit.health else {
+            return Ok(());
+        };
+        let timeout = self
+            .health_timeout
+            .unwrap_or(Duration::from_secs(unit.health_timeout_secs));
+        crate::sys::health::probe(health, timeout)?;
+        // Headscale's own verdict, through its API (TLS checked).
+        if unit.id == crate::render::ServiceId::Headscale
+            && let Some(Ok(client)) = &self.headscale
+        {
+            client
+                .health()
+                .map_err(|e| format!("it answers, but {e}"))?;
+        }
+        self.check_containers(unit)
+    }
+}
+
+impl ModelStore for System {
     fn pull_model(
         &mut self,
         model: &str,
@@ -137,6 +158,33 @@ impl Services for System {
             .ok_or_else(|| format!("Ollama does not list {model} after pulling it"))
     }
 
+    fn local_model(&mut self, model: &str) -> Result<Option<String>, String> {
+        self.ollama()?
+            .manifest_digest(model)
+            .map_err(|e| e.to_string())
+    }
+
+    fn remove_model(&mut self, model: &str) -> Result<(), String> {
+        self.ollama()?.delete(model).map_err(|e| e.to_string())
+    }
+
+    fn check_models(&mut self, models: &[String]) -> Result<String, String> {
+        let client = self.ollama()?;
+        let timeout = self.health_timeout.unwrap_or(Duration::from_secs(120));
+        let answers: Vec<(&str, Result<(), String>)> = models
+            .iter()
+            .map(|model| {
+                let answer = client
+                    .generate_one_token(model, timeout)
+                    .map_err(|e| e.to_string());
+                (model.as_str(), answer)
+            })
+            .collect();
+        models_report(&answers)
+    }
+}
+
+impl ControlPlane for System {
     fn create_user(&mut self, user: &crate::plan::headscale::NewUser) -> Result<(), String> {
         let client = self.headscale()?;
         let users = client.list_users().map_err(|e| e.to_string())?;
@@ -149,12 +197,6 @@ impl Services for System {
             .map_err(|e| e.to_string())
     }
 
-    fn local_model(&mut self, model: &str) -> Result<Option<String>, String> {
-        self.ollama()?
-            .manifest_digest(model)
-            .map_err(|e| e.to_string())
-    }
-
     fn create_key(
         &mut self,
         user: &str,
@@ -162,7 +204,7 @@ impl Services for System {
         ephemeral: bool,
         reusable: bool,
         days: u32,
-    ) -> Result<(u64, String), String> {
+    ) -> Result<(u64, crate::secret::Secret), String> {
         let client = self.headscale()?;
         let users = client.list_users().map_err(|e| e.to_string())?;
         let id = users
@@ -179,7 +221,7 @@ impl Services for System {
             acl_tags: tags.to_vec(),
         };
         let created = once_tags_known(|| client.create_preauth_key(&key))?;
-        Ok((created.id, created.key.expose().to_owned()))
+        Ok((created.id, created.key))
     }
 
     fn expire_key(&mut self, id: u64) -> Result<(), String> {
@@ -213,44 +255,6 @@ impl Services for System {
             .set_policy(policy)
             .map(drop)
             .map_err(|e| e.to_string())
-    }
-
-    fn remove_model(&mut self, model: &str) -> Result<(), String> {
-        self.ollama()?.delete(model).map_err(|e| e.to_string())
-    }
-
-    fn check_models(&mut self, models: &[String]) -> Result<String, String> {
-        let client = self.ollama()?;
-        let timeout = self.health_timeout.unwrap_or(Duration::from_secs(120));
-        let answers: Vec<(&str, Result<(), String>)> = models
-            .iter()
-            .map(|model| {
-                let answer = client
-                    .generate_one_token(model, timeout)
-                    .map_err(|e| e.to_string());
-                (model.as_str(), answer)
-            })
-            .collect();
-        models_report(&answers)
-    }
-
-    fn health(&mut self, unit: &ServiceUnit) -> Result<(), String> {
-        let Some(health) = &unit.health else {
-            return Ok(());
-        };
-        let timeout = self
-            .health_timeout
-            .unwrap_or(Duration::from_secs(unit.health_timeout_secs));
-        crate::sys::health::probe(health, timeout)?;
-        // Headscale's own verdict, through its API (TLS checked).
-        if unit.id == crate::render::ServiceId::Headscale
-            && let Some(Ok(client)) = &self.headscale
-        {
-            client
-                .health()
-                .map_err(|e| format!("it answers, but {e}"))?;
-        }
-        self.check_containers(unit)
     }
 }
 
