@@ -208,6 +208,7 @@ pub(super) fn execute(
         command,
         failpoint: target::failpoint()?,
     };
+    #[cfg(feature = "test-hooks")]
     if let Some(n) = target::crash_at_temp_file()? {
         crate::state::atomic::crash_at_temp_file(n);
     }

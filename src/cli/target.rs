@@ -229,7 +229,7 @@ pub fn container_runner(
     desired: &crate::render::Rendered,
 ) -> Option<crate::sys::SystemRunner> {
     use crate::render::units::Manager;
-    if std::env::var_os(TEST_SERVICES_ENV).is_some() {
+    if recording() {
         let real = std::env::var(TEST_PASS_THROUGH_ENV).unwrap_or_default();
         let real: Vec<&str> = real.split(',').collect();
         let runs_for_real = desired.services.iter().all(|unit| match &unit.manager {
@@ -244,7 +244,7 @@ pub fn container_runner(
 /// Whether services (and so live resources) are activated: on the live
 /// system, or under the test recorder.
 pub fn live(install: &Install) -> bool {
-    install.activates() || std::env::var_os(TEST_SERVICES_ENV).is_some()
+    install.activates() || recording()
 }
 
 /// The runner of this machine's commands: under the test recorder, the
@@ -257,7 +257,14 @@ pub fn runner() -> Box<dyn crate::sys::Runner> {
     }
 }
 
+/// No test recorder: this build has no test hooks.
+#[cfg(not(feature = "test-hooks"))]
+fn test_runner() -> Option<crate::sys::SystemRunner> {
+    None
+}
+
 /// The test recorder, when [`TEST_SERVICES_ENV`] asks for it.
+#[cfg(feature = "test-hooks")]
 fn test_runner() -> Option<PassThrough> {
     let log = std::env::var_os(TEST_SERVICES_ENV)?;
     Some(PassThrough {
@@ -273,11 +280,13 @@ fn test_runner() -> Option<PassThrough> {
 
 /// The test runner: records every command line; runs those whose program
 /// is in `real` for real, answers the others with success.
+#[cfg(feature = "test-hooks")]
 struct PassThrough {
     recorder: crate::sys::Recorder,
     real: Vec<String>,
 }
 
+#[cfg(feature = "test-hooks")]
 impl crate::sys::Runner for PassThrough {
     fn run(&mut self, argv: &[String]) -> std::io::Result<crate::sys::RunOutput> {
         let recorded = self.recorder.run(argv)?;
@@ -291,19 +300,33 @@ impl crate::sys::Runner for PassThrough {
 /// Environment variable, for tests only: abort an apply, as abruptly as
 /// kill -9, once it has written its N-th temp file (from 1) and before it
 /// renames it into place ([`crate::state::atomic::crash_at_temp_file`]).
+#[cfg(feature = "test-hooks")]
 pub const TEST_CRASH_AT_TEMP_ENV: &str = "PRIVAI_TEST_CRASH_AT_TEMP";
 
-/// The test failpoint, if set.
+/// The test failpoint, if set (never in a build without test hooks).
 pub fn failpoint() -> anyhow::Result<Option<usize>> {
-    number_from(TEST_FAILPOINT_ENV)
+    test_number(TEST_FAILPOINT_ENV)
 }
 
 /// The test's temp file to abort at, if set.
+#[cfg(feature = "test-hooks")]
 pub fn crash_at_temp_file() -> anyhow::Result<Option<usize>> {
-    number_from(TEST_CRASH_AT_TEMP_ENV)
+    test_number(TEST_CRASH_AT_TEMP_ENV)
 }
 
-fn number_from(var: &str) -> anyhow::Result<Option<usize>> {
+/// Whether the test recorder is asked for (never in a build without test
+/// hooks).
+fn recording() -> bool {
+    cfg!(feature = "test-hooks") && std::env::var_os(TEST_SERVICES_ENV).is_some()
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn test_number(_: &str) -> anyhow::Result<Option<usize>> {
+    Ok(None)
+}
+
+#[cfg(feature = "test-hooks")]
+fn test_number(var: &str) -> anyhow::Result<Option<usize>> {
     match std::env::var(var) {
         Ok(value) => Ok(Some(value.parse().with_context(|| {
             format!("{var} must be a checkpoint number, not {value:?}")

@@ -97,23 +97,30 @@ fn temp_name(name: &std::ffi::OsStr, pid: u32) -> OsString {
 /// Test only: the temp file at which to abort the process, counting from 1
 /// (0: never), as abruptly as kill -9, after its bytes are written and
 /// before it is renamed into place ([`crash_at_temp_file`]).
+#[cfg(feature = "test-hooks")]
 static CRASH_AT_TEMP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+#[cfg(feature = "test-hooks")]
 static TEMPS_WRITTEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Test only: abort the process once the `n`-th temp file from now (1 for
 /// the next) is written, before it is renamed into place — the moment a
-/// kill leaves a temp file behind.
+/// kill leaves a temp file behind. Only in builds with test hooks.
+#[cfg(feature = "test-hooks")]
 pub fn crash_at_temp_file(n: usize) {
     TEMPS_WRITTEN.store(0, std::sync::atomic::Ordering::SeqCst);
     CRASH_AT_TEMP.store(n, std::sync::atomic::Ordering::SeqCst);
 }
 
-/// Counts a temp file written; aborts if it is the one [`crash_at_temp_file`] names.
+/// Counts a temp file written; aborts if it is the one
+/// `crash_at_temp_file` names (only in builds with test hooks).
 pub(crate) fn temp_written() {
-    use std::sync::atomic::Ordering;
-    let n = TEMPS_WRITTEN.fetch_add(1, Ordering::SeqCst) + 1;
-    if CRASH_AT_TEMP.load(Ordering::SeqCst) == n {
-        std::process::abort();
+    #[cfg(feature = "test-hooks")]
+    {
+        use std::sync::atomic::Ordering;
+        let n = TEMPS_WRITTEN.fetch_add(1, Ordering::SeqCst) + 1;
+        if CRASH_AT_TEMP.load(Ordering::SeqCst) == n {
+            std::process::abort();
+        }
     }
 }
 
