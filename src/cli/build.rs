@@ -34,7 +34,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     for (path, artifact) in &placed {
         write_artifact(path, artifact)?;
     }
-    std::fs::write(args.out.join("manifest.json"), manifest.to_bytes())
+    crate::state::atomic::write(&args.out.join("manifest.json"), &manifest.to_bytes(), 0o644)
         .with_context(|| format!("writing `{}`", args.out.join("manifest.json").display()))?;
     let hosts = {
         let mut hosts: Vec<&str> = rendered.artifacts.iter().map(|a| a.host.as_str()).collect();
@@ -109,19 +109,8 @@ fn place<'a>(
 }
 
 fn write_artifact(path: &Path, artifact: &Artifact) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating `{}`", parent.display()))?;
-    }
-    std::fs::write(path, &artifact.contents)
-        .with_context(|| format!("writing `{}`", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(artifact.mode))
-            .with_context(|| format!("setting the mode of `{}`", path.display()))?;
-    }
-    Ok(())
+    crate::state::atomic::write(path, &artifact.contents, artifact.mode)
+        .with_context(|| format!("writing `{}`", path.display()))
 }
 
 #[cfg(test)]

@@ -117,7 +117,8 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     if let Some(file) = &args.svg {
         let svg = qr_svg(&spec.headscale.server_url)
             .context("the login server's URL is too long for a QR code")?;
-        std::fs::write(file, svg).with_context(|| format!("writing `{}`", file.display()))?;
+        crate::state::atomic::write(file, svg.as_bytes(), 0o644)
+            .with_context(|| format!("writing `{}`", file.display()))?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

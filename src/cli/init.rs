@@ -55,7 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let facts = detect::this_machine()?;
     let choice = choose_models(&facts, Catalog::bundled())?;
     let text = render(&facts, &choice, args.profile.as_deref());
-    std::fs::write(&args.out, text)
+    crate::state::atomic::write(&args.out, text.as_bytes(), 0o644)
         .with_context(|| format!("cannot write `{}`", args.out.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

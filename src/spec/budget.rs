@@ -68,6 +68,7 @@ pub struct Counting;
 
 // SAFETY: every method forwards to `System` unchanged; the accounting only
 // reads and writes this thread's `Guard` and never allocates.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         charge(layout.size() as isize);
@@ -106,6 +107,7 @@ fn charge(bytes: isize) {
             }
             // SAFETY: the evaluation thread owns an `Arc` of the state for as
             // long as the pointer is set (see `run`).
+            #[allow(unsafe_code)]
             let state = unsafe { &*state };
             let mut reason = state.load(Ordering::Relaxed);
             if reason == RUNNING {

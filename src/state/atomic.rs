@@ -15,6 +15,10 @@
 //! and for the errors a user can fix (permissions, a read-only or full
 //! disk), how.
 
+// The one module that writes files with `std::fs` (clippy.toml refuses it
+// everywhere else).
+#![allow(clippy::disallowed_methods)]
+
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -242,9 +246,44 @@ pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
         .map_err(|e| annotate(e, "creating the directory", dir))
 }
 
+/// Renames `from` over `to` (atomic on one file system); errors name `to`.
+/// The caller syncs the directory ([`sync_dir`]).
+pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to).map_err(|e| annotate(e, "renaming into place", to))
+}
+
+/// Creates `path`, which must not exist, with `mode`, to append records to
+/// it (a journal).
+pub fn create_append(path: &Path, mode: u32) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.append(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
+}
+
+/// Opens `path` to append records to it; creates it (mode 0644 less the
+/// umask) when `create` and it is missing.
+pub fn open_append(path: &Path, create: bool) -> io::Result<File> {
+    OpenOptions::new().append(true).create(create).open(path)
+}
+
+/// Opens (creating, never truncating) the lock file `path` with `mode`.
+pub fn open_lock(path: &Path, mode: u32) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
+}
+
 /// Creates `tmp` (which must not exist) with `mode`, sets exactly `mode`
 /// (the umask may have cleared bits), then writes `bytes` and fsyncs.
-fn write_new(tmp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub(crate) fn write_new(tmp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -17,7 +17,7 @@ use crate::render::manifest::{FORMAT, Manifest};
 use crate::render::units::ServiceUnit;
 use crate::render::{Artifact, Rendered};
 use serde::{Deserialize, Serialize};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Version of `generation.json`.
@@ -273,8 +273,8 @@ impl Store {
             }
             let tmp = atomic::temp_path(&blob, std::process::id());
             let _ = std::fs::remove_file(&tmp);
-            write_synced(&tmp, &artifact.contents, 0o644)?;
-            std::fs::rename(&tmp, &blob).map_err(|e| with_path(e, &blob))?;
+            atomic::write_new(&tmp, &artifact.contents, 0o644)?;
+            atomic::rename(&tmp, &blob)?;
             added = true;
         }
         if added {
@@ -288,16 +288,16 @@ impl Store {
             std::fs::remove_dir_all(&partial).map_err(|e| with_path(e, &partial))?;
         }
         atomic::create_private_dir(&partial)?;
-        write_synced(
+        atomic::write_new(
             &partial.join("manifest.json"),
             &Manifest::of(rendered).to_bytes(),
             0o644,
         )?;
         let mut json = serde_json::to_vec_pretty(info).map_err(io::Error::other)?;
         json.push(b'\n');
-        write_synced(&partial.join("generation.json"), &json, 0o644)?;
+        atomic::write_new(&partial.join("generation.json"), &json, 0o644)?;
         atomic::sync_dir(&partial)?;
-        std::fs::rename(&partial, &final_dir).map_err(|e| with_path(e, &final_dir))?;
+        atomic::rename(&partial, &final_dir)?;
         atomic::sync_dir(&root)
     }
 
@@ -342,18 +342,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-    let mut file = options.open(path).map_err(|e| with_path(e, path))?;
-    file.write_all(bytes).map_err(|e| with_path(e, path))?;
-    file.sync_all().map_err(|e| with_path(e, path))?;
-    atomic::temp_written();
-    Ok(())
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<T> {

@@ -9,7 +9,7 @@
 //! It names files and services, never their contents: secrets stay out.
 
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -140,12 +140,7 @@ impl Journal {
     /// already there belongs to an interrupted run, which must be recovered
     /// first.
     pub fn create(path: &Path) -> io::Result<Self> {
-        let mut options = OpenOptions::new();
-        options.append(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(path)
+        let file = super::atomic::create_append(path, 0o600)
             .map_err(|e| io::Error::new(e.kind(), format!("creating `{}`: {e}", path.display())))?;
         if let Some(dir) = path.parent() {
             super::atomic::sync_dir(dir)?;
@@ -158,9 +153,7 @@ impl Journal {
 
     /// Opens the journal of an interrupted run to append to it.
     pub fn reopen(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
+        let file = super::atomic::open_append(path, false)
             .map_err(|e| io::Error::new(e.kind(), format!("opening `{}`: {e}", path.display())))?;
         Ok(Self {
             file,

@@ -26,7 +26,7 @@
 
 use super::atomic;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -145,15 +145,7 @@ impl StateLock {
         let lock_path = dir.join(LOCK_FILE);
         let info_path = dir.join(LOCK_INFO_FILE);
 
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o644);
-        }
-        let file = options
-            .open(&lock_path)
+        let file = atomic::open_lock(&lock_path, 0o644)
             .map_err(|e| io_error(atomic::annotate(e, "opening", &lock_path)))?;
         match file.try_lock() {
             Ok(()) => {}

@@ -26,7 +26,6 @@ pub mod health;
 pub mod launchctl;
 pub mod systemctl;
 
-use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -229,11 +228,7 @@ impl Runner for Recorder {
         if let Some(path) = &self.log {
             let mut line = serde_json::to_string(argv).map_err(io::Error::other)?;
             line.push('\n');
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?
-                .write_all(line.as_bytes())?;
+            crate::state::atomic::open_append(path, true)?.write_all(line.as_bytes())?;
         }
         Ok(self.answer(argv))
     }
