@@ -18,6 +18,7 @@
 //! record what would run.
 
 pub mod api_key;
+pub mod events;
 pub mod files;
 pub mod headscale;
 pub mod models;
@@ -25,6 +26,7 @@ pub mod service_manager;
 pub mod system;
 mod undo;
 
+pub use events::{Event, Progress};
 pub use headscale::ControlPlane;
 pub use models::ModelStore;
 pub use service_manager::ServiceManager;
@@ -102,25 +104,30 @@ pub fn apply(
     origin: Origin,
     mut services: Option<&mut dyn Services>,
     options: &Options,
-    out: &mut dyn Write,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Outcome> {
     refuse_unapproved_adoption(plan, options)?;
     let mut run = Run::begin(install, desired, options)?;
     for (step, action) in plan.actions.iter().enumerate() {
-        let result = run.step(step, action, services.as_deref_mut(), out);
-        let status = match result {
-            Ok(Ran::Done) => "done",
-            Ok(Ran::Staged) => "not run (staged)",
-            Err(failure) => return run.roll_back(services, &failure, out),
+        let (address, change) = (action.address(), action.change());
+        progress.event(&Event::Started {
+            step,
+            address: &address,
+            change: change.name(),
+        })?;
+        let staged = match run.step(step, action, services.as_deref_mut(), progress.text()) {
+            Ok(ran) => matches!(ran, Ran::Staged),
+            Err(failure) => return run.roll_back(services, &failure, progress),
         };
         run.journal.note(&Record::Done { step })?;
         run.records.push(Record::Done { step });
-        writeln!(
-            out,
-            "  {} {}: {status}",
-            action.change().symbol(),
-            action.address()
-        )?;
+        progress.event(&Event::Done {
+            step,
+            address: &address,
+            change: change.name(),
+            symbol: change.symbol(),
+            staged,
+        })?;
         failpoint(options, step + 1);
     }
     if let Some(services) = services
@@ -128,14 +135,40 @@ pub fn apply(
         && models::touches_ollama(plan)
     {
         match services.check_models(&desired.gateway_models) {
-            Ok(report) => writeln!(out, "  {report}")?,
+            Ok(report) => progress.event(&Event::Checked { report: &report })?,
             Err(failure) => {
                 let failure = format!("checking the gateway's models: {failure}");
-                return run.roll_back(Some(services), &failure, out);
+                return run.roll_back(Some(services), &failure, progress);
             }
         }
     }
-    run.commit(origin, plan.actions.len(), options)
+    let outcome = run.commit(origin, plan.actions.len(), options)?;
+    report(&outcome, progress)?;
+    Ok(outcome)
+}
+
+/// Reports the outcome of a run as its last event.
+fn report(outcome: &Outcome, progress: &mut dyn Progress) -> std::io::Result<()> {
+    progress.event(&match outcome {
+        Outcome::Applied {
+            generation,
+            staged_services,
+        } => Event::Applied {
+            generation: *generation,
+            staged_services: *staged_services,
+        },
+        Outcome::RolledBack {
+            failure,
+            restored,
+            kept,
+            current,
+        } => Event::RolledBack {
+            failure,
+            restored,
+            kept,
+            current: *current,
+        },
+    })
 }
 
 /// Refuses a plan that replaces a file privai did not write, unless
@@ -292,10 +325,11 @@ impl<'a> Run<'a> {
         self,
         services: Option<&mut dyn Services>,
         failure: &str,
-        out: &mut dyn Write,
+        progress: &mut dyn Progress,
     ) -> anyhow::Result<Outcome> {
-        writeln!(out, "  failed: {failure}")?;
-        undo::roll_back(
+        progress.event(&Event::Failed { failure })?;
+        progress.event(&Event::RollingBack)?;
+        let outcome = undo::roll_back(
             &self.state,
             self.from,
             self.to,
@@ -303,8 +337,9 @@ impl<'a> Run<'a> {
             &self.records,
             services,
             failure,
-            out,
-        )
+        )?;
+        report(&outcome, progress)?;
+        Ok(outcome)
     }
 
     /// Makes every rename durable, writes generation `to` and makes it

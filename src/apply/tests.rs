@@ -200,7 +200,7 @@ fn run(root: &Path, desired: &Rendered, services: &mut Fake, adopt: bool) -> Out
         origin(),
         Some(services),
         &options,
-        &mut Vec::new(),
+        &mut crate::output::events::Printer::new(Vec::new(), crate::output::events::Format::Human),
     )
     .unwrap()
 }
@@ -331,7 +331,7 @@ fn a_file_privai_did_not_write_is_refused_without_adopt_and_kept_aside_with_it()
         origin(),
         None,
         &Options::default(),
-        &mut Vec::new(),
+        &mut crate::output::events::Printer::new(Vec::new(), crate::output::events::Format::Human),
     )
     .unwrap_err()
     .to_string();
@@ -473,7 +473,10 @@ fn a_file_or_secret_path_outside_the_root_is_refused_and_nothing_outside_is_writ
             origin(),
             Some(&mut Fake::default()),
             &Options::default(),
-            &mut Vec::new(),
+            &mut crate::output::events::Printer::new(
+                Vec::new(),
+                crate::output::events::Format::Human,
+            ),
         )
         .unwrap();
 

@@ -7,7 +7,6 @@ use crate::render::units::ServiceUnit;
 use crate::state::generations::Store;
 use crate::state::journal::{self, Journal, Record, Verb};
 use crate::state::{Install, StateDir, atomic};
-use std::io::Write;
 
 /// What [`recover`] found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,12 +112,10 @@ pub(super) fn roll_back(
     records: &[Record],
     services: Option<&mut dyn Services>,
     failure: &str,
-    out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     journal.append(&Record::RollbackStarted {
         reason: failure.to_owned(),
     })?;
-    writeln!(out, "  rolling back")?;
     let restored = undo_records(records, services);
     Store::new(state.clone()).remove(to)?;
     journal.append(&Record::RolledBack)?;

@@ -4,9 +4,11 @@
 use super::Exit;
 use super::plan::{Prepared, observe_and_plan, prepare};
 use super::target::{self, TargetArgs};
+use crate::apply::{Event, Progress};
 use crate::apply::{Options, Outcome};
 use crate::lockfile::LockFile;
 use crate::output::apply_view;
+use crate::output::events::{Format, Printer};
 use crate::output::sink::Sink;
 use crate::render::manifest::Manifest;
 use crate::state::generations::Origin;
@@ -41,6 +43,11 @@ pub struct Args {
     /// service's own, 60 s).
     #[arg(long, value_name = "SECS")]
     pub health_timeout: Option<u64>,
+    /// Print the run as JSON lines, one event each (the plan, each step
+    /// started and done, progress, failure, the outcome). Needs
+    /// --auto-approve or a saved plan: there is no one to ask.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `privai apply`.
@@ -76,6 +83,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         spec_sha256: prepared.spec_sha256.clone(),
     };
     let approved = args.auto_approve || saved.is_some();
+    if args.json && !approved {
+        anyhow::bail!(
+            "`privai apply --json` cannot ask for approval; nothing was changed. Pass --auto-approve, or apply a saved plan (`privai plan -o plan.json`, then `privai apply plan.json --json`)"
+        );
+    }
     execute(
         &prepared,
         origin,
@@ -86,6 +98,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             adopt: args.adopt,
             prune: args.prune,
             health_timeout: args.health_timeout,
+            json: args.json,
         },
     )
 }
@@ -111,6 +124,8 @@ pub(super) struct Choices {
     pub prune: bool,
     /// `--health-timeout`.
     pub health_timeout: Option<u64>,
+    /// `--json`: events as JSON lines.
+    pub json: bool,
 }
 
 /// Plans `prepared` and applies it (shared by `apply` and `rollback`),
@@ -127,6 +142,7 @@ pub(super) fn execute(
         adopt,
         prune,
         health_timeout,
+        json,
     } = choices;
     // `--health-timeout` is what the plan shows and apply waits.
     let overridden;
@@ -171,11 +187,23 @@ pub(super) fn execute(
     let notes = crate::output::plan_view::ViewNotes {
         staged: !target::live(install),
     };
-    if plan.is_empty() && observed.generation.is_some() {
+    let format = if json { Format::Json } else { Format::Human };
+    if json {
+        let document = crate::output::plan_json::to_json(
+            &plan,
+            &crate::output::plan_json::JsonContext {
+                generation: observed.generation,
+                fingerprint: observed.fingerprint(),
+                staged: notes.staged,
+            },
+        );
+        Printer::new(&mut out, format).event(&Event::Planned { plan: &document })?;
+    } else {
         out.write_all(crate::output::plan_view::render(&plan, &notes).as_bytes())?;
+    }
+    if plan.is_empty() && observed.generation.is_some() {
         return Ok(Exit::Ok);
     }
-    out.write_all(crate::output::plan_view::render(&plan, &notes).as_bytes())?;
     if plan.adoptions().next().is_some() && !adopt {
         let file = plan
             .adoptions()
@@ -196,7 +224,9 @@ pub(super) fn execute(
         }
         return Ok(Exit::Error);
     }
-    writeln!(out, "\nApplying:")?;
+    if !json {
+        writeln!(out, "\nApplying:")?;
+    }
     out.flush()?;
     if let Some(e) = out.error() {
         anyhow::bail!(
@@ -221,19 +251,25 @@ pub(super) fn execute(
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
         &options,
-        &mut out,
+        &mut Printer::new(&mut out, format),
     )?;
-    apply_view::outcome(
-        &mut out,
-        &plan,
-        &outcome,
-        &Manifest::of(&prepared.desired).hash(),
-    )?;
+    if !json {
+        apply_view::outcome(
+            &mut out,
+            &plan,
+            &outcome,
+            &Manifest::of(&prepared.desired).hash(),
+        )?;
+    }
     if let Outcome::Applied { .. } = outcome
         && observed.ollama.observed()
         && !prepared.spec.as_os_str().is_empty()
     {
-        update_lock(prepared, &mut out)?;
+        if json {
+            update_lock(prepared, &mut std::io::sink())?;
+        } else {
+            update_lock(prepared, &mut out)?;
+        }
     }
     out.flush()?;
     if let Some(e) = out.error() {

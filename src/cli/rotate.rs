@@ -206,7 +206,7 @@ fn run_engine(
         },
         services,
         &options,
-        out,
+        &mut crate::output::events::Printer::new(&mut *out, crate::output::events::Format::Human),
     )?;
     let exit = match &outcome {
         crate::apply::Outcome::Applied { generation, .. } => {

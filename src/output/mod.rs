@@ -2,6 +2,7 @@
 
 pub mod apply_view;
 pub mod diagnostics;
+pub mod events;
 pub mod models;
 pub mod plan_json;
 pub mod plan_view;

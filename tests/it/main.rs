@@ -10,6 +10,7 @@ mod api_headscale;
 mod api_ollama;
 mod apply;
 mod apply_headscale;
+mod apply_json;
 mod apply_podman;
 mod cli;
 mod container;
