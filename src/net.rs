@@ -94,6 +94,30 @@ pub fn host_part(address: &str) -> &str {
     }
 }
 
+/// The host a process on the same machine reaches a service bound to
+/// `address` at (with or without a `:port`): the bind address itself; for a
+/// wildcard, loopback of the same family (`::1` for `::`, which takes IPv4
+/// only where the system maps it; `127.0.0.1` otherwise); `127.0.0.1` for
+/// `localhost`, so that no resolver is asked. Every part of privai that
+/// reaches a local service (health checks, the gateway's Ollama URL, what
+/// `observe` asks) goes through this one function.
+pub fn local_host(address: &str) -> &str {
+    match host_part(address) {
+        "::" => "::1",
+        "" | "0.0.0.0" | "*" | "localhost" => "127.0.0.1",
+        host => host,
+    }
+}
+
+/// `host:port`, with an IPv6 host in brackets.
+pub fn socket_address(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// The port of `host:port`, if there is one.
 pub fn port_part(address: &str) -> Option<u16> {
     let (_, port) = address.trim().rsplit_once(':')?;
@@ -103,6 +127,20 @@ pub fn port_part(address: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_service_is_reached_at_its_bind_address_or_the_loopback_of_its_family() {
+        assert_eq!(local_host("100.64.0.1"), "100.64.0.1");
+        assert_eq!(local_host("127.0.0.1:11434"), "127.0.0.1");
+        assert_eq!(local_host("0.0.0.0"), "127.0.0.1");
+        assert_eq!(local_host(""), "127.0.0.1");
+        assert_eq!(local_host("localhost"), "127.0.0.1");
+        assert_eq!(local_host("::"), "::1");
+        assert_eq!(local_host("[::]:11434"), "::1");
+        assert_eq!(local_host("fd7a:115c:a1e0::1"), "fd7a:115c:a1e0::1");
+        assert_eq!(socket_address("::1", 11434), "[::1]:11434");
+        assert_eq!(socket_address("127.0.0.1", 11434), "127.0.0.1:11434");
+    }
 
     #[test]
     fn prefixes_contain_their_addresses_only() {

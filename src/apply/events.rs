@@ -48,6 +48,11 @@ pub enum Event<'a> {
         /// What the check found.
         report: &'a str,
     },
+    /// `privai.lock` now pins the digests of the spec's models.
+    LockWritten {
+        /// Where.
+        path: &'a str,
+    },
     /// A step or a check failed: the run is undone.
     Failed {
         /// What failed.

@@ -206,3 +206,29 @@ fn missing_parents(path: &Path) -> Vec<PathBuf> {
         .map(Path::to_path_buf)
         .collect()
 }
+
+/// Writes `bytes` (mode 0644) to `path`, a file of the operator's beside
+/// the spec (`privai.lock`), as step `step` of the run: its pre-image saved
+/// and the step journaled first, like any file privai installs, so undoing
+/// the run puts the old file back.
+pub(super) fn write_outside_root(
+    state: &StateDir,
+    step: usize,
+    path: &Path,
+    bytes: &[u8],
+    journal: &mut Journal,
+) -> anyhow::Result<Record> {
+    let pre_image = read_pre_image(state, step, path, false)?;
+    let record = Record::File {
+        step,
+        action: format!("update file {}", path.display()),
+        path: path.to_owned(),
+        backup: pre_image.as_ref().map(|(backup, _)| backup.clone()),
+        saved_as: None,
+        created_dirs: missing_parents(path),
+    };
+    journal.append(&record)?;
+    save(pre_image)?;
+    atomic::write(path, bytes, 0o644)?;
+    Ok(record)
+}

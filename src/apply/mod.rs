@@ -62,6 +62,10 @@ pub struct Options {
     /// N: 0 after the journal starts, k after the k-th action, then after
     /// the generation is written, then after it is made current.
     pub failpoint: Option<usize>,
+    /// `privai.lock` to keep: once the models are in place, the digest of
+    /// each model it lacks is added (and those of models the spec dropped
+    /// removed), as a journaled step of the run, before it commits.
+    pub lock: Option<std::path::PathBuf>,
 }
 
 /// What a run did.
@@ -130,7 +134,7 @@ pub fn apply(
         })?;
         failpoint(options, step + 1);
     }
-    if let Some(services) = services
+    if let Some(services) = services.as_deref_mut()
         && !desired.gateway_models.is_empty()
         && models::touches_ollama(plan)
     {
@@ -140,6 +144,15 @@ pub fn apply(
                 let failure = format!("checking the gateway's models: {failure}");
                 return run.roll_back(Some(services), &failure, progress);
             }
+        }
+    }
+    if let (Some(path), Some(services)) = (&options.lock, services) {
+        match run.keep_lock(plan.actions.len(), path, services) {
+            Ok(true) => progress.event(&Event::LockWritten {
+                path: &path.display().to_string(),
+            })?,
+            Ok(false) => {}
+            Err(failure) => return run.roll_back(Some(services), &failure, progress),
         }
     }
     let outcome = run.commit(origin, plan.actions.len(), options)?;
@@ -318,6 +331,53 @@ impl<'a> Run<'a> {
             )?,
         }
         Ok(Ran::Done)
+    }
+
+    /// Records in `privai.lock` at `path` the digest of each of the spec's
+    /// models it lacks (as Ollama has it now) and drops the models the spec
+    /// no longer names; a pin is never changed here (a tag that moved
+    /// upstream stays flagged until `privai lock --update` accepts it): a file step of the run (`step`, after the plan's),
+    /// journaled with its pre-image, so a rollback or a recovery puts the
+    /// old lock back. Whether the lock changed.
+    fn keep_lock(
+        &mut self,
+        step: usize,
+        path: &std::path::Path,
+        models: &mut dyn ModelStore,
+    ) -> Result<bool, String> {
+        use crate::lockfile::LockFile;
+        let failed = |e: &dyn std::fmt::Display| format!("keeping `{}`: {e}", path.display());
+        let mut lock = LockFile::read(path)
+            .map_err(|e| failed(&e))?
+            .unwrap_or_default();
+        let before = lock.clone();
+        let names: Vec<&str> = self
+            .desired
+            .models
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        for name in &names {
+            if lock.digest(name).is_none()
+                && let Some(digest) = models.local_model(name).map_err(|e| failed(&e))?
+            {
+                lock.set(name, &digest);
+            }
+        }
+        lock.retain(&names);
+        if lock == before {
+            return Ok(false);
+        }
+        files::write_outside_root(
+            &self.state,
+            step,
+            path,
+            lock.render().as_bytes(),
+            &mut self.journal,
+        )
+        .map(|record| self.records.push(record))
+        .map_err(|e| failed(&format!("{e:#}")))?;
+        Ok(true)
     }
 
     /// Undoes what the run did, after `failure`.

@@ -237,6 +237,9 @@ pub(super) fn execute(
         adopt,
         command,
         failpoint: target::failpoint()?,
+        // Kept when Ollama is asked (a live install, or the test recorder).
+        lock: (observed.ollama.observed() && !prepared.spec.as_os_str().is_empty())
+            .then(|| LockFile::path_for(&prepared.spec)),
     };
     #[cfg(feature = "test-hooks")]
     if let Some(n) = target::crash_at_temp_file()? {
@@ -260,16 +263,6 @@ pub(super) fn execute(
             &outcome,
             &Manifest::of(&prepared.desired).hash(),
         )?;
-    }
-    if let Outcome::Applied { .. } = outcome
-        && observed.ollama.observed()
-        && !prepared.spec.as_os_str().is_empty()
-    {
-        if json {
-            update_lock(prepared, &mut std::io::sink())?;
-        } else {
-            update_lock(prepared, &mut out)?;
-        }
     }
     out.flush()?;
     if let Some(e) = out.error() {
@@ -296,41 +289,6 @@ pub(super) fn execute(
         Outcome::Applied { .. } => Exit::Ok,
         Outcome::RolledBack { .. } => Exit::RolledBack,
     })
-}
-
-/// Pins in `privai.lock` (next to the spec) the digest Ollama has of each
-/// model of the spec that the lock does not pin yet, and drops the models
-/// the spec no longer names. A pin is never changed here: a tag that moved
-/// upstream stays flagged until `privai lock --update` accepts it.
-fn update_lock(prepared: &Prepared, out: &mut dyn Write) -> anyhow::Result<()> {
-    let Some(url) = crate::observe::live::ollama_url(&prepared.desired) else {
-        return Ok(());
-    };
-    let path = LockFile::path_for(&prepared.spec);
-    let mut lock = LockFile::read(&path)?.unwrap_or_default();
-    let before = lock.clone();
-    let tags = crate::api::ollama::Client::new(&url)?.tags()?;
-    let names: Vec<&str> = prepared
-        .desired
-        .models
-        .iter()
-        .map(|m| m.name.as_str())
-        .collect();
-    for name in &names {
-        if lock.digest(name).is_none()
-            && let Some(model) = tags
-                .iter()
-                .find(|t| crate::model::model_name::same_model(&t.name, name))
-        {
-            lock.set(name, &model.digest);
-        }
-    }
-    lock.retain(&names);
-    if lock != before {
-        lock.write(&path)?;
-        writeln!(out, "Wrote the models' digests to `{}`.", path.display())?;
-    }
-    Ok(())
 }
 
 fn show(generation: Option<u64>) -> String {

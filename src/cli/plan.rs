@@ -144,28 +144,22 @@ pub(super) fn observe_and_plan(
     });
     plan.notes.extend(held.filter(|_| sets_policy));
     if let Some(spec) = &prepared.model {
-        plan.notes.extend(exact_fit_notes(spec, &observed.ollama));
+        plan.notes
+            .extend(exact_fit_notes(spec, &observed.shown_models));
     }
     Ok((observed, plan, prepared))
 }
 
-/// What the memory fit check says with Ollama's own facts (`/api/show`)
-/// about the models Ollama has: a note for each that does not fit, which
-/// the catalog may have missed. Nothing when Ollama did not answer.
+/// What the memory fit check says with Ollama's own facts (`/api/show`,
+/// observed) about the models Ollama has: a note for each that does not
+/// fit, which the catalog may have missed. Nothing when Ollama did not
+/// answer. Pure.
 fn exact_fit_notes(
     spec: &crate::model::Spec,
-    ollama: &crate::observe::live::OllamaState,
+    shown: &[crate::observe::live::ShownModel],
 ) -> Vec<String> {
-    use crate::observe::live::OllamaState;
     use crate::sizing::fit::{FactsSource, Verdict};
-    let OllamaState::Running { url, models, .. } = ollama else {
-        return Vec::new();
-    };
-    let Ok(client) = crate::api::ollama::Client::new(url) else {
-        return Vec::new();
-    };
-    let wanted: Vec<&str> = spec.ollama.models.iter().map(|m| m.name.as_str()).collect();
-    let (exact, mut notes) = crate::observe::live::exact_facts(&client, models, &wanted);
+    let (exact, mut notes) = crate::observe::live::exact_from(shown);
     if exact.is_empty() {
         return notes;
     }

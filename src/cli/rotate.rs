@@ -195,6 +195,7 @@ fn run_engine(
         adopt: false,
         command,
         failpoint: target::failpoint()?,
+        lock: None,
     };
     let outcome = crate::apply::apply(
         install,

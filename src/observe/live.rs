@@ -271,36 +271,71 @@ pub fn observe_containers(
     out
 }
 
-/// The `/api/show` facts of each model of `wanted` that Ollama (`client`)
-/// has among `local`, for the memory fit check; with a note (one
-/// sentence) for each model it has but could not describe well enough,
-/// which keeps its catalog facts.
+/// What Ollama's `/api/show` said about a model it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownModel {
+    /// The model, as `/api/tags` lists it.
+    pub local: LocalModel,
+    /// Its facts, or why Ollama did not give them.
+    pub facts: Result<crate::observe::ollama::ModelFacts, String>,
+}
+
+/// Asks Ollama (`/api/show`) about each model of `wanted` that it has among
+/// `local`.
+pub fn show_models(client: &Client, local: &[LocalModel], wanted: &[&str]) -> Vec<ShownModel> {
+    use crate::model::model_name::same_model;
+    wanted
+        .iter()
+        .filter_map(|name| local.iter().find(|l| same_model(&l.name, name)))
+        .map(|have| ShownModel {
+            local: have.clone(),
+            facts: client.show(&have.name).map_err(|e| e.to_string()),
+        })
+        .collect()
+}
+
+/// The exact facts of the shown models, for the memory fit check; with a
+/// note (one sentence) for each model Ollama could not describe well
+/// enough, which keeps its catalog facts. Pure.
+pub fn exact_from(shown: &[ShownModel]) -> (crate::sizing::fit::Exact, Vec<String>) {
+    use crate::sizing::fit::{Exact, OllamaModel};
+    let mut exact = Exact::none();
+    let mut notes = Vec::new();
+    for ShownModel { local, facts } in shown {
+        match facts {
+            Ok(show) => match OllamaModel::from_api(local, show) {
+                Some(facts) => exact.insert(facts),
+                None => notes.push(format!(
+                    "Ollama's facts about {} lack the layers, KV heads, head size or context length: catalog facts",
+                    local.name
+                )),
+            },
+            Err(e) => notes.push(format!(
+                "Ollama did not describe {} ({e}): catalog facts",
+                local.name
+            )),
+        }
+    }
+    (exact, notes)
+}
+
+/// [`show_models`] of the spec's models, when Ollama answered.
+pub fn observe_shown_models(desired: &Rendered, ollama: &OllamaState) -> Vec<ShownModel> {
+    let OllamaState::Running { url, models, .. } = ollama else {
+        return Vec::new();
+    };
+    let Ok(client) = Client::new(url) else {
+        return Vec::new();
+    };
+    let wanted: Vec<&str> = desired.models.iter().map(|m| m.name.as_str()).collect();
+    show_models(&client, models, &wanted)
+}
+
+/// [`show_models`], then [`exact_from`].
 pub fn exact_facts(
     client: &Client,
     local: &[LocalModel],
     wanted: &[&str],
 ) -> (crate::sizing::fit::Exact, Vec<String>) {
-    use crate::model::model_name::same_model;
-    use crate::sizing::fit::{Exact, OllamaModel};
-    let mut exact = Exact::none();
-    let mut notes = Vec::new();
-    for name in wanted {
-        let Some(have) = local.iter().find(|l| same_model(&l.name, name)) else {
-            continue;
-        };
-        match client.show(&have.name) {
-            Ok(show) => match OllamaModel::from_api(have, &show) {
-                Some(facts) => exact.insert(facts),
-                None => notes.push(format!(
-                    "Ollama's facts about {} lack the layers, KV heads, head size or context length: catalog facts",
-                    have.name
-                )),
-            },
-            Err(e) => notes.push(format!(
-                "Ollama did not describe {} ({e}): catalog facts",
-                have.name
-            )),
-        }
-    }
-    (exact, notes)
+    exact_from(&show_models(client, local, wanted))
 }

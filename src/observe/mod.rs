@@ -47,6 +47,7 @@ pub fn observe_all(
     if live {
         observed.ollama = live::observe_ollama(desired);
         observed.model_downloads = live::observe_model_downloads(desired, &observed.ollama);
+        observed.shown_models = live::observe_shown_models(desired, &observed.ollama);
         observed.headscale = live::observe_headscale(desired, install)?;
         observed.key_records = crate::state::keys::read_records(&install.state_dir())?;
         observed.now = Some(std::time::SystemTime::now());
@@ -124,6 +125,9 @@ pub struct Observed {
     /// (its manifest's layers) or a file (its size), by the spec's name;
     /// models whose source did not answer are missing.
     pub model_downloads: BTreeMap<String, u64>,
+    /// What Ollama's `/api/show` said about each model of the spec it has,
+    /// for the memory fit check with Ollama's own facts.
+    pub shown_models: Vec<live::ShownModel>,
 }
 
 /// A secret file, as observed: digests only.

@@ -65,6 +65,9 @@ impl<W: Write> Progress for Printer<W> {
                 writeln!(out, "  {symbol} {address}: {status}")
             }
             Event::Checked { report } => writeln!(out, "  {report}"),
+            Event::LockWritten { path } => {
+                writeln!(out, "  wrote the models' digests to `{path}`")
+            }
             Event::Failed { failure } => writeln!(out, "  failed: {failure}"),
             Event::RollingBack => writeln!(out, "  rolling back"),
             // The outcome's summary is `apply_view`'s, with the plan's counts.

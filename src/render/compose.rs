@@ -612,16 +612,10 @@ fn bracketed(host: &str) -> String {
     }
 }
 
-/// Ollama's address as a process on its host reaches it: its own listen
-/// address, loopback when it listens on every address.
+/// Ollama's address as a process on its host reaches it
+/// ([`crate::net::local_host`]).
 fn local_ollama_address(spec: &Spec) -> String {
-    match bind_kind(&spec.ollama.listen) {
-        BindKind::Wildcard => "127.0.0.1".to_owned(),
-        BindKind::Loopback if host_part(&spec.ollama.listen) == "localhost" => {
-            "127.0.0.1".to_owned()
-        }
-        _ => host_part(&spec.ollama.listen).to_owned(),
-    }
+    crate::net::local_host(&spec.ollama.listen).to_owned()
 }
 
 /// Where the relay between container networks (macOS) finds Ollama, and

@@ -236,13 +236,7 @@ fn headscale_health(spec: &Spec) -> Health {
 /// `ip:port` as the host itself reaches a listener bound to `ip`: a
 /// wildcard address is reached on loopback.
 fn local_addr(ip: &str, port: u16) -> String {
-    let ip = ip.trim_start_matches('[').trim_end_matches(']');
-    match ip {
-        "" | "0.0.0.0" => format!("127.0.0.1:{port}"),
-        "::" => format!("[::1]:{port}"),
-        ip if ip.contains(':') => format!("[{ip}]:{port}"),
-        ip => format!("{ip}:{port}"),
-    }
+    crate::net::socket_address(crate::net::local_host(ip), port)
 }
 
 /// `(ip, port)` of a listen address `ip:port` or `[v6]:port`.

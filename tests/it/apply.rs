@@ -1072,6 +1072,76 @@ fn privai_lock_flags_a_moved_tag_and_update_records_what_ollama_has() {
 }
 
 #[test]
+fn privai_lock_is_a_journaled_step_a_run_killed_before_it_commits_puts_the_old_lock_back() {
+    let seed = Seed::new();
+    let spec = seed.spec("a.ncl", "");
+    let lock_path = seed.dir.path().join("privai.lock");
+    // An older lock, pinning a model the spec no longer names: the run drops
+    // it and adds the spec's models, then is killed after the generation is
+    // written, before it is made current (checkpoint actions + 1).
+    let old = format!(
+        "version = 1\n\n[[model]]\nname = \"gone:1b\"\ndigest = \"sha256:{}\"\n",
+        "a".repeat(64)
+    );
+    std::fs::write(&lock_path, &old).unwrap();
+    let planned = privai(
+        [
+            OsStr::new("plan"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            seed.root().as_os_str(),
+            "--json".as_ref(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+        ],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let steps = plan["resource_changes"].as_array().unwrap().len();
+    let root = seed.root();
+    let killed = privai(
+        [
+            OsStr::new("apply"),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ],
+        &[
+            ("PRIVAI_TEST_SERVICES", seed.log().as_os_str()),
+            ("PRIVAI_TEST_HS_KEY", OsStr::new(HEADSCALE_KEY)),
+            (
+                "PRIVAI_TEST_FAILPOINT",
+                OsStr::new(&(steps + 1).to_string()),
+            ),
+        ],
+    );
+    assert_eq!(killed.status.code(), None, "{}", show(&killed));
+    assert!(
+        stdout(&killed).contains("wrote the models' digests to `"),
+        "{}",
+        show(&killed)
+    );
+    assert_ne!(std::fs::read_to_string(&lock_path).unwrap(), old);
+    // The next command recovers: the run had not committed, so the lock is
+    // the old one again.
+    let next = seed.plan(&spec);
+    assert!(
+        String::from_utf8_lossy(&next.stderr).contains("was interrupted"),
+        "{}",
+        show(&next)
+    );
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), old);
+    // Applied to the end, it pins the spec's models and drops the other.
+    assert_eq!(seed.apply(&spec, &[]).status.code(), Some(0));
+    let written = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(!written.contains("gone:1b"), "{written}");
+    let have = seed.ollama.local_digest("codellama:13b").unwrap();
+    assert!(written.contains(&have), "{written}");
+}
+
+#[test]
 fn prune_removes_only_models_privai_pulled_that_the_spec_dropped() {
     let seed = Seed::new();
     let a = seed.spec("a.ncl", "");
