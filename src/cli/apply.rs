@@ -170,16 +170,18 @@ pub(super) fn execute(
             .as_deref_mut()
             .map(|s| s as &mut dyn crate::apply::Services),
     )?;
-    let (observed, plan, live) = observe_and_plan(prepared, prune)?;
+    let (observed, mut plan, live) = observe_and_plan(prepared, prune)?;
     let prepared = &live;
-    if let Some(saved) = saved
-        && saved.fingerprint != observed.fingerprint()
-    {
-        anyhow::bail!(
-            "the saved plan is stale: the installed system changed since the plan was made (current generation {} then, {} now, or files differ); nothing was changed. Run `privai plan -o` again and review the new plan",
-            show(saved.generation),
-            show(observed.generation)
-        );
+    if let Some(saved) = saved {
+        if saved.fingerprint != observed.fingerprint() {
+            anyhow::bail!(
+                "the saved plan is stale: the installed system changed since the plan was made (current generation {} then, {} now, or files differ); nothing was changed. Run `privai plan -o` again and review the new plan",
+                show(saved.generation),
+                show(observed.generation)
+            );
+        }
+        // Exactly what was reviewed: the saved actions, read back.
+        plan.actions = saved.actions.clone();
     }
     // A closed stdout (`| head`) must neither stop a run half-way nor pass
     // for success: the run goes on to its end and the loss is reported.

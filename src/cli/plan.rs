@@ -244,6 +244,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             generation: observed.generation,
             fingerprint: observed.fingerprint(),
             plan: json(&plan, &observed, &prepared.install),
+            actions: plan.actions.clone(),
         };
         saved.write(file)?;
         if !args.json {

@@ -3,8 +3,10 @@
 //! carries out exactly what was reviewed — and refuses, rather than
 //! re-plans, once the spec or the system has changed since.
 //!
-//! A saved plan holds hashes and the JSON plan ([`crate::output::plan_json`]),
-//! never a secret.
+//! A saved plan holds hashes, the actions themselves (which `apply FILE`
+//! carries out, read back from the file) and, for people and tools, the
+//! JSON plan ([`crate::output::plan_json`]); never a secret (actions carry
+//! digests of secrets, never their values).
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// The `kind` every saved plan carries.
 pub const KIND: &str = "privai-saved-plan";
 /// Version of the saved-plan format.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Where the plan was to be applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +48,8 @@ pub struct SavedPlan {
     pub fingerprint: String,
     /// The plan, as `privai plan --json` prints it.
     pub plan: serde_json::Value,
+    /// The actions, in order: what `privai apply FILE` carries out.
+    pub actions: Vec<crate::plan::Action>,
 }
 
 impl SavedPlan {

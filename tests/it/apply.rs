@@ -788,6 +788,47 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_stale() {
 }
 
 #[test]
+fn a_saved_plan_holds_its_actions_and_apply_carries_out_those_it_reads_back() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    let saved = seed.dir.path().join("a.plan");
+    let root = seed.root();
+    let plan = privai(
+        [
+            OsStr::new("plan"),
+            a.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            saved.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let actions = document["actions"].as_array().unwrap().clone();
+    let planned = document["plan"]["resource_changes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(actions.len(), planned.len());
+    assert_eq!(actions[0]["domain"], "file");
+    // Keep only the first action: apply carries out what the file holds.
+    document["actions"] = serde_json::json!([actions[0]]);
+    std::fs::write(&saved, serde_json::to_vec(&document).unwrap()).unwrap();
+    let out = privai([OsStr::new("apply"), saved.as_os_str()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = stdout(&out);
+    let done: Vec<&str> = text.lines().filter(|l| l.ends_with(": done")).collect();
+    assert_eq!(done.len(), 1, "{text}");
+    assert!(
+        done[0].contains(planned[0]["address"].as_str().unwrap()),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_file_edited_outside_privai_is_reported_as_drift_and_put_back() {
     let seed = Seed::new();
     let a = seed.spec("a.ncl", "");
