@@ -51,6 +51,7 @@ installers=(
   tests/tools/install-tailscale.sh
   tests/tools/install-ollama.sh
   tests/tools/install-gguf.sh
+  tests/tools/install-synapse.sh
 )
 for installer in "${installers[@]}"; do
   "$installer"
