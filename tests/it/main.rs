@@ -14,6 +14,7 @@ mod diagram;
 mod enroll;
 mod flake;
 mod fuzz_loaders;
+mod homeserver;
 mod init;
 mod models_live;
 mod ollama_real;
