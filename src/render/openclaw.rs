@@ -85,7 +85,11 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
     );
     let mut channels = Map::new();
     for (id, channel) in openclaw.channels.iter() {
-        channels.insert(id.to_owned(), channel_value(id, channel, &mut providers));
+        let mut value = channel_value(id, channel, &mut providers);
+        if id == "matrix" {
+            matrix_value(spec, host, openclaw, &mut value);
+        }
+        channels.insert(id.to_owned(), value);
     }
     let models = gateway_models(openclaw);
     let primary = models
@@ -305,6 +309,46 @@ fn channel_value(id: &str, channel: &Channel, providers: &mut Map<String, Value>
         }
     }
     value
+}
+
+/// The Matrix channel on the spec's own homeserver: its URL through the
+/// relay (a private address, which OpenClaw refuses unless told
+/// `network.dangerouslyAllowPrivateNetwork`), the AI's account
+/// `@AI_USER:SERVER_NAME`, invitations joined (only the spec's users have
+/// accounts: registration is closed), and every spec user name in
+/// `dm.allowFrom` written as that user's Matrix ID. Left as it is when the
+/// spec deploys no homeserver.
+fn matrix_value(spec: &Spec, host: &Host, openclaw: &Openclaw, value: &mut Value) {
+    let (Some(url), Some(server_name)) = (
+        compose::homeserver_url(spec, host, openclaw),
+        spec.matrix_server_name(),
+    ) else {
+        return;
+    };
+    let map = value.as_object_mut().expect("an object");
+    map.insert("homeserver".into(), json!(url));
+    map.insert(
+        "network".into(),
+        json!({"dangerouslyAllowPrivateNetwork": true}),
+    );
+    map.insert(
+        "userId".into(),
+        json!(format!("@{}:{server_name}", spec.homeserver.ai_user)),
+    );
+    map.insert("autoJoin".into(), json!("always"));
+    if let Some(allow) = map
+        .get_mut("dm")
+        .and_then(|dm| dm.get_mut("allowFrom"))
+        .and_then(Value::as_array_mut)
+    {
+        for entry in allow.iter_mut() {
+            if let Some(name) = entry.as_str()
+                && spec.users.iter().any(|u| u.name == name)
+            {
+                *entry = json!(format!("@{name}:{server_name}"));
+            }
+        }
+    }
 }
 
 /// A file secret provider reading `/run/secrets/NAME` whole.

@@ -892,3 +892,85 @@ fn the_homelab_gateway_reaches_a_loopback_ollama_under_podman() {
 
     drop(cleanup);
 }
+
+/// The seed on `platform` with the private homeserver on the gateway's
+/// host and a Matrix channel instead of Telegram.
+fn seed_on_matrix(platform: privai::model::Platform) -> Spec {
+    let mut spec = load("examples/seed-home.ncl");
+    spec.hosts[0].platform = platform;
+    spec.hosts[0].roles.push(privai::model::Role::Homeserver);
+    spec.openclaw.channels.telegram = None;
+    spec.openclaw.channels.matrix = Some(privai::model::Channel {
+        enabled: true,
+        dm_policy: privai::model::ChannelPolicy::Allowlist,
+        allow_from: vec!["user1".into(), "@friend:elsewhere.example".into()],
+        group_policy: privai::model::GroupPolicy::Disabled,
+        token: Some("env:MATRIX_AI_TOKEN".into()),
+        account: None,
+    });
+    spec
+}
+
+#[test]
+fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_validates_it() {
+    use privai::model::Platform;
+    for (platform, url, route) in [
+        (
+            Platform::Darwin,
+            "http://10.254.89.3:8008",
+            "10.254.89.3:8008=host.containers.internal:8008",
+        ),
+        (
+            Platform::Linux,
+            "http://10.254.89.1:8008",
+            "10.254.89.1:8008=127.0.0.1:8008",
+        ),
+    ] {
+        let spec = seed_on_matrix(platform);
+        let rendered = artifacts(&spec);
+        let json = text(artifact(&rendered, "/openclaw.json"));
+        let config: serde_json::Value = serde_json::from_str(json).unwrap();
+        let matrix = &config["channels"]["matrix"];
+        assert_eq!(matrix["homeserver"], url, "{matrix}");
+        assert_eq!(matrix["userId"], "@ai:openclaw-server.tailnet.home.arpa");
+        assert_eq!(matrix["network"]["dangerouslyAllowPrivateNetwork"], true);
+        assert_eq!(matrix["autoJoin"], "always");
+        assert_eq!(
+            matrix["dm"],
+            serde_json::json!({"policy": "allowlist", "allowFrom": [
+                "@user1:openclaw-server.tailnet.home.arpa", "@friend:elsewhere.example"]})
+        );
+        // The AI account's token from a file secret, never inline.
+        let provider = matrix["accessToken"]["provider"].as_str().unwrap();
+        assert_eq!(
+            config["secrets"]["providers"][provider]["path"],
+            format!("/run/secrets/{provider}")
+        );
+        // The relay carries the hop.
+        let compose = text(artifact(&rendered, "/compose.yaml"));
+        assert!(compose.contains(route), "{platform:?}: no {route} in\n{compose}");
+        // The real OpenClaw accepts the channel.
+        let output = validate(json);
+        assert!(
+            output.status.success(),
+            "openclaw rejects the Matrix channel:\n{}\n{}\n{json}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn openclaw_rejects_a_matrix_channel_with_an_unknown_dm_policy() {
+    // The validator knows the Matrix channel's schema: the check above is
+    // not vacuous.
+    let spec = seed_on_matrix(privai::model::Platform::Darwin);
+    let rendered = artifacts(&spec);
+    let json = text(artifact(&rendered, "/openclaw.json"));
+    let bad = json.replace("\"policy\": \"allowlist\"", "\"policy\": \"everyone\"");
+    assert_ne!(bad, json);
+    let output = validate(&bad);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "accepted: {stdout}");
+    assert!(stdout.contains("channels.matrix.dm.policy"), "{stdout}");
+}
