@@ -155,6 +155,10 @@ pub const DUPLICATE_KEY: &str = "PRV092";
 pub const NUMBER_RANGE: &str = "PRV093";
 /// The Nickel engine failed inside (a bug in Nickel, met by this spec).
 pub const ENGINE_FAILURE: &str = "PRV094";
+/// An enabled channel carries messages through a third party's cloud.
+pub const CLOUD_CHANNEL: &str = "PRV097";
+/// A channel's `cloud_reason` is not a reason, or acknowledges nothing.
+pub const CLOUD_REASON: &str = "PRV098";
 
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -383,5 +387,13 @@ pub const ALL: &[(&str, &str)] = &[
     (
         TAG_UPPERCASE,
         "a tag has upper-case letters, which Headscale refuses",
+    ),
+    (
+        CLOUD_CHANNEL,
+        "a channel carries messages through a third party's cloud",
+    ),
+    (
+        CLOUD_REASON,
+        "a channel's `cloud_reason` is not a reason, or acknowledges nothing",
     ),
 ];

@@ -14,6 +14,7 @@ mod models;
 mod network;
 mod open_ports;
 mod paths;
+mod privacy;
 mod references;
 mod secrets;
 mod services;
@@ -38,6 +39,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("headscale", headscale::check),
     ("gateway", gateway::check),
     ("hardening", hardening::check),
+    ("privacy", privacy::check),
     ("secrets", secrets::check),
     ("paths", paths::check),
     ("models", models::check),

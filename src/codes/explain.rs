@@ -302,6 +302,14 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         TAG_UPPERCASE,
         "A tag (on a device, a host, or in `acl.tag_owners`) has upper-case letters. Headscale 0.29 refuses such a tag (`tag should be lowercase`): a key with it cannot be created and a node cannot be given it.\n\nFix: write the tag in lower case, e.g. `tag:mobile`.",
     ),
+    (
+        CLOUD_CHANNEL,
+        "An enabled OpenClaw channel carries every message and every answer through a company's servers: Telegram, WhatsApp, Discord and Slack read them in the clear; Signal and iMessage relay them end-to-end encrypted but still see who talks to the AI, and when; a Matrix channel with no homeserver in the spec talks to someone else's homeserver. The rest of the system keeps everything on the tailnet, so such a channel is the one place the conversation leaves it.\n\nFix: deploy the private homeserver (add `'homeserver` to a host's `roles`) and talk to the AI through `openclaw.channels.matrix` from a Matrix app on the tailnet. If the cloud channel is deliberate, acknowledge it on the channel with `cloud_reason = \"...\"` (a full sentence); the warning then goes away.",
+    ),
+    (
+        CLOUD_REASON,
+        "A channel's `cloud_reason` acknowledges that its messages pass through a third party's cloud. It must be a real reason (a full sentence of at least 20 characters, not a placeholder such as `TODO`), and it must acknowledge something: on the Matrix channel with the spec's own homeserver, or on a disabled channel, nothing leaves the tailnet.\n\nFix: write why the channel needs the cloud, or remove the stale `cloud_reason` so that it cannot silently allow a later change.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.

@@ -907,6 +907,7 @@ fn seed_on_matrix(platform: privai::model::Platform) -> Spec {
         group_policy: privai::model::GroupPolicy::Disabled,
         token: Some("env:MATRIX_AI_TOKEN".into()),
         account: None,
+        cloud_reason: None,
     });
     spec
 }
