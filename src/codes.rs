@@ -159,6 +159,10 @@ pub const ENGINE_FAILURE: &str = "PRV094";
 pub const CLOUD_CHANNEL: &str = "PRV097";
 /// A channel's `cloud_reason` is not a reason, or acknowledges nothing.
 pub const CLOUD_REASON: &str = "PRV098";
+/// The homeserver should listen on the tailnet but its host has no pinned address.
+pub const HOMESERVER_UNREACHABLE: &str = "PRV099";
+/// The Matrix channel on the spec's homeserver has no token to sign in with.
+pub const MATRIX_NO_TOKEN: &str = "PRV100";
 
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -395,5 +399,13 @@ pub const ALL: &[(&str, &str)] = &[
     (
         CLOUD_REASON,
         "a channel's `cloud_reason` is not a reason, or acknowledges nothing",
+    ),
+    (
+        HOMESERVER_UNREACHABLE,
+        "the homeserver should listen on the tailnet, but its host has no `tailnet_ip`",
+    ),
+    (
+        MATRIX_NO_TOKEN,
+        "the Matrix channel has no `token` for the AI's account",
     ),
 ];

@@ -9,6 +9,7 @@ mod acl;
 mod gateway;
 mod hardening;
 mod headscale;
+mod homeserver;
 pub mod hint_syntax;
 mod models;
 mod network;
@@ -40,6 +41,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("gateway", gateway::check),
     ("hardening", hardening::check),
     ("privacy", privacy::check),
+    ("homeserver", homeserver::check),
     ("secrets", secrets::check),
     ("paths", paths::check),
     ("models", models::check),

@@ -310,6 +310,14 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         CLOUD_REASON,
         "A channel's `cloud_reason` acknowledges that its messages pass through a third party's cloud. It must be a real reason (a full sentence of at least 20 characters, not a placeholder such as `TODO`), and it must acknowledge something: on the Matrix channel with the spec's own homeserver, or on a disabled channel, nothing leaves the tailnet.\n\nFix: write why the channel needs the cloud, or remove the stale `cloud_reason` so that it cannot silently allow a later change.",
     ),
+    (
+        HOMESERVER_UNREACHABLE,
+        "With `homeserver.tailnet` on (the default), Synapse listens on loopback and on its host's tailnet address, which privai writes into `homeserver.yaml`; that needs the address pinned as the host's `tailnet_ip`. Without it Synapse listens on loopback only, and no phone or laptop of the tailnet reaches it.\n\nFix: pin the host's address (`tailnet_ip = \"100.64.0.1\"`, inside `headscale.prefixes.v4`), or set `homeserver.tailnet = false` if only the host itself should reach the homeserver.",
+    ),
+    (
+        MATRIX_NO_TOKEN,
+        "OpenClaw's Matrix channel signs in to the spec's homeserver as the AI's account (`@AI_USER:SERVER_NAME`, from `homeserver.ai_user`) with an access token, read from the secret `openclaw.channels.matrix.token` references. Without it the channel cannot start.\n\nFix: once the homeserver runs, create the AI's account with the registration shared secret privai generated (`register_new_matrix_user -u ai -k \"$(sudo cat SECRET_FILE)\" http://127.0.0.1:8008`), log in as it (`POST /_matrix/client/v3/login`), and reference the access token: `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.
