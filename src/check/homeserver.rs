@@ -85,7 +85,10 @@ mod tests {
             [("PRV100", "openclaw.channels.matrix".to_owned())]
         );
         assert_eq!(
-            ours(ip, r#"openclaw.channels.matrix = { token = "env:MATRIX_AI_TOKEN" },"#),
+            ours(
+                ip,
+                r#"openclaw.channels.matrix = { token = "env:MATRIX_AI_TOKEN" },"#
+            ),
             []
         );
         assert_eq!(

@@ -133,7 +133,10 @@ mod tests {
         );
         assert_eq!(
             privacy(r#"openclaw.channels.telegram = { cloud_reason = "TODO" },"#),
-            [("PRV098", "openclaw.channels.telegram.cloud_reason".to_owned())]
+            [(
+                "PRV098",
+                "openclaw.channels.telegram.cloud_reason".to_owned()
+            )]
         );
     }
 
@@ -164,6 +167,9 @@ mod tests {
         let d = diagnostics.iter().find(|d| d.code == "PRV097").unwrap();
         let hint = d.hint.clone().unwrap_or_default();
         assert!(hint.contains("'homeserver"), "{hint}");
-        assert!(hint.contains("openclaw.channels.discord.cloud_reason"), "{hint}");
+        assert!(
+            hint.contains("openclaw.channels.discord.cloud_reason"),
+            "{hint}"
+        );
     }
 }

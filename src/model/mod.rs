@@ -477,9 +477,12 @@ impl Spec {
     /// host runs the homeserver.
     pub fn matrix_server_name(&self) -> Option<String> {
         let (homeserver, host) = self.homeserver()?;
-        Some(homeserver.server_name.clone().unwrap_or_else(|| {
-            format!("{}.{}", host.name, self.headscale.dns.base_domain)
-        }))
+        Some(
+            homeserver
+                .server_name
+                .clone()
+                .unwrap_or_else(|| format!("{}.{}", host.name, self.headscale.dns.base_domain)),
+        )
     }
 
     /// The gateway's settings, when a host runs it.

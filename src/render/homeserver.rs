@@ -83,10 +83,7 @@ pub fn registration_secret_path(layout: &Layout) -> String {
 /// (`/run/credentials/UNIT/NAME`), or the file itself on macOS.
 fn served(layout: &Layout, name: &str, file: String) -> String {
     match layout.platform() {
-        Platform::Linux => format!(
-            "/run/credentials/{}.service/{name}",
-            layout.unit(SERVICE)
-        ),
+        Platform::Linux => format!("/run/credentials/{}.service/{name}", layout.unit(SERVICE)),
         Platform::Darwin => file,
     }
 }
@@ -400,18 +397,18 @@ mod tests {
         assert_eq!(y["server_name"], v("box.tailnet.home.arpa"));
         let listener = &y["listeners"][0];
         assert_eq!(listener["port"], v("8008"));
-        assert_eq!(
-            listener["bind_addresses"],
-            v("[127.0.0.1, 100.64.0.1]")
-        );
-        assert_eq!(
-            listener["resources"][0]["names"],
-            v("[client]")
-        );
+        assert_eq!(listener["bind_addresses"], v("[127.0.0.1, 100.64.0.1]"));
+        assert_eq!(listener["resources"][0]["names"], v("[client]"));
         assert_eq!(y["enable_registration"], v("false"));
         assert_eq!(y["report_stats"], v("false"));
-        assert_eq!(y["federation_domain_whitelist"], serde_yaml_ng::Value::Sequence(vec![]));
-        assert_eq!(y["trusted_key_servers"], serde_yaml_ng::Value::Sequence(vec![]));
+        assert_eq!(
+            y["federation_domain_whitelist"],
+            serde_yaml_ng::Value::Sequence(vec![])
+        );
+        assert_eq!(
+            y["trusted_key_servers"],
+            serde_yaml_ng::Value::Sequence(vec![])
+        );
         assert_eq!(
             y["database"]["args"]["database"],
             v("/var/lib/privai/homeserver/homeserver.db")
@@ -431,15 +428,13 @@ mod tests {
             v("[client, federation]")
         );
         assert!(y.get("federation_domain_whitelist").is_none());
-        assert_eq!(
-            y["listeners"][0]["bind_addresses"],
-            v("[127.0.0.1]")
-        );
+        assert_eq!(y["listeners"][0]["bind_addresses"], v("[127.0.0.1]"));
     }
 
     #[test]
     fn postgres_reads_its_password_file_as_a_credential_on_linux_and_directly_on_macos() {
-        let database = "database = { kind = 'postgres, password_file = \"/etc/privai/secrets/pgpass\" }";
+        let database =
+            "database = { kind = 'postgres, password_file = \"/etc/privai/secrets/pgpass\" }";
         let linux = spec("linux", database);
         let y = yaml(&linux);
         assert_eq!(y["database"]["name"], v("psycopg2"));

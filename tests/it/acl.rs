@@ -194,7 +194,11 @@ fn privai_acl_shows_the_homeserver_and_who_reaches_it() {
         .current_dir(repo(""))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let m = &report["matrix"];
     let services = m["services"].as_array().unwrap();

@@ -79,9 +79,7 @@ fn adapt(value: &mut serde_yaml_ng::Value, tree: &Path, credentials: &[(String, 
             };
             *s = moved.display().to_string();
         }
-        Y::Sequence(items) => items
-            .iter_mut()
-            .for_each(|v| adapt(v, tree, credentials)),
+        Y::Sequence(items) => items.iter_mut().for_each(|v| adapt(v, tree, credentials)),
         Y::Mapping(map) => map
             .iter_mut()
             .for_each(|(_, v)| adapt(v, tree, credentials)),
@@ -128,7 +126,9 @@ fn client(path: &str) -> String {
 
 /// Percent-encodes a room id or user id for a URL path.
 fn encode(id: &str) -> String {
-    id.replace('!', "%21").replace(':', "%3A").replace('@', "%40")
+    id.replace('!', "%21")
+        .replace(':', "%3A")
+        .replace('@', "%40")
 }
 
 #[test]
@@ -166,13 +166,19 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
     let secret_file = staged(&tree, "/etc/privai/secrets/homeserver-registration-secret");
     let secret = std::fs::read_to_string(&secret_file).unwrap();
     assert_eq!(
-        std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777,
+        std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
         0o600
     );
     assert!(secret.trim().len() >= 32, "a generated secret");
 
     // The unit's command line, its credentials and its state directory.
-    let [exec] = settings(&unit, "ExecStart").try_into().expect("one ExecStart=");
+    let [exec] = settings(&unit, "ExecStart")
+        .try_into()
+        .expect("one ExecStart=");
     assert!(!exec.contains('"'), "plain words: {exec}");
     let mut argv: Vec<String> = exec.split_whitespace().map(str::to_owned).collect();
     assert_eq!(PathBuf::from(&argv[0]), python);
@@ -202,7 +208,10 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
     let mut net = Net::new();
     let host = net.add_host(HOST);
     let other = net.add_host("laptop");
-    let out = host.run("ip", &["addr", "add", &format!("{TAILNET_IP}/32"), "dev", "lo"]);
+    let out = host.run(
+        "ip",
+        &["addr", "add", &format!("{TAILNET_IP}/32"), "dev", "lo"],
+    );
     assert!(out.status.success(), "{}", show(&out));
     let log = dir.path().join("synapse.log");
     let mut shell = vec![
@@ -268,10 +277,16 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
         "POST",
         &client("register"),
         None,
-        Some(json!({"username": "intruder", "password": "intruder-password-0123",
-                    "auth": {"type": "m.login.dummy"}})),
+        Some(
+            json!({"username": "intruder", "password": "intruder-password-0123",
+                    "auth": {"type": "m.login.dummy"}}),
+        ),
     );
-    assert_eq!((status, &body["errcode"]), (403, &json!("M_FORBIDDEN")), "{body}");
+    assert_eq!(
+        (status, &body["errcode"]),
+        (403, &json!("M_FORBIDDEN")),
+        "{body}"
+    );
 
     // user1 logs in, opens a direct chat with the AI and writes to it.
     let login = |user: &str| {
@@ -371,7 +386,10 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
     assert_eq!(status, 200);
     let lan = SocketAddr::from((host.ip, PORT));
     assert!(!host.connects(lan, wait), "Synapse answers on {lan}");
-    assert!(!other.connects(lan, wait), "Synapse answers on {lan} from another machine");
+    assert!(
+        !other.connects(lan, wait),
+        "Synapse answers on {lan} from another machine"
+    );
     // The other machine does reach the host there (so the refusal above is
     // Synapse's binding, not a broken network).
     host.listen_at(host.ip, PORT + 1);

@@ -949,7 +949,10 @@ fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_va
         );
         // The relay carries the hop.
         let compose = text(artifact(&rendered, "/compose.yaml"));
-        assert!(compose.contains(route), "{platform:?}: no {route} in\n{compose}");
+        assert!(
+            compose.contains(route),
+            "{platform:?}: no {route} in\n{compose}"
+        );
         // The real OpenClaw accepts the channel.
         let output = validate(json);
         assert!(
