@@ -13,7 +13,8 @@
 //! registration API), `user1` logs in, opens a direct chat with the AI
 //! account and writes to it, and the AI account reads the message;
 //! open registration is refused, the federation API is absent, and the
-//! port answers only on the addresses the config names.
+//! port answers only on the addresses the config names; and a second
+//! apply changes nothing.
 
 use crate::apply::privai;
 use crate::tailnet::net::{Host, Net};
@@ -394,4 +395,25 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
     // Synapse's binding, not a broken network).
     host.listen_at(host.ip, PORT + 1);
     assert!(other.connects(SocketAddr::from((host.ip, PORT + 1)), wait));
+
+    // Applying again, with Synapse running on its state, changes nothing:
+    // not the config, not the registration secret Synapse and the accounts
+    // depend on.
+    let again = privai(
+        [
+            "apply".as_ref(),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--auto-approve".as_ref(),
+        ],
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("No changes."),
+        "{}",
+        show(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
 }
