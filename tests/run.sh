@@ -47,6 +47,7 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # no-op once its tool is installed).
 installers=(
   tests/tools/install-openclaw.sh
+  tests/tools/install-openclaw-matrix.sh
   tests/tools/install-headscale.sh
   tests/tools/install-tailscale.sh
   tests/tools/install-ollama.sh

@@ -29,6 +29,11 @@ use serde_json::{Map, Value, json};
 const OLLAMA_TIMEOUT_SECONDS: u32 = 300;
 /// Where the workspace is when the spec mounts none.
 const DEFAULT_WORKSPACE: &str = "/home/node/.openclaw/workspace";
+/// Where the gateway image carries OpenClaw's Matrix channel plugin
+/// (`@openclaw/matrix`, the version of OpenClaw), beside OpenClaw in the
+/// image's npm tree: the container has no egress, so the plugin cannot be
+/// installed at run time; `plugins.load.paths` loads it from there.
+pub const MATRIX_PLUGIN_DIR: &str = "/usr/local/lib/node_modules/@openclaw/matrix";
 
 /// Renders `openclaw.json` and the compose file of the gateway on `host`.
 pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
@@ -106,7 +111,7 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
         .iter()
         .find(|f| f.name == "workspace")
         .map_or(DEFAULT_WORKSPACE, |f| f.container_path.as_str());
-    json!({
+    let mut config = json!({
         "gateway": gateway_value(spec, host, openclaw),
         "models": {
             "mode": "replace",
@@ -131,7 +136,11 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
         "secrets": {"providers": providers},
         "discovery": {"mdns": {"mode": "off"}},
         "update": {"checkOnStart": false, "auto": {"enabled": false}},
-    })
+    });
+    if openclaw.channels.matrix.as_ref().is_some_and(|m| m.enabled) {
+        config["plugins"] = json!({"load": {"paths": [MATRIX_PLUGIN_DIR]}});
+    }
+    config
 }
 
 /// `gateway.*`: local mode, token auth from the mounted secret, every

@@ -953,8 +953,12 @@ fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_va
             compose.contains(route),
             "{platform:?}: no {route} in\n{compose}"
         );
-        // The real OpenClaw accepts the channel.
-        let output = validate(json);
+        // The real OpenClaw, with the pinned plugin, accepts the channel
+        // without a warning.
+        let json = with_installed_matrix_plugin(json);
+        let output = validate(&json);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+        assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
         assert!(
             output.status.success(),
             "openclaw rejects the Matrix channel:\n{}\n{}\n{json}",
@@ -964,13 +968,89 @@ fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_va
     }
 }
 
+/// `json` (a rendered `openclaw.json`) with the Matrix plugin's path, where
+/// the gateway image carries it, moved to where
+/// tests/tools/install-openclaw-matrix.sh put the pinned plugin. OpenClaw
+/// skips the schema of a channel whose plugin path is missing ("uninspected
+/// plugin configuration is preserved"), so a validation without the
+/// plugin would prove nothing.
+fn with_installed_matrix_plugin(json: &str) -> String {
+    let installed =
+        crate::tools::tools_root().join("openclaw-matrix/node_modules/@openclaw/matrix");
+    assert!(
+        installed.join("package.json").exists(),
+        "{} is missing: run tests/tools/install-openclaw-matrix.sh",
+        installed.display()
+    );
+    let mut config: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(
+        config["plugins"]["load"]["paths"],
+        serde_json::json!([openclaw::MATRIX_PLUGIN_DIR])
+    );
+    config["plugins"]["load"]["paths"] = serde_json::json!([installed]);
+    serde_json::to_string_pretty(&config).unwrap()
+}
+
+#[test]
+fn the_pinned_matrix_plugin_loads_from_the_path_the_config_names() {
+    let spec = seed_on_matrix(privai::model::Platform::Linux);
+    let rendered = artifacts(&spec);
+    let json = with_installed_matrix_plugin(text(artifact(&rendered, "/openclaw.json")));
+    let output = validate(&json);
+    assert!(
+        output.status.success(),
+        "openclaw rejects the config with the plugin:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // OpenClaw loads it: the Matrix channel plugin, enabled, of the pinned
+    // version, from that path.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(&path, &json).unwrap();
+    let out = Command::new(tool("openclaw"))
+        .args(["plugins", "list", "--json"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir.path().join("home"))
+        .env("OPENCLAW_STATE_DIR", dir.path().join("state"))
+        .env("OPENCLAW_CONFIG_PATH", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start = stdout
+        .find('{')
+        .unwrap_or_else(|| panic!("no JSON: {stdout}"));
+    let list: serde_json::Value = serde_json::from_str(&stdout[start..]).unwrap();
+    let plugins = list["plugins"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"));
+    let matrix = plugins
+        .iter()
+        .find(|p| p["id"] == "matrix")
+        .unwrap_or_else(|| panic!("no matrix plugin in {list}"));
+    assert_eq!(matrix["version"], "2026.9.6", "{matrix}");
+    assert_eq!(matrix["enabled"], true, "{matrix}");
+    assert_eq!(matrix["status"], "loaded", "{matrix}");
+    assert_eq!(
+        matrix["channelIds"],
+        serde_json::json!(["matrix"]),
+        "{matrix}"
+    );
+}
+
 #[test]
 fn openclaw_rejects_a_matrix_channel_with_an_unknown_dm_policy() {
     // The validator knows the Matrix channel's schema: the check above is
     // not vacuous.
     let spec = seed_on_matrix(privai::model::Platform::Darwin);
     let rendered = artifacts(&spec);
-    let json = text(artifact(&rendered, "/openclaw.json"));
+    let json = with_installed_matrix_plugin(text(artifact(&rendered, "/openclaw.json")));
     let bad = json.replace("\"policy\": \"allowlist\"", "\"policy\": \"everyone\"");
     assert_ne!(bad, json);
     let output = validate(&bad);
