@@ -34,14 +34,14 @@ const SERVER_NAME: &str = "chat.tailnet.home.arpa";
 
 /// The fixture with Synapse's Python environment where the tests installed
 /// it.
-fn spec(dir: &Path) -> PathBuf {
+fn spec(dir: &Path, extra: &str) -> PathBuf {
     let venv = tools_root().join("synapse");
     let base = crate::tools::importable(dir, &repo("tests/fixtures/homeserver/home.ncl"));
     let path = dir.join("spec.ncl");
     std::fs::write(
         &path,
         format!(
-            "(import \"{base}\") & {{ homeserver.venv = \"{}\" }}\n",
+            "(import \"{base}\") & {{ homeserver.venv = \"{}\", {extra} }}\n",
             venv.display()
         ),
     )
@@ -132,15 +132,24 @@ fn encode(id: &str) -> String {
         .replace('@', "%40")
 }
 
-#[test]
-fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_only() {
-    let python = installed("synapse", "python");
-    let register = installed("synapse", "register_new_matrix_user");
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    let spec = spec(dir.path());
+/// An install of the fixture staged by `privai apply --root`, with what
+/// the unit does for Synapse done by hand: the state directory made, the
+/// config's paths moved under the tree, the command line pointing at it.
+struct Staged {
+    root: PathBuf,
+    tree: PathBuf,
+    spec: PathBuf,
+    secret_file: PathBuf,
+    secret: String,
+    state: PathBuf,
+    argv: Vec<String>,
+    apply_stdout: String,
+}
 
-    // privai stages the homeserver.
+/// Applies `spec` under `dir/root` and prepares Synapse's start.
+fn stage(dir: &Path, spec: PathBuf) -> Staged {
+    let python = installed("synapse", "python");
+    let root = dir.join("root");
     let out = privai(
         [
             "apply".as_ref(),
@@ -152,12 +161,6 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("+ service chat:homeserver (systemd privai-homeserver.service)")
-            && stdout.contains("GET http://127.0.0.1:8008/_matrix/client/versions"),
-        "{stdout}"
-    );
     let tree = root.join(HOST);
     let unit = std::fs::read_to_string(staged(
         &tree,
@@ -201,9 +204,87 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
     let config_text = std::fs::read_to_string(staged(&tree, &argv[config_at])).unwrap();
     let mut config: serde_yaml_ng::Value = serde_yaml_ng::from_str(&config_text).unwrap();
     adapt(&mut config, &tree, &credentials);
-    let adapted = dir.path().join("homeserver.yaml");
+    let adapted = dir.join("homeserver.yaml");
     std::fs::write(&adapted, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
     argv[config_at] = adapted.display().to_string();
+    Staged {
+        root,
+        tree,
+        spec,
+        secret_file,
+        secret,
+        state,
+        argv,
+        apply_stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
+
+/// Starts Synapse from `staged` on `host` under umask 0077 (the unit's)
+/// and waits for the unit's health check to pass.
+fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) {
+    let mut shell = vec![
+        "-c".to_owned(),
+        "umask 077 && exec \"$@\"".to_owned(),
+        "synapse".to_owned(),
+    ];
+    shell.extend(staged.argv.iter().cloned());
+    net.spawn(host, Path::new("/bin/sh"), &shell, &[], log);
+    let versions = format!("http://127.0.0.1:{PORT}/_matrix/client/versions");
+    let started = Instant::now();
+    loop {
+        let (status, body) = request(host, "GET", &versions, None, None);
+        if status == 200 {
+            assert!(body["versions"].as_array().is_some_and(|v| !v.is_empty()));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "Synapse did not answer {versions}:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("Synapse answered after {:?}", started.elapsed());
+}
+
+/// Registers `user` (password `USER-password-0123`) through the
+/// shared-secret registration API with Synapse's own client.
+fn register(host: &Host, staged: &Staged, user: &str) {
+    let register = installed("synapse", "register_new_matrix_user");
+    let out = host.run(
+        &register,
+        &[
+            "--user",
+            user,
+            "--password",
+            &format!("{user}-password-0123"),
+            "--no-admin",
+            "-k",
+            staged.secret.trim(),
+            &format!("http://127.0.0.1:{PORT}"),
+        ],
+    );
+    assert!(out.status.success(), "registering {user}: {}", show(&out));
+}
+
+#[test]
+fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let staged = stage(dir.path(), spec(dir.path(), ""));
+    let Staged {
+        root,
+        spec,
+        secret_file,
+        secret,
+        state,
+        ..
+    } = &staged;
+    let stdout = &staged.apply_stdout;
+    assert!(
+        stdout.contains("+ service chat:homeserver (systemd privai-homeserver.service)")
+            && stdout.contains("GET http://127.0.0.1:8008/_matrix/client/versions"),
+        "{stdout}"
+    );
 
     // The host: its own namespace, the tailnet address on loopback.
     let mut net = Net::new();
@@ -214,32 +295,7 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
         &["addr", "add", &format!("{TAILNET_IP}/32"), "dev", "lo"],
     );
     assert!(out.status.success(), "{}", show(&out));
-    let log = dir.path().join("synapse.log");
-    let mut shell = vec![
-        "-c".to_owned(),
-        "umask 077 && exec \"$@\"".to_owned(),
-        "synapse".to_owned(),
-    ];
-    shell.extend(argv);
-    net.spawn(&host, Path::new("/bin/sh"), &shell, &[], &log);
-
-    // Up: the health check of the unit.
-    let versions = format!("http://127.0.0.1:{PORT}/_matrix/client/versions");
-    let started = Instant::now();
-    loop {
-        let (status, body) = request(&host, "GET", &versions, None, None);
-        if status == 200 {
-            assert!(body["versions"].as_array().is_some_and(|v| !v.is_empty()));
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "Synapse did not answer {versions}:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    eprintln!("Synapse answered after {:?}", started.elapsed());
+    start(&mut net, &host, &staged, &dir.path().join("synapse.log"));
 
     // The signing key Synapse made on its first start: Synapse's format,
     // 0600 under the unit's umask.
@@ -256,20 +312,7 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
 
     // Accounts through the shared-secret registration API.
     for user in ["user1", "ai"] {
-        let out = host.run(
-            &register,
-            &[
-                "--user",
-                user,
-                "--password",
-                &format!("{user}-password-0123"),
-                "--no-admin",
-                "-k",
-                secret.trim(),
-                &format!("http://127.0.0.1:{PORT}"),
-            ],
-        );
-        assert!(out.status.success(), "registering {user}: {}", show(&out));
+        register(&host, &staged, user);
     }
 
     // Registration is closed to everyone else.
@@ -415,5 +458,179 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
         "{}",
         show(&again)
     );
-    assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
+    assert_eq!(&std::fs::read_to_string(secret_file).unwrap(), secret);
+}
+
+/// PostgreSQL's program `name` (Debian's `postgresql` package); fails,
+/// never skips, when it is missing.
+fn postgres(name: &str) -> PathBuf {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|d| d.path().join("bin").join(name))
+        .filter(|p| p.exists())
+        .max()
+        .unwrap_or_else(|| {
+            panic!("PostgreSQL's {name} is not installed: apt-get install -y postgresql")
+        })
+}
+
+/// Runs `program ARGS` as `nobody` (PostgreSQL refuses root), with
+/// `PGPASSWORD`.
+fn as_nobody(program: &Path, args: &[&str], password: &str) {
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(program)
+        .args(args)
+        .env("PGPASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        program.display(),
+        show(&out)
+    );
+}
+
+/// A PostgreSQL server of the test, listening only on a Unix socket;
+/// stopped on drop.
+struct Postgres {
+    data: PathBuf,
+}
+
+impl Postgres {
+    /// Makes a cluster in `dir/postgres/data` whose superuser `synapse` has
+    /// `password` (scram-sha-256, C locale, UTF-8: what Synapse requires),
+    /// starts it with its socket in `socket_dir`, and creates the database
+    /// `synapse`.
+    fn start(dir: &Path, socket_dir: &Path, password: &str) -> Self {
+        let nobody = |path: &Path| {
+            let out = std::process::Command::new("chown")
+                .args(["-R", "nobody:nogroup"])
+                .arg(path)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", show(&out));
+        };
+        let base = dir.join("postgres");
+        let data = base.join("data");
+        let pwfile = base.join("password");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(&pwfile, password).unwrap();
+        std::fs::create_dir_all(socket_dir).unwrap();
+        for path in [&base, &socket_dir.to_path_buf()] {
+            nobody(path);
+        }
+        let (data_arg, pwfile_arg) = (data.display().to_string(), pwfile.display().to_string());
+        as_nobody(
+            &postgres("initdb"),
+            &[
+                "-D",
+                &data_arg,
+                "-U",
+                "synapse",
+                "--auth=scram-sha-256",
+                &format!("--pwfile={pwfile_arg}"),
+                "--locale=C",
+                "--encoding=UTF8",
+            ],
+            password,
+        );
+        let socket = socket_dir.display().to_string();
+        let log = base.join("log").display().to_string();
+        as_nobody(
+            &postgres("pg_ctl"),
+            &[
+                "-D",
+                &data_arg,
+                "-o",
+                &format!("-c listen_addresses='' -k {socket}"),
+                "-l",
+                &log,
+                "-w",
+                "start",
+            ],
+            password,
+        );
+        let server = Self { data };
+        as_nobody(
+            &postgres("createdb"),
+            &["-h", &socket, "-U", "synapse", "synapse"],
+            password,
+        );
+        server
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(postgres("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+#[test]
+fn synapse_keeps_its_data_in_postgresql_with_the_password_file_the_spec_names() {
+    let dir = tempfile::tempdir().unwrap();
+    // PostgreSQL runs as nobody: it must reach its socket under the tree.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let staged = stage(
+        dir.path(),
+        spec(
+            dir.path(),
+            "homeserver.tailnet = false, homeserver.database = { kind = 'postgres, host = \"/run/postgresql\", password_file = \"/etc/privai/secrets/synapse.pgpass\" }",
+        ),
+    );
+    for path in [
+        staged.root.as_path(),
+        staged.tree.as_path(),
+        &staged.tree.join("run"),
+    ] {
+        std::fs::create_dir_all(path).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // The server the spec names, at the socket directory it names (moved
+    // under the tree like every path), and the operator's password file.
+    let password = "pg-password-0123456789";
+    let socket_dir = staged.tree.join("run/postgresql");
+    let _server = Postgres::start(dir.path(), &socket_dir, password);
+    let pgpass = staged.tree.join("etc/privai/secrets/synapse.pgpass");
+    std::fs::write(&pgpass, format!("*:*:synapse:synapse:{password}\n")).unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let mut net = Net::new();
+    let host = net.add_host(HOST);
+    start(&mut net, &host, &staged, &dir.path().join("synapse.log"));
+    register(&host, &staged, "user1");
+
+    // The account is a row of PostgreSQL's `users`, and no sqlite file was
+    // made.
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(postgres("psql"))
+        .args([
+            "-h",
+            &socket_dir.display().to_string(),
+            "-U",
+            "synapse",
+            "-Atc",
+        ])
+        .arg("select name from users")
+        .arg("synapse")
+        .env("PGPASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("@user1:{SERVER_NAME}")
+    );
+    assert!(!staged.state.join("homeserver.db").exists());
 }
