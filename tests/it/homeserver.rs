@@ -143,6 +143,8 @@ struct Staged {
     secret: String,
     state: PathBuf,
     argv: Vec<String>,
+    /// The unit's `MemoryDenyWriteExecute=yes`.
+    deny_write_execute: bool,
     apply_stdout: String,
 }
 
@@ -195,6 +197,7 @@ fn stage(dir: &Path, spec: PathBuf) -> Staged {
         .collect();
     assert_eq!(settings(&unit, "StateDirectory"), ["privai/homeserver"]);
     assert_eq!(settings(&unit, "UMask"), ["0077"]);
+    let deny_write_execute = settings(&unit, "MemoryDenyWriteExecute") == ["yes"];
     let state = staged(&tree, "/var/lib/privai/homeserver");
     std::fs::create_dir_all(&state).unwrap();
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -215,20 +218,37 @@ fn stage(dir: &Path, spec: PathBuf) -> Staged {
         secret,
         state,
         argv,
+        deny_write_execute,
         apply_stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
     }
 }
 
-/// Starts Synapse from `staged` on `host` under umask 0077 (the unit's)
-/// and waits for the unit's health check to pass.
+/// What the unit asks of the kernel for its process, as far as a process
+/// can ask it for itself: umask 0077, and with `MemoryDenyWriteExecute=yes`
+/// the same restriction through `prctl(PR_SET_MDWE,
+/// PR_MDWE_REFUSE_EXEC_GAIN)` (Linux 6.3+; kept across `execve`). Then
+/// `execv` of the command line.
+const UNIT_WRAPPER: &str = "import ctypes, os, sys
+if sys.argv[1] == 'yes':
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(65, 1, 0, 0, 0) != 0:
+        sys.exit('PR_SET_MDWE: errno %d' % ctypes.get_errno())
+os.umask(0o077)
+os.execv(sys.argv[2], sys.argv[2:])
+";
+
+/// Starts Synapse from `staged` on `host` as the unit would
+/// ([`UNIT_WRAPPER`]) and waits for the unit's health check to pass.
 fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) {
-    let mut shell = vec![
-        "-c".to_owned(),
-        "umask 077 && exec \"$@\"".to_owned(),
-        "synapse".to_owned(),
-    ];
-    shell.extend(staged.argv.iter().cloned());
-    net.spawn(host, Path::new("/bin/sh"), &shell, &[], log);
+    let python = installed("synapse", "python");
+    let mdwe = if staged.deny_write_execute {
+        "yes"
+    } else {
+        "no"
+    };
+    let mut wrapper = vec!["-c".to_owned(), UNIT_WRAPPER.to_owned(), mdwe.to_owned()];
+    wrapper.extend(staged.argv.iter().cloned());
+    net.spawn(host, &python, &wrapper, &[], log);
     let versions = format!("http://127.0.0.1:{PORT}/_matrix/client/versions");
     let started = Instant::now();
     loop {
