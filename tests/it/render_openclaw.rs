@@ -1058,3 +1058,32 @@ fn openclaw_rejects_a_matrix_channel_with_an_unknown_dm_policy() {
     assert!(!output.status.success(), "accepted: {stdout}");
     assert!(stdout.contains("channels.matrix.dm.policy"), "{stdout}");
 }
+
+#[test]
+fn a_homeserver_on_another_host_is_reached_at_its_tailnet_address() {
+    let mut spec = seed_on_matrix(privai::model::Platform::Linux);
+    spec.hosts[0]
+        .roles
+        .retain(|r| *r != privai::model::Role::Homeserver);
+    let mut chat = spec.hosts[0].clone();
+    chat.name = "chat".into();
+    chat.roles = vec![privai::model::Role::Homeserver];
+    chat.tailnet_ip = Some("100.64.0.5".into());
+    spec.hosts.push(chat);
+    let rendered = artifacts(&spec);
+    let config: serde_json::Value =
+        serde_json::from_str(text(artifact(&rendered, "/openclaw.json"))).unwrap();
+    assert_eq!(
+        config["channels"]["matrix"]["homeserver"],
+        "http://10.254.89.1:8008"
+    );
+    assert_eq!(
+        config["channels"]["matrix"]["userId"],
+        "@ai:chat.tailnet.home.arpa"
+    );
+    let compose = text(artifact(&rendered, "/compose.yaml"));
+    assert!(
+        compose.contains("10.254.89.1:8008=100.64.0.5:8008"),
+        "{compose}"
+    );
+}
