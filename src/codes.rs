@@ -155,6 +155,14 @@ pub const DUPLICATE_KEY: &str = "PRV092";
 pub const NUMBER_RANGE: &str = "PRV093";
 /// The Nickel engine failed inside (a bug in Nickel, met by this spec).
 pub const ENGINE_FAILURE: &str = "PRV094";
+/// An enabled channel carries messages through a third party's cloud.
+pub const CLOUD_CHANNEL: &str = "PRV097";
+/// A channel's `cloud_reason` is not a reason, or acknowledges nothing.
+pub const CLOUD_REASON: &str = "PRV098";
+/// The homeserver should listen on the tailnet but its host has no pinned address.
+pub const HOMESERVER_UNREACHABLE: &str = "PRV099";
+/// The Matrix channel on the spec's homeserver has no token to sign in with.
+pub const MATRIX_NO_TOKEN: &str = "PRV100";
 
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -383,5 +391,21 @@ pub const ALL: &[(&str, &str)] = &[
     (
         TAG_UPPERCASE,
         "a tag has upper-case letters, which Headscale refuses",
+    ),
+    (
+        CLOUD_CHANNEL,
+        "a channel carries messages through a third party's cloud",
+    ),
+    (
+        CLOUD_REASON,
+        "a channel's `cloud_reason` is not a reason, or acknowledges nothing",
+    ),
+    (
+        HOMESERVER_UNREACHABLE,
+        "the homeserver should listen on the tailnet, but its host has no `tailnet_ip`",
+    ),
+    (
+        MATRIX_NO_TOKEN,
+        "the Matrix channel has no `token` for the AI's account",
     ),
 ];

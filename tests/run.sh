@@ -18,6 +18,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # - unshare runs the real OpenClaw gateway in private namespaces;
 # - ip (iproute2) makes the test tailnet's hosts (network namespaces);
 # - docker-registry and nginx serve the private model mirror;
+# - PostgreSQL holds the homeserver's data in its PostgreSQL test;
 # - Go, gcc and these headers build the real Headscale, Tailscale and
 #   Ollama (tests/tools/install-*.sh).
 need=()
@@ -35,6 +36,7 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v python3 >/dev/null 2>&1 && python3 -c 'import venv' 2>/dev/null || need+=(python3-venv)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
@@ -47,10 +49,12 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # no-op once its tool is installed).
 installers=(
   tests/tools/install-openclaw.sh
+  tests/tools/install-openclaw-matrix.sh
   tests/tools/install-headscale.sh
   tests/tools/install-tailscale.sh
   tests/tools/install-ollama.sh
   tests/tools/install-gguf.sh
+  tests/tools/install-synapse.sh
 )
 for installer in "${installers[@]}"; do
   "$installer"

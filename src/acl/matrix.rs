@@ -37,6 +37,9 @@ pub fn services(spec: &Spec) -> Vec<Service> {
         if runs(Role::Ollama) {
             add(spec.ollama.port, "ollama");
         }
+        if runs(Role::Homeserver) {
+            add(spec.homeserver.port, "homeserver");
+        }
         if runs(Role::Openclaw) && spec.gateway().is_some() {
             add(spec.openclaw.port, "gateway");
         }

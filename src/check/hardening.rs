@@ -29,7 +29,7 @@ const MIN_PIDS: u32 = 64;
 /// Smallest `/tmp` that holds the gateway's logs, MiB.
 const MIN_TMPFS_MB: u32 = 16;
 /// Fewest non-space characters of an exception's reason.
-const MIN_REASON_CHARS: usize = 20;
+pub(super) const MIN_REASON_CHARS: usize = 20;
 
 /// Reasons that only stand in for one.
 const PLACEHOLDERS: &[&str] = &[
@@ -516,7 +516,7 @@ fn exceptions(container: &Container, weakenings: &[Weakening], out: &mut Vec<Dia
 }
 
 /// What is wrong with an exception's `reason`, if anything.
-fn reason_problem(reason: &str) -> Option<&'static str> {
+pub(super) fn reason_problem(reason: &str) -> Option<&'static str> {
     let normalized = reason.trim().trim_end_matches(['.', '!']).to_lowercase();
     let first_word = normalized
         .split(|c: char| !c.is_alphanumeric())

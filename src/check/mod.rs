@@ -10,10 +10,12 @@ mod gateway;
 mod hardening;
 mod headscale;
 pub mod hint_syntax;
+mod homeserver;
 mod models;
 mod network;
 mod open_ports;
 mod paths;
+mod privacy;
 mod references;
 mod secrets;
 mod services;
@@ -38,6 +40,8 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("headscale", headscale::check),
     ("gateway", gateway::check),
     ("hardening", hardening::check),
+    ("privacy", privacy::check),
+    ("homeserver", homeserver::check),
     ("secrets", secrets::check),
     ("paths", paths::check),
     ("models", models::check),

@@ -135,6 +135,19 @@ fn listeners(spec: &Spec) -> Vec<Listener<'_>> {
             udp: false,
         });
     }
+    if let Some((homeserver, host)) = spec.homeserver() {
+        for address in crate::render::homeserver::bind_addresses(homeserver, host) {
+            found.push(Listener {
+                host: &host.name,
+                option: "homeserver.port",
+                shown: format!("{address}:{}", homeserver.port),
+                path: SpecPath::root().key("homeserver").key("port"),
+                address,
+                port: homeserver.port,
+                udp: false,
+            });
+        }
+    }
     found
 }
 
@@ -532,6 +545,30 @@ mod tests {
             found.contains(&("PRV015", "ollama.port".to_string())),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn the_homeserver_on_the_gateways_port_and_address_clashes() {
+        let found = network_findings(&format!(
+            r#"{{
+              hosts = [{{ name = "a", platform = 'linux, ram_gb = 32, roles = ['headscale, 'ollama, 'openclaw, 'homeserver], tailnet_ip = "100.64.0.1" }}],
+              headscale.listen_addr = "0.0.0.0:443",
+              ollama.models = [ {{ name = "m", role = 'primary }} ],
+              openclaw = {{ {GATEWAY}, bind = "100.64.0.1" }},
+              homeserver.port = 18789,
+            }}"#
+        ));
+        assert_eq!(found, [("PRV015", "homeserver.port".to_owned())]);
+        // On its own port it takes nothing of the others'.
+        let found = network_findings(&format!(
+            r#"{{
+              hosts = [{{ name = "a", platform = 'linux, ram_gb = 32, roles = ['headscale, 'ollama, 'openclaw, 'homeserver], tailnet_ip = "100.64.0.1" }}],
+              headscale.listen_addr = "0.0.0.0:443",
+              ollama.models = [ {{ name = "m", role = 'primary }} ],
+              openclaw = {{ {GATEWAY}, bind = "100.64.0.1" }},
+            }}"#
+        ));
+        assert_eq!(found, []);
     }
 
     #[test]

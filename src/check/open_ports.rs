@@ -395,6 +395,22 @@ mod tests {
     }
 
     #[test]
+    fn the_homeservers_port_is_served_where_the_host_has_the_role() {
+        let rule = r#"{ src = ["group:trusted"], dst = ["server:8008"] }"#;
+        let with_role = SERVER.replace("'openclaw]", "'openclaw, 'homeserver]");
+        assert_eq!(
+            found(&format!(
+                r#"{{ hosts | force = [ {{ {with_role} }} ], acl.rules = [ {GATEWAY_RULE}, {rule} ] }}"#
+            )),
+            vec![]
+        );
+        assert_eq!(
+            found(&format!(r#"{{ acl.rules = [ {GATEWAY_RULE}, {rule} ] }}"#)),
+            pairs(&[("PRV077", "acl.rules[1].dst[0]")])
+        );
+    }
+
+    #[test]
     fn a_port_the_host_declares_in_other_services_is_not_flagged() {
         assert_eq!(
             found(&format!(

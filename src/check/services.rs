@@ -18,7 +18,12 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
         out.push(no_hosts());
         return;
     }
-    for role in [Role::Headscale, Role::Ollama, Role::Openclaw] {
+    for role in [
+        Role::Headscale,
+        Role::Ollama,
+        Role::Openclaw,
+        Role::Homeserver,
+    ] {
         check_role(spec, role, out);
     }
 }
@@ -29,6 +34,7 @@ fn section(role: Role) -> &'static str {
         Role::Headscale => "headscale",
         Role::Ollama => "ollama",
         Role::Openclaw => "openclaw",
+        Role::Homeserver => "homeserver",
     }
 }
 
@@ -38,6 +44,7 @@ fn named_host(spec: &Spec, role: Role) -> Option<&str> {
         Role::Headscale => spec.headscale.host.as_deref(),
         Role::Ollama => spec.ollama.host.as_deref(),
         Role::Openclaw => spec.openclaw.host.as_deref(),
+        Role::Homeserver => spec.homeserver.host.as_deref(),
     }
 }
 
@@ -116,7 +123,7 @@ fn check_named(spec: &Spec, role: Role, name: &str, out: &mut Vec<Diagnostic>) {
 fn missing_role(spec: &Spec, role: Role) -> Option<Diagnostic> {
     let section = section(role);
     let (path, what) = match role {
-        Role::Headscale => return None,
+        Role::Headscale | Role::Homeserver => return None,
         Role::Ollama if !spec.ollama.models.is_empty() => (
             SpecPath::root().key("ollama").key("models"),
             "`ollama.models` lists models",

@@ -302,6 +302,22 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         TAG_UPPERCASE,
         "A tag (on a device, a host, or in `acl.tag_owners`) has upper-case letters. Headscale 0.29 refuses such a tag (`tag should be lowercase`): a key with it cannot be created and a node cannot be given it.\n\nFix: write the tag in lower case, e.g. `tag:mobile`.",
     ),
+    (
+        CLOUD_CHANNEL,
+        "An enabled OpenClaw channel carries every message and every answer through a company's servers: Telegram, WhatsApp, Discord and Slack read them in the clear; Signal and iMessage relay them end-to-end encrypted but still see who talks to the AI, and when; a Matrix channel with no homeserver in the spec talks to someone else's homeserver. The rest of the system keeps everything on the tailnet, so such a channel is the one place the conversation leaves it.\n\nFix: deploy the private homeserver (add `'homeserver` to a host's `roles`) and talk to the AI through `openclaw.channels.matrix` from a Matrix app on the tailnet. If the cloud channel is deliberate, acknowledge it on the channel with `cloud_reason = \"...\"` (a full sentence); the warning then goes away.",
+    ),
+    (
+        CLOUD_REASON,
+        "A channel's `cloud_reason` acknowledges that its messages pass through a third party's cloud. It must be a real reason (a full sentence of at least 20 characters, not a placeholder such as `TODO`), and it must acknowledge something: on the Matrix channel with the spec's own homeserver, or on a disabled channel, nothing leaves the tailnet.\n\nFix: write why the channel needs the cloud, or remove the stale `cloud_reason` so that it cannot silently allow a later change.",
+    ),
+    (
+        HOMESERVER_UNREACHABLE,
+        "With `homeserver.tailnet` on (the default), Synapse listens on loopback and on its host's tailnet address, which privai writes into `homeserver.yaml`; that needs the address pinned as the host's `tailnet_ip`. Without it Synapse listens on loopback only, and no phone or laptop of the tailnet reaches it.\n\nFix: pin the host's address (`tailnet_ip = \"100.64.0.1\"`, inside `headscale.prefixes.v4`), or set `homeserver.tailnet = false` if only the host itself should reach the homeserver.",
+    ),
+    (
+        MATRIX_NO_TOKEN,
+        "OpenClaw's Matrix channel signs in to the spec's homeserver as the AI's account (`@AI_USER:SERVER_NAME`, from `homeserver.ai_user`) with an access token, read from the secret `openclaw.channels.matrix.token` references. Without it the channel cannot start.\n\nFix: once the homeserver runs, create the AI's account with the registration shared secret privai generated (`register_new_matrix_user -u ai -k \"$(sudo cat SECRET_FILE)\" http://127.0.0.1:8008`), log in as it (`POST /_matrix/client/v3/login`), and reference the access token: `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.

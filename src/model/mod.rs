@@ -6,10 +6,12 @@
 //! unknown fields: a key the modules accept but this model does not know is a
 //! bug that `tests/schema.rs` catches.
 
+mod homeserver;
 pub mod model_name;
 mod openclaw;
 mod tailnet;
 
+pub use homeserver::{Database, DatabaseKind, Homeserver, HomeserverLogLevel};
 pub use openclaw::{
     Channel, ChannelPolicy, Channels, Container, ContainerNetwork, ContainerRuntime, Exception,
     ExceptionSetting, Folder, FolderMode, GatewayModels, GroupPolicy, Openclaw,
@@ -41,6 +43,11 @@ pub struct Spec {
     pub ollama: Ollama,
     /// The messaging gateway (deployed when a host has the `openclaw` role).
     pub openclaw: Openclaw,
+    /// The private Matrix homeserver (deployed when a host has the
+    /// `homeserver` role). Defaulted so that specs saved before the option
+    /// existed still read.
+    #[serde(default)]
+    pub homeserver: Homeserver,
     /// Phase 6: log and key rotation.
     pub monitoring: Monitoring,
 }
@@ -146,6 +153,8 @@ pub enum Role {
     Ollama,
     /// The OpenClaw gateway.
     Openclaw,
+    /// The private Matrix homeserver (Synapse).
+    Homeserver,
 }
 
 /// Headscale settings.
@@ -438,6 +447,7 @@ impl Spec {
             Role::Headscale => self.headscale.host.as_deref(),
             Role::Ollama => self.ollama.host.as_deref(),
             Role::Openclaw => self.openclaw.host.as_deref(),
+            Role::Homeserver => self.homeserver.host.as_deref(),
         };
         match named {
             Some(name) => self.hosts.iter().find(|h| h.name == name),
@@ -454,6 +464,25 @@ impl Spec {
     /// Whether the spec deploys `role` at all: some host has the role.
     pub fn deploys(&self, role: Role) -> bool {
         self.hosts.iter().any(|h| h.roles.contains(&role))
+    }
+
+    /// The homeserver's settings and its host, when a host runs it.
+    pub fn homeserver(&self) -> Option<(&Homeserver, &Host)> {
+        self.service_host(Role::Homeserver)
+            .map(|host| (&self.homeserver, host))
+    }
+
+    /// The homeserver's Matrix server name: `homeserver.server_name`, else
+    /// the MagicDNS name of its host, `HOST.BASE_DOMAIN`. `None` when no
+    /// host runs the homeserver.
+    pub fn matrix_server_name(&self) -> Option<String> {
+        let (homeserver, host) = self.homeserver()?;
+        Some(
+            homeserver
+                .server_name
+                .clone()
+                .unwrap_or_else(|| format!("{}.{}", host.name, self.headscale.dns.base_domain)),
+        )
     }
 
     /// The gateway's settings, when a host runs it.

@@ -128,6 +128,9 @@ pub struct Channel {
     /// Channel account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Why the channel may pass messages through a third party's cloud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_reason: Option<String>,
 }
 
 /// Direct-message policy of a channel.

@@ -539,6 +539,9 @@ fn relay(spec: &Spec, openclaw: &Openclaw, image: &str, on_host: bool) -> Servic
                 "{SUBNET_GATEWAY}:{ollama_port}={ollama}:{ollama_port}"
             ));
         }
+        if let Some((port, target)) = homeserver_hop(spec, openclaw, true) {
+            routes.push(format!("{SUBNET_GATEWAY}:{port}={target}:{port}"));
+        }
         let health_host = match bind_kind(&openclaw.bind) {
             BindKind::Wildcard => "127.0.0.1".to_owned(),
             _ => host_part(&openclaw.bind).to_owned(),
@@ -551,6 +554,12 @@ fn relay(spec: &Spec, openclaw: &Openclaw, image: &str, on_host: bool) -> Servic
         routes.push(format!(
             "{RELAY_IP}:{ollama_port}={ollama_host}:{ollama_port}"
         ));
+        if let Some((port, target)) = homeserver_hop(spec, openclaw, false) {
+            if target == "host.docker.internal" && extra_hosts.is_empty() {
+                extra_hosts.push("host.docker.internal:host-gateway".into());
+            }
+            routes.push(format!("{RELAY_IP}:{port}={target}:{port}"));
+        }
         ports.push(format!("{bind}:{}:{CONTAINER_PORT}", openclaw.port));
         networks.insert(EDGE_NETWORK.to_owned(), Attachment { ipv4_address: None });
         networks.insert(
@@ -648,6 +657,45 @@ pub fn ollama_base_url(spec: &Spec, host: &Host, openclaw: &Openclaw) -> String 
             format!("http://{RELAY_IP}:{port}")
         }
     }
+}
+
+/// The relay's hop to the homeserver, for a gateway with an enabled
+/// Matrix channel when the spec deploys a homeserver: its port and where
+/// the relay (on the host's network when `on_host`, else between container
+/// networks) reaches it. On the gateway's host that is loopback (the
+/// homeserver always listens there; from a container, the host's gateway
+/// name); on another host, its tailnet address.
+fn homeserver_hop(spec: &Spec, openclaw: &Openclaw, on_host: bool) -> Option<(u16, String)> {
+    openclaw.channels.matrix.as_ref().filter(|m| m.enabled)?;
+    let (homeserver, hs_host) = spec.homeserver()?;
+    let same_host = spec
+        .service_host(crate::model::Role::Openclaw)
+        .is_some_and(|h| h.name == hs_host.name);
+    let target = match (same_host, on_host) {
+        (true, true) => "127.0.0.1".to_owned(),
+        (true, false) => match openclaw.container.runtime {
+            Some(ContainerRuntime::Docker) => "host.docker.internal".to_owned(),
+            _ => "host.containers.internal".to_owned(),
+        },
+        (false, _) => hs_host.tailnet_ip.clone()?,
+    };
+    Some((homeserver.port, target))
+}
+
+/// The homeserver's URL as the gateway on `host` sees it (through the
+/// relay), when [`homeserver_hop`] has one.
+pub fn homeserver_url(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Option<String> {
+    let on_host = relay_on_host_network(host);
+    let (port, target) = homeserver_hop(spec, openclaw, on_host)?;
+    Some(match openclaw.container.network {
+        ContainerNetwork::Host => format!("http://{}:{port}", bracketed(&target)),
+        ContainerNetwork::Internal | ContainerNetwork::Bridge if on_host => {
+            format!("http://{SUBNET_GATEWAY}:{port}")
+        }
+        ContainerNetwork::Internal | ContainerNetwork::Bridge => {
+            format!("http://{RELAY_IP}:{port}")
+        }
+    })
 }
 
 /// The compose secret of channel `id`'s token.

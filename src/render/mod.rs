@@ -10,6 +10,7 @@ pub mod control;
 pub mod enroll;
 pub mod escape;
 pub mod headscale;
+pub mod homeserver;
 pub mod manifest;
 pub mod ollama;
 pub mod openclaw;
@@ -43,6 +44,9 @@ pub enum ServiceId {
     Headscale,
     /// The Ollama server.
     Ollama,
+    /// The Matrix homeserver (Synapse); before the gateway, whose Matrix
+    /// channel talks to it.
+    Homeserver,
     /// The OpenClaw gateway container.
     Gateway,
     /// The scheduled key-rotation job.
@@ -55,6 +59,7 @@ impl ServiceId {
         match self {
             Self::Headscale => "headscale",
             Self::Ollama => "ollama",
+            Self::Homeserver => "homeserver",
             Self::Gateway => "gateway",
             Self::KeyRotation => "key-rotation",
         }
@@ -295,6 +300,9 @@ pub fn render(spec: &Spec) -> Rendered {
         }
         if runs(Role::Ollama) {
             ollama::render(spec, host, &mut artifacts);
+        }
+        if runs(Role::Homeserver) {
+            homeserver::render(spec, host, &mut artifacts);
         }
         if runs(Role::Openclaw) && spec.gateway().is_some() {
             openclaw::render(spec, host, &mut artifacts);

@@ -29,6 +29,11 @@ use serde_json::{Map, Value, json};
 const OLLAMA_TIMEOUT_SECONDS: u32 = 300;
 /// Where the workspace is when the spec mounts none.
 const DEFAULT_WORKSPACE: &str = "/home/node/.openclaw/workspace";
+/// Where the gateway image carries OpenClaw's Matrix channel plugin
+/// (`@openclaw/matrix`, the version of OpenClaw), beside OpenClaw in the
+/// image's npm tree: the container has no egress, so the plugin cannot be
+/// installed at run time; `plugins.load.paths` loads it from there.
+pub const MATRIX_PLUGIN_DIR: &str = "/usr/local/lib/node_modules/@openclaw/matrix";
 
 /// Renders `openclaw.json` and the compose file of the gateway on `host`.
 pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
@@ -85,7 +90,11 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
     );
     let mut channels = Map::new();
     for (id, channel) in openclaw.channels.iter() {
-        channels.insert(id.to_owned(), channel_value(id, channel, &mut providers));
+        let mut value = channel_value(id, channel, &mut providers);
+        if id == "matrix" {
+            matrix_value(spec, host, openclaw, &mut value);
+        }
+        channels.insert(id.to_owned(), value);
     }
     let models = gateway_models(openclaw);
     let primary = models
@@ -102,7 +111,7 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
         .iter()
         .find(|f| f.name == "workspace")
         .map_or(DEFAULT_WORKSPACE, |f| f.container_path.as_str());
-    json!({
+    let mut config = json!({
         "gateway": gateway_value(spec, host, openclaw),
         "models": {
             "mode": "replace",
@@ -127,7 +136,11 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
         "secrets": {"providers": providers},
         "discovery": {"mdns": {"mode": "off"}},
         "update": {"checkOnStart": false, "auto": {"enabled": false}},
-    })
+    });
+    if openclaw.channels.matrix.as_ref().is_some_and(|m| m.enabled) {
+        config["plugins"] = json!({"load": {"paths": [MATRIX_PLUGIN_DIR]}});
+    }
+    config
 }
 
 /// `gateway.*`: local mode, token auth from the mounted secret, every
@@ -305,6 +318,46 @@ fn channel_value(id: &str, channel: &Channel, providers: &mut Map<String, Value>
         }
     }
     value
+}
+
+/// The Matrix channel on the spec's own homeserver: its URL through the
+/// relay (a private address, which OpenClaw refuses unless told
+/// `network.dangerouslyAllowPrivateNetwork`), the AI's account
+/// `@AI_USER:SERVER_NAME`, invitations joined (only the spec's users have
+/// accounts: registration is closed), and every spec user name in
+/// `dm.allowFrom` written as that user's Matrix ID. Left as it is when the
+/// spec deploys no homeserver.
+fn matrix_value(spec: &Spec, host: &Host, openclaw: &Openclaw, value: &mut Value) {
+    let (Some(url), Some(server_name)) = (
+        compose::homeserver_url(spec, host, openclaw),
+        spec.matrix_server_name(),
+    ) else {
+        return;
+    };
+    let map = value.as_object_mut().expect("an object");
+    map.insert("homeserver".into(), json!(url));
+    map.insert(
+        "network".into(),
+        json!({"dangerouslyAllowPrivateNetwork": true}),
+    );
+    map.insert(
+        "userId".into(),
+        json!(format!("@{}:{server_name}", spec.homeserver.ai_user)),
+    );
+    map.insert("autoJoin".into(), json!("always"));
+    if let Some(allow) = map
+        .get_mut("dm")
+        .and_then(|dm| dm.get_mut("allowFrom"))
+        .and_then(Value::as_array_mut)
+    {
+        for entry in allow.iter_mut() {
+            if let Some(name) = entry.as_str()
+                && spec.users.iter().any(|u| u.name == name)
+            {
+                *entry = json!(format!("@{name}:{server_name}"));
+            }
+        }
+    }
 }
 
 /// A file secret provider reading `/run/secrets/NAME` whole.

@@ -55,6 +55,7 @@ pub struct SecretFile {
 pub fn secrets(spec: &Spec) -> Vec<SecretFile> {
     let mut out = headscale_tls(spec).into_iter().collect::<Vec<_>>();
     gateway(spec, &mut out);
+    out.extend(homeserver(spec));
     out.sort_by(|a, b| (&a.host, &a.path).cmp(&(&b.host, &b.path)));
     out
 }
@@ -91,6 +92,19 @@ fn url_host(url: &str) -> Option<String> {
         None => authority.split(':').next()?,
     };
     (!host.is_empty()).then(|| host.to_owned())
+}
+
+/// The homeserver's registration shared secret, generated once: Synapse
+/// reads it, and accounts are registered with it.
+fn homeserver(spec: &Spec) -> Option<SecretFile> {
+    let (_, host) = spec.homeserver()?;
+    Some(SecretFile {
+        host: host.name.clone(),
+        path: super::homeserver::registration_secret_path(&Layout::of(host)),
+        name: "homeserver.registration_shared_secret".to_owned(),
+        source: SecretSource::Generate,
+        restarts: vec![ServiceId::Homeserver],
+    })
 }
 
 /// The gateway's token and channel tokens.

@@ -35,6 +35,13 @@
 //!   and `/proc/cpuinfo`, and the NVIDIA runtime reads `/proc/driver/nvidia`,
 //!   all of which `ProcSubset=pid` hides (the directive weighs 10 of about
 //!   30 000, so the score does not move).
+//! - **Homeserver.** No `MemoryDenyWriteExecute=`: Synapse's outbound TLS
+//!   context (Twisted through pyOpenSSL) registers its ALPN callback with
+//!   cffi's `ffi.callback()`, which needs writable and executable memory;
+//!   under the restriction Synapse stops at start-up with `MemoryError:
+//!   Cannot allocate write+execute memory for ffi.callback()` (see
+//!   <https://cffi.readthedocs.io/en/latest/using.html#callbacks>;
+//!   `tests/it/homeserver.rs` runs it under the unit's setting).
 //! - **No network.** `IPAddressDeny=any` with `IPAddressAllow=localhost`. For
 //!   Ollama this also blocks model pulls (the server downloads them), so
 //!   `apply` must lift it with a temporary drop-in while it pulls.
@@ -269,6 +276,8 @@ struct UnitContext<'a> {
     gpu: bool,
     /// `ProcSubset=all` rather than `pid` (Ollama).
     all_of_proc: bool,
+    /// `MemoryDenyWriteExecute=yes`; off for the homeserver only.
+    deny_write_execute: bool,
 }
 
 fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
@@ -308,6 +317,7 @@ fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
         binds_privileged_port: service.binds_privileged_port,
         gpu: service.gpu,
         all_of_proc: service.id == ServiceId::Ollama,
+        deny_write_execute: service.id != ServiceId::Homeserver,
     };
     template::render("unit.service.j2", context)
 }

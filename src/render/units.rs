@@ -107,7 +107,8 @@ impl ServiceUnit {
 pub const GATEWAY_PROJECT: &str = "privai-gateway";
 
 /// Every service of `spec`, sorted by host, then in activation order
-/// ([`ServiceId`]'s order: Headscale, Ollama, the gateway, key rotation).
+/// ([`ServiceId`]'s order: Headscale, Ollama, the homeserver, the gateway,
+/// key rotation).
 pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
     let mut out = Vec::new();
     for host in &spec.hosts {
@@ -137,6 +138,24 @@ pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
                     url: format!("http://{addr}/api/version"),
                 }),
                 60,
+            ));
+        }
+        if runs(Role::Homeserver) {
+            // Loopback is always among its listeners.
+            out.push(daemon(
+                host,
+                &layout,
+                ServiceId::Homeserver,
+                super::homeserver::SERVICE,
+                true,
+                Some(Health::Http {
+                    url: format!(
+                        "http://{}/_matrix/client/versions",
+                        local_addr("127.0.0.1", spec.homeserver.port)
+                    ),
+                }),
+                // The first start creates the database schema.
+                120,
             ));
         }
         if runs(Role::Openclaw)

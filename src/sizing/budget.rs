@@ -21,6 +21,9 @@ pub const APPLE_SHARE_LARGE: f64 = 0.75;
 pub const LINUX_OS_RESERVE: u64 = 2 * GIB as u64;
 /// Memory Headscale needs (its resident size stays well below this).
 pub const HEADSCALE_RESERVE: u64 = 256 * MIB as u64;
+/// Memory the homeserver needs: Synapse 1.163 is about 120 MiB resident
+/// once started with an empty database; its caches grow with use.
+pub const HOMESERVER_RESERVE: u64 = 512 * MIB as u64;
 
 /// Where the models' memory comes from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -153,6 +156,12 @@ pub fn host_budget(spec: &Spec, host: &Host) -> Budget {
                 bytes: HEADSCALE_RESERVE,
             });
         }
+        if runs(Role::Homeserver) {
+            reserved.push(Reservation {
+                what: "the Matrix homeserver (Synapse)".into(),
+                bytes: HOMESERVER_RESERVE,
+            });
+        }
     }
     let taken: u64 = reserved.iter().map(|r| r.bytes).sum();
     Budget {
@@ -161,5 +170,32 @@ pub fn host_budget(spec: &Spec, host: &Host) -> Budget {
         pool_bytes,
         reserved,
         available: pool_bytes.saturating_sub(taken),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_homeserver_takes_its_share_of_a_host_that_shares_memory_with_models() {
+        let text = |roles: &str| {
+            format!(
+                r#"{{ hosts = [{{ name = "box", platform = 'linux, arch = 'x86_64, ram_gb = 16, roles = [{roles}], tailnet_ip = "100.64.0.1" }}],
+                     headscale.server_url = "https://hs.example.org" }}"#
+            )
+        };
+        let budget = |roles: &str| {
+            let spec = crate::check::testing::load(&text(roles), "ncl").spec;
+            host_budget(&spec, &spec.hosts[0])
+        };
+        let without = budget("'headscale, 'ollama");
+        let with = budget("'headscale, 'ollama, 'homeserver");
+        assert_eq!(without.available - with.available, HOMESERVER_RESERVE);
+        assert!(
+            with.reserved
+                .iter()
+                .any(|r| r.what.contains("Synapse") && r.bytes == HOMESERVER_RESERVE)
+        );
     }
 }

@@ -39,6 +39,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../modules/openclaw.ncl"),
     ),
     (
+        "privai/modules/homeserver.ncl",
+        include_str!("../../modules/homeserver.ncl"),
+    ),
+    (
         "privai/modules/monitoring.ncl",
         include_str!("../../modules/monitoring.ncl"),
     ),

@@ -186,3 +186,28 @@ fn acl_json_is_byte_identical_to_the_scanning_evaluators_output() {
         );
     }
 }
+
+#[test]
+fn privai_acl_shows_the_homeserver_and_who_reaches_it() {
+    let out = privai()
+        .args(["acl", "--json", "tests/fixtures/homeserver/home.ncl"])
+        .current_dir(repo(""))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &report["matrix"];
+    let services = m["services"].as_array().unwrap();
+    let column = services
+        .iter()
+        .position(|s| s["what"] == "homeserver")
+        .unwrap_or_else(|| panic!("no homeserver column: {m}"));
+    assert_eq!(services[column]["host"], "chat");
+    assert_eq!(services[column]["port"], 8008);
+    // The phone reaches it through rule 0.
+    assert_eq!(m["cells"][0][column], 0, "{m}");
+}

@@ -19,6 +19,7 @@ mod diagram;
 mod enroll;
 mod flake;
 mod fuzz_loaders;
+mod homeserver;
 mod init;
 mod models_live;
 mod ollama_real;

@@ -892,3 +892,198 @@ fn the_homelab_gateway_reaches_a_loopback_ollama_under_podman() {
 
     drop(cleanup);
 }
+
+/// The seed on `platform` with the private homeserver on the gateway's
+/// host and a Matrix channel instead of Telegram.
+fn seed_on_matrix(platform: privai::model::Platform) -> Spec {
+    let mut spec = load("examples/seed-home.ncl");
+    spec.hosts[0].platform = platform;
+    spec.hosts[0].roles.push(privai::model::Role::Homeserver);
+    spec.openclaw.channels.telegram = None;
+    spec.openclaw.channels.matrix = Some(privai::model::Channel {
+        enabled: true,
+        dm_policy: privai::model::ChannelPolicy::Allowlist,
+        allow_from: vec!["user1".into(), "@friend:elsewhere.example".into()],
+        group_policy: privai::model::GroupPolicy::Disabled,
+        token: Some("env:MATRIX_AI_TOKEN".into()),
+        account: None,
+        cloud_reason: None,
+    });
+    spec
+}
+
+#[test]
+fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_validates_it() {
+    use privai::model::Platform;
+    for (platform, url, route) in [
+        (
+            Platform::Darwin,
+            "http://10.254.89.3:8008",
+            "10.254.89.3:8008=host.containers.internal:8008",
+        ),
+        (
+            Platform::Linux,
+            "http://10.254.89.1:8008",
+            "10.254.89.1:8008=127.0.0.1:8008",
+        ),
+    ] {
+        let spec = seed_on_matrix(platform);
+        let rendered = artifacts(&spec);
+        let json = text(artifact(&rendered, "/openclaw.json"));
+        let config: serde_json::Value = serde_json::from_str(json).unwrap();
+        let matrix = &config["channels"]["matrix"];
+        assert_eq!(matrix["homeserver"], url, "{matrix}");
+        assert_eq!(matrix["userId"], "@ai:openclaw-server.tailnet.home.arpa");
+        assert_eq!(matrix["network"]["dangerouslyAllowPrivateNetwork"], true);
+        assert_eq!(matrix["autoJoin"], "always");
+        assert_eq!(
+            matrix["dm"],
+            serde_json::json!({"policy": "allowlist", "allowFrom": [
+                "@user1:openclaw-server.tailnet.home.arpa", "@friend:elsewhere.example"]})
+        );
+        // The AI account's token from a file secret, never inline.
+        let provider = matrix["accessToken"]["provider"].as_str().unwrap();
+        assert_eq!(
+            config["secrets"]["providers"][provider]["path"],
+            format!("/run/secrets/{provider}")
+        );
+        // The relay carries the hop.
+        let compose = text(artifact(&rendered, "/compose.yaml"));
+        assert!(
+            compose.contains(route),
+            "{platform:?}: no {route} in\n{compose}"
+        );
+        // The real OpenClaw, with the pinned plugin, accepts the channel
+        // without a warning.
+        let json = with_installed_matrix_plugin(json);
+        let output = validate(&json);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+        assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
+        assert!(
+            output.status.success(),
+            "openclaw rejects the Matrix channel:\n{}\n{}\n{json}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// `json` (a rendered `openclaw.json`) with the Matrix plugin's path, where
+/// the gateway image carries it, moved to where
+/// tests/tools/install-openclaw-matrix.sh put the pinned plugin. OpenClaw
+/// skips the schema of a channel whose plugin path is missing ("uninspected
+/// plugin configuration is preserved"), so a validation without the
+/// plugin would prove nothing.
+fn with_installed_matrix_plugin(json: &str) -> String {
+    let installed =
+        crate::tools::tools_root().join("openclaw-matrix/node_modules/@openclaw/matrix");
+    assert!(
+        installed.join("package.json").exists(),
+        "{} is missing: run tests/tools/install-openclaw-matrix.sh",
+        installed.display()
+    );
+    let mut config: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(
+        config["plugins"]["load"]["paths"],
+        serde_json::json!([openclaw::MATRIX_PLUGIN_DIR])
+    );
+    config["plugins"]["load"]["paths"] = serde_json::json!([installed]);
+    serde_json::to_string_pretty(&config).unwrap()
+}
+
+#[test]
+fn the_pinned_matrix_plugin_loads_from_the_path_the_config_names() {
+    let spec = seed_on_matrix(privai::model::Platform::Linux);
+    let rendered = artifacts(&spec);
+    let json = with_installed_matrix_plugin(text(artifact(&rendered, "/openclaw.json")));
+    let output = validate(&json);
+    assert!(
+        output.status.success(),
+        "openclaw rejects the config with the plugin:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // OpenClaw loads it: the Matrix channel plugin, enabled, of the pinned
+    // version, from that path.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(&path, &json).unwrap();
+    let out = Command::new(tool("openclaw"))
+        .args(["plugins", "list", "--json"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir.path().join("home"))
+        .env("OPENCLAW_STATE_DIR", dir.path().join("state"))
+        .env("OPENCLAW_CONFIG_PATH", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start = stdout
+        .find('{')
+        .unwrap_or_else(|| panic!("no JSON: {stdout}"));
+    let list: serde_json::Value = serde_json::from_str(&stdout[start..]).unwrap();
+    let plugins = list["plugins"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"));
+    let matrix = plugins
+        .iter()
+        .find(|p| p["id"] == "matrix")
+        .unwrap_or_else(|| panic!("no matrix plugin in {list}"));
+    assert_eq!(matrix["version"], "2026.9.6", "{matrix}");
+    assert_eq!(matrix["enabled"], true, "{matrix}");
+    assert_eq!(matrix["status"], "loaded", "{matrix}");
+    assert_eq!(
+        matrix["channelIds"],
+        serde_json::json!(["matrix"]),
+        "{matrix}"
+    );
+}
+
+#[test]
+fn openclaw_rejects_a_matrix_channel_with_an_unknown_dm_policy() {
+    // The validator knows the Matrix channel's schema: the check above is
+    // not vacuous.
+    let spec = seed_on_matrix(privai::model::Platform::Darwin);
+    let rendered = artifacts(&spec);
+    let json = with_installed_matrix_plugin(text(artifact(&rendered, "/openclaw.json")));
+    let bad = json.replace("\"policy\": \"allowlist\"", "\"policy\": \"everyone\"");
+    assert_ne!(bad, json);
+    let output = validate(&bad);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "accepted: {stdout}");
+    assert!(stdout.contains("channels.matrix.dm.policy"), "{stdout}");
+}
+
+#[test]
+fn a_homeserver_on_another_host_is_reached_at_its_tailnet_address() {
+    let mut spec = seed_on_matrix(privai::model::Platform::Linux);
+    spec.hosts[0]
+        .roles
+        .retain(|r| *r != privai::model::Role::Homeserver);
+    let mut chat = spec.hosts[0].clone();
+    chat.name = "chat".into();
+    chat.roles = vec![privai::model::Role::Homeserver];
+    chat.tailnet_ip = Some("100.64.0.5".into());
+    spec.hosts.push(chat);
+    let rendered = artifacts(&spec);
+    let config: serde_json::Value =
+        serde_json::from_str(text(artifact(&rendered, "/openclaw.json"))).unwrap();
+    assert_eq!(
+        config["channels"]["matrix"]["homeserver"],
+        "http://10.254.89.1:8008"
+    );
+    assert_eq!(
+        config["channels"]["matrix"]["userId"],
+        "@ai:chat.tailnet.home.arpa"
+    );
+    let compose = text(artifact(&rendered, "/compose.yaml"));
+    assert!(
+        compose.contains("10.254.89.1:8008=100.64.0.5:8008"),
+        "{compose}"
+    );
+}

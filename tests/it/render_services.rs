@@ -692,3 +692,71 @@ fn the_gateways_health_check_probes_the_address_the_spec_publishes_it_on() {
     spec.openclaw.bind = "127.0.0.1".into();
     assert_eq!(gateway_health(&spec), "http://127.0.0.1:18789/healthz");
 }
+
+// ------------------------------------------------------------- homeserver
+
+#[test]
+fn the_homeservers_unit_verifies_and_scores_two_or_lower() {
+    let artifacts = artifacts("tests/fixtures/homeserver/home.ncl");
+    let unit = find(&artifacts, "/etc/systemd/system/privai-homeserver.service");
+    verify(&[unit]);
+    let scores = assert_exposure(&[unit]);
+    assert_eq!(scores.len(), 1);
+    let text = text(unit);
+    // A dynamic user with its state under /var/lib, the secret handed over
+    // as a credential (not read from privai's root-only directory), on the
+    // network (it listens on the tailnet address).
+    assert_eq!(setting(text, "DynamicUser"), ["yes"]);
+    assert_eq!(setting(text, "StateDirectory"), ["privai/homeserver"]);
+    assert_eq!(
+        setting(text, "LoadCredential"),
+        ["registration-shared-secret:/etc/privai/secrets/homeserver-registration-secret"]
+    );
+    assert!(setting(text, "IPAddressDeny").is_empty());
+    assert_eq!(
+        systemd_argv(text),
+        [
+            "/opt/venvs/matrix-synapse/bin/python",
+            "-m",
+            "synapse.app.homeserver",
+            "--config-path",
+            "/etc/privai/homeserver/homeserver.yaml",
+        ]
+    );
+}
+
+#[test]
+fn the_homeserver_on_macos_is_a_launchd_daemon_plistlib_reads() {
+    let mut spec = load("tests/fixtures/homeserver/home.ncl");
+    spec.hosts[0].platform = privai::model::Platform::Darwin;
+    let artifacts = render(&spec).artifacts;
+    let plist = find(
+        &artifacts,
+        "/Library/LaunchDaemons/net.privai.homeserver.plist",
+    );
+    let d = check_plist(plist);
+    assert_eq!(d["KeepAlive"], serde_json::json!({"SuccessfulExit": false}));
+    assert_eq!(
+        d["ProgramArguments"],
+        serde_json::json!([
+            "/opt/venvs/matrix-synapse/bin/python",
+            "-m",
+            "synapse.app.homeserver",
+            "--config-path",
+            "/usr/local/etc/privai/homeserver/homeserver.yaml"
+        ])
+    );
+    assert_eq!(
+        d["StandardErrorPath"],
+        "/usr/local/var/log/privai/homeserver.log"
+    );
+    // The registration secret sits in the root-only state directory, where
+    // Synapse (root) reads it directly.
+    let secrets = render(&spec).secrets;
+    assert!(
+        secrets.iter().any(|s| s.path
+            == "/usr/local/var/lib/privai/homeserver/registration-shared-secret"
+            && s.restarts == [ServiceId::Homeserver]),
+        "{secrets:?}"
+    );
+}

@@ -243,3 +243,35 @@ fn the_hardened_profile_does_not_require_a_gateway() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(loaded.spec.gateway().is_none());
 }
+
+#[test]
+fn a_homeserver_name_with_a_scheme_is_refused_with_the_form_it_needs() {
+    let host =
+        r#"hosts = [ { name = "box", platform = 'linux, ram_gb = 16, roles = ['homeserver] } ]"#;
+    let error = load_text(
+        &format!(r#"{{ {host}, homeserver.server_name = "https://chat.example.org" }}"#),
+        "ncl",
+    )
+    .unwrap_err();
+    let d = &error.diagnostics[0];
+    assert_eq!(d.code, "PRV004");
+    assert!(
+        d.message.contains("expected a server name")
+            || d.notes.iter().any(|n| n.contains("expected a server name")),
+        "{d:?}"
+    );
+    for good in [
+        "chat.tailnet.home.arpa",
+        "box",
+        "matrix.example.org:8448",
+        "100.64.0.1",
+    ] {
+        let spec = load_text(
+            &format!(r#"{{ {host}, homeserver.server_name = "{good}" }}"#),
+            "ncl",
+        )
+        .unwrap()
+        .spec;
+        assert_eq!(spec.homeserver.server_name.as_deref(), Some(good));
+    }
+}
