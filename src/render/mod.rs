@@ -47,6 +47,8 @@ pub enum ServiceId {
     Gateway,
     /// The scheduled key-rotation job.
     KeyRotation,
+    /// The log monitor job (`privai monitor --once`).
+    Monitor,
 }
 
 impl ServiceId {
@@ -57,6 +59,7 @@ impl ServiceId {
             Self::Ollama => "ollama",
             Self::Gateway => "gateway",
             Self::KeyRotation => "key-rotation",
+            Self::Monitor => "monitor",
         }
     }
 }
