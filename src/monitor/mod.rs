@@ -232,7 +232,7 @@ pub fn pass(
         }
     }
     let expected = Expected::of(spec);
-    report.alerts = rules::alerts(rules, &expected, &entries, &mut state.windows, now);
+    report.alerts = rules::alerts(rules, &expected, &entries, &mut state.windows);
     for (name, path) in certificates {
         let pem = match std::fs::read_to_string(path) {
             Ok(pem) => pem,

@@ -406,7 +406,6 @@ pub fn alerts(
     expected: &Expected,
     entries: &[Entry],
     windows: &mut Windows,
-    now: SystemTime,
 ) -> Vec<Alert> {
     let mut out = Vec::new();
     // Several lines of one kind in one run make one alert (Ollama logs a
@@ -474,9 +473,11 @@ pub fn alerts(
     }
     let window = u64::from(rules.auth_failures.window_minutes) * 60;
     let threshold = rules.auth_failures.threshold.max(1) as usize;
-    let now_secs = secs(now);
     for (service, times) in &mut windows.failures {
-        times.retain(|t| t + window >= now_secs);
+        // The window ends at the newest failure, not at this pass: a burst
+        // read late (the monitor was down) is still a burst.
+        let newest = times.iter().copied().max().unwrap_or_default();
+        times.retain(|t| t + window >= newest);
         times.sort_unstable();
         if times.len() < threshold {
             continue;
@@ -748,7 +749,6 @@ mod tests {
             &seed_expected(),
             &entries(Service::Headscale, HEADSCALE),
             &mut windows,
-            now,
         );
         let node: Vec<&Alert> = alerts
             .iter()
@@ -786,7 +786,7 @@ mod tests {
         );
         let mut off = rules();
         off.unexpected_nodes = false;
-        assert!(super::alerts(&off, &seed_expected(), &[known("rogue", Some("x"))], &mut Windows::default(), now).is_empty());
+        assert!(super::alerts(&off, &seed_expected(), &[known("rogue", Some("x"))], &mut Windows::default()).is_empty());
     }
 
     fn alerts_of(entries: &[Entry]) -> Vec<Alert> {
@@ -795,7 +795,6 @@ mod tests {
             &seed_expected(),
             entries,
             &mut Windows::default(),
-            at("2026-12-07T04:50:00Z"),
         )
     }
 
@@ -806,12 +805,11 @@ mod tests {
             .filter(|e| matches!(e.event, Event::ApiAuthFailed { .. }))
             .collect();
         assert_eq!(failures.len(), 5);
-        let now = at("2026-12-07T04:50:00Z");
         let mut windows = Windows::default();
-        let four = alerts(&rules(), &seed_expected(), &failures[..4], &mut windows, now);
+        let four = alerts(&rules(), &seed_expected(), &failures[..4], &mut windows);
         assert!(four.is_empty(), "{four:?}");
         // The fifth arrives in the next pass: the window carried the four.
-        let five = alerts(&rules(), &seed_expected(), &failures[4..], &mut windows, now);
+        let five = alerts(&rules(), &seed_expected(), &failures[4..], &mut windows);
         assert_eq!(five.len(), 1);
         assert_eq!(five[0].kind, Kind::AuthFailures);
         assert!(
@@ -823,12 +821,14 @@ mod tests {
         );
         // Raised once: the burst is cleared.
         assert!(windows.failures.is_empty());
-        // Failures older than the window do not count: at 04:58:05 the
-        // three of 04:48:02 are out, the two of 04:48:07 still in.
+        // Failures more than the window before the newest do not count:
+        // with the fifth at 04:58:05 the three of 04:48:02 are out, the one
+        // of 04:48:07 is still in.
         let mut windows = Windows::default();
-        alerts(&rules(), &seed_expected(), &failures[..4], &mut windows, now);
-        let later = at("2026-12-07T04:58:05Z");
-        let stale = alerts(&rules(), &seed_expected(), &failures[4..], &mut windows, later);
+        alerts(&rules(), &seed_expected(), &failures[..4], &mut windows);
+        let mut late = failures[4].clone();
+        late.at = at("2026-12-07T04:58:05Z");
+        let stale = alerts(&rules(), &seed_expected(), &[late], &mut windows);
         assert!(stale.is_empty(), "{stale:?}");
         assert_eq!(windows.failures[&Service::Headscale].len(), 2);
     }
@@ -846,7 +846,6 @@ mod tests {
             &seed_expected(),
             &entries,
             &mut Windows::default(),
-            at("2026-12-07T04:51:00Z"),
         );
         assert_eq!(
             alerts.iter().map(|a| a.kind).collect::<Vec<_>>(),
@@ -879,7 +878,6 @@ mod tests {
                 &seed_expected(),
                 &entries(Service::Ollama, OLLAMA),
                 &mut Windows::default(),
-                at("2026-12-07T04:51:00Z")
             )
             .is_empty()
         );
