@@ -16,6 +16,7 @@ mod flake;
 mod fuzz_loaders;
 mod init;
 mod models_live;
+mod monitor;
 mod ollama_real;
 mod openclaw_e2e;
 mod plan;

@@ -1,0 +1,288 @@
+//! `privai monitor`, as the installed job runs it: the seed staged with
+//! `privai apply --root`, the job's command line taken from the launchd job
+//! privai rendered there, run against the real log lines of
+//! `tests/fixtures/monitor/` (see its README) placed where the services
+//! write their logs; and against the log of a real Ollama made to run out
+//! of memory.
+
+use crate::apply::{privai, stdout};
+use crate::real::ollama::{Ollama, tiny_gguf_with};
+use crate::tools::{repo, show};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The seed applied under a temporary root.
+struct Staged {
+    dir: tempfile::TempDir,
+}
+
+impl Staged {
+    fn new(extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            repo("examples/seed-home.ncl"),
+            dir.path().join("seed-home.ncl"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("spec.ncl"),
+            format!("(import \"seed-home.ncl\") & {{\n{extra}\n}}\n"),
+        )
+        .unwrap();
+        let staged = Self { dir };
+        let out = privai(
+            [
+                OsString::from("apply"),
+                "--auto-approve".into(),
+                "--root".into(),
+                staged.root().into(),
+                staged.spec().into(),
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{}", show(&out));
+        staged
+    }
+
+    fn spec(&self) -> PathBuf {
+        self.dir.path().join("spec.ncl")
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Where the Headscale host's service `name` logs, under the root.
+    fn log(&self, name: &str) -> PathBuf {
+        self.root()
+            .join("openclaw-server/usr/local/var/log/privai")
+            .join(format!("{name}.log"))
+    }
+
+    fn place(&self, name: &str, text: &str) {
+        let path = self.log(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn append(&self, name: &str, text: &str) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.log(name))
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// The argv of the installed monitor job (the rendered LaunchDaemon).
+    fn job(&self) -> Vec<String> {
+        let plist = self
+            .root()
+            .join("openclaw-server/Library/LaunchDaemons/net.privai.monitor.plist");
+        let value = plist::Value::from_file(&plist).unwrap();
+        value
+            .as_dictionary()
+            .and_then(|d| d.get("ProgramArguments"))
+            .and_then(|a| a.as_array())
+            .unwrap()
+            .iter()
+            .map(|v| v.as_string().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Runs the job's command line, with this build of privai for
+    /// `/usr/local/bin/privai` and the staged root, plus `more`.
+    fn run_job(&self, more: &[&str]) -> Output {
+        let job = self.job();
+        assert_eq!(job, ["/usr/local/bin/privai", "monitor", "--once"]);
+        let mut args: Vec<OsString> = job[1..].iter().map(OsString::from).collect();
+        args.extend(["--root".into(), self.root().into()]);
+        args.extend(more.iter().map(OsString::from));
+        privai(args, &[])
+    }
+
+    fn alerts(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.root().join(".privai/alerts.ndjson"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(repo(&format!("tests/fixtures/monitor/{name}"))).unwrap()
+}
+
+fn kinds(alerts: &[serde_json::Value]) -> Vec<&str> {
+    alerts.iter().map(|a| a["kind"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn the_installed_jobs_command_line_alerts_once_on_real_headscale_and_ollama_lines() {
+    let staged = Staged::new("");
+    staged.place("headscale", &fixture("headscale.log"));
+    staged.place("ollama", &fixture("ollama.log"));
+    let first = staged.run_job(&[]);
+    assert_eq!(first.status.code(), Some(2), "{}", show(&first));
+    let alerts = staged.alerts();
+    assert_eq!(
+        kinds(&alerts),
+        [
+            "unexpected-node",
+            "auth-failures",
+            "ollama-out-of-memory",
+            "ollama-crash"
+        ]
+    );
+    assert!(
+        alerts[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("node `rogue-box` of user `intruder` connected to Headscale")
+    );
+    let text = stdout(&first);
+    assert!(text.contains("Alerts (4):"), "{text}");
+    assert!(text.contains("headscale on openclaw-server: 46 new lines"), "{text}");
+    // The log is the owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(staged.root().join(".privai/alerts.ndjson"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // The next run reads only what is new: nothing, then one more node.
+    let again = staged.run_job(&[]);
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert!(stdout(&again).contains("No alert."));
+    assert_eq!(staged.alerts().len(), 4);
+    let node = fixture("headscale.log")
+        .lines()
+        .find(|l| l.contains(" node connected "))
+        .unwrap()
+        .replace("rogue-box", "second-rogue");
+    staged.append("headscale", &format!("{node}\n"));
+    let third = staged.run_job(&["--json"]);
+    assert_eq!(third.status.code(), Some(2), "{}", show(&third));
+    let report: serde_json::Value = serde_json::from_slice(&third.stdout).unwrap();
+    assert_eq!(report["alerts"].as_array().unwrap().len(), 1);
+    assert!(
+        report["alerts"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("`second-rogue`")
+    );
+    assert_eq!(report["read"][0]["lines"], 1);
+    assert_eq!(staged.alerts().len(), 5);
+}
+
+#[test]
+fn rules_of_the_spec_turn_alerts_off() {
+    let staged = Staged::new(
+        "  monitoring.alerts = { unexpected_nodes = false, ollama_failures = false, auth_failures.threshold = 6 },",
+    );
+    staged.place("headscale", &fixture("headscale.log"));
+    staged.place("ollama", &fixture("ollama.log"));
+    let out = staged.run_job(&[]);
+    // Five refusals under a threshold of six, the node and Ollama off.
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(staged.alerts().is_empty());
+}
+
+/// A certificate from the real `openssl req`, valid `days` days.
+fn openssl_cert(dir: &Path, days: u32) -> PathBuf {
+    let cert = dir.join("short.crt");
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=headscale.home.arpa", "-days"])
+        .arg(days.to_string())
+        .arg("-keyout")
+        .arg(dir.join("short.key"))
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs (a missing openssl is a failure, never a skip)");
+    assert!(out.status.success(), "{}", show(&out));
+    cert
+}
+
+#[test]
+fn a_certificate_near_its_end_alerts_once_a_day_and_privais_own_reads_as_openssl_reads_it() {
+    let staged = Staged::new("");
+    let installed = staged
+        .root()
+        .join("openclaw-server/etc/privai/tls/headscale.crt");
+    // privai's self-signed certificate: notAfter as openssl reads it.
+    let pem = std::fs::read_to_string(&installed).unwrap();
+    let ours = privai::monitor::cert::not_after(&pem).unwrap();
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in"])
+        .arg(&installed)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    let iso = said.trim().trim_start_matches("notAfter=").replace(' ', "T");
+    assert_eq!(ours, humantime::parse_rfc3339(&iso).unwrap(), "{said}");
+
+    let quiet = staged.run_job(&[]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", show(&quiet));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(openssl_cert(dir.path(), 3), &installed).unwrap();
+    let soon = staged.run_job(&[]);
+    assert_eq!(soon.status.code(), Some(2), "{}", show(&soon));
+    let alerts = staged.alerts();
+    assert_eq!(kinds(&alerts), ["certificate-expiry"]);
+    let summary = alerts[0]["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("the certificate `/etc/privai/tls/headscale.crt` expires in 2 days")
+            || summary.starts_with("the certificate `/etc/privai/tls/headscale.crt` expires in 3 days"),
+        "{summary}"
+    );
+    // Not again within the day.
+    let later = staged.run_job(&[]);
+    assert_eq!(later.status.code(), Some(0), "{}", show(&later));
+}
+
+#[test]
+fn a_real_ollama_out_of_memory_is_alerted_from_its_own_log() {
+    let ollama = Ollama::start();
+    let gguf = tiny_gguf_with(ollama.dir.path(), 7, &["--context", "200000000"]);
+    let modelfile = ollama.dir.path().join("Modelfile-huge");
+    std::fs::write(&modelfile, format!("FROM {}\n", gguf.display())).unwrap();
+    ollama.cli(&["create", "huge", "-f", modelfile.to_str().unwrap()]);
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let answer: serde_json::Value = client
+        .post(format!("{}/api/generate", ollama.url))
+        .json(&serde_json::json!({
+            "model": "huge", "prompt": "hi", "stream": false,
+            "options": {"num_ctx": 150_000_000, "num_predict": 1},
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("more system memory")),
+        "{answer}"
+    );
+    let staged = Staged::new("");
+    let log = std::fs::read_to_string(ollama.dir.path().join("serve.log")).unwrap();
+    staged.place("ollama", &log);
+    let out = staged.run_job(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}\n{log}", show(&out));
+    let alerts = staged.alerts();
+    assert_eq!(kinds(&alerts), ["ollama-out-of-memory"], "{log}");
+    assert!(
+        alerts[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("model requires more system memory")
+    );
+}
