@@ -13,6 +13,7 @@ mod keys;
 pub(crate) mod net;
 mod node;
 mod programs;
+mod rotate;
 mod proof;
 mod tags;
 
