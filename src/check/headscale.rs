@@ -452,13 +452,16 @@ mod tests {
     }
 
     #[test]
-    fn a_headscale_log_level_that_hides_the_monitors_lines_is_reported_unless_those_alerts_are_off() {
+    fn a_headscale_log_level_that_hides_the_monitors_lines_is_reported_unless_those_alerts_are_off()
+    {
         let blind = found(&[("PRV101", "headscale.log_level")]);
         assert_eq!(case("{ headscale.log_level = 'warn }"), blind);
         assert_eq!(case("{ headscale.log_level = 'error }"), blind);
         assert_eq!(case("{ headscale.log_level = 'debug }"), vec![]);
         assert_eq!(
-            case("{ headscale.log_level = 'warn, monitoring.alerts = { unexpected_nodes = false, auth_failures.enabled = false } }"),
+            case(
+                "{ headscale.log_level = 'warn, monitoring.alerts = { unexpected_nodes = false, auth_failures.enabled = false } }"
+            ),
             vec![]
         );
         assert_eq!(

@@ -134,7 +134,11 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_certificate_with_a_reason() {
-        assert!(not_after("hello").unwrap_err().contains("BEGIN CERTIFICATE"));
+        assert!(
+            not_after("hello")
+                .unwrap_err()
+                .contains("BEGIN CERTIFICATE")
+        );
         let broken = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
         assert!(not_after(broken).is_err());
     }

@@ -116,9 +116,19 @@ pub fn logs(spec: &Spec, install: &Install, engine: Option<&str>) -> Vec<Log> {
                 },
                 None => Source::Journal {
                     unit: format!("{}.service", layout.unit(name)),
-                    // Under `--root`, the host's journal directory there.
+                    // Under `--root`, the host's journal directory there,
+                    // when there is one (nothing ran there otherwise).
                     directory: match install {
-                        Install::Staged { .. } => install.path(&host.name, "/var/log/journal").ok(),
+                        Install::Staged { .. } => {
+                            match install
+                                .path(&host.name, "/var/log/journal")
+                                .ok()
+                                .filter(|dir| dir.is_dir())
+                            {
+                                Some(dir) => Some(dir),
+                                None => continue,
+                            }
+                        }
                         Install::Live { .. } => None,
                     },
                 },
@@ -272,7 +282,9 @@ pub fn pass(
     for alert in &report.alerts {
         for sink in sinks.iter_mut() {
             if let Err(e) = sink.send(alert, now) {
-                report.errors.push(format!("an alert was not delivered: {e}"));
+                report
+                    .errors
+                    .push(format!("an alert was not delivered: {e}"));
             }
         }
     }
@@ -283,7 +295,11 @@ pub fn pass(
 /// live install, this machine's under `--root`.
 pub fn platform(spec: &Spec, install: &Install) -> Option<Platform> {
     match install {
-        Install::Live { host, .. } => spec.hosts.iter().find(|h| &h.name == host).map(|h| h.platform),
+        Install::Live { host, .. } => spec
+            .hosts
+            .iter()
+            .find(|h| &h.name == host)
+            .map(|h| h.platform),
         Install::Staged { .. } => None,
     }
 }

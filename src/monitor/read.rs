@@ -204,7 +204,7 @@ pub fn container_logs_argv(engine: &str, id: &str, since: Option<&str>) -> Vec<S
 /// The lines of `ENGINE logs --timestamps` (each `TIMESTAMP TEXT`) newer
 /// than `since`, and the timestamp of the last.
 pub fn parse_container_logs(output: &str, since: Option<&str>) -> (Vec<Line>, Option<String>) {
-    let since_at = since.and_then(|s| super::rules::timestamp(s));
+    let since_at = since.and_then(super::rules::timestamp);
     let mut lines = Vec::new();
     let mut last = since.map(str::to_owned);
     for raw in output.lines() {
@@ -449,15 +449,9 @@ mod tests {
         let (lines, position) = read(&source, Some(&old), &mut runner).unwrap();
         assert!(lines.is_empty());
         assert_eq!(position, Some(old.clone()));
-        assert_eq!(
-            runner.calls()[0].last().unwrap(),
-            "--after-cursor=s=1;i=9"
-        );
-        let mut failing = Recorder::new().fail_when(
-            vec!["journalctl".into()],
-            1,
-            "No journal files were found.",
-        );
+        assert_eq!(runner.calls()[0].last().unwrap(), "--after-cursor=s=1;i=9");
+        let mut failing =
+            Recorder::new().fail_when(vec!["journalctl".into()], 1, "No journal files were found.");
         let e = read(&source, Some(&old), &mut failing).unwrap_err();
         assert!(e.contains("No journal files were found."), "{e}");
     }

@@ -284,8 +284,8 @@ fn rfc3339(word: &str) -> Option<SystemTime> {
     if word.len() < 20 || word.as_bytes().get(10) != Some(&b'T') {
         return None;
     }
-    if word.ends_with('Z') {
-        return humantime::parse_rfc3339_weak(&word[..word.len() - 1]).ok();
+    if let Some(utc) = word.strip_suffix('Z') {
+        return humantime::parse_rfc3339_weak(utc).ok();
     }
     let (base, offset) = word.split_at(word.len() - 6);
     let sign = match offset.as_bytes()[0] {
@@ -434,7 +434,9 @@ pub fn alerts(
             }
             Event::RefusedSender { channel, sender } => {
                 if rules.refused_senders {
-                    *senders.entry((channel.clone(), sender.clone())).or_default() += 1;
+                    *senders
+                        .entry((channel.clone(), sender.clone()))
+                        .or_default() += 1;
                 }
             }
             Event::OutOfMemory { detail } => {
@@ -675,7 +677,9 @@ mod tests {
             events(Service::Ollama, OLLAMA),
             [
                 Event::OutOfMemory {
-                    detail: "model requires more system memory (71.5 GiB) than is available (20.3 GiB)".into()
+                    detail:
+                        "model requires more system memory (71.5 GiB) than is available (20.3 GiB)"
+                            .into()
                 },
                 Event::RunnerDied {
                     detail: "signal: killed".into()
@@ -693,7 +697,10 @@ mod tests {
             client: "127.0.0.1".into(),
             why: "token_mismatch".into(),
         };
-        assert_eq!(events(Service::Gateway, GATEWAY_AUTH), [refused.clone()]);
+        assert_eq!(
+            events(Service::Gateway, GATEWAY_AUTH),
+            std::slice::from_ref(&refused)
+        );
         assert_eq!(events(Service::Gateway, ANSI), [refused]);
         assert_eq!(
             events(Service::Gateway, TELEGRAM),
@@ -775,7 +782,11 @@ mod tests {
                 user: user.map(str::to_owned),
             },
         };
-        let quiet = alerts_of(&[known("PHONE", Some("user1")), known("nas", None), known("openclaw-server", Some("user1"))]);
+        let quiet = alerts_of(&[
+            known("PHONE", Some("user1")),
+            known("nas", None),
+            known("openclaw-server", Some("user1")),
+        ]);
         assert!(quiet.is_empty(), "{quiet:?}");
         // The spec's phone, but under another user: someone used a key of
         // theirs to take its name.
@@ -786,16 +797,19 @@ mod tests {
         );
         let mut off = rules();
         off.unexpected_nodes = false;
-        assert!(super::alerts(&off, &seed_expected(), &[known("rogue", Some("x"))], &mut Windows::default()).is_empty());
+        assert!(
+            super::alerts(
+                &off,
+                &seed_expected(),
+                &[known("rogue", Some("x"))],
+                &mut Windows::default()
+            )
+            .is_empty()
+        );
     }
 
     fn alerts_of(entries: &[Entry]) -> Vec<Alert> {
-        alerts(
-            &rules(),
-            &seed_expected(),
-            entries,
-            &mut Windows::default(),
-        )
+        alerts(&rules(), &seed_expected(), entries, &mut Windows::default())
     }
 
     #[test]
@@ -841,12 +855,7 @@ mod tests {
             .into_iter()
             .chain(entries(Service::Gateway, TELEGRAM))
             .collect();
-        let alerts = alerts(
-            &one,
-            &seed_expected(),
-            &entries,
-            &mut Windows::default(),
-        );
+        let alerts = alerts(&one, &seed_expected(), &entries, &mut Windows::default());
         assert_eq!(
             alerts.iter().map(|a| a.kind).collect::<Vec<_>>(),
             [Kind::AuthFailures, Kind::RefusedSender]
@@ -894,13 +903,20 @@ mod tests {
             format!("the certificate `{path}` expires in 10 days (2026-12-17T00:00:00Z)")
         );
         let gone = certificate(path, at("2026-12-01T00:00:00Z"), 14, now).unwrap();
-        assert!(gone.summary.contains("expired on 2026-12-01"), "{}", gone.summary);
+        assert!(
+            gone.summary.contains("expired on 2026-12-01"),
+            "{}",
+            gone.summary
+        );
         assert_eq!(certificate(path, at("2026-12-01T00:00:00Z"), 0, now), None);
     }
 
     #[test]
     fn a_hostile_node_name_is_cut_and_loses_its_control_characters() {
-        let long = format!("2026-12-07T04:48:14Z INF node connected node.id=9 node.name=\"evil\u{7}name{}\" user.name=x", "a".repeat(400));
+        let long = format!(
+            "2026-12-07T04:48:14Z INF node connected node.id=9 node.name=\"evil\u{7}name{}\" user.name=x",
+            "a".repeat(400)
+        );
         match parse(Service::Headscale, &long) {
             Some(Event::NodeConnected { node, .. }) => {
                 assert!(node.starts_with("evil name"));

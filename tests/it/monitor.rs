@@ -144,7 +144,10 @@ fn the_installed_jobs_command_line_alerts_once_on_real_headscale_and_ollama_line
     );
     let text = stdout(&first);
     assert!(text.contains("Alerts (4):"), "{text}");
-    assert!(text.contains("headscale on openclaw-server: 46 new lines"), "{text}");
+    assert!(
+        text.contains("headscale on openclaw-server: 46 new lines"),
+        "{text}"
+    );
     // The log is the owner's alone.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(staged.root().join(".privai/alerts.ndjson"))
@@ -195,7 +198,18 @@ fn rules_of_the_spec_turn_alerts_off() {
 fn openssl_cert(dir: &Path, days: u32) -> PathBuf {
     let cert = dir.join("short.crt");
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=headscale.home.arpa", "-days"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=headscale.home.arpa",
+            "-days",
+        ])
         .arg(days.to_string())
         .arg("-keyout")
         .arg(dir.join("short.key"))
@@ -223,7 +237,10 @@ fn a_certificate_near_its_end_alerts_once_a_day_and_privais_own_reads_as_openssl
         .unwrap();
     assert!(out.status.success(), "{}", show(&out));
     let said = String::from_utf8_lossy(&out.stdout);
-    let iso = said.trim().trim_start_matches("notAfter=").replace(' ', "T");
+    let iso = said
+        .trim()
+        .trim_start_matches("notAfter=")
+        .replace(' ', "T");
     assert_eq!(ours, humantime::parse_rfc3339(&iso).unwrap(), "{said}");
 
     let quiet = staged.run_job(&[]);
@@ -237,7 +254,8 @@ fn a_certificate_near_its_end_alerts_once_a_day_and_privais_own_reads_as_openssl
     let summary = alerts[0]["summary"].as_str().unwrap();
     assert!(
         summary.starts_with("the certificate `/etc/privai/tls/headscale.crt` expires in 2 days")
-            || summary.starts_with("the certificate `/etc/privai/tls/headscale.crt` expires in 3 days"),
+            || summary
+                .starts_with("the certificate `/etc/privai/tls/headscale.crt` expires in 3 days"),
         "{summary}"
     );
     // Not again within the day.

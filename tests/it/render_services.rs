@@ -519,7 +519,10 @@ fn the_homelabs_monitor_is_a_hardened_oneshot_on_a_timer_every_interval_without_
     // privai's state, never a dynamic user's copy of it), no network.
     assert!(setting(service, "DynamicUser").is_empty());
     assert!(setting(service, "StateDirectory").is_empty());
-    assert_eq!(setting(service, "ReadWritePaths"), ["/var/lib/privai/state"]);
+    assert_eq!(
+        setting(service, "ReadWritePaths"),
+        ["/var/lib/privai/state"]
+    );
     assert_eq!(setting(service, "CapabilityBoundingSet"), [""]);
     assert_eq!(setting(service, "IPAddressDeny"), ["any"]);
     assert!(!service.contains("[Install]"));
@@ -530,7 +533,10 @@ fn the_homelabs_monitor_is_a_hardened_oneshot_on_a_timer_every_interval_without_
     assert_eq!(setting(timer, "OnBootSec"), ["1min"]);
     assert!(setting(timer, "OnCalendar").is_empty());
     assert_eq!(setting(timer, "Unit"), ["privai-monitor.service"]);
-    verify(&[unit, find(&artifacts, "/etc/systemd/system/privai-monitor.timer")]);
+    verify(&[
+        unit,
+        find(&artifacts, "/etc/systemd/system/privai-monitor.timer"),
+    ]);
     insta::assert_snapshot!("homelab_monitor_timer", timer);
 }
 
@@ -538,7 +544,10 @@ fn the_homelabs_monitor_is_a_hardened_oneshot_on_a_timer_every_interval_without_
 fn the_seeds_monitor_is_a_launch_daemon_every_five_minutes_and_can_be_turned_off() {
     let mut spec = load("examples/seed-home.ncl");
     let artifacts = render(&spec).artifacts;
-    let plist = find(&artifacts, "/Library/LaunchDaemons/net.privai.monitor.plist");
+    let plist = find(
+        &artifacts,
+        "/Library/LaunchDaemons/net.privai.monitor.plist",
+    );
     assert_eq!(plist.owner, Owner::Root);
     let d = check_plist(plist);
     assert_eq!(
@@ -548,7 +557,10 @@ fn the_seeds_monitor_is_a_launch_daemon_every_five_minutes_and_can_be_turned_off
     assert_eq!(d["StartInterval"], 300);
     assert_eq!(d["RunAtLoad"], false);
     assert_eq!(d["ProcessType"], "Background");
-    assert_eq!(d["StandardOutPath"], "/usr/local/var/log/privai/monitor.log");
+    assert_eq!(
+        d["StandardOutPath"],
+        "/usr/local/var/log/privai/monitor.log"
+    );
     spec.monitoring.alerts.enabled = false;
     let artifacts = render(&spec).artifacts;
     assert!(artifacts.iter().all(|a| !a.path.contains("monitor")));

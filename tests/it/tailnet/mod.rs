@@ -13,8 +13,8 @@ mod keys;
 pub(crate) mod net;
 mod node;
 mod programs;
-mod rotate;
 mod proof;
+mod rotate;
 mod tags;
 
 use crate::tools::{repo, show};

@@ -80,7 +80,10 @@ fn usable_on_record(tailnet: &Tailnet, device: &str) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    assert!(expiry > now, "{device}'s key on record has expired: {key:#}");
+    assert!(
+        expiry > now,
+        "{device}'s key on record has expired: {key:#}"
+    );
 }
 
 #[test]
@@ -134,7 +137,10 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
         tailnet.headscale.log_text()
     );
     for secret in [&old_laptop, &old_desktop, &old_api] {
-        assert!(!text.contains(secret.as_str()), "a key was printed:\n{text}");
+        assert!(
+            !text.contains(secret.as_str()),
+            "a key was printed:\n{text}"
+        );
     }
     let (new_laptop, new_desktop) = (tailnet.key_of("laptop"), tailnet.key_of("desktop"));
     assert_ne!(new_laptop, old_laptop);
@@ -142,7 +148,10 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
 
     // The new API key is in the file (0600) and works (privai plans with
     // it); the old one is expired in Headscale.
-    let new_api = std::fs::read_to_string(&key_file).unwrap().trim().to_owned();
+    let new_api = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_owned();
     assert_ne!(new_api, old_api);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
@@ -151,7 +160,9 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
     );
     let plan = tailnet.privai("plan", &spec, &[]);
     assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
-    let api_keys = tailnet.headscale.json(&tailnet.server, &["apikeys", "list"]);
+    let api_keys = tailnet
+        .headscale
+        .json(&tailnet.server, &["apikeys", "list"]);
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -180,7 +191,9 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
             !refused.status.success() && show(&refused).contains("authkey expired"),
             "{device} joined with its old key: {}\n--- keys\n{:#}",
             show(&refused),
-            tailnet.headscale.json(&tailnet.server, &["preauthkeys", "list"])
+            tailnet
+                .headscale
+                .json(&tailnet.server, &["preauthkeys", "list"])
         );
         // A tailscaled that was refused keeps retrying its old key.
         tailnet.nodes.remove(device);
@@ -197,10 +210,13 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
         .env
         .push(("PRIVAI_TEST_FAILPOINT", std::ffi::OsString::from("1")));
     let killed = tailnet.privai("rotate-keys", &spec, &[]);
-    tailnet.env.retain(|(name, _)| *name != "PRIVAI_TEST_FAILPOINT");
+    tailnet
+        .env
+        .retain(|(name, _)| *name != "PRIVAI_TEST_FAILPOINT");
     assert_eq!(killed.status.code(), None, "not killed: {}", show(&killed));
     assert!(
-        String::from_utf8_lossy(&killed.stdout).contains("  + pre-auth key openclaw-server:desktop: done"),
+        String::from_utf8_lossy(&killed.stdout)
+            .contains("  + pre-auth key openclaw-server:desktop: done"),
         "{}",
         show(&killed)
     );
@@ -221,6 +237,10 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
         joined.status.success(),
         "the key on record after the kill does not join: {}\n(before the kill: {})",
         show(&joined),
-        if on_record == before { "the same key" } else { "another key" }
+        if on_record == before {
+            "the same key"
+        } else {
+            "another key"
+        }
     );
 }
