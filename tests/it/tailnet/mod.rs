@@ -10,6 +10,7 @@ mod addresses;
 mod ai;
 mod headscale;
 mod keys;
+mod monitor;
 pub(crate) mod net;
 mod node;
 mod programs;
