@@ -304,3 +304,174 @@ fn a_real_ollama_out_of_memory_is_alerted_from_its_own_log() {
             .contains("model requires more system memory")
     );
 }
+
+/// The captured lines of `name` as `journalctl -o json` prints them, one
+/// record a line (cursor `s=test;i=N`), as the journal would hold them.
+fn journal_records(name: &str) -> String {
+    fixture(name)
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::json!({
+                "__CURSOR": format!("s=test;i={i}"),
+                "__REALTIME_TIMESTAMP": "1796618894000000",
+                "MESSAGE": line,
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn the_linux_units_command_line_reads_the_journal_after_its_cursor_and_alerts() {
+    // This machine has no journald to hold the lines, so `journalctl` is
+    // fed: a stand-in on PATH prints the captured lines as journal records
+    // for the first read of each unit and nothing after a cursor, and
+    // logs its argv.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo("examples/linux-homelab.ncl"),
+        dir.path().join("homelab.ncl"),
+    )
+    .unwrap();
+    let spec = dir.path().join("homelab.ncl");
+    let root = dir.path().join("root");
+    let token = [(
+        "OPENCLAW_GATEWAY_TOKEN",
+        std::ffi::OsStr::new("test-gateway-token"),
+    )];
+    let out = privai(
+        [
+            OsString::from("apply"),
+            "--auto-approve".into(),
+            "--root".into(),
+            root.clone().into(),
+            spec.clone().into(),
+        ],
+        &token,
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let unit =
+        std::fs::read_to_string(root.join("homelab/etc/systemd/system/privai-monitor.service"))
+            .unwrap();
+    let exec: Vec<&str> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert_eq!(exec, ["/usr/local/bin/privai", "monitor", "--once"]);
+    std::fs::create_dir_all(root.join("homelab/var/log/journal")).unwrap();
+
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        dir.path().join("headscale.json"),
+        journal_records("headscale.log"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ollama.json"),
+        journal_records("ollama.log"),
+    )
+    .unwrap();
+    let calls = dir.path().join("journalctl.calls");
+    let d = dir.path().display();
+    std::fs::write(
+        bin.join("journalctl"),
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {d}/journalctl.calls\ncase \"$*\" in\n  *--after-cursor=*) exit 0 ;;\n  *\"-u privai-headscale.service\"*) cat {d}/headscale.json ;;\n  *\"-u privai-ollama.service\"*) cat {d}/ollama.json ;;\n  *) echo \"unexpected: $*\" >&2; exit 1 ;;\nesac\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        bin.join("journalctl"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let mut path = bin.clone().into_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    let run = || {
+        let mut args: Vec<OsString> = exec[1..].iter().map(OsString::from).collect();
+        args.extend(["--root".into(), root.clone().into()]);
+        privai(args, &[("PATH", path.as_os_str()), token[0]])
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(2), "{}", show(&first));
+    let alerts: Vec<serde_json::Value> =
+        std::fs::read_to_string(root.join(".privai/alerts.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert_eq!(
+        kinds(&alerts),
+        [
+            "unexpected-node",
+            "auth-failures",
+            "ollama-out-of-memory",
+            "ollama-crash"
+        ]
+    );
+    let journal = root.join("homelab/var/log/journal").display().to_string();
+    let second = run();
+    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
+    let calls = std::fs::read_to_string(calls).unwrap();
+    let n_hs = fixture("headscale.log").lines().count() - 1;
+    let n_ol = fixture("ollama.log").lines().count() - 1;
+    assert_eq!(
+        calls.lines().collect::<Vec<_>>(),
+        [
+            format!(
+                "--no-pager -o json -u privai-headscale.service --directory {journal} --lines=1000"
+            ),
+            format!(
+                "--no-pager -o json -u privai-ollama.service --directory {journal} --lines=1000"
+            ),
+            format!(
+                "--no-pager -o json -u privai-headscale.service --directory {journal} --after-cursor=s=test;i={n_hs}"
+            ),
+            format!(
+                "--no-pager -o json -u privai-ollama.service --directory {journal} --after-cursor=s=test;i={n_ol}"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn without_once_the_monitor_passes_again_and_again() {
+    let staged = Staged::new("");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("privai"))
+        .args(["monitor", "--root"])
+        .arg(staged.root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first pass runs at once; a log written afterwards waits for the
+    // next pass, `interval_minutes` later: here the first pass is enough
+    // to see it keeps running rather than exiting.
+    staged.place("headscale", &fixture("headscale.log"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut state = None;
+    while std::time::Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(staged.root().join(".privai/monitor.json")) {
+            state = Some(text);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A pass that ended would have exited well within two seconds.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(state.is_some(), "no pass was made");
+    assert!(
+        still_running,
+        "the monitor exited after one pass without --once"
+    );
+}
