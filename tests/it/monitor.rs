@@ -305,30 +305,53 @@ fn a_real_ollama_out_of_memory_is_alerted_from_its_own_log() {
     );
 }
 
-/// The captured lines of `name` as `journalctl -o json` prints them, one
-/// record a line (cursor `s=test;i=N`), as the journal would hold them.
-fn journal_records(name: &str) -> String {
-    fixture(name)
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::json!({
-                "__CURSOR": format!("s=test;i={i}"),
-                "__REALTIME_TIMESTAMP": "1796618894000000",
-                "MESSAGE": line,
-            })
-            .to_string()
-                + "\n"
-        })
-        .collect()
+/// Writes the captured lines of each `(unit, fixture)` into a real journal
+/// with the real systemd-journald, started in a mount namespace of its own
+/// (a private `/run`; this machine runs no journald), each line sent by
+/// `logger --journald` as an entry about the unit (`OBJECT_SYSTEMD_UNIT=`,
+/// which `journalctl -u` matches for root's entries); then stops journald
+/// and copies its journal files into `target`.
+fn real_journal(target: &Path, units: &[(&str, &str)]) {
+    const SCRIPT: &str = r#"
+set -e
+target="$1"; shift
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/journal /run/log/journal
+/usr/lib/systemd/systemd-journald &
+journald=$!
+i=0
+while [ ! -S /run/systemd/journal/socket ]; do
+  i=$((i+1)); [ $i -lt 100 ] || { echo "journald did not start" >&2; exit 1; }
+  sleep 0.1
+done
+while [ $# -gt 0 ]; do
+  unit="$1"; file="$2"; shift 2
+  while IFS= read -r line; do
+    printf 'MESSAGE=%s
+OBJECT_SYSTEMD_UNIT=%s
+SYSLOG_IDENTIFIER=%s
+' "$line" "$unit" "${unit%.service}" | logger --journald
+  done < "$file"
+done
+kill -TERM $journald
+wait $journald || true
+cp -r /run/log/journal/. "$target"
+"#;
+    std::fs::create_dir_all(target).unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", SCRIPT, "sh"]).arg(target);
+    for (unit, name) in units {
+        cmd.arg(unit)
+            .arg(repo(&format!("tests/fixtures/monitor/{name}")));
+    }
+    let out = cmd
+        .output()
+        .expect("unshare runs (a missing tool is a failure, never a skip)");
+    assert!(out.status.success(), "real journal: {}", show(&out));
 }
 
 #[test]
-fn the_linux_units_command_line_reads_the_journal_after_its_cursor_and_alerts() {
-    // This machine has no journald to hold the lines, so `journalctl` is
-    // fed: a stand-in on PATH prints the captured lines as journal records
-    // for the first read of each unit and nothing after a cursor, and
-    // logs its argv.
+fn the_linux_units_command_line_reads_the_real_journal_after_its_cursor_and_alerts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         repo("examples/linux-homelab.ncl"),
@@ -362,45 +385,27 @@ fn the_linux_units_command_line_reads_the_journal_after_its_cursor_and_alerts() 
         .split(' ')
         .collect();
     assert_eq!(exec, ["/usr/local/bin/privai", "monitor", "--once"]);
-    std::fs::create_dir_all(root.join("homelab/var/log/journal")).unwrap();
-
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::write(
-        dir.path().join("headscale.json"),
-        journal_records("headscale.log"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("ollama.json"),
-        journal_records("ollama.log"),
-    )
-    .unwrap();
-    let calls = dir.path().join("journalctl.calls");
-    let d = dir.path().display();
-    std::fs::write(
-        bin.join("journalctl"),
-        format!(
-            "#!/bin/sh\necho \"$*\" >> {d}/journalctl.calls\ncase \"$*\" in\n  *--after-cursor=*) exit 0 ;;\n  *\"-u privai-headscale.service\"*) cat {d}/headscale.json ;;\n  *\"-u privai-ollama.service\"*) cat {d}/ollama.json ;;\n  *) echo \"unexpected: $*\" >&2; exit 1 ;;\nesac\n"
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        bin.join("journalctl"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
-    let mut path = bin.clone().into_os_string();
-    path.push(":");
-    path.push(std::env::var_os("PATH").unwrap_or_default());
+    // The homelab's journal, under the root where the host keeps it.
+    real_journal(
+        &root.join("homelab/var/log/journal"),
+        &[
+            ("privai-headscale.service", "headscale.log"),
+            ("privai-ollama.service", "ollama.log"),
+        ],
+    );
     let run = || {
         let mut args: Vec<OsString> = exec[1..].iter().map(OsString::from).collect();
         args.extend(["--root".into(), root.clone().into()]);
-        privai(args, &[("PATH", path.as_os_str()), token[0]])
+        privai(args, &token)
     };
     let first = run();
     assert_eq!(first.status.code(), Some(2), "{}", show(&first));
+    let text = stdout(&first);
+    assert!(
+        text.contains("headscale on homelab: 46 new lines (journal:")
+            && text.contains("ollama on homelab: 50 new lines (journal:"),
+        "{text}"
+    );
     let alerts: Vec<serde_json::Value> =
         std::fs::read_to_string(root.join(".privai/alerts.ndjson"))
             .unwrap()
@@ -416,29 +421,20 @@ fn the_linux_units_command_line_reads_the_journal_after_its_cursor_and_alerts() 
             "ollama-crash"
         ]
     );
-    let journal = root.join("homelab/var/log/journal").display().to_string();
+    // The journal's cursors are kept; the next pass reads after them.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join(".privai/monitor.json")).unwrap()).unwrap();
+    let positions = state["positions"]["sources"].as_object().unwrap();
+    assert_eq!(positions.len(), 2, "{state:#}");
+    assert!(
+        positions
+            .values()
+            .all(|p| p["kind"] == "cursor" && p["cursor"].as_str().unwrap().starts_with("s=")),
+        "{state:#}"
+    );
     let second = run();
     assert_eq!(second.status.code(), Some(0), "{}", show(&second));
-    let calls = std::fs::read_to_string(calls).unwrap();
-    let n_hs = fixture("headscale.log").lines().count() - 1;
-    let n_ol = fixture("ollama.log").lines().count() - 1;
-    assert_eq!(
-        calls.lines().collect::<Vec<_>>(),
-        [
-            format!(
-                "--no-pager -o json -u privai-headscale.service --directory {journal} --lines=1000"
-            ),
-            format!(
-                "--no-pager -o json -u privai-ollama.service --directory {journal} --lines=1000"
-            ),
-            format!(
-                "--no-pager -o json -u privai-headscale.service --directory {journal} --after-cursor=s=test;i={n_hs}"
-            ),
-            format!(
-                "--no-pager -o json -u privai-ollama.service --directory {journal} --after-cursor=s=test;i={n_ol}"
-            ),
-        ]
-    );
+    assert!(stdout(&second).contains("headscale on homelab: 0 new lines"));
 }
 
 #[test]
