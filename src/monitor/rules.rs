@@ -12,7 +12,9 @@
 //! - OpenClaw 2026.9.6: a WebSocket client refused at authentication logs
 //!   `[ws] unauthorized conn=… remote=IP … reason=token_mismatch`; a
 //!   message from a sender outside the allowlist logs `Blocked
-//!   unauthorized telegram sender ID (dmPolicy=allowlist)` (verbose). Its
+//!   unauthorized telegram sender ID (dmPolicy=allowlist)` (verbose). Run
+//!   with `--verbose`, it logs a refused connection as `[ws] → close
+//!   code=1008 cause=unauthorized … endpoint=IP:PORT->…` instead. Its
 //!   console lines carry ANSI colours even when not on a terminal.
 //! - Ollama v0.24.0: a model too large for memory logs `msg="Load failed"
 //!   … error="model requires more system memory (…) than is available
@@ -224,6 +226,18 @@ fn gateway(line: &str) -> Option<Event> {
         return Some(Event::GatewayAuthFailed {
             client: quote(&field(line, "remote").unwrap_or_default()),
             why: quote(&field(line, "reason").unwrap_or_else(|| "unauthorized".to_owned())),
+        });
+    }
+    // With `--verbose` the refusal is logged as the connection's close.
+    if line.contains("[ws] → close ") && field(line, "cause").as_deref() == Some("unauthorized") {
+        let endpoint = field(line, "endpoint").unwrap_or_default();
+        let client = endpoint.split("->").next().unwrap_or_default();
+        return Some(Event::GatewayAuthFailed {
+            client: quote(&host_of(client)),
+            why: quote(&format!(
+                "unauthorized at {}",
+                field(line, "phase").unwrap_or_else(|| "connect".to_owned())
+            )),
         });
     }
     // `Blocked unauthorized CHANNEL sender ID (dmPolicy=…)`.
@@ -713,6 +727,24 @@ mod tests {
             timestamp(ANSI.lines().nth(1).unwrap()),
             Some(at("2026-12-07T04:49:22.919Z"))
         );
+    }
+
+    #[test]
+    fn a_verbose_gateways_refused_connections_and_sender_are_read_too() {
+        let events = events(
+            Service::Gateway,
+            include_str!("../../tests/fixtures/monitor/openclaw-verbose.log"),
+        );
+        let refused = Event::GatewayAuthFailed {
+            client: "127.0.0.1".into(),
+            why: "unauthorized at auth_credentials_received".into(),
+        };
+        assert_eq!(events.iter().filter(|e| **e == refused).count(), 5);
+        assert!(events.contains(&Event::RefusedSender {
+            channel: "telegram".into(),
+            sender: "987654321".into()
+        }));
+        assert_eq!(events.len(), 6);
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! `privai monitor`, as the installed job runs it: the seed staged with
+//! `privai monitor`, as the installed jobs run it: the seed staged with
 //! `privai apply --root`, the job's command line taken from the launchd job
 //! privai rendered there, run against the real log lines of
 //! `tests/fixtures/monitor/` (see its README) placed where the services
-//! write their logs; and against the log of a real Ollama made to run out
-//! of memory.
+//! write their logs; the Linux homelab's unit run against a real journal
+//! holding those lines; and the logs of a real Ollama made to run out of
+//! memory and of a real OpenClaw gateway refusing tokens and a sender.
 
 use crate::apply::{privai, stdout};
 use crate::real::ollama::{Ollama, tiny_gguf_with};
@@ -469,5 +470,180 @@ fn without_once_the_monitor_passes_again_and_again() {
     assert!(
         still_running,
         "the monitor exited after one pass without --once"
+    );
+}
+
+/// A loopback stand-in of Telegram's Bot API (`channels.telegram.apiRoot`):
+/// answers every method, and hands out one update, a private message from
+/// user 987654321, to the first `getUpdates`.
+const FAKE_TELEGRAM: &str = r#"
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+sent = {"done": False}
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def reply(self, obj):
+        b = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def handle_any(self):
+        n = int(self.headers.get("content-length") or 0)
+        if n: self.rfile.read(n)
+        method = self.path.split("/")[-1].split("?")[0]
+        if method == "getMe":
+            return self.reply({"ok": True, "result": {"id": 4242, "is_bot": True, "first_name": "privai", "username": "privai_test_bot"}})
+        if method == "getUpdates":
+            if not sent["done"]:
+                sent["done"] = True
+                return self.reply({"ok": True, "result": [{"update_id": 1001, "message": {"message_id": 7, "date": int(time.time()), "chat": {"id": 987654321, "type": "private", "first_name": "Mallory"}, "from": {"id": 987654321, "is_bot": False, "first_name": "Mallory"}, "text": "hello"}}]})
+            time.sleep(2)
+            return self.reply({"ok": True, "result": []})
+        return self.reply({"ok": True, "result": True})
+    do_GET = handle_any
+    do_POST = handle_any
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+/// Connects to the gateway's WebSocket and sends `connect` with a wrong token.
+const WRONG_TOKEN: &str = r#"
+const ws = new WebSocket(`ws://127.0.0.1:${process.argv[1]}`);
+ws.onopen = () => ws.send(JSON.stringify({type: "req", id: "1", method: "connect", params: {minProtocol: 1, maxProtocol: 99, client: {id: "cli", version: "1.0.0", platform: "linux", mode: "cli"}, role: "operator", scopes: ["operator.read"], auth: {token: "wrong-token"}}}));
+ws.onclose = () => process.exit(0);
+setTimeout(() => process.exit(0), 10000);
+"#;
+
+#[test]
+fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
+    use crate::real::Group;
+    use crate::tools::{free_port, tool};
+    use privai::monitor::rules::{self, Entry, Event, Expected, Service, Windows};
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (api, port) = (free_port(), free_port());
+    let _telegram = crate::real::Process(
+        Command::new("python3")
+            .args(["-c", FAKE_TELEGRAM, &api.to_string()])
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("openclaw.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "gateway": {"mode": "local", "bind": "loopback", "port": port,
+                        "auth": {"mode": "token", "token": "right-token-0123456789abcdef"}},
+            "logging": {"file": dir.path().join("openclaw.log")},
+            "channels": {"telegram": {"enabled": true, "botToken": "123456:FAKE-token-for-a-loopback-test",
+                         "apiRoot": format!("http://127.0.0.1:{api}"),
+                         "dmPolicy": "allowlist", "allowFrom": ["111111111"]}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let log = dir.path().join("gateway.log");
+    let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
+    path.push(":/usr/bin:/bin");
+    // `--verbose`: OpenClaw writes its refused-sender line only then.
+    let _gateway = Group(
+        Command::new(tool("openclaw"))
+            .args(["gateway", "run", "--verbose", "--allow-unconfigured"])
+            .env("HOME", &home)
+            .env("OPENCLAW_STATE_DIR", &home)
+            .env("OPENCLAW_CONFIG_PATH", &config)
+            .env("PATH", path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    // The console's lines, without their ANSI colours.
+    let text = || {
+        let raw = std::fs::read_to_string(&log).unwrap_or_default();
+        rules::strip_ansi(&raw).into_owned()
+    };
+    let wait = |what: &dyn Fn(&str) -> bool, why: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        while std::time::Instant::now() < deadline {
+            if what(&text()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        let text = text();
+        panic!(
+            "{why} ({} refused tokens, refused sender: {}):\n{text}",
+            text.matches("[ws] → close code=1008 cause=unauthorized")
+                .count(),
+            text.contains("Blocked unauthorized telegram sender")
+        );
+    };
+    wait(
+        &|t| t.contains("[gateway] ready"),
+        "the gateway did not start",
+    );
+    for _ in 0..5 {
+        let out = Command::new(tool("node"))
+            .args(["-e", WRONG_TOKEN, &port.to_string()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    wait(
+        &|t| {
+            t.matches("[ws] → close code=1008 cause=unauthorized")
+                .count()
+                >= 5
+                && t.contains("Blocked unauthorized telegram sender")
+        },
+        "no refused token or sender in the gateway's output",
+    );
+    let entries: Vec<Entry> = text()
+        .lines()
+        .filter_map(|line| {
+            Some(Entry {
+                service: Service::Gateway,
+                at: rules::timestamp(line)?,
+                event: rules::parse(Service::Gateway, line)?,
+            })
+        })
+        .collect();
+    assert!(
+        entries.iter().any(|e| e.event
+            == Event::RefusedSender {
+                channel: "telegram".into(),
+                sender: "987654321".into()
+            }),
+        "{}",
+        text()
+    );
+    let spec = privai::spec::load(&repo("examples/seed-home.ncl"))
+        .unwrap()
+        .spec;
+    let alerts = rules::alerts(
+        &spec.monitoring.alerts,
+        &Expected::of(&spec),
+        &entries,
+        &mut Windows::default(),
+    );
+    let kinds: Vec<_> = alerts.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        [rules::Kind::AuthFailures, rules::Kind::RefusedSender],
+        "{}",
+        text()
+    );
+    assert!(
+        alerts[0].summary.starts_with(
+            "the gateway refused 5 attempts with a wrong key within 10 minutes (from 127.0.0.1)"
+        ),
+        "{}",
+        alerts[0].summary
     );
 }
