@@ -133,6 +133,8 @@ pub const PORT_NOT_SERVED: &str = "PRV077";
 pub const SERVICE_UNREACHED: &str = "PRV078";
 /// A host declares, in `other_services`, a port a privai service of the host takes.
 pub const OTHER_SERVICE_CLASH: &str = "PRV079";
+/// Headscale's log level hides the lines the log monitor's alerts read.
+pub const MONITOR_BLIND: &str = "PRV101";
 
 /// Every code with a one-line summary, for the docs and `--format json` consumers.
 /// An import reaches outside the spec's directory tree (and every `--allow-import` directory).
@@ -356,6 +358,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         OTHER_SERVICE_CLASH,
         "a host's `other_services` names a port a privai service of the host takes",
+    ),
+    (
+        MONITOR_BLIND,
+        "Headscale's log level hides what the log monitor's alerts read",
     ),
     (
         PATH_FORM,

@@ -26,6 +26,7 @@ pub mod diagram;
 pub mod init;
 pub mod lockfile;
 pub mod model;
+pub mod monitor;
 pub mod net;
 pub mod observe;
 pub mod output;

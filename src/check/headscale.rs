@@ -9,9 +9,13 @@
 //!
 //! The Headscale checks run only when the spec deploys Headscale.
 
-use crate::codes::{DERP_PUBLIC, PLAIN_HTTP, PREFIX_RANGE, SCHEDULE, SERVER_URL_DNS, TLS};
+use crate::codes::{
+    DERP_PUBLIC, MONITOR_BLIND, PLAIN_HTTP, PREFIX_RANGE, SCHEDULE, SERVER_URL_DNS, TLS,
+};
 use crate::diagnostic::{Diagnostic, SpecPath};
-use crate::model::{AcmeChallenge, DerpMode, Headscale, KeyRotation, Role, Spec, TlsMode};
+use crate::model::{
+    AcmeChallenge, DerpMode, Headscale, KeyRotation, LogLevel, Role, Spec, TlsMode,
+};
 use crate::net::{Ipv4Net, TAILNET_V4, port_part};
 use std::net::Ipv6Addr;
 
@@ -25,8 +29,32 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
         prefixes(hs, out);
         derp(hs, url.as_ref(), out);
         plain_http(hs, url.as_ref(), out);
+        monitor_blind(spec, out);
     }
     schedule(&spec.monitoring.key_rotation, out);
+}
+
+// ---------------------------------------------------------------- PRV101
+
+/// The monitor's Headscale alerts read `info` lines.
+fn monitor_blind(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let alerts = &spec.monitoring.alerts;
+    let wanted = alerts.unexpected_nodes || alerts.auth_failures.enabled;
+    let level = spec.headscale.log_level;
+    if !alerts.enabled || !wanted || !matches!(level, LogLevel::Warn | LogLevel::Error) {
+        return;
+    }
+    out.push(
+        Diagnostic::warning(
+            MONITOR_BLIND,
+            format!(
+                "`headscale.log_level` is `{}`: Headscale then does not log nodes connecting or refused API keys, so `privai monitor` cannot alert on them",
+                if level == LogLevel::Warn { "warn" } else { "error" }
+            ),
+        )
+        .at(path(&["log_level"]))
+        .hint("set `headscale.log_level = 'info`, or turn the alerts off: `monitoring.alerts.unexpected_nodes = false`, `monitoring.alerts.auth_failures.enabled = false`"),
+    );
 }
 
 fn path(keys: &[&str]) -> SpecPath {
@@ -389,7 +417,9 @@ mod tests {
     use super::{ServerUrl, v6_inside_tailnet};
     use crate::check::testing::{BASE, findings};
 
-    const CODES: &[&str] = &["PRV050", "PRV051", "PRV052", "PRV053", "PRV054", "PRV065"];
+    const CODES: &[&str] = &[
+        "PRV050", "PRV051", "PRV052", "PRV053", "PRV054", "PRV065", "PRV101",
+    ];
 
     /// BASE with a complete self-signed TLS setup.
     const TLS_BASE: &str = r#"{
@@ -419,6 +449,25 @@ mod tests {
     #[test]
     fn a_complete_self_signed_setup_is_clean() {
         assert_eq!(case("{}"), vec![]);
+    }
+
+    #[test]
+    fn a_headscale_log_level_that_hides_the_monitors_lines_is_reported_unless_those_alerts_are_off()
+    {
+        let blind = found(&[("PRV101", "headscale.log_level")]);
+        assert_eq!(case("{ headscale.log_level = 'warn }"), blind);
+        assert_eq!(case("{ headscale.log_level = 'error }"), blind);
+        assert_eq!(case("{ headscale.log_level = 'debug }"), vec![]);
+        assert_eq!(
+            case(
+                "{ headscale.log_level = 'warn, monitoring.alerts = { unexpected_nodes = false, auth_failures.enabled = false } }"
+            ),
+            vec![]
+        );
+        assert_eq!(
+            case("{ headscale.log_level = 'warn, monitoring.alerts.enabled = false }"),
+            vec![]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod generations;
 mod init;
 mod lock;
 mod models;
+mod monitor;
 mod plan;
 mod rotate;
 mod status;
@@ -94,6 +95,10 @@ pub enum Command {
     /// before they expire, reusable keys and the gateway token on the spec's
     /// interval (run daily by the job privai installs).
     RotateKeys(rotate::Args),
+    /// Read the services' logs and alert the owner: unexpected nodes,
+    /// repeated auth failures, refused senders, Ollama out of memory or
+    /// crashing, a certificate near expiry. Exit 0 quiet, 2 alerts, 1 error.
+    Monitor(monitor::Args),
     /// The long explanation of a diagnostic code, e.g. `privai explain PRV066`;
     /// without a code, every code and its summary.
     Explain(explain::Args),
@@ -160,6 +165,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions::run(&args),
         Command::Man => completions::man(),
         Command::RotateKeys(args) => rotate::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -321,7 +321,7 @@ fn written(
 
 /// The spec the current generation was applied from (through rollbacks and
 /// rotations), for the scheduled job, which names none.
-fn applied_spec(install: &crate::state::Install) -> anyhow::Result<Option<PathBuf>> {
+pub(super) fn applied_spec(install: &crate::state::Install) -> anyhow::Result<Option<PathBuf>> {
     let store = Store::new(StateDir::new(install.state_dir()));
     let Some(mut number) = store.current()? else {
         anyhow::bail!(

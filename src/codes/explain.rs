@@ -235,6 +235,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "A host's `other_services` declares a service on a port that one of privai's services on that host takes (Headscale's listener, Ollama's or the gateway's port). Two programs cannot listen on one port of the same address, so one of them fails to start; and the declaration hides nothing, since privai already serves that port.\n\nFix: remove the declaration if it means privai's own service, or move the other service (or privai's, with `headscale.listen_addr`, `ollama.port` or `openclaw.port`) to another port.",
     ),
     (
+        MONITOR_BLIND,
+        "The log monitor (`privai monitor`, `monitoring.alerts`) alerts on nodes that are not in the spec and on repeated refused API keys from Headscale's log. Headscale v0.29 logs a node connecting (`node connected … node.name=… user.name=…`) and each refused API key (`failed to validate token`, `invalid token`) at level `info`: with `headscale.log_level` at `warn` or `error` those lines are never written, and the monitor stays silent while it looks on.\n\nFix: keep `headscale.log_level = 'info` (the default), or turn the two alerts off to say you do not want them: `monitoring.alerts.unexpected_nodes = false`, `monitoring.alerts.auth_failures.enabled = false`.",
+    ),
+    (
         DEVICE_ISOLATED,
         "A device can reach no service and no other node: no rule's sources include it. It would join the tailnet for nothing.\n\nFix: add its user to a group the rules use, or remove the device.",
     ),

@@ -410,6 +410,42 @@ pub struct Monitoring {
     pub log_rotation: LogRotation,
     /// Key rotation.
     pub key_rotation: KeyRotation,
+    /// Log monitoring and its alerts (`privai monitor`).
+    pub alerts: Alerts,
+}
+
+/// Log monitoring: which alerts `privai monitor` raises.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// Install the monitor job.
+    pub enabled: bool,
+    /// Minutes between runs of the job.
+    pub interval_minutes: u32,
+    /// Alert on nodes the spec does not name.
+    pub unexpected_nodes: bool,
+    /// Alert on repeated authentication failures.
+    pub auth_failures: AuthFailures,
+    /// Alert on senders the messaging allowlist refused.
+    pub refused_senders: bool,
+    /// Alert on Ollama running out of memory or losing its runner.
+    pub ollama_failures: bool,
+    /// Alert when privai's certificate expires within this many days; 0 is off.
+    pub certificate_expiry_days: u32,
+    /// Show alerts with the desktop's notification command too.
+    pub desktop: bool,
+}
+
+/// The repeated-authentication-failure rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFailures {
+    /// On or off.
+    pub enabled: bool,
+    /// Failures within the window that raise an alert (at least 1).
+    pub threshold: u32,
+    /// The window, minutes.
+    pub window_minutes: u32,
 }
 
 /// Log rotation settings.

@@ -51,6 +51,8 @@ pub enum ServiceId {
     Gateway,
     /// The scheduled key-rotation job.
     KeyRotation,
+    /// The log monitor job (`privai monitor --once`).
+    Monitor,
 }
 
 impl ServiceId {
@@ -62,6 +64,7 @@ impl ServiceId {
             Self::Homeserver => "homeserver",
             Self::Gateway => "gateway",
             Self::KeyRotation => "key-rotation",
+            Self::Monitor => "monitor",
         }
     }
 }

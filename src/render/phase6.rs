@@ -18,6 +18,10 @@
 //! rendered there: a logrotate file appears only if some service writes a
 //! log file of its own.
 //!
+//! The log monitor (`privai monitor --once`, see [`crate::monitor`]) runs
+//! every few minutes on each host with a service, as root without
+//! capabilities and without network.
+//!
 //! Key rotation is a periodic job on the Headscale host running
 //! `privai rotate-keys`; it runs daily at the configured hour and rotates
 //! when `interval_days` have passed.
@@ -40,6 +44,10 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
     let layout = Layout::of(host);
     let runs = |role| spec.service_host(role).is_some_and(|h| h.name == host.name);
     let rotation = runs(Role::Headscale) && spec.monitoring.key_rotation.enabled;
+    let monitor = spec.monitoring.alerts.enabled
+        && [Role::Headscale, Role::Ollama, Role::Openclaw]
+            .into_iter()
+            .any(runs);
 
     if spec.monitoring.log_rotation.enabled {
         // (log file, written by root): Headscale is a LaunchDaemon, the
@@ -57,6 +65,9 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
         if rotation {
             add("rotate-keys", false);
         }
+        if monitor {
+            add("monitor", true);
+        }
         if !logs.is_empty() {
             // Only macOS has log files (Linux services log to the journal).
             out.push(newsyslog(spec, host, &logs));
@@ -65,6 +76,45 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
 
     if rotation {
         out.extend(service::files(&rotate_keys_spec(spec, &layout), host));
+    }
+    if monitor {
+        out.extend(service::files(&monitor_spec(spec, &layout), host));
+    }
+}
+
+/// The log monitor: `privai monitor --once` every `interval_minutes`, for
+/// the spec the current generation was applied from. It reads the journal
+/// or the services' log files, keeps its cursors and writes its alerts in
+/// privai's state directory (so it runs as root, without capabilities),
+/// and needs no network: alerts stay on the machine.
+fn monitor_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
+    let state = format!("{}/state", layout.var_lib());
+    let mut readable = vec![layout.etc().to_owned()];
+    readable.extend(layout.log_dir().map(str::to_owned));
+    ServiceSpec {
+        name: "monitor",
+        description: "privai log monitor (alerts to the owner)".to_owned(),
+        program: vec![
+            PRIVAI_BIN.to_owned(),
+            "monitor".to_owned(),
+            "--once".to_owned(),
+        ],
+        environment: BTreeMap::new(),
+        // A LaunchDaemon on macOS: it reads root's Headscale log and
+        // writes privai's state.
+        system: true,
+        schedule: Schedule::Every {
+            minutes: spec.monitoring.alerts.interval_minutes,
+        },
+        binds_privileged_port: false,
+        network: false,
+        gpu: false,
+        writable_paths: vec![state],
+        readable_paths: readable,
+        log_file: service::log_file(layout, "monitor"),
+        id: ServiceId::Monitor,
+        reloads_on_sighup: false,
+        credentials: Vec::new(),
     }
 }
 

@@ -75,6 +75,11 @@ pub enum Schedule {
         /// Hour of day, 0-23.
         hour: u32,
     },
+    /// Every `minutes` minutes, the first run soon after boot (or login).
+    Every {
+        /// Minutes between runs.
+        minutes: u32,
+    },
 }
 
 /// What a service runs and needs.
@@ -144,13 +149,20 @@ pub fn files(service: &ServiceSpec, host: &Host) -> Vec<Artifact> {
                 Artifact::text(host, unit, unit_file(service, &layout), Owner::Root)
                     .restarts(service.id),
             ];
-            if let Schedule::Periodic {
-                interval_days,
-                hour,
-            } = service.schedule
-            {
+            let when = match service.schedule {
+                Schedule::Daemon => None,
+                Schedule::Periodic {
+                    interval_days,
+                    hour,
+                } => Some(When::Daily {
+                    interval_days,
+                    hour: format!("{hour:02}"),
+                }),
+                Schedule::Every { minutes } => Some(When::Every { minutes }),
+            };
+            if let Some(when) = when {
                 let timer = layout.service_file(service.name, true, "timer");
-                let text = timer_file(service, &layout, interval_days, hour);
+                let text = timer_file(service, &layout, when);
                 out.push(Artifact::text(host, timer, text, Owner::Root).restarts(service.id));
             }
             out
@@ -191,7 +203,7 @@ fn plist(service: &ServiceSpec, layout: &Layout) -> String {
     // resource limitations as apps, that is to say, none") for GPU work,
     // Standard for the rest (launchd.plist(5)).
     let process_type = match (&service.schedule, service.gpu) {
-        (Schedule::Periodic { .. }, _) => "Background",
+        (Schedule::Periodic { .. } | Schedule::Every { .. }, _) => "Background",
         (Schedule::Daemon, true) => "Interactive",
         (Schedule::Daemon, false) => "Standard",
     };
@@ -218,6 +230,13 @@ fn plist(service: &ServiceSpec, layout: &Layout) -> String {
         when.insert("Hour".into(), Value::Integer(hour.into()));
         when.insert("Minute".into(), Value::Integer(0.into()));
         d.insert("StartCalendarInterval".into(), when.into());
+    }
+    if let Schedule::Every { minutes } = service.schedule {
+        // Seconds; launchd runs a missed interval once when the Mac wakes.
+        d.insert(
+            "StartInterval".into(),
+            Value::Integer((u64::from(minutes) * 60).into()),
+        );
     }
     d.insert("ThrottleInterval".into(), Value::Integer(10.into()));
     // 0o077: plists have no octal integers (launchd.plist(5)).
@@ -252,6 +271,12 @@ fn uses_secrets(service: &ServiceSpec, layout: &Layout) -> bool {
         .iter()
         .chain(&service.readable_paths)
         .any(|p| p == secrets || p.starts_with(&format!("{secrets}/")))
+        // privai's own state directory is root's too (and must never
+        // become a dynamic user's `StateDirectory=`).
+        || service
+            .writable_paths
+            .iter()
+            .any(|p| *p == format!("{}/state", layout.var_lib()))
 }
 
 /// The unit's settings, for `unit.service.j2`.
@@ -322,24 +347,35 @@ fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
     template::render("unit.service.j2", context)
 }
 
-/// The timer of a periodic job: daily at `hour`:00 (the job skips days
-/// before `interval_days` have passed), catching up a run missed while the
-/// machine was off.
-fn timer_file(service: &ServiceSpec, layout: &Layout, interval_days: u32, hour: u32) -> String {
-    #[derive(Serialize)]
-    struct TimerContext<'a> {
-        description: &'a str,
+/// When a timer fires.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum When {
+    /// Daily at `hour`:00 (the job skips days before `interval_days`).
+    Daily {
         interval_days: u32,
         /// Two digits.
         hour: String,
+    },
+    /// Every `minutes` minutes.
+    Every { minutes: u32 },
+}
+
+/// The timer of a periodic job: daily at `hour`:00 (the job skips days
+/// before `interval_days` have passed), catching up a run missed while the
+/// machine was off; or every N minutes.
+fn timer_file(service: &ServiceSpec, layout: &Layout, when: When) -> String {
+    #[derive(Serialize)]
+    struct TimerContext<'a> {
+        description: &'a str,
+        when: When,
         unit: String,
     }
     template::render(
         "unit.timer.j2",
         TimerContext {
             description: &service.description,
-            interval_days,
-            hour: format!("{hour:02}"),
+            when,
             unit: layout.unit(service.name),
         },
     )

@@ -108,7 +108,7 @@ pub const GATEWAY_PROJECT: &str = "privai-gateway";
 
 /// Every service of `spec`, sorted by host, then in activation order
 /// ([`ServiceId`]'s order: Headscale, Ollama, the homeserver, the gateway,
-/// key rotation).
+/// key rotation, the monitor).
 pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
     let mut out = Vec::new();
     for host in &spec.hosts {
@@ -192,6 +192,22 @@ pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
                 ServiceId::KeyRotation,
                 "rotate-keys",
                 false,
+                None,
+                0,
+            ));
+        }
+        if spec.monitoring.alerts.enabled
+            && [Role::Headscale, Role::Ollama, Role::Openclaw]
+                .into_iter()
+                .any(runs)
+        {
+            // A LaunchDaemon (system) on macOS, a timer on Linux.
+            out.push(daemon(
+                host,
+                &layout,
+                ServiceId::Monitor,
+                "monitor",
+                true,
                 None,
                 0,
             ));

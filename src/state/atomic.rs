@@ -264,10 +264,16 @@ pub fn create_append(path: &Path, mode: u32) -> io::Result<File> {
     options.open(path)
 }
 
-/// Opens `path` to append records to it; creates it (mode 0644 less the
-/// umask) when `create` and it is missing.
-pub fn open_append(path: &Path, create: bool) -> io::Result<File> {
-    OpenOptions::new().append(true).create(create).open(path)
+/// Opens `path` to append records to it; when `create` gives a mode,
+/// creates it with that mode if it is missing (less the umask).
+pub fn open_append(path: &Path, create: Option<u32>) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.append(true).create(create.is_some());
+    #[cfg(unix)]
+    if let Some(mode) = create {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    }
+    options.open(path)
 }
 
 /// Opens (creating, never truncating) the lock file `path` with `mode`.

@@ -153,7 +153,7 @@ impl Journal {
 
     /// Opens the journal of an interrupted run to append to it.
     pub fn reopen(path: &Path) -> io::Result<Self> {
-        let file = super::atomic::open_append(path, false)
+        let file = super::atomic::open_append(path, None)
             .map_err(|e| io::Error::new(e.kind(), format!("opening `{}`: {e}", path.display())))?;
         Ok(Self {
             file,

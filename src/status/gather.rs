@@ -197,6 +197,7 @@ mod tests {
                 ("privai-headscale.service", "active"),
                 ("privai-ollama.service", "active"),
                 ("privai-rotate-keys.timer", "failed"),
+                ("privai-monitor.timer", "active"),
             ],
             calls: Vec::new(),
         };
@@ -213,7 +214,8 @@ mod tests {
             [
                 ("headscale", "active"),
                 ("ollama", "active"),
-                ("key-rotation", "failed")
+                ("key-rotation", "failed"),
+                ("monitor", "active")
             ],
             "{:?}",
             systemctl.calls

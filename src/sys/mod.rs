@@ -228,7 +228,7 @@ impl Runner for Recorder {
         if let Some(path) = &self.log {
             let mut line = serde_json::to_string(argv).map_err(io::Error::other)?;
             line.push('\n');
-            crate::state::atomic::open_append(path, true)?.write_all(line.as_bytes())?;
+            crate::state::atomic::open_append(path, Some(0o644))?.write_all(line.as_bytes())?;
         }
         Ok(self.answer(argv))
     }

@@ -305,12 +305,12 @@ fn the_first_apply_creates_everything_and_the_second_changes_nothing() {
     let first = seed.apply(&spec, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", show(&first));
     assert!(
-        stdout(&first).contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
+        stdout(&first).contains("Apply complete! Resources: 25 added, 0 changed, 0 destroyed."),
         "{}",
         show(&first)
     );
     assert_eq!(tree(&seed.root()), generation_tree(&seed.root(), 1));
-    assert_eq!(tree(&seed.root()).len(), 12);
+    assert_eq!(tree(&seed.root()).len(), 13);
     assert_eq!(current(&seed.root()), Some(1));
     assert_eq!(
         seed.ollama.local_models(),
@@ -425,6 +425,13 @@ fn the_first_apply_starts_each_service_in_dependency_order() {
             format!(
                 "launchctl bootstrap gui/{uid} {}",
                 home.join("Library/LaunchAgents/net.privai.rotate-keys.plist")
+                    .display()
+            ),
+            "launchctl bootout system/net.privai.monitor".to_owned(),
+            "launchctl enable system/net.privai.monitor".to_owned(),
+            format!(
+                "launchctl bootstrap system {}",
+                root.join("openclaw-server/Library/LaunchDaemons/net.privai.monitor.plist")
                     .display()
             ),
         ]
@@ -550,7 +557,7 @@ fn a_run_killed_at_any_checkpoint_is_finished_or_undone_by_the_next() {
     // Checkpoints: 0 after the journal starts, one per action, then the
     // generation written, then made current. Both the first apply (from
     // nothing) and a change (generation 1 to 2) are killed at each.
-    for (from, to, spec, steps) in [(None, 1, &a, 17), (Some(1), 2, &b, 6)] {
+    for (from, to, spec, steps) in [(None, 1, &a, 19), (Some(1), 2, &b, 6)] {
         for k in 0..=steps + 2 {
             let dir = tempfile::tempdir().unwrap();
             let root = dir.path().join("root");

@@ -22,6 +22,7 @@ mod fuzz_loaders;
 mod homeserver;
 mod init;
 mod models_live;
+mod monitor;
 mod ollama_real;
 mod openclaw_e2e;
 mod plan;

@@ -16,8 +16,8 @@ fn plan_on_an_empty_root_creates_every_file_and_starts_every_service() {
         text.starts_with("Actions are indicated with the following symbols:\n  + create\n\n"),
         "{text}"
     );
-    assert_eq!(text.matches("\n  + file ").count(), 12, "{text}");
-    assert_eq!(text.matches("\n  + service ").count(), 4, "{text}");
+    assert_eq!(text.matches("\n  + file ").count(), 13, "{text}");
+    assert_eq!(text.matches("\n  + service ").count(), 5, "{text}");
     assert_eq!(text.matches("\n  + secret ").count(), 1, "{text}");
     // What the stand-in Ollama and Headscale lack.
     assert_eq!(text.matches("\n  + headscale user ").count(), 2, "{text}");
@@ -34,6 +34,7 @@ fn plan_on_an_empty_root_creates_every_file_and_starts_every_service() {
         "\n  + model openclaw-server:llama3.2:3b ",
         "\n  + service openclaw-server:gateway ",
         "\n  + service openclaw-server:key-rotation ",
+        "\n  + service openclaw-server:monitor ",
     ];
     let at: Vec<usize> = order
         .iter()
@@ -44,7 +45,7 @@ fn plan_on_an_empty_root_creates_every_file_and_starts_every_service() {
         .collect();
     assert!(at.is_sorted(), "{order:?} at {at:?}: {text}");
     assert!(
-        text.ends_with("Plan: 23 to add, 0 to change, 0 to delete.\n"),
+        text.ends_with("Plan: 25 to add, 0 to change, 0 to delete.\n"),
         "{text}"
     );
     assert!(
@@ -117,8 +118,8 @@ fn plan_json_is_versioned_and_lists_every_change() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["format_version"], "1.1");
     assert_eq!(json["prior_generation"], serde_json::Value::Null);
-    assert_eq!(json["resource_changes"].as_array().unwrap().len(), 17);
-    assert_eq!(json["summary"]["add"], 17);
+    assert_eq!(json["resource_changes"].as_array().unwrap().len(), 19);
+    assert_eq!(json["summary"]["add"], 19);
 }
 
 /// Writes an executable `name` into `dir` that runs `script` (sh).

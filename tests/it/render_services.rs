@@ -85,6 +85,7 @@ types = {
     "RunAtLoad": bool, "KeepAlive": (bool, dict), "StartCalendarInterval": dict,
     "StandardOutPath": str, "StandardErrorPath": str, "ProcessType": str,
     "ThrottleInterval": int, "Umask": int, "LimitLoadToSessionType": str,
+    "StartInterval": int,
 }
 for key, value in d.items():
     assert key in types, f"unexpected key {key}"
@@ -96,7 +97,9 @@ assert argv[0].startswith("/"), argv
 assert "UserName" not in d and "Program" not in d
 assert d["ProcessType"] in ("Background", "Standard", "Adaptive", "Interactive")
 assert d["ThrottleInterval"] >= 10 and d["Umask"] == 0o077
-assert ("KeepAlive" in d) != ("StartCalendarInterval" in d), "daemon xor periodic"
+assert ("KeepAlive" in d) != ("StartCalendarInterval" in d or "StartInterval" in d), "daemon xor periodic"
+assert not ("StartCalendarInterval" in d and "StartInterval" in d), "one schedule"
+assert d.get("StartInterval", 60) >= 60, d.get("StartInterval")
 for k, v in d.get("EnvironmentVariables", {}).items():
     assert isinstance(v, str), (k, v)
 if "StartCalendarInterval" in d:
@@ -363,6 +366,15 @@ fn the_seeds_logs_rotate_with_newsyslog() {
                 "*",
                 "CN"
             ],
+            vec![
+                "/usr/local/var/log/privai/monitor.log",
+                "root:wheel",
+                "640",
+                "7",
+                "10240",
+                "*",
+                "CN"
+            ],
         ]
     );
     // Every log a plist names is rotated.
@@ -385,6 +397,8 @@ fn the_homelab_renders_units_that_verify_and_score_two_or_lower() {
         "/etc/systemd/system/privai-ollama.service",
         "/etc/systemd/system/privai-rotate-keys.service",
         "/etc/systemd/system/privai-rotate-keys.timer",
+        "/etc/systemd/system/privai-monitor.service",
+        "/etc/systemd/system/privai-monitor.timer",
     ] {
         assert!(
             paths.contains(&expected),
@@ -401,7 +415,7 @@ fn the_homelab_renders_units_that_verify_and_score_two_or_lower() {
     }
     verify(&units);
     let scores = assert_exposure(&units);
-    assert_eq!(scores.len(), 3, "{scores:?}");
+    assert_eq!(scores.len(), 4, "{scores:?}");
     // Linux services log to the journal: no logrotate file, no plist.
     assert!(
         artifacts
@@ -486,6 +500,70 @@ fn key_rotation_can_be_turned_off() {
             .iter()
             .all(|a| !a.path.contains("rotate-keys") && !a.path.contains("newsyslog"))
     );
+}
+
+#[test]
+fn the_homelabs_monitor_is_a_hardened_oneshot_on_a_timer_every_interval_without_network() {
+    let mut spec = load("examples/linux-homelab.ncl");
+    spec.monitoring.alerts.interval_minutes = 7;
+    let artifacts = render(&spec).artifacts;
+    let unit = find(&artifacts, "/etc/systemd/system/privai-monitor.service");
+    assert_eq!(unit.restarts, vec![ServiceId::Monitor]);
+    let service = text(unit);
+    assert_eq!(setting(service, "Type"), ["oneshot"]);
+    assert_eq!(
+        setting(service, "ExecStart"),
+        ["/usr/local/bin/privai monitor --once"]
+    );
+    // Root without capabilities (it reads root's journal and writes
+    // privai's state, never a dynamic user's copy of it), no network.
+    assert!(setting(service, "DynamicUser").is_empty());
+    assert!(setting(service, "StateDirectory").is_empty());
+    assert_eq!(
+        setting(service, "ReadWritePaths"),
+        ["/var/lib/privai/state"]
+    );
+    assert_eq!(setting(service, "CapabilityBoundingSet"), [""]);
+    assert_eq!(setting(service, "IPAddressDeny"), ["any"]);
+    assert!(!service.contains("[Install]"));
+    let score = exposure(unit);
+    assert!(score <= 2.0, "exposure {score}:\n{service}");
+    let timer = text(find(&artifacts, "/etc/systemd/system/privai-monitor.timer"));
+    assert_eq!(setting(timer, "OnUnitActiveSec"), ["7min"]);
+    assert_eq!(setting(timer, "OnBootSec"), ["1min"]);
+    assert!(setting(timer, "OnCalendar").is_empty());
+    assert_eq!(setting(timer, "Unit"), ["privai-monitor.service"]);
+    verify(&[
+        unit,
+        find(&artifacts, "/etc/systemd/system/privai-monitor.timer"),
+    ]);
+    insta::assert_snapshot!("homelab_monitor_timer", timer);
+}
+
+#[test]
+fn the_seeds_monitor_is_a_launch_daemon_every_five_minutes_and_can_be_turned_off() {
+    let mut spec = load("examples/seed-home.ncl");
+    let artifacts = render(&spec).artifacts;
+    let plist = find(
+        &artifacts,
+        "/Library/LaunchDaemons/net.privai.monitor.plist",
+    );
+    assert_eq!(plist.owner, Owner::Root);
+    let d = check_plist(plist);
+    assert_eq!(
+        d["ProgramArguments"],
+        serde_json::json!(["/usr/local/bin/privai", "monitor", "--once"])
+    );
+    assert_eq!(d["StartInterval"], 300);
+    assert_eq!(d["RunAtLoad"], false);
+    assert_eq!(d["ProcessType"], "Background");
+    assert_eq!(
+        d["StandardOutPath"],
+        "/usr/local/var/log/privai/monitor.log"
+    );
+    spec.monitoring.alerts.enabled = false;
+    let artifacts = render(&spec).artifacts;
+    assert!(artifacts.iter().all(|a| !a.path.contains("monitor")));
 }
 
 // --------------------------------------------------------------- escaping

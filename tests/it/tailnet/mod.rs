@@ -10,10 +10,12 @@ mod addresses;
 mod ai;
 mod headscale;
 mod keys;
+mod monitor;
 pub(crate) mod net;
 mod node;
 mod programs;
 mod proof;
+mod rotate;
 mod tags;
 
 use crate::tools::{repo, show};
