@@ -63,12 +63,19 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             "nothing was applied here yet, so there are no keys to rotate: run `privai apply` first"
         );
     }
-    if !plan.is_empty() {
+    // Expiring keys a killed rotation replaced on record is the rotation's
+    // own unfinished work: the rotation below does it.
+    let pending: Vec<_> = plan
+        .actions
+        .iter()
+        .filter(|a| !is_retired_expiry(a, &observed))
+        .collect();
+    if !pending.is_empty() {
         anyhow::bail!(
             "the system differs from `{}` ({} change{} pending; `privai plan` shows them): run `privai apply` first; no key was rotated",
             prepared.spec.display(),
-            plan.actions.len(),
-            if plan.actions.len() == 1 { "" } else { "s" }
+            pending.len(),
+            if pending.len() == 1 { "" } else { "s" }
         );
     }
     let mut out = Sink::new(std::io::stdout().lock());
@@ -340,4 +347,13 @@ pub(super) fn applied_spec(install: &crate::state::Install) -> anyhow::Result<Op
             }
         }
     }
+}
+
+/// Whether `action` expires a key retired on record ([`crate::state::keys`]).
+fn is_retired_expiry(action: &crate::plan::Action, observed: &crate::observe::Observed) -> bool {
+    matches!(
+        action,
+        crate::plan::Action::Headscale(crate::plan::HeadscaleAction::ExpireKey { device, key, .. })
+            if observed.retired_keys.contains(&(device.clone(), *key))
+    )
 }

@@ -50,6 +50,7 @@ pub fn observe_all(
         observed.shown_models = live::observe_shown_models(desired, &observed.ollama);
         observed.headscale = live::observe_headscale(desired, install)?;
         observed.key_records = crate::state::keys::read_records(&install.state_dir())?;
+        observed.retired_keys = crate::state::keys::read_retired(&install.state_dir())?;
         observed.now = Some(std::time::SystemTime::now());
     }
     observed.lock = lock;
@@ -112,6 +113,9 @@ pub struct Observed {
     pub headscale: live::HeadscaleState,
     /// The pre-auth key privai created for each device, by key id.
     pub key_records: crate::plan::headscale::KeyRecords,
+    /// Keys a newer key replaced on record and not known to be expired:
+    /// (device, key id).
+    pub retired_keys: Vec<(String, u64)>,
     /// When it was observed (key expiry is judged against it).
     pub now: Option<std::time::SystemTime>,
     /// Models privai pulled earlier (`pulled.json` of the state directory).

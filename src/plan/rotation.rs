@@ -88,6 +88,16 @@ fn pre_auth_keys(desired: &Rendered, observed: &Observed, facts: &Facts, out: &m
         return;
     };
     let interval = DAY * facts.interval_days;
+    out.actions.extend(
+        crate::plan::headscale::retired_expiries(
+            &control.host,
+            &observed.retired_keys,
+            keys,
+            facts.now,
+        )
+        .into_iter()
+        .map(Action::Headscale),
+    );
     for device in &control.devices {
         let Some(&id) = observed.key_records.get(&device.name) else {
             continue;

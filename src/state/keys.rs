@@ -1,6 +1,9 @@
 //! Pre-auth keys privai created: `keys.json` (device → key id, which ties
 //! a key to its device) and each key itself in `keys/DEVICE` (0600), read
-//! only by `privai enroll DEVICE --show-key`.
+//! only by `privai enroll DEVICE --show-key`; and `keys-retired.json`, the
+//! keys a newer key replaced on record that are not known to be expired
+//! yet (a rotation killed between making the new key and expiring the old
+//! one leaves the old one there, and the next plan expires it).
 
 use super::atomic;
 use crate::plan::headscale::KeyRecords;
@@ -30,11 +33,44 @@ pub fn read_records(state: &Path) -> io::Result<KeyRecords> {
     }
 }
 
-/// Records `id` as the key of `device` and keeps `key` (0600).
+fn retired_path(state: &Path) -> PathBuf {
+    state.join("keys-retired.json")
+}
+
+/// Keys replaced on record and not known to be expired: (device, key id).
+pub fn read_retired(state: &Path) -> io::Result<Vec<(String, u64)>> {
+    match std::fs::read(retired_path(state)) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("`{}` is damaged: {e}", retired_path(state).display()),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn write_retired(state: &Path, retired: &[(String, u64)]) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(retired).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    atomic::write(&retired_path(state), &bytes, 0o600)
+}
+
+/// Records `id` as the key of `device` and keeps `key` (0600). A key it
+/// replaces on record is kept as retired first, so that it is expired even
+/// if the run that replaced it stops before it expires it.
 pub fn store(state: &Path, device: &str, id: u64, key: &str) -> io::Result<()> {
     atomic::create_private_dir(&state.join("keys"))?;
-    atomic::write(&key_path(state, device), key.as_bytes(), 0o600)?;
     let mut records = read_records(state)?;
+    if let Some(&old) = records.get(device)
+        && old != id
+    {
+        let mut retired = read_retired(state)?;
+        retired.push((device.to_owned(), old));
+        write_retired(state, &retired)?;
+    }
+    atomic::write(&key_path(state, device), key.as_bytes(), 0o600)?;
     records.insert(device.to_owned(), id);
     write_records(state, &records)
 }
@@ -43,6 +79,12 @@ pub fn store(state: &Path, device: &str, id: u64, key: &str) -> io::Result<()> {
 /// since (a rotation creates the new key before it expires the old one)
 /// stays on record.
 pub fn forget(state: &Path, device: &str, id: u64) -> io::Result<()> {
+    let mut retired = read_retired(state)?;
+    let before = retired.len();
+    retired.retain(|(_, key)| *key != id);
+    if retired.len() != before {
+        write_retired(state, &retired)?;
+    }
     let mut records = read_records(state)?;
     if records.get(device) != Some(&id) {
         return Ok(());
@@ -61,6 +103,22 @@ fn write_records(state: &Path, records: &KeyRecords) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replaced_key_is_retired_until_it_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        store(dir.path(), "laptop", 7, "hskey-old").unwrap();
+        assert_eq!(read_retired(dir.path()).unwrap(), []);
+        store(dir.path(), "laptop", 9, "hskey-new").unwrap();
+        assert_eq!(read_records(dir.path()).unwrap().get("laptop"), Some(&9));
+        assert_eq!(
+            read_retired(dir.path()).unwrap(),
+            [("laptop".to_owned(), 7)]
+        );
+        forget(dir.path(), "laptop", 7).unwrap();
+        assert_eq!(read_retired(dir.path()).unwrap(), []);
+        assert_eq!(read_records(dir.path()).unwrap().get("laptop"), Some(&9));
+    }
 
     #[test]
     fn a_stored_key_is_recorded_kept_0600_and_forgotten() {

@@ -240,6 +240,7 @@ pub fn control_actions(
             .create
             .retain(|device| !observed.key_records.contains_key(device));
     }
+    actions.extend(retired_expiries(host, &observed.retired_keys, keys, now));
     for expiry in decisions.expire {
         let reason = match expiry.reason {
             ExpiryReason::DeviceRemoved => "the device left the spec",
@@ -304,6 +305,27 @@ pub fn control_actions(
         }
     }
     (actions, notes)
+}
+
+/// An expiry of each retired key (replaced on record by a run that stopped
+/// before it expired it) that Headscale still lists as not expired.
+pub fn retired_expiries(
+    host: &str,
+    retired: &[(String, u64)],
+    keys: &[PreAuthKey],
+    now: SystemTime,
+) -> Vec<HeadscaleAction> {
+    retired
+        .iter()
+        .filter(|(_, id)| keys.iter().any(|k| k.id == *id && !k.is_expired(now)))
+        .map(|(device, id)| HeadscaleAction::ExpireKey {
+            host: host.to_owned(),
+            device: device.clone(),
+            key: *id,
+            reason: "a newer key replaced it, and the run that made it stopped before expiring it"
+                .to_owned(),
+        })
+        .collect()
 }
 
 /// The users of `spec` that `existing` lacks (matched by name), in spec order.

@@ -4,14 +4,10 @@
 //! expire, the API key privai keeps in a file replaced (the new one works,
 //! the old one expired after), and a run killed midway (kill -9 at a
 //! checkpoint, as `PRIVAI_TEST_FAILPOINT` aborts) leaving working keys on
-//! record. Time is moved on in Headscale's own database (`sqlite3`):
-//! the keys' expiry and the API key's creation date.
-//!
-//! Found here, not yet fixed (src/apply, src/plan): after a run killed
-//! between a device's new key and the expiry of its old one, neither the
-//! recovery nor the next rotation expires the old key (the device's new key
-//! is fresh, so nothing is due): it keeps working until its own expiry,
-//! at most two days later.
+//! record, and the old key it replaced on record expired by the next
+//! rotation (found here: before, nothing ever expired it). Time is moved on
+//! in Headscale's own database (`sqlite3`): the keys' expiry and the API
+//! key's creation date.
 
 use super::{Setup, Tailnet};
 use crate::tools::show;
@@ -242,5 +238,23 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
         } else {
             "another key"
         }
+    );
+    // The key the killed run replaced on record was retired, not expired:
+    // the next rotation expires it, and it joins no more.
+    assert_ne!(on_record, before, "the killed run made no new key");
+    let rotated = tailnet.privai("rotate-keys", &spec, &[]);
+    assert_eq!(rotated.status.code(), Some(0), "{}", show(&rotated));
+    assert!(
+        String::from_utf8_lossy(&rotated.stdout)
+            .contains("  - pre-auth key openclaw-server:desktop: done"),
+        "{}",
+        show(&rotated)
+    );
+    tailnet.add_node("desktop-3");
+    let refused = tailnet.join_with("desktop-3", &argv, &before);
+    assert!(
+        !refused.status.success(),
+        "the key the killed run replaced still joins: {}",
+        show(&refused)
     );
 }
