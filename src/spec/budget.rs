@@ -10,7 +10,8 @@
 //! exit; nothing in it crashes.
 
 use super::limits::Limits;
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -63,30 +64,53 @@ thread_local! {
     };
 }
 
-/// The global allocator: the system's, counting for evaluation threads.
+/// The global allocator: mimalloc, counting for evaluation threads.
+///
+/// Evaluating a large spec makes millions of small allocations (Nickel's
+/// values, closures and records); mimalloc serves them in about a fifth
+/// less CPU time than the C library's allocator (see `bench/scale.py`).
 pub struct Counting;
 
-// SAFETY: every method forwards to `System` unchanged; the accounting only
+/// The allocator that does the work.
+static INNER: MiMalloc = MiMalloc;
+
+/// mimalloc's option `mi_option_purge_delay` (the one before
+/// `mi_option_use_numa_nodes` in `mimalloc.h`, v2 and v3 alike).
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use_numa_nodes - 1;
+
+/// Keeps freed memory in the process instead of handing it back to the
+/// system 10 ms after it is freed: an evaluation frees and allocates again
+/// in waves, and memory handed back comes again as fresh pages the kernel
+/// must clear (a fifth of the CPU time of checking 5,000 devices). Peak RSS
+/// is what the evaluation holds at once either way.
+fn keep_freed_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: setting an option is thread-safe and takes effect on later
+    // purges; `PURGE_DELAY` is an option of the linked mimalloc.
+    ONCE.call_once(|| unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) });
+}
+
+// SAFETY: every method forwards to `INNER` unchanged; the accounting only
 // reads and writes this thread's `Guard` and never allocates.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         charge(layout.size() as isize);
-        unsafe { System.alloc(layout) }
+        unsafe { INNER.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         charge(layout.size() as isize);
-        unsafe { System.alloc_zeroed(layout) }
+        unsafe { INNER.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         charge(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { INNER.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         charge(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { INNER.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -145,6 +169,7 @@ fn run_on_stack<T: Send + 'static>(
     stack_size: usize,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Stopped> {
+    keep_freed_memory();
     let state = Arc::new(AtomicU8::new(RUNNING));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread_state = Arc::clone(&state);
@@ -212,6 +237,16 @@ mod tests {
             max_time: time,
             allow_import: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_evaluation_keeps_the_memory_it_frees() {
+        // The option is mimalloc's purge delay: 10 ms by default (asked
+        // before any evaluation of this process may have set it).
+        let default = unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
+        assert!(default == 10 || default == -1, "{default}");
+        run(&limits(64 << 20, Duration::from_secs(30)), || ()).unwrap();
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }, -1);
     }
 
     #[test]
