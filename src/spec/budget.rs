@@ -14,7 +14,7 @@ use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Stack of the evaluation thread: reserved, not used, until needed.
@@ -81,32 +81,43 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use
 /// `mimalloc.h`, v2 and v3 alike).
 const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
-/// Tunes mimalloc for evaluations, once per process:
+/// Whether [`tune_allocator`] ran.
+static TUNED: AtomicBool = AtomicBool::new(false);
+
+/// Tunes mimalloc, once per process, at the first allocation (before
+/// mimalloc reserves its first arena):
 /// - freed memory stays in the process instead of going back to the system
 ///   10 ms after it is freed: an evaluation frees and allocates again in
 ///   waves, and memory handed back comes again as fresh pages the kernel
 ///   must clear (a fifth of the CPU time of checking 5,000 devices);
 /// - memory is committed as it is used, not a whole arena at once, which
 ///   would double the peak RSS of checking the seed (21 to 42 MiB).
+#[inline]
 fn tune_allocator() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: setting an option is thread-safe and takes effect on later
-    // purges and arenas; both are options of the linked mimalloc.
-    ONCE.call_once(|| unsafe {
+    if TUNED.load(Ordering::Relaxed) {
+        return;
+    }
+    // SAFETY: setting an option is thread-safe, allocates nothing and takes
+    // effect on later purges and arenas; both are options of the linked
+    // mimalloc. Two threads may both set them: the same values.
+    unsafe {
         libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
-    });
+    }
+    TUNED.store(true, Ordering::Relaxed);
 }
 
 // SAFETY: every method forwards to `INNER` unchanged; the accounting only
 // reads and writes this thread's `Guard` and never allocates.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        tune_allocator();
         charge(layout.size() as isize);
         unsafe { INNER.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        tune_allocator();
         charge(layout.size() as isize);
         unsafe { INNER.alloc_zeroed(layout) }
     }
@@ -177,7 +188,6 @@ fn run_on_stack<T: Send + 'static>(
     stack_size: usize,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Stopped> {
-    tune_allocator();
     let state = Arc::new(AtomicU8::new(RUNNING));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread_state = Arc::clone(&state);
