@@ -10,10 +10,11 @@
 //! exit; nothing in it crashes.
 
 use super::limits::Limits;
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Stack of the evaluation thread: reserved, not used, until needed.
@@ -63,31 +64,73 @@ thread_local! {
     };
 }
 
-/// The global allocator: the system's, counting for evaluation threads.
+/// The global allocator: mimalloc, counting for evaluation threads.
+///
+/// Evaluating a large spec makes millions of small allocations (Nickel's
+/// values, closures and records); mimalloc serves them in less CPU time
+/// than the C library's allocator (figures in the README, `Scale`).
 pub struct Counting;
 
-// SAFETY: every method forwards to `System` unchanged; the accounting only
+/// The allocator that does the work.
+static INNER: MiMalloc = MiMalloc;
+
+/// mimalloc's option `mi_option_purge_delay` (the one before
+/// `mi_option_use_numa_nodes` in `mimalloc.h`, v2 and v3 alike).
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use_numa_nodes - 1;
+/// mimalloc's option `mi_option_arena_eager_commit` (the fifth in
+/// `mimalloc.h`, v2 and v3 alike).
+const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Whether [`tune_allocator`] ran.
+static TUNED: AtomicBool = AtomicBool::new(false);
+
+/// Tunes mimalloc, once per process, at the first allocation (before
+/// mimalloc reserves its first arena):
+/// - freed memory stays in the process instead of going back to the system
+///   10 ms after it is freed: an evaluation frees and allocates again in
+///   waves, and memory handed back comes again as fresh pages the kernel
+///   must clear (a fifth of the CPU time of checking 5,000 devices);
+/// - memory is committed as it is used, not a whole arena at once, which
+///   would double the peak RSS of checking the seed (21 to 42 MiB).
+#[inline]
+fn tune_allocator() {
+    if TUNED.load(Ordering::Relaxed) {
+        return;
+    }
+    // SAFETY: setting an option is thread-safe, allocates nothing and takes
+    // effect on later purges and arenas; both are options of the linked
+    // mimalloc. Two threads may both set them: the same values.
+    unsafe {
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
+        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
+    }
+    TUNED.store(true, Ordering::Relaxed);
+}
+
+// SAFETY: every method forwards to `INNER` unchanged; the accounting only
 // reads and writes this thread's `Guard` and never allocates.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        tune_allocator();
         charge(layout.size() as isize);
-        unsafe { System.alloc(layout) }
+        unsafe { INNER.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        tune_allocator();
         charge(layout.size() as isize);
-        unsafe { System.alloc_zeroed(layout) }
+        unsafe { INNER.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         charge(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { INNER.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         charge(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { INNER.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -214,6 +257,23 @@ mod tests {
             max_time: time,
             allow_import: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_evaluation_tunes_the_allocator() {
+        // The options are mimalloc's purge delay (10 ms by default) and
+        // arena eager commit (2 by default), unless an evaluation of this
+        // process already set them.
+        let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
+        assert!(matches!(get(PURGE_DELAY), 10 | -1), "{}", get(PURGE_DELAY));
+        assert!(
+            matches!(get(ARENA_EAGER_COMMIT), 2 | 0),
+            "{}",
+            get(ARENA_EAGER_COMMIT)
+        );
+        run(&limits(64 << 20, Duration::from_secs(30)), || ()).unwrap();
+        assert_eq!(get(PURGE_DELAY), -1);
+        assert_eq!(get(ARENA_EAGER_COMMIT), 0);
     }
 
     #[test]

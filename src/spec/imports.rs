@@ -13,7 +13,7 @@ use super::shape;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::sources::{Source, Sources};
-use nickel_lang_core::cache::{InputFormat, normalize_path};
+use nickel_lang_core::cache::{CacheHub, InputFormat, SourcePath, normalize_path};
 use std::collections::{HashSet, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -50,10 +50,15 @@ pub fn format_of(path: &Path) -> InputFormat {
 
 /// Reads the spec at `spec` (normalized, absolute) and everything it
 /// imports. `display` is the spec's name in diagnostics.
+///
+/// Each source read is also added to `cache`, and each Nickel source parsed
+/// there: its imports and depth are read from the AST that Nickel then
+/// evaluates, so a spec is parsed once.
 pub fn read_all(
     spec: &Path,
     display: &str,
     limits: &Limits,
+    cache: &mut CacheHub,
 ) -> Result<Vec<ReadSource>, Box<Refusal>> {
     let mut roots = Vec::new();
     if let Some(dir) = spec.parent() {
@@ -90,6 +95,7 @@ pub fn read_all(
             path.to_string_lossy().into_owned()
         }
     };
+    let mut ids = vec![add(cache, spec, spec_format, &text)];
     out.push(ReadSource {
         path: spec.to_path_buf(),
         format: spec_format,
@@ -101,7 +107,16 @@ pub fn read_all(
             continue;
         }
         let name = name_of(&out[index].path);
-        let imports = match shape::nickel(&out[index].text) {
+        // A source that does not parse gives no finding: Nickel reports its
+        // syntax error itself when it parses the source again.
+        let scanned = match cache.parse_to_ast(ids[index]) {
+            Ok(_) => cache
+                .asts
+                .get(ids[index])
+                .map_or(Ok(Vec::new()), shape::nickel_ast),
+            Err(_) => Ok(Vec::new()),
+        };
+        let imports = match scanned {
             Ok(imports) => imports,
             Err(finding) => {
                 let text = out[index].text.clone();
@@ -186,6 +201,7 @@ pub fn read_all(
                     &mut sources,
                 )?;
                 check_text(&shown, &text, import.format, &mut sources)?;
+                ids.push(add(cache, &normalized, import.format, &text));
                 out.push(ReadSource {
                     path: normalized,
                     format: import.format,
@@ -197,6 +213,20 @@ pub fn read_all(
         }
     }
     Ok(out)
+}
+
+/// Adds the source `text` read from `path` to `cache`, under the name
+/// Nickel looks it up by.
+fn add(
+    cache: &mut CacheHub,
+    path: &Path,
+    format: InputFormat,
+    text: &str,
+) -> nickel_lang_core::files::FileId {
+    cache.sources.add_string(
+        SourcePath::Path(path.to_path_buf(), format),
+        text.to_owned(),
+    )
 }
 
 /// Reads `path` (shown as `shown`, written `written`) if it is a regular
@@ -325,5 +355,52 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
         "a socket"
     } else {
         "a special file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spec and the Nickel files it imports are parsed into the cache
+    /// Nickel evaluates from, so Nickel does not parse them again.
+    #[test]
+    fn nickel_sources_are_parsed_once_into_the_evaluation_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("spec.ncl"),
+            r#"{ users = import "users.ncl", extra = import "extra.json" }"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("users.ncl"), r#"[{ name = "alice" }]"#).unwrap();
+        std::fs::write(dir.path().join("extra.json"), r#"{"a": 1}"#).unwrap();
+        let spec = normalize_path(dir.path().join("spec.ncl")).unwrap();
+        let mut cache = CacheHub::new();
+        let read = read_all(&spec, "spec.ncl", &Limits::default(), &mut cache).unwrap();
+        assert_eq!(read.len(), 3);
+        for source in &read {
+            let id = cache
+                .sources
+                .id_of(&SourcePath::Path(source.path.clone(), source.format))
+                .expect("every source read is in the cache");
+            assert_eq!(cache.sources.source(id), source.text);
+            // Only Nickel sources have an AST; the JSON file is Nickel's to convert.
+            assert_eq!(
+                cache.asts.contains(id),
+                source.format == InputFormat::Nickel,
+                "{}",
+                source.path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn a_nickel_source_that_does_not_parse_is_left_to_nickel() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spec.ncl"), "{ a = ").unwrap();
+        let spec = normalize_path(dir.path().join("spec.ncl")).unwrap();
+        let mut cache = CacheHub::new();
+        let read = read_all(&spec, "spec.ncl", &Limits::default(), &mut cache).unwrap();
+        assert_eq!(read.len(), 1);
     }
 }

@@ -135,13 +135,14 @@ pub fn load_with(path: &Path, limits: &Limits) -> Result<LoadedSpec, LoadError> 
     };
     let (work_spec, work_display, work_limits) = (spec.clone(), display.clone(), limits.clone());
     let evaluated = budget::run(limits, move || {
-        let read = imports::read_all(&work_spec, &work_display, &work_limits).map_err(|r| {
-            nickel::Failure {
+        let mut cache = nickel_lang_core::cache::CacheHub::new();
+        let read = imports::read_all(&work_spec, &work_display, &work_limits, &mut cache).map_err(
+            |r| nickel::Failure {
                 diagnostics: vec![r.diagnostic],
                 sources: r.sources,
-            }
-        })?;
-        nickel::evaluate(&work_spec, &work_display, &read)
+            },
+        )?;
+        nickel::evaluate(&work_spec, &work_display, &read, cache)
     });
     let evaluation = match evaluated {
         Ok(Ok(evaluation)) => evaluation,

@@ -76,13 +76,15 @@ const MAX_DIAGNOSTICS: usize = 50;
 
 /// Evaluates the spec at `path` (`.ncl`, `.toml` or `.json`, normalized)
 /// against the bundled modules. `read` holds the spec and every file it
-/// imports (see [`super::imports`]); Nickel reads nothing else.
+/// imports (see [`super::imports`]); Nickel reads nothing else. `cache`
+/// holds the same sources, the Nickel ones already parsed.
 pub fn evaluate(
     path: &Path,
     display_name: &str,
     read: &[ReadSource],
+    cache: CacheHub,
 ) -> Result<Evaluation, Failure> {
-    let mut session = Session::new(path, display_name, read);
+    let mut session = Session::with_cache(path, display_name, cache);
     // One evaluation gives both the checked spec and the spec as written
     // (which shares every value already evaluated): contracts rebuild some
     // values (enum tags from TOML strings, merged defaults), losing where
@@ -243,6 +245,11 @@ impl Session {
                 source.text.clone(),
             );
         }
+        Self::with_cache(path, display_name, cache)
+    }
+
+    /// A session on `cache`, which holds the spec and the files it imports.
+    fn with_cache(path: &Path, display_name: &str, mut cache: CacheHub) -> Self {
         for (import_path, text) in bundle::FILES {
             let virtual_path = Path::new(bundle::VIRTUAL_ROOT).join(import_path);
             cache.sources.add_string(

@@ -9,9 +9,6 @@ use super::limits::MAX_DEPTH;
 use crate::codes;
 use nickel_lang_core::ast::{Ast, InputFormat, Node};
 use nickel_lang_core::cache::InputFormat as Format;
-use nickel_lang_core::files::Files;
-use nickel_lang_core::parser::lexer::Lexer;
-use nickel_lang_core::parser::{ErrorTolerantParser, grammar::TermParser};
 use nickel_lang_core::position::TermPos;
 use nickel_lang_core::traverse::{TraverseAlloc, TraverseControl};
 use std::ffi::OsString;
@@ -52,13 +49,23 @@ fn too_deep(limit: usize, start: usize, end: usize) -> Finding {
 
 /// Checks a Nickel source and lists its imports. A source that does not
 /// parse gives no finding: Nickel reports its syntax error itself.
+#[cfg(test)]
 pub fn nickel(text: &str) -> Result<Vec<Import>, Finding> {
+    use nickel_lang_core::files::Files;
+    use nickel_lang_core::parser::lexer::Lexer;
+    use nickel_lang_core::parser::{ErrorTolerantParser, grammar::TermParser};
     let alloc = nickel_lang_core::ast::AstAlloc::new();
     let mut files = Files::new(std::iter::empty::<(String, String)>());
     let id = files.add("scan", text);
-    let Ok(ast) = TermParser::new().parse_strict(&alloc, id, Lexer::new(text)) else {
-        return Ok(Vec::new());
-    };
+    match TermParser::new().parse_strict(&alloc, id, Lexer::new(text)) {
+        Ok(ast) => nickel_ast(&ast),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// Checks the parsed Nickel source `ast` (the very AST Nickel evaluates:
+/// see `imports::read_all`) and lists its imports.
+pub fn nickel_ast(ast: &Ast) -> Result<Vec<Import>, Finding> {
     let mut imports = Vec::new();
     let deep = ast.traverse_ref(
         &mut |node: &Ast, &(depth, start, end): &(usize, usize, usize)| {
