@@ -75,7 +75,8 @@ pub struct Counting;
 static INNER: MiMalloc = MiMalloc;
 
 /// mimalloc's option `mi_option_purge_delay` (the one before
-/// `mi_option_use_numa_nodes` in `mimalloc.h`, v2 and v3 alike).
+/// `mi_option_use_numa_nodes` in `mimalloc.h`, v2 and v3 alike, as vendored
+/// by libmimalloc-sys 0.1.49, which Cargo.toml pins exactly for this).
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use_numa_nodes - 1;
 /// mimalloc's option `mi_option_arena_eager_commit` (the fifth in
 /// `mimalloc.h`, v2 and v3 alike).
@@ -100,6 +101,7 @@ fn tune_allocator() {
     // SAFETY: setting an option is thread-safe, allocates nothing and takes
     // effect on later purges and arenas; both are options of the linked
     // mimalloc. Two threads may both set them: the same values.
+    #[allow(unsafe_code)]
     unsafe {
         libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
@@ -260,6 +262,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(unsafe_code)]
     fn an_evaluation_tunes_the_allocator() {
         // The options are mimalloc's purge delay (10 ms by default) and
         // arena eager commit (2 by default), unless an evaluation of this
