@@ -21,6 +21,7 @@ mod flake;
 mod fuzz_loaders;
 mod homeserver;
 mod init;
+mod layout;
 mod models_live;
 mod monitor;
 mod ollama_real;
