@@ -1,15 +1,17 @@
 //! privai deploys a fully private AI system — Headscale, Tailscale clients,
 //! Ollama and the OpenClaw gateway — from one declarative spec.
 //!
-//! The pipeline, one module per stage:
+//! The pipeline, one module per stage (docs/architecture.md):
 //!
 //! ```text
 //! spec (.ncl | .toml | .json)
-//!   └─ spec:   Nickel evaluation with the bundled modules/ and profiles/ → typed model
-//!   └─ check:  semantic validation and security lints → every diagnostic at once
+//!   └─ spec:    Nickel evaluation with the bundled modules/ and profiles/ → typed model
+//!   └─ check:   semantic validation and security lints → every diagnostic at once
+//!   └─ render:  pure, the files, secrets, services and resources the spec asks for
+//!   └─ observe: what is there now
+//!   └─ plan:    pure, the actions by domain (files, secrets, services, models, headscale)
+//!   └─ apply:   the actions carried out, journaled, with events for the printer
 //! ```
-//!
-//! Later stages (render, observe, plan, apply) build on the typed [`model::Spec`].
 
 // Unit tests build their fixtures with std::fs; privai's own code writes
 // only through `state::atomic` (clippy.toml), which the non-test build checks.
