@@ -607,6 +607,7 @@ pub fn service_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
         id: ServiceId::Headscale,
         reloads_on_sighup: true,
         credentials,
+        success_exit_statuses: Vec::new(),
     }
 }
 

@@ -362,6 +362,7 @@ pub fn service_spec(spec: &Spec, host: &Host) -> ServiceSpec {
         id: ServiceId::Homeserver,
         reloads_on_sighup: false,
         credentials,
+        success_exit_statuses: Vec::new(),
     }
 }
 

@@ -105,5 +105,6 @@ pub fn service_spec(spec: &Spec, host: &Host) -> ServiceSpec {
         id: ServiceId::Ollama,
         reloads_on_sighup: false,
         credentials: Vec::new(),
+        success_exit_statuses: Vec::new(),
     }
 }

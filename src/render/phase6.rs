@@ -115,6 +115,9 @@ fn monitor_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
         id: ServiceId::Monitor,
         reloads_on_sighup: false,
         credentials: Vec::new(),
+        // `privai monitor` exits 2 when it raised alerts: a pass that did
+        // its job, not a failed unit.
+        success_exit_statuses: vec![2],
     }
 }
 
@@ -171,5 +174,6 @@ fn rotate_keys_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
         id: ServiceId::KeyRotation,
         reloads_on_sighup: false,
         credentials: Vec::new(),
+        success_exit_statuses: Vec::new(),
     }
 }

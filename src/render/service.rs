@@ -120,6 +120,9 @@ pub struct ServiceSpec {
     /// (`LoadCredential=NAME:PATH`, read under `/run/credentials/UNIT/NAME`),
     /// so that a dynamic user can read them (Linux; ignored on macOS).
     pub credentials: Vec<(String, String)>,
+    /// Exit statuses besides 0 that are not a failure
+    /// (`SuccessExitStatus=`): the monitor's 2, "alerts raised".
+    pub success_exit_statuses: Vec<u8>,
 }
 
 /// The log file of service `name` on a host with `layout`:
@@ -303,6 +306,7 @@ struct UnitContext<'a> {
     all_of_proc: bool,
     /// `MemoryDenyWriteExecute=yes`; off for the homeserver only.
     deny_write_execute: bool,
+    success_exit_statuses: &'a [u8],
 }
 
 fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
@@ -343,6 +347,7 @@ fn unit_file(service: &ServiceSpec, layout: &Layout) -> String {
         gpu: service.gpu,
         all_of_proc: service.id == ServiceId::Ollama,
         deny_write_execute: service.id != ServiceId::Homeserver,
+        success_exit_statuses: &service.success_exit_statuses,
     };
     template::render("unit.service.j2", context)
 }
@@ -414,6 +419,7 @@ mod tests {
             id: ServiceId::KeyRotation,
             reloads_on_sighup: false,
             credentials: Vec::new(),
+            success_exit_statuses: Vec::new(),
         };
         let files = files(&service, &host);
         let [unit, timer] = [0, 1].map(|i| String::from_utf8(files[i].contents.clone()).unwrap());

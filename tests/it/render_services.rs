@@ -515,6 +515,8 @@ fn the_homelabs_monitor_is_a_hardened_oneshot_on_a_timer_every_interval_without_
         setting(service, "ExecStart"),
         ["/usr/local/bin/privai monitor --once"]
     );
+    // Exit 2 is "alerts raised": a pass that did its job, not a failure.
+    assert_eq!(setting(service, "SuccessExitStatus"), ["2"]);
     // Root without capabilities (it reads root's journal and writes
     // privai's state, never a dynamic user's copy of it), no network.
     assert!(setting(service, "DynamicUser").is_empty());
@@ -648,6 +650,7 @@ fn awkward_argv_and_environment_round_trip() {
         id: ServiceId::Headscale,
         reloads_on_sighup: false,
         credentials: Vec::new(),
+        success_exit_statuses: Vec::new(),
     };
 
     let mac = host("darwin");
