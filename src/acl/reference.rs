@@ -37,24 +37,7 @@ impl Reference {
     /// Resolves every rule of `spec`. Malformed entries select nothing
     /// (`privai check` reports them).
     pub fn compile(spec: &Spec) -> Self {
-        let mut nodes: Vec<Node> = spec
-            .hosts
-            .iter()
-            .map(|h| Node {
-                name: h.name.clone(),
-                host: true,
-                user: None,
-                tags: h.tags.clone(),
-                ip: h.tailnet_ip.as_deref().and_then(|ip| ip.parse().ok()),
-            })
-            .collect();
-        nodes.extend(spec.devices.iter().map(|d| Node {
-            name: d.name.clone(),
-            host: false,
-            user: Some(d.user.clone()),
-            tags: d.tags.clone(),
-            ip: d.tailnet_ip.as_deref().and_then(|ip| ip.parse().ok()),
-        }));
+        let nodes = Node::all(spec);
         let mut policy = Self {
             nodes,
             rules: Vec::new(),

@@ -225,6 +225,26 @@ pub fn parse_container_logs(output: &str, since: Option<&str>) -> (Vec<Line>, Op
     (lines, last)
 }
 
+/// Runs `argv` (whose program is `program`); its output if it succeeded.
+fn run_ok(
+    runner: &mut dyn Runner,
+    argv: &[String],
+    program: &str,
+) -> Result<crate::sys::RunOutput, String> {
+    let out = runner
+        .run(argv)
+        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+    if !out.success() {
+        return Err(format!(
+            "`{}` failed (exit {}): {}",
+            crate::sys::command_line(argv),
+            out.status,
+            out.stderr.trim()
+        ));
+    }
+    Ok(out)
+}
+
 /// Reads the new lines of `source` after `position`; the lines and the new
 /// position.
 pub fn read(
@@ -239,17 +259,7 @@ pub fn read(
                 _ => None,
             };
             let argv = journal_argv(unit, directory.as_deref(), cursor);
-            let out = runner
-                .run(&argv)
-                .map_err(|e| format!("cannot run `journalctl`: {e}"))?;
-            if !out.success() {
-                return Err(format!(
-                    "`{}` failed (exit {}): {}",
-                    crate::sys::command_line(&argv),
-                    out.status,
-                    out.stderr.trim()
-                ));
-            }
+            let out = run_ok(runner, &argv, "journalctl")?;
             let (lines, last) = parse_journal(&out.stdout);
             let position = last
                 .map(|cursor| Position::Cursor { cursor })
@@ -275,17 +285,7 @@ pub fn read(
                 _ => None,
             };
             let argv = container_logs_argv(engine, id.trim(), since);
-            let out = runner
-                .run(&argv)
-                .map_err(|e| format!("cannot run `{engine}`: {e}"))?;
-            if !out.success() {
-                return Err(format!(
-                    "`{}` failed (exit {}): {}",
-                    crate::sys::command_line(&argv),
-                    out.status,
-                    out.stderr.trim()
-                ));
-            }
+            let out = run_ok(runner, &argv, engine)?;
             // The gateway logs to stdout and stderr alike.
             let both = format!("{}{}", out.stdout, out.stderr);
             let (lines, last) = parse_container_logs(&both, since);

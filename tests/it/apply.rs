@@ -763,16 +763,12 @@ fn rollback_installs_the_previous_generation_again_as_a_new_one() {
     );
 }
 
-#[test]
-fn a_saved_plan_applies_exactly_and_is_refused_once_stale() {
-    let seed = Seed::new();
-    let a = seed.spec("a.ncl", "");
-    let saved = seed.dir.path().join("a.plan");
-    let root = seed.root();
+/// `privai plan SPEC --root ROOT -o SAVED`, which must succeed.
+fn save_plan(spec: &Path, root: &Path, saved: &Path) {
     let plan = privai(
         [
             OsStr::new("plan"),
-            a.as_os_str(),
+            spec.as_os_str(),
             "--root".as_ref(),
             root.as_os_str(),
             "-o".as_ref(),
@@ -781,6 +777,15 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_stale() {
         &[],
     );
     assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_and_is_refused_once_stale() {
+    let seed = Seed::new();
+    let a = seed.spec("a.ncl", "");
+    let saved = seed.dir.path().join("a.plan");
+    let root = seed.root();
+    save_plan(&a, &root, &saved);
     let stale = seed.dir.path().join("stale.plan");
     std::fs::copy(&saved, &stale).unwrap();
 
@@ -800,18 +805,7 @@ fn a_saved_plan_holds_its_actions_and_apply_carries_out_those_it_reads_back() {
     let a = seed.spec("a.ncl", "");
     let saved = seed.dir.path().join("a.plan");
     let root = seed.root();
-    let plan = privai(
-        [
-            OsStr::new("plan"),
-            a.as_os_str(),
-            "--root".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            saved.as_os_str(),
-        ],
-        &[],
-    );
-    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    save_plan(&a, &root, &saved);
     let mut document: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
     let actions = document["actions"].as_array().unwrap().clone();

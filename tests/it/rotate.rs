@@ -314,11 +314,14 @@ fn a_rotation_killed_at_any_step_leaves_a_working_key_on_record() {
     let spec = seed.spec("a.ncl", DEVICES);
     assert_eq!(seed.apply(&spec, &[]).status.code(), Some(0));
     seed.headscale.age_keys(DAY * 6);
-    let usable_on_record = |device: &str| {
+    let on_record = |device: &str| {
         let records: serde_json::Value =
             serde_json::from_slice(&std::fs::read(seed.root().join(".privai/keys.json")).unwrap())
                 .unwrap();
-        let id = records[device].as_u64().unwrap();
+        records[device].as_u64().unwrap()
+    };
+    let usable_on_record = |device: &str| {
+        let id = on_record(device);
         let key = seed
             .headscale
             .keys()
@@ -374,13 +377,7 @@ fn a_rotation_killed_at_any_step_leaves_a_working_key_on_record() {
     // And no key a kill left behind still works: every key but those on
     // record has expired (a key replaced on record before its run was
     // killed is retired, and the next run expires it).
-    let records: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(seed.root().join(".privai/keys.json")).unwrap())
-            .unwrap();
-    let on_record: Vec<u64> = ["laptop", "desktop"]
-        .iter()
-        .map(|d| records[d].as_u64().unwrap())
-        .collect();
+    let on_record: Vec<u64> = ["laptop", "desktop"].map(on_record).to_vec();
     let now = privai::observe::headscale::Timestamp(SystemTime::now()).rfc3339();
     for key in seed.headscale.keys() {
         let id: u64 = match &key["id"] {

@@ -36,6 +36,31 @@ pub struct Node {
     pub ip: Option<Ipv4Addr>,
 }
 
+impl Node {
+    /// The hosts of `spec`, then its devices, in spec order.
+    pub fn all(spec: &Spec) -> Vec<Self> {
+        let mut nodes: Vec<Node> = spec
+            .hosts
+            .iter()
+            .map(|h| Node {
+                name: h.name.clone(),
+                host: true,
+                user: None,
+                tags: h.tags.clone(),
+                ip: h.tailnet_ip.as_deref().and_then(|ip| ip.parse().ok()),
+            })
+            .collect();
+        nodes.extend(spec.devices.iter().map(|d| Node {
+            name: d.name.clone(),
+            host: false,
+            user: Some(d.user.clone()),
+            tags: d.tags.clone(),
+            ip: d.tailnet_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        }));
+        nodes
+    }
+}
+
 /// The nodes an alias selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Selection {
@@ -138,24 +163,7 @@ impl Policy {
     /// Resolves every rule of `spec`. Malformed entries select nothing
     /// (`privai check` reports them).
     pub fn compile(spec: &Spec) -> Self {
-        let mut nodes: Vec<Node> = spec
-            .hosts
-            .iter()
-            .map(|h| Node {
-                name: h.name.clone(),
-                host: true,
-                user: None,
-                tags: h.tags.clone(),
-                ip: h.tailnet_ip.as_deref().and_then(|ip| ip.parse().ok()),
-            })
-            .collect();
-        nodes.extend(spec.devices.iter().map(|d| Node {
-            name: d.name.clone(),
-            host: false,
-            user: Some(d.user.clone()),
-            tags: d.tags.clone(),
-            ip: d.tailnet_ip.as_deref().and_then(|ip| ip.parse().ok()),
-        }));
+        let nodes = Node::all(spec);
         let index = NodeIndex::new(spec, &nodes);
         let mut policy = Self {
             destination: vec![false; nodes.len()],
