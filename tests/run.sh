@@ -37,6 +37,10 @@ command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v python3 >/dev/null 2>&1 && python3 -c 'import venv' 2>/dev/null || need+=(python3-venv)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# The monitor's certificate test makes certificates; the real-Headscale
+# rotation test moves time on in Headscale's database.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
