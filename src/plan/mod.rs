@@ -311,6 +311,7 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
 
 pub mod addresses;
 pub mod containers;
+pub mod describe;
 pub mod files;
 pub mod headscale;
 pub mod models;

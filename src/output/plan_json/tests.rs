@@ -1,5 +1,7 @@
 use super::*;
 use crate::output::plan_view::tests::{every_kind, file, gateway, hash, headscale, ollama};
+use crate::plan::{Action, FileAction, ServiceAction, TextChange};
+use crate::render::Owner;
 use crate::render::ServiceId;
 use crate::render::manifest::sha256_hex;
 

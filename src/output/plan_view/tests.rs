@@ -1,6 +1,13 @@
 use super::*;
 use crate::observe::{FileKey, FileState, Observed};
+use crate::plan::describe::short;
+use crate::plan::{
+    Action, Drift, FileAction, ManagedFile, SecretAction, ServiceAction, TextChange,
+};
+use crate::render::Owner;
 use crate::render::manifest::{Manifest, sha256_hex};
+use crate::render::secrets::{SecretFile, SecretSource};
+use crate::render::units::{Health, LaunchdDomain, Manager, ServiceUnit};
 use crate::render::{Artifact, Rendered, ServiceId};
 
 /// A fake sha256: `c` 64 times.
