@@ -1,4 +1,6 @@
-//! The human view of a plan, in Terraform's grammar. Pure.
+//! The human view of a plan, in Terraform's grammar. Pure: it lays out the
+//! plan's descriptions ([`crate::plan::describe`]), the same `plan --json`
+//! prints.
 //!
 //! In order:
 //!

@@ -483,3 +483,37 @@ fn a_secret_file_never_shows_its_contents() {
         assert!(text.contains("contents: (sensitive) sha256 eeeeeeee -> ffffffff"));
     }
 }
+
+#[test]
+fn both_views_print_every_action_kind_at_its_description_s_address() {
+    use crate::plan::describe::tests::{SECRET_TEXT, every_action};
+    use crate::plan::describe::{Context, describe};
+    let plan = every_action();
+    let described = describe(&plan, &Context::default());
+    let text = render(&plan, &ViewNotes::default());
+    let json = crate::output::plan_json::to_json(&plan, &Default::default());
+    let entries = json["resource_changes"].as_array().unwrap();
+    assert_eq!(entries.len(), described.changes.len());
+    for (description, entry) in described.changes.iter().zip(entries) {
+        let header = format!(
+            "\n  {} {}",
+            description.change.symbol(),
+            description.address
+        );
+        assert!(text.contains(&header), "{header:?} not in\n{text}");
+        assert_eq!(entry["address"], description.address.as_str());
+        assert_eq!(
+            entry["action_reason"],
+            serde_json::json!(description.reason)
+        );
+        assert_eq!(
+            entry["change"]["after_sensitive"],
+            description.after_sensitive()
+        );
+    }
+    for drift in &described.drift {
+        assert!(text.contains(&format!("  {}: ", drift.location())));
+    }
+    assert!(!text.contains(SECRET_TEXT), "{text}");
+    assert!(!json.to_string().contains(SECRET_TEXT));
+}

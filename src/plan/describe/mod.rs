@@ -312,3 +312,6 @@ fn drift_words(drift: &Drift, now: Option<(&str, u32)>) -> String {
         Drift::Removed => "removed".to_owned(),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
