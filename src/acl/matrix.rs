@@ -2,7 +2,6 @@
 
 use super::eval::Policy;
 use crate::model::{Protocol, Role, Spec};
-use crate::net::port_part;
 use serde::Serialize;
 
 /// A port a host serves on the tailnet.
@@ -30,7 +29,7 @@ pub fn services(spec: &Spec) -> Vec<Service> {
         };
         if runs(Role::Headscale) {
             add(
-                port_part(&spec.headscale.listen_addr).unwrap_or(443),
+                spec.headscale.listen_addr.port().unwrap_or(443),
                 "headscale",
             );
         }

@@ -12,7 +12,7 @@ use crate::codes::{
 };
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{DeviceKind, Protocol, Spec};
-use crate::net::{BindKind, bind_kind};
+use crate::net::BindKind;
 use std::collections::{HashMap, HashSet};
 
 /// Checks the policy's tests and its reachability lints.
@@ -161,7 +161,7 @@ fn exposed_services(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>) {
         let rule_path = |r: usize| acl_path().key("rules").index(r);
         match service.what {
             "ollama" => {
-                let listening = bind_kind(&spec.ollama.listen) == BindKind::Tailnet;
+                let listening = spec.ollama.listen.kind() == BindKind::Tailnet;
                 for (rule, devices) in reachers(policy, &service) {
                     let message = format!(
                         "{} lets {} reach Ollama on `{}:{}`, which has no authentication",

@@ -16,7 +16,7 @@ use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{
     AcmeChallenge, DerpMode, Headscale, KeyRotation, LogLevel, Role, Spec, TlsMode,
 };
-use crate::net::{Ipv4Net, TAILNET_V4, port_part};
+use crate::net::{Ipv4Net, TAILNET_V4};
 use std::net::Ipv6Addr;
 
 /// Runs this pass.
@@ -226,7 +226,7 @@ fn letsencrypt(hs: &Headscale, url: Option<&ServerUrl>, out: &mut Vec<Diagnostic
                 .hint("set `headscale.tls.acme_email` to an address you read"),
         );
     }
-    if tls.challenge == AcmeChallenge::TlsAlpn01 && port_part(&hs.listen_addr) != Some(443) {
+    if tls.challenge == AcmeChallenge::TlsAlpn01 && hs.listen_addr.port() != Some(443) {
         out.push(
             Diagnostic::warning(
                 TLS,

@@ -16,7 +16,7 @@ use crate::codes::{
 };
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{DerpMode, Host, Role, Spec, TlsMode};
-use crate::net::{BindKind, bind_kind, host_part, port_part};
+use crate::net::{BindKind, ListenAddr, bind_kind, host_part};
 
 /// Runs this pass.
 pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
@@ -89,13 +89,13 @@ fn listeners(spec: &Spec) -> Vec<Listener<'_>> {
                 &hs.metrics_listen_addr,
             ),
         ] {
-            if let Some(port) = port_part(addr) {
+            if let Some(port) = addr.port() {
                 found.push(Listener {
                     host: &host.name,
                     option,
-                    shown: addr.clone(),
+                    shown: addr.to_string(),
                     path: headscale_path(key),
-                    address: host_part(addr).to_string(),
+                    address: addr.host().to_string(),
                     port,
                     udp: false,
                 });
@@ -119,7 +119,7 @@ fn listeners(spec: &Spec) -> Vec<Listener<'_>> {
             option: "ollama.port",
             shown: spec.ollama.port.to_string(),
             path: ollama_path("port"),
-            address: host_part(&spec.ollama.listen).to_string(),
+            address: spec.ollama.listen.host().to_string(),
             port: spec.ollama.port,
             udp: false,
         });
@@ -130,7 +130,7 @@ fn listeners(spec: &Spec) -> Vec<Listener<'_>> {
             option: "openclaw.port",
             shown: gateway.port.to_string(),
             path: openclaw_path("port"),
-            address: host_part(&gateway.bind).to_string(),
+            address: gateway.bind.host().to_string(),
             port: gateway.port,
             udp: false,
         });
@@ -216,8 +216,8 @@ struct Bind<'a> {
     option: &'static str,
     /// Path of the option.
     path: SpecPath,
-    /// The address as written.
-    address: &'a str,
+    /// The address.
+    address: &'a ListenAddr,
     /// The host the service runs on, when it resolves.
     host: Option<&'a Host>,
 }
@@ -225,13 +225,13 @@ struct Bind<'a> {
 impl Bind<'_> {
     /// The problem with this bind address, if any.
     fn exposure(&self) -> Option<Exposure> {
-        match bind_kind(self.address) {
+        match self.address.kind() {
             BindKind::Loopback => None,
             BindKind::Wildcard => Some(Exposure::Wildcard),
             BindKind::Other => Some(Exposure::Other),
             BindKind::Tailnet => {
                 let own = self.host?.tailnet_ip.as_deref();
-                (own != Some(host_part(self.address)))
+                (own != Some(self.address.host()))
                     .then(|| Exposure::ForeignTailnet(own.map(String::from)))
             }
         }
@@ -277,7 +277,7 @@ impl Bind<'_> {
                 format!(
                     "pin the host's address with `{}.tailnet_ip = \"{}\"`, or set `{option}` to `127.0.0.1`",
                     host_path(spec, host_name),
-                    host_part(address)
+                    address.host()
                 ),
             ),
         };
@@ -376,8 +376,8 @@ fn headscale_listeners(spec: &Spec, out: &mut Vec<Diagnostic>) {
         return;
     }
     let hs = &spec.headscale;
-    let metrics = hs.metrics_listen_addr.trim();
-    if !metrics.is_empty() && bind_kind(metrics) != BindKind::Loopback {
+    let metrics = hs.metrics_listen_addr.as_str().trim();
+    if !metrics.is_empty() && !hs.metrics_listen_addr.is_loopback() {
         out.push(
             Diagnostic::error(
                 HEADSCALE_LISTEN,
@@ -388,7 +388,7 @@ fn headscale_listeners(spec: &Spec, out: &mut Vec<Diagnostic>) {
         );
     }
     let listen = &hs.listen_addr;
-    let loopback = bind_kind(listen) == BindKind::Loopback;
+    let loopback = listen.is_loopback();
     let path = headscale_path("listen_addr");
     match hs.tls.mode {
         TlsMode::Proxy if !loopback => out.push(
@@ -428,7 +428,7 @@ fn listen_ports(spec: &Spec, out: &mut Vec<Diagnostic>) {
             true,
         ),
     ] {
-        let value = value.trim();
+        let value = value.as_str().trim();
         if optional && value.is_empty() {
             continue;
         }
@@ -466,7 +466,7 @@ fn ollama_reachable(spec: &Spec, out: &mut Vec<Diagnostic>) {
         return;
     };
     let listen = &spec.ollama.listen;
-    if gateway.name == ollama.name || bind_kind(listen) != BindKind::Loopback {
+    if gateway.name == ollama.name || !listen.is_loopback() {
         return;
     }
     let target = match &ollama.tailnet_ip {

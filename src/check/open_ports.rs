@@ -18,7 +18,6 @@ use crate::acl::matrix::services;
 use crate::codes::{OTHER_SERVICE_CLASH, PORT_NOT_SERVED, SERVICE_UNREACHED};
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::{DerpMode, Protocol, Role, Spec};
-use crate::net::{BindKind, bind_kind};
 use std::collections::{BTreeSet, HashMap};
 
 /// Runs these checks with the policy the ACL pass compiled.
@@ -119,7 +118,7 @@ fn ports_nothing_serves(spec: &Spec, policy: &Policy, out: &mut Vec<Diagnostic>)
     // a rule that opens its port reaches nothing there.
     let hidden_gateway = spec
         .gateway()
-        .filter(|g| bind_kind(&g.bind) == BindKind::Loopback)
+        .filter(|g| g.bind.is_loopback())
         .and_then(|g| {
             let host = spec.service_host(Role::Openclaw)?;
             let at = spec.hosts.iter().position(|h| h.name == host.name)?;
@@ -226,7 +225,7 @@ fn gateway_reached_by_no_rule(spec: &Spec, policy: &Policy, out: &mut Vec<Diagno
         return;
     };
     // On loopback the gateway is used through its channels alone.
-    if bind_kind(&gateway.bind) == BindKind::Loopback || spec.devices.is_empty() {
+    if gateway.bind.is_loopback() || spec.devices.is_empty() {
         return;
     }
     let Some(service) = services(spec).into_iter().find(|s| s.what == "gateway") else {

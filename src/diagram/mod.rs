@@ -244,8 +244,8 @@ pub struct LegendRule {
 }
 
 fn service_box(spec: &Spec, what: &'static str, port: u16) -> ServiceBox {
-    let loopback = |addr: &str| {
-        if addr.starts_with("127.") || addr == "localhost" || addr == "::1" {
+    let loopback = |addr: &crate::net::ListenAddr| {
+        if addr.is_loopback() {
             " (loopback)"
         } else {
             ""
@@ -255,7 +255,7 @@ fn service_box(spec: &Spec, what: &'static str, port: u16) -> ServiceBox {
         "headscale" => ServiceBox {
             what,
             port,
-            listen: spec.headscale.listen_addr.clone(),
+            listen: spec.headscale.listen_addr.to_string(),
             detail: Some(spec.headscale.server_url.clone()),
         },
         "ollama" => ServiceBox {

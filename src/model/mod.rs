@@ -167,9 +167,9 @@ pub struct Headscale {
     /// URL clients use.
     pub server_url: String,
     /// Listener address.
-    pub listen_addr: String,
+    pub listen_addr: crate::net::ListenAddr,
     /// Metrics listener address.
-    pub metrics_listen_addr: String,
+    pub metrics_listen_addr: crate::net::ListenAddr,
     /// TLS settings.
     pub tls: Tls,
     /// Tailnet address ranges.
@@ -313,7 +313,7 @@ pub struct Ollama {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Bind address (OLLAMA_HOST).
-    pub listen: String,
+    pub listen: crate::net::ListenAddr,
     /// API port.
     pub port: u16,
     /// A private mirror to pull from.

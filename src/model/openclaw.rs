@@ -15,7 +15,7 @@ pub struct Openclaw {
     /// Gateway port.
     pub port: u16,
     /// Host address the port is published on.
-    pub bind: String,
+    pub bind: crate::net::ListenAddr,
     /// Reference to the gateway token.
     pub gateway_token: String,
     /// Primary and fallback models.

@@ -85,7 +85,7 @@ use super::{Artifact, ServiceId};
 use crate::model::{
     ContainerNetwork, ContainerRuntime, FolderMode, Host, Openclaw, Platform, Spec,
 };
-use crate::net::{BindKind, bind_kind, host_part};
+use crate::net::BindKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -524,7 +524,7 @@ fn relay_on_host_network(host: &Host) -> bool {
 fn relay(spec: &Spec, openclaw: &Openclaw, image: &str, on_host: bool) -> Service {
     let container = &openclaw.container;
     let ollama_port = spec.ollama.port;
-    let bind = bracketed(host_part(&openclaw.bind));
+    let bind = openclaw.bind.bracketed_host();
     let gateway = format!("{GATEWAY_IP}:{CONTAINER_PORT}");
     let mut routes = Vec::new();
     let mut extra_hosts = Vec::new();
@@ -533,7 +533,7 @@ fn relay(spec: &Spec, openclaw: &Openclaw, image: &str, on_host: bool) -> Servic
     // The relay's own check: its published listener accepts connections.
     let (health_host, health_port) = if on_host {
         routes.push(format!("{bind}:{}={gateway}", openclaw.port));
-        if bind_kind(&spec.ollama.listen) != BindKind::Wildcard {
+        if !spec.ollama.listen.is_wildcard() {
             let ollama = bracketed(&local_ollama_address(spec));
             routes.push(format!(
                 "{SUBNET_GATEWAY}:{ollama_port}={ollama}:{ollama_port}"
@@ -542,9 +542,9 @@ fn relay(spec: &Spec, openclaw: &Openclaw, image: &str, on_host: bool) -> Servic
         if let Some((port, target)) = homeserver_hop(spec, openclaw, true) {
             routes.push(format!("{SUBNET_GATEWAY}:{port}={target}:{port}"));
         }
-        let health_host = match bind_kind(&openclaw.bind) {
+        let health_host = match openclaw.bind.kind() {
             BindKind::Wildcard => "127.0.0.1".to_owned(),
-            _ => host_part(&openclaw.bind).to_owned(),
+            _ => openclaw.bind.host().to_owned(),
         };
         (health_host, openclaw.port)
     } else {
@@ -630,8 +630,8 @@ fn local_ollama_address(spec: &Spec) -> String {
 /// Where the relay between container networks (macOS) finds Ollama, and
 /// the `extra_hosts` that name needs.
 fn ollama_target(spec: &Spec, openclaw: &Openclaw) -> (String, Vec<String>) {
-    let listen = host_part(&spec.ollama.listen);
-    match bind_kind(&spec.ollama.listen) {
+    let listen = spec.ollama.listen.host();
+    match spec.ollama.listen.kind() {
         BindKind::Loopback | BindKind::Wildcard => match openclaw.container.runtime {
             Some(ContainerRuntime::Docker) => (
                 "host.docker.internal".into(),

@@ -14,7 +14,7 @@ use super::{Artifact, Owner, ServiceId};
 use crate::model::{
     AcmeChallenge, DerpMode, Host, LogLevel, Platform, PolicyMode, Protocol, Spec, TlsMode,
 };
-use crate::net::{BindKind, bind_kind, port_part};
+use crate::net::ListenAddr;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -283,7 +283,7 @@ const ACME_HTTP_LISTEN: &str = ":http";
 /// when a reverse proxy on the same host terminates TLS, else none.
 fn trusted_proxies(spec: &Spec) -> Vec<&'static str> {
     let hs = &spec.headscale;
-    if hs.tls.mode == TlsMode::Proxy && bind_kind(&hs.listen_addr) == BindKind::Loopback {
+    if hs.tls.mode == TlsMode::Proxy && hs.listen_addr.is_loopback() {
         vec!["127.0.0.1/32", "::1/128"]
     } else {
         Vec::new()
@@ -351,8 +351,8 @@ fn config(spec: &Spec, layout: &Layout) -> Config {
     };
     Config {
         server_url: hs.server_url.clone(),
-        listen_addr: hs.listen_addr.clone(),
-        metrics_listen_addr: hs.metrics_listen_addr.clone(),
+        listen_addr: hs.listen_addr.to_string(),
+        metrics_listen_addr: hs.metrics_listen_addr.to_string(),
         grpc_listen_addr: GRPC_LISTEN_ADDR,
         grpc_allow_insecure: false,
         trusted_proxies: trusted_proxies(spec),
@@ -547,13 +547,9 @@ pub fn policy_hujson(spec: &Spec) -> String {
 // ------------------------------------------------------------ service
 
 /// Whether `addr` (`host:port`, or `:http`/`:https`) binds a port below 1024.
-/// An unparsable port is treated as privileged, to be safe.
-pub fn privileged(addr: &str) -> bool {
-    let named = addr.trim().rsplit_once(':').map(|(_, p)| p);
-    match named {
-        Some("http" | "https") => true,
-        _ => port_part(addr).is_none_or(|p| p < 1024),
-    }
+/// A named or unparsable port is treated as privileged, to be safe.
+pub fn privileged(addr: &ListenAddr) -> bool {
+    addr.port().is_none_or(|p| p < 1024)
 }
 
 /// Headscale's service: a system daemon running `headscale serve`.
@@ -562,7 +558,7 @@ pub fn service_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
     let letsencrypt = hs.tls.mode == TlsMode::Letsencrypt;
     let http01 = letsencrypt && hs.tls.challenge == AcmeChallenge::Http01;
     let binds_privileged_port = privileged(&hs.listen_addr)
-        || (http01 && privileged(ACME_HTTP_LISTEN))
+        || (http01 && privileged(&ListenAddr::parse(ACME_HTTP_LISTEN)))
         || (hs.derp.mode == DerpMode::Embedded && hs.derp.stun_port < 1024);
     let mut writable_paths = vec![state_dir(layout)];
     if letsencrypt {
@@ -634,6 +630,7 @@ mod tests {
 
     #[test]
     fn ports_below_1024_are_privileged() {
+        let privileged = |addr: &str| privileged(&ListenAddr::parse(addr));
         assert!(privileged("0.0.0.0:443"));
         assert!(privileged(":http"));
         assert!(privileged("[::]:80"));

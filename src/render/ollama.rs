@@ -29,25 +29,12 @@ fn state_dir(layout: &Layout) -> String {
     format!("{}/ollama", layout.var_lib())
 }
 
-/// Whether `listen` is a loopback address.
-fn is_loopback(listen: &str) -> bool {
-    let host = listen.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Ollama's service on `host`.
 pub fn service_spec(spec: &Spec, host: &Host) -> ServiceSpec {
     let layout = Layout::of(host);
     let o = &spec.ollama;
     let darwin = layout.platform() == Platform::Darwin;
-    let listen = if o.listen.contains(':') && !o.listen.starts_with('[') {
-        format!("[{}]", o.listen)
-    } else {
-        o.listen.clone()
-    };
+    let listen = o.listen.bracketed_host();
     let mut env = BTreeMap::new();
     let mut set = |k: &str, v: String| {
         env.insert(k.to_owned(), v);
@@ -97,7 +84,7 @@ pub fn service_spec(spec: &Spec, host: &Host) -> ServiceSpec {
         system: !darwin,
         schedule: Schedule::Daemon,
         binds_privileged_port: o.port < 1024,
-        network: !is_loopback(&o.listen),
+        network: !o.listen.is_loopback(),
         gpu: darwin || host.gpu_memory_gb.is_some(),
         writable_paths,
         readable_paths: Vec::new(),

@@ -22,7 +22,7 @@ use super::compose::{self, CONTAINER_PORT};
 use super::paths::Layout;
 use super::{Artifact, Owner, ServiceId};
 use crate::model::{Channel, ChannelPolicy, ContainerNetwork, GroupPolicy, Host, Openclaw, Spec};
-use crate::net::{BindKind, bind_kind, host_part};
+use crate::net::ListenAddr;
 use serde_json::{Map, Value, json};
 
 /// Seconds OpenClaw waits for Ollama: cold local models load slowly.
@@ -185,10 +185,11 @@ fn gateway_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
 }
 
 /// `bind` (and `customBindHost`) for a gateway on the host's network.
-fn bind_mode(address: &str) -> Value {
-    match bind_kind(address) {
-        BindKind::Loopback => json!({"bind": "loopback"}),
-        _ => json!({"bind": "custom", "customBindHost": host_part(address)}),
+fn bind_mode(address: &ListenAddr) -> Value {
+    if address.is_loopback() {
+        json!({"bind": "loopback"})
+    } else {
+        json!({"bind": "custom", "customBindHost": address.host()})
     }
 }
 
@@ -196,14 +197,9 @@ fn bind_mode(address: &str) -> Value {
 /// beside loopback, and the host's MagicDNS name.
 fn origins(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Vec<String> {
     let port = openclaw.port;
-    let address = host_part(&openclaw.bind);
-    let address = if address.contains(':') {
-        format!("[{address}]")
-    } else {
-        address.to_owned()
-    };
+    let address = openclaw.bind.bracketed_host();
     let mut origins = vec![format!("http://{address}:{port}")];
-    if bind_kind(&openclaw.bind) == BindKind::Loopback {
+    if openclaw.bind.is_loopback() {
         origins.push(format!("http://localhost:{port}"));
     }
     if spec.headscale.dns.magic_dns && !spec.headscale.dns.base_domain.is_empty() {

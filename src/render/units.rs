@@ -127,7 +127,7 @@ pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
         }
         if runs(Role::Ollama) {
             let darwin = layout.platform() == Platform::Darwin;
-            let addr = local_addr(&spec.ollama.listen, spec.ollama.port);
+            let addr = spec.ollama.listen.local_socket(spec.ollama.port);
             out.push(daemon(
                 host,
                 &layout,
@@ -151,7 +151,7 @@ pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
                 Some(Health::Http {
                     url: format!(
                         "http://{}/_matrix/client/versions",
-                        local_addr("127.0.0.1", spec.homeserver.port)
+                        crate::net::socket_address("127.0.0.1", spec.homeserver.port)
                     ),
                 }),
                 // The first start creates the database schema.
@@ -178,7 +178,7 @@ pub fn units(spec: &Spec) -> Vec<ServiceUnit> {
                 health: Some(Health::Http {
                     url: format!(
                         "http://{}/healthz",
-                        local_addr(&openclaw.bind, openclaw.port)
+                        openclaw.bind.local_socket(openclaw.port)
                     ),
                 }),
                 health_timeout_secs: 60,
@@ -257,8 +257,9 @@ fn daemon(
 /// proxy; a TCP connection when it terminates TLS itself.
 fn headscale_health(spec: &Spec) -> Health {
     let hs = &spec.headscale;
-    let (ip, port) = split_addr(&hs.listen_addr);
-    let addr = local_addr(&ip, port);
+    let addr = hs
+        .listen_addr
+        .local_socket(hs.listen_addr.port().unwrap_or(0));
     if hs.tls.mode == TlsMode::Proxy {
         Health::Http {
             url: format!("http://{addr}/health"),
@@ -268,35 +269,14 @@ fn headscale_health(spec: &Spec) -> Health {
     }
 }
 
-/// `ip:port` as the host itself reaches a listener bound to `ip`: a
-/// wildcard address is reached on loopback.
-fn local_addr(ip: &str, port: u16) -> String {
-    crate::net::socket_address(crate::net::local_host(ip), port)
-}
-
-/// `(ip, port)` of a listen address `ip:port` or `[v6]:port`.
-fn split_addr(addr: &str) -> (String, u16) {
-    match addr.rsplit_once(':') {
-        Some((ip, port)) => (ip.to_owned(), port.parse().unwrap_or(0)),
-        None => (addr.to_owned(), 0),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn wildcard_listeners_are_probed_on_loopback() {
+        let local_addr = |ip: &str, port| crate::net::ListenAddr::parse(ip).local_socket(port);
         assert_eq!(local_addr("0.0.0.0", 8080), "127.0.0.1:8080");
         assert_eq!(local_addr("[::]", 8080), "[::1]:8080");
         assert_eq!(local_addr("100.64.0.1", 11434), "100.64.0.1:11434");
         assert_eq!(local_addr("::1", 1), "[::1]:1");
-    }
-
-    #[test]
-    fn listen_addresses_split_at_the_last_colon() {
-        assert_eq!(split_addr("0.0.0.0:443"), ("0.0.0.0".to_owned(), 443));
-        assert_eq!(split_addr("[::]:8080"), ("[::]".to_owned(), 8080));
     }
 }
