@@ -196,6 +196,13 @@ impl From<ListenAddr> for String {
     }
 }
 
+/// Compares the address as written.
+impl PartialEq<&str> for ListenAddr {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
 impl fmt::Display for ListenAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
