@@ -6,6 +6,7 @@
 //! one that is not in the file: a working key is on record at every step.
 
 use crate::api::headscale::Client;
+use crate::model::SecretRef;
 use crate::observe::headscale::api_key_prefix;
 use crate::render::control::Control;
 use crate::secret::ApiKey;
@@ -26,8 +27,8 @@ fn record(state: &Path) -> PathBuf {
 }
 
 /// The file `reference` (`file:PATH`, `file:~/PATH`) names, if it is one.
-pub fn key_file(reference: &str) -> Option<PathBuf> {
-    let path = reference.strip_prefix("file:")?;
+pub fn key_file(reference: &SecretRef) -> Option<PathBuf> {
+    let path = reference.file()?;
     match path.strip_prefix("~/") {
         Some(rest) => std::env::var_os("HOME").map(|home| Path::new(&home).join(rest)),
         None => Some(PathBuf::from(path)),
@@ -67,7 +68,10 @@ pub fn rotate(
     expiration: SystemTime,
 ) -> Result<(), String> {
     let reference = current.reference();
-    let path = key_file(reference)
+    let path = control
+        .api_key
+        .as_ref()
+        .and_then(key_file)
         .ok_or_else(|| format!("`{reference}` is not a file privai can write"))?;
     let old = api_key_prefix(current.expose())
         .ok_or_else(|| "the API key in use is not in Headscale's `hskey-api-…` form".to_owned())?

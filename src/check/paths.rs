@@ -18,7 +18,7 @@
 
 use crate::codes::{PATH_CHARACTER, PATH_FORM};
 use crate::diagnostic::{Diagnostic, SpecPath};
-use crate::model::Spec;
+use crate::model::{SecretRef, Spec};
 use crate::render::paths::split_install_path;
 
 /// Where a path may start.
@@ -145,11 +145,10 @@ fn fields(spec: &Spec) -> Vec<Field<'_>> {
 }
 
 /// The path of a `file:` reference whose form the secrets pass accepts.
-fn secret_file(at: SpecPath, reference: &str, target: Target) -> Option<Field<'_>> {
-    let path = reference.strip_prefix("file:")?;
-    (path.starts_with('/') || path.starts_with("~/")).then_some(Field {
+fn secret_file(at: SpecPath, reference: &SecretRef, target: Target) -> Option<Field<'_>> {
+    Some(Field {
         at,
-        value: path,
+        value: reference.file()?,
         start: Start::RootOrHome,
         target,
     })

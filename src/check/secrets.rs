@@ -2,14 +2,15 @@
 //!
 //! Every secret field (`headscale.api_key`, `openclaw.gateway_token`,
 //! `openclaw.channels.<id>.token`) must be a reference: `env:NAME`,
-//! `file:PATH` or `keychain:ITEM`. Anything else is taken for the secret
-//! itself (PRV040): the diagnostic never repeats it and hides the source
+//! `file:PATH` or `keychain:ITEM` ([`SecretRef`], parsed when the spec is
+//! read). Anything else is taken for the secret itself (PRV040): the diagnostic never repeats it and hides the source
 //! excerpt. A reference with a known scheme but a malformed rest is PRV041,
 //! and so is one reference used for two different secrets.
 
 use crate::codes::{LITERAL_SECRET, SECRET_REF};
 use crate::diagnostic::{Diagnostic, SpecPath};
-use crate::model::Spec;
+use crate::model::secret_ref::Form;
+use crate::model::{SecretRef, Spec};
 
 /// How to write a reference, for hints.
 const FORMS: &str = "`keychain:ITEM`, `file:~/.config/privai/secrets/NAME` (a file only you can read) or `env:NAME`";
@@ -26,79 +27,30 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
 }
 
 /// Every secret field that has a value, with its path.
-fn secret_fields(spec: &Spec) -> Vec<(SpecPath, &str)> {
+fn secret_fields(spec: &Spec) -> Vec<(SpecPath, &SecretRef)> {
     let mut fields = Vec::new();
     if let Some(key) = &spec.headscale.api_key {
-        fields.push((
-            SpecPath::root().key("headscale").key("api_key"),
-            key.as_str(),
-        ));
+        fields.push((SpecPath::root().key("headscale").key("api_key"), key));
     }
     // Checked whether or not a host runs the gateway: a secret written into
     // the spec leaks through git either way.
     let openclaw = &spec.openclaw;
     let base = SpecPath::root().key("openclaw");
-    fields.push((base.key("gateway_token"), openclaw.gateway_token.as_str()));
+    fields.push((base.key("gateway_token"), &openclaw.gateway_token));
     for (id, channel) in openclaw.channels.iter() {
         if let Some(token) = &channel.token {
-            fields.push((base.key("channels").key(id).key("token"), token.as_str()));
+            fields.push((base.key("channels").key(id).key("token"), token));
         }
     }
     fields
 }
 
-/// What a secret field's value is.
-#[derive(Debug, PartialEq, Eq)]
-enum Reference {
-    /// A well-formed reference.
-    Valid,
-    /// A reference with a known scheme and a malformed rest: why.
-    Malformed(&'static str),
-    /// Not a reference: presumably the secret itself.
-    Literal,
-}
-
-/// Reads `value` as a reference.
-fn parse(value: &str) -> Reference {
-    if value.trim().is_empty() {
-        return Reference::Malformed("is empty");
-    }
-    let Some((scheme, rest)) = value.split_once(':') else {
-        return Reference::Literal;
-    };
-    match scheme {
-        "env" if is_env_name(rest) => Reference::Valid,
-        "env" => Reference::Malformed(
-            "names no environment variable: expected `env:NAME` with NAME in upper case, digits and `_`, such as `env:TELEGRAM_BOT_TOKEN`",
-        ),
-        "file" if !(rest.starts_with('/') || rest.starts_with("~/")) => {
-            Reference::Malformed("is not an absolute path: expected `file:/PATH` or `file:~/PATH`")
-        }
-        "file" if rest.ends_with('/') => Reference::Malformed("names a directory, not a file"),
-        "file" => Reference::Valid,
-        "keychain" if rest.trim().is_empty() => {
-            Reference::Malformed("names no keychain item: expected `keychain:ITEM`")
-        }
-        "keychain" => Reference::Valid,
-        _ => Reference::Literal,
-    }
-}
-
-/// Whether `name` matches `[A-Z_][A-Z0-9_]*`.
-fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
 /// The diagnostic for the secret field at `path`, if its value is wrong.
-fn classify(path: &SpecPath, value: &str) -> Option<Diagnostic> {
-    match parse(value) {
-        Reference::Valid => None,
+fn classify(path: &SpecPath, value: &SecretRef) -> Option<Diagnostic> {
+    match value.form() {
+        Form::Env { .. } | Form::File { .. } | Form::Keychain { .. } => None,
         // Never quote `value` here: it is presumably the secret.
-        Reference::Literal => Some(
+        Form::Literal => Some(
             Diagnostic::error(
                 LITERAL_SECRET,
                 format!("`{path}` holds a secret value instead of a reference to it"),
@@ -109,10 +61,13 @@ fn classify(path: &SpecPath, value: &str) -> Option<Diagnostic> {
             ))
             .redacted(),
         ),
-        Reference::Malformed(why) => Some(
+        Form::Malformed(why) => Some(
             Diagnostic::error(
                 SECRET_REF,
-                format!("the secret reference `{value}` of `{path}` {why}"),
+                format!(
+                    "the secret reference `{}` of `{path}` {why}",
+                    value.as_str()
+                ),
             )
             .at(path.clone())
             .hint(format!("write a reference: {FORMS}")),
@@ -121,16 +76,16 @@ fn classify(path: &SpecPath, value: &str) -> Option<Diagnostic> {
 }
 
 /// PRV041: one well-formed reference used for two different secrets.
-fn shared_references(fields: &[(SpecPath, &str)], out: &mut Vec<Diagnostic>) {
+fn shared_references(fields: &[(SpecPath, &SecretRef)], out: &mut Vec<Diagnostic>) {
     for (i, (path, value)) in fields.iter().enumerate() {
-        if parse(value) != Reference::Valid {
+        if !value.is_valid() {
             continue;
         }
         if let Some((first, _)) = fields[..i].iter().find(|(_, v)| v == value) {
             out.push(
                 Diagnostic::warning(
                     SECRET_REF,
-                    format!("`{path}` uses the same reference `{value}` as `{first}`: two secrets share one value"),
+                    format!("`{path}` uses the same reference `{}` as `{first}`: two secrets share one value", value.as_str()),
                 )
                 .at(path.clone())
                 .hint("give each secret its own value and reference, so one leak or rotation does not touch the other"),
@@ -141,11 +96,12 @@ fn shared_references(fields: &[(SpecPath, &str)], out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Reference, parse};
     use crate::check::testing::{
         BASE, diagnostics_of, findings, findings_of, pairs, seed_findings, summary, with_gateway,
     };
     use crate::diagnostic::{Diagnostic, Severity};
+    use crate::model::SecretRef;
+    use crate::model::secret_ref::Form;
 
     /// A secret as a leaked value would look.
     const SECRET: &str = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
@@ -173,7 +129,7 @@ mod tests {
             "file:~/.config/privai/secrets/gateway-token",
             "keychain:privai-gateway-token",
         ] {
-            assert_eq!(parse(value), Reference::Valid, "{value}");
+            assert!(SecretRef::parse(value).is_valid(), "{value}");
         }
     }
 
@@ -190,7 +146,10 @@ mod tests {
             "keychain:  ",
             "",
         ] {
-            assert!(matches!(parse(value), Reference::Malformed(_)), "{value}");
+            assert!(
+                matches!(SecretRef::parse(value).form(), Form::Malformed(_)),
+                "{value}"
+            );
         }
     }
 
@@ -203,7 +162,7 @@ mod tests {
             "https://token@example.org",
             "ENV:TOKEN",
         ] {
-            assert_eq!(parse(value), Reference::Literal, "{value}");
+            assert_eq!(SecretRef::parse(value).form(), &Form::Literal, "{value}");
         }
     }
 

@@ -282,7 +282,8 @@ fn api_key(
                 key: "Headscale API key".to_owned(),
                 due: false,
                 why: format!(
-                    "`{reference}` is not a file privai can write: rotate it at its source"
+                    "`{}` is not a file privai can write: rotate it at its source",
+                    reference.as_str()
                 ),
             },
         }));

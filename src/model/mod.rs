@@ -9,6 +9,7 @@
 mod homeserver;
 pub mod model_name;
 mod openclaw;
+pub mod secret_ref;
 mod tailnet;
 
 pub use homeserver::{Database, DatabaseKind, Homeserver, HomeserverLogLevel};
@@ -16,6 +17,7 @@ pub use openclaw::{
     Channel, ChannelPolicy, Channels, Container, ContainerNetwork, ContainerRuntime, Exception,
     ExceptionSetting, Folder, FolderMode, GatewayModels, GroupPolicy, Openclaw,
 };
+pub use secret_ref::SecretRef;
 pub use tailnet::{Acl, AclAction, AclRule, AclTest, Device, DeviceKind, DeviceOs, Protocol, User};
 
 use serde::{Deserialize, Serialize};
@@ -182,7 +184,7 @@ pub struct Headscale {
     pub policy_mode: PolicyMode,
     /// Reference to the API key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretRef>,
     /// Default node key expiry.
     pub node_expiry: String,
     /// Log level.

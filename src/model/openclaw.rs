@@ -17,7 +17,7 @@ pub struct Openclaw {
     /// Host address the port is published on.
     pub bind: crate::net::ListenAddr,
     /// Reference to the gateway token.
-    pub gateway_token: String,
+    pub gateway_token: super::SecretRef,
     /// Primary and fallback models.
     pub model: GatewayModels,
     /// Host folders mounted into the container.
@@ -124,7 +124,7 @@ pub struct Channel {
     pub group_policy: GroupPolicy,
     /// Reference to the bot token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub token: Option<super::SecretRef>,
     /// Channel account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,

@@ -2,6 +2,8 @@
 //! (`file:PATH`, `env:VAR`, `keychain:ITEM`), through [`Secrets`]: the
 //! environment, the home directory and the macOS keychain.
 
+use crate::model::SecretRef;
+use crate::model::secret_ref::Form;
 use crate::secret::ApiKey;
 use crate::sys::{Runner, SystemRunner};
 use std::ffi::OsString;
@@ -165,64 +167,66 @@ pub fn read_keychain(
 /// Reads the API key `reference` names: `file:PATH` (`~/` is the home
 /// directory; surrounding whitespace is dropped), `env:VAR`, or
 /// `keychain:ITEM` (macOS only).
-pub fn resolve_api_key(reference: &str, secrets: &mut dyn Secrets) -> Result<ApiKey, KeyError> {
-    let value = match reference.split_once(':') {
-        Some(("env", var)) if !var.is_empty() => {
-            match secrets.var(var).filter(|value| !value.is_empty()) {
-                Some(value) => value.to_string_lossy().into_owned(),
-                None => {
-                    return Err(KeyError::EnvNotSet {
-                        reference: reference.to_owned(),
-                        var: var.to_owned(),
-                    });
-                }
+pub fn resolve_api_key(
+    reference: &SecretRef,
+    secrets: &mut dyn Secrets,
+) -> Result<ApiKey, KeyError> {
+    let reference_text = reference.as_str();
+    let value = match reference.form() {
+        Form::Env { var } => match secrets.var(var).filter(|value| !value.is_empty()) {
+            Some(value) => value.to_string_lossy().into_owned(),
+            None => {
+                return Err(KeyError::EnvNotSet {
+                    reference: reference_text.to_owned(),
+                    var: var.clone(),
+                });
             }
-        }
-        Some(("file", path)) if !path.is_empty() => {
+        },
+        Form::File { path } => {
             let path = match path.strip_prefix("~/") {
                 Some(rest) => secrets
                     .home()
                     .ok_or_else(|| KeyError::NoHome {
-                        reference: reference.to_owned(),
+                        reference: reference_text.to_owned(),
                     })?
                     .join(rest),
                 None => PathBuf::from(path),
             };
             let bytes = std::fs::read(&path).map_err(|e| KeyError::File {
-                reference: reference.to_owned(),
+                reference: reference_text.to_owned(),
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
             String::from_utf8(bytes).map_err(|_| KeyError::File {
-                reference: reference.to_owned(),
+                reference: reference_text.to_owned(),
                 path: path.display().to_string(),
                 reason: "it is not UTF-8 text".to_owned(),
             })?
         }
-        Some(("keychain", item)) if !item.trim().is_empty() => match secrets.keychain(item) {
+        Form::Keychain { item } => match secrets.keychain(item) {
             Ok(value) => value,
             Err(KeychainError::NotHere) => {
                 return Err(KeyError::KeychainNotHere {
-                    reference: reference.to_owned(),
+                    reference: reference_text.to_owned(),
                 });
             }
             Err(KeychainError::Failed(reason)) => {
                 return Err(KeyError::Keychain {
-                    reference: reference.to_owned(),
-                    item: item.to_owned(),
+                    reference: reference_text.to_owned(),
+                    item: item.clone(),
                     reason,
                 });
             }
         },
-        _ => return Err(KeyError::NotAReference),
+        Form::Malformed(_) | Form::Literal => return Err(KeyError::NotAReference),
     };
     let value = value.trim();
     if value.is_empty() {
         return Err(KeyError::Empty {
-            reference: reference.to_owned(),
+            reference: reference_text.to_owned(),
         });
     }
-    Ok(ApiKey::new(value, reference))
+    Ok(ApiKey::new(value, reference_text))
 }
 
 #[cfg(test)]
@@ -268,18 +272,20 @@ mod tests {
         secrets
             .vars
             .insert("HS_KEY".to_owned(), " hskey-api-a-b ".to_owned());
-        let key = resolve_api_key("file:~/.config/hs.key", &mut secrets).unwrap();
+        let key = resolve_api_key(&"file:~/.config/hs.key".into(), &mut secrets).unwrap();
         assert_eq!(
             (key.expose(), key.reference()),
             ("hskey-api-x-y", "file:~/.config/hs.key")
         );
         let absolute = format!("file:{}/.config/hs.key", dir.path().display());
         assert_eq!(
-            resolve_api_key(&absolute, &mut secrets).unwrap().expose(),
+            resolve_api_key(&absolute.into(), &mut secrets)
+                .unwrap()
+                .expose(),
             "hskey-api-x-y"
         );
         assert_eq!(
-            resolve_api_key("env:HS_KEY", &mut secrets)
+            resolve_api_key(&"env:HS_KEY".into(), &mut secrets)
                 .unwrap()
                 .expose(),
             "hskey-api-a-b"
@@ -291,7 +297,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("empty"), "\n").unwrap();
         let mut secrets = fake();
-        let message = |r: &str, s: &mut Fake| resolve_api_key(r, s).unwrap_err().to_string();
+        let message =
+            |r: &str, s: &mut Fake| resolve_api_key(&r.into(), s).unwrap_err().to_string();
         assert_eq!(
             message("env:HS_KEY", &mut secrets),
             "the Headscale API key reference `env:HS_KEY` names the environment variable HS_KEY, which is not set: export HS_KEY=… (a key from `headscale apikeys create`) and run privai again"
@@ -355,14 +362,14 @@ mod tests {
             runner,
             macos: true,
         };
-        let key = resolve_api_key("keychain:hs", &mut secrets).unwrap();
+        let key = resolve_api_key(&"keychain:hs".into(), &mut secrets).unwrap();
         assert_eq!(key.expose(), "hskey-api-k-v");
         let mut off_macos = SystemSecrets {
             runner: Recorder::new(),
             macos: false,
         };
         assert!(matches!(
-            resolve_api_key("keychain:hs", &mut off_macos),
+            resolve_api_key(&"keychain:hs".into(), &mut off_macos),
             Err(KeyError::KeychainNotHere { .. })
         ));
     }

@@ -83,7 +83,7 @@ use super::openclaw::{config_file, config_folder, owner_of};
 use super::paths::Layout;
 use super::{Artifact, ServiceId};
 use crate::model::{
-    ContainerNetwork, ContainerRuntime, FolderMode, Host, Openclaw, Platform, Spec,
+    ContainerNetwork, ContainerRuntime, FolderMode, Host, Openclaw, Platform, SecretRef, Spec,
 };
 use crate::net::BindKind;
 use serde::Serialize;
@@ -711,8 +711,8 @@ pub fn secret_path(name: &str) -> String {
 /// The host file behind a secret reference: the file a `file:` reference
 /// names, else `{secrets_dir}/FILE`, which `privai apply` writes (0600,
 /// owned by the container user) from the keychain item or the variable.
-fn secret_source(reference: &str, file: &str, layout: &Layout) -> String {
-    match reference.strip_prefix("file:") {
+fn secret_source(reference: &SecretRef, file: &str, layout: &Layout) -> String {
+    match reference.file() {
         Some(path) => home(path),
         None => home(&format!("{}/{file}", layout.secrets_dir())),
     }

@@ -19,7 +19,7 @@ pub struct Control {
     /// install path.
     pub certificate: Option<String>,
     /// The secret reference of the API key; `None`: privai cannot use the API.
-    pub api_key: Option<String>,
+    pub api_key: Option<crate::model::SecretRef>,
     /// The spec's users.
     pub users: Vec<User>,
     /// The spec's devices.

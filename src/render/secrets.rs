@@ -11,7 +11,8 @@
 
 use super::ServiceId;
 use super::paths::Layout;
-use crate::model::{Role, Spec};
+use crate::model::secret_ref::Form;
+use crate::model::{Role, SecretRef, Spec};
 use serde::{Deserialize, Serialize};
 
 /// Where a secret file's value comes from.
@@ -113,21 +114,14 @@ fn gateway(spec: &Spec, out: &mut Vec<SecretFile>) {
         return;
     };
     let layout = Layout::of(host);
-    let mut add = |name: String, reference: &str, file: String, generate: bool| {
-        let (path, source) = if let Some(path) = reference.strip_prefix("file:") {
-            if !generate {
-                return;
-            }
-            (path.to_owned(), SecretSource::Generate)
-        } else if let Some(var) = reference.strip_prefix("env:") {
-            (
+    let mut add = |name: String, reference: &SecretRef, file: String, generate: bool| {
+        let (path, source) = match reference.form() {
+            Form::File { path } if generate => (path.clone(), SecretSource::Generate),
+            Form::Env { var } => (
                 format!("{}/{file}", layout.secrets_dir()),
-                SecretSource::Env {
-                    var: var.to_owned(),
-                },
-            )
-        } else {
-            return;
+                SecretSource::Env { var: var.clone() },
+            ),
+            _ => return,
         };
         out.push(SecretFile {
             host: host.name.clone(),
