@@ -129,7 +129,7 @@ impl Project {
         std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .unwrap();
         std::os::unix::fs::chown(&token, Some(1000), Some(1000)).unwrap();
-        spec.openclaw.gateway_token = format!("file:{}", token.display());
+        spec.openclaw.gateway_token = format!("file:{}", token.display()).into();
 
         let project = Self {
             file: dir.path().join("compose.yaml"),

@@ -813,7 +813,7 @@ fn the_homelab_gateway_reaches_a_loopback_ollama_under_podman() {
     std::fs::write(&token, "test-token\n").unwrap();
     std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     chown_tree(&token);
-    spec.openclaw.gateway_token = format!("file:{}", token.display());
+    spec.openclaw.gateway_token = format!("file:{}", token.display()).into();
     let rendered = artifacts(&spec);
     let compose = text(artifact(&rendered, "/compose.yaml"));
     assert!(
