@@ -7,8 +7,11 @@
 //! evaluator, [`crate::acl`]). [`svg`], [`mermaid`] and [`dot`] draw it.
 //! Everything here is pure.
 
+#[cfg(test)]
+mod golden;
 mod graph;
 mod svg;
+mod template;
 
 pub use graph::{dot, mermaid};
 pub use svg::svg;

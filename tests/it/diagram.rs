@@ -248,3 +248,20 @@ fn the_readme_s_picture_is_what_privai_draws_for_the_seed() {
         "docs/seed-diagram.svg is stale: `privai diagram examples/seed-home.ncl > docs/seed-diagram.svg`"
     );
 }
+
+/// Every example in every format, kept exactly: the diagrams are drawn from
+/// templates (`src/diagram/templates/`), and a change of one shows here.
+#[test]
+fn every_example_draws_the_same_in_every_format() {
+    for example in [
+        "examples/seed-home.ncl",
+        "examples/minimal.toml",
+        "examples/linux-homelab.ncl",
+    ] {
+        for format in ["svg", "mermaid", "dot"] {
+            let text = String::from_utf8(diagram(example, format)).unwrap();
+            let name = format!("{}_{format}", example.replace(['/', '.'], "_"));
+            insta::assert_snapshot!(name, text);
+        }
+    }
+}
