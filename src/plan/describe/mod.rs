@@ -230,7 +230,8 @@ pub struct PlanDescription {
     /// The changes, in plan order.
     pub changes: Vec<Description>,
     /// The files something else changed since privai wrote them: `before`
-    /// as privai recorded it, `after` as it is now.
+    /// as privai recorded it, `after` as it is now, `summary` what happened
+    /// in words (`edited, sha256 … (written by privai) -> … (now)`).
     pub drift: Vec<Description>,
 }
 
