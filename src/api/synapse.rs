@@ -62,14 +62,10 @@ pub enum Error {
         /// Synapse's error code.
         errcode: String,
     },
-    /// A password login of a deactivated account (403 `M_USER_DEACTIVATED`).
-    #[error("the Matrix account `{user}` is deactivated (403 M_USER_DEACTIVATED)")]
-    Deactivated {
-        /// The user asked for.
-        user: String,
-    },
-    /// A password login refused (403 `M_FORBIDDEN`): wrong password.
-    #[error("Synapse refused the password of `{user}` (403 M_FORBIDDEN)")]
+    /// A password login refused (403 `M_FORBIDDEN`): a wrong password, or
+    /// a deactivated account (deactivation removes its password; Synapse
+    /// 1.163 answers both alike).
+    #[error("Synapse refused the password of `{user}` (403 M_FORBIDDEN): a wrong password, or a deactivated account")]
     WrongPassword {
         /// The user asked for.
         user: String,
@@ -321,10 +317,7 @@ impl Client {
             Some(body),
         )? {
             Ok(body) => session(&body, "POST /_matrix/client/v3/login"),
-            Err((403, e)) if e.errcode == "M_USER_DEACTIVATED" => Err(Error::Deactivated {
-                user: user.to_owned(),
-            }),
-            Err((403, e)) if e.errcode == "M_FORBIDDEN" => Err(Error::WrongPassword {
+            Err((403, e)) if matches!(e.errcode.as_str(), "M_FORBIDDEN" | "M_USER_DEACTIVATED") => Err(Error::WrongPassword {
                 user: user.to_owned(),
             }),
             Err(other) => Err(Self::refused("POST /_matrix/client/v3/login", other)),

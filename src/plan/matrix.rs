@@ -12,8 +12,9 @@
 //!   privai recorded but may not have finished (killed between recording
 //!   the password and registering) is created again, which adopts it when
 //!   it exists with the recorded password;
-//! - when Synapse cannot be asked yet (first apply: it starts in this run),
+//! - when Synapse does not answer yet (first apply: it starts in this run),
 //!   every account privai has no record of is created once it has started;
+//!   when it is not asked (a staged install), nothing is planned;
 //! - a user account privai made whose user left the spec is deactivated,
 //!   never one privai did not make;
 //! - the AI's token file is written again when it is missing or Synapse no
@@ -172,7 +173,9 @@ pub fn matrix_actions(
     desired: &Rendered,
     observed: &crate::observe::Observed,
 ) -> (Vec<MatrixAction>, Vec<String>) {
-    let Some(accounts) = &desired.matrix else {
+    // Nothing without a homeserver, or when it was not asked (a staged
+    // install, like Headscale's and Ollama's domains).
+    let (Some(accounts), true) = (&desired.matrix, observed.matrix.observed()) else {
         return (Vec::new(), Vec::new());
     };
     let records = &observed.matrix_records;
@@ -264,7 +267,7 @@ pub fn matrix_actions(
     }
     if !running && !actions.is_empty() {
         notes.push(format!(
-            "Synapse on {host} cannot be asked yet (not running, or a staged install): its Matrix accounts are made once it has started."
+            "Synapse on {host} does not answer yet: its Matrix accounts are made once it has started in this run."
         ));
     }
     (actions, notes)

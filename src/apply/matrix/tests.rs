@@ -54,7 +54,6 @@ impl AccountDirectory for Directory {
     fn login(&mut self, _: &Accounts, user: &str, password: &Secret) -> Result<Session, Error> {
         self.calls.push(format!("login {user}"));
         match self.accounts.get(user) {
-            Some((_, true)) => Err(Error::Deactivated { user: user.into() }),
             Some((p, false)) if p == password.expose() => Ok(session(user)),
             _ => Err(Error::WrongPassword { user: user.into() }),
         }

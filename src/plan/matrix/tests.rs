@@ -55,7 +55,14 @@ use AccountStatus::{Active, Deactivated, Pending};
 
 #[test]
 fn before_the_homeserver_answers_every_account_is_made_once_it_has_started() {
-    let (actions, notes) = matrix_actions(&desired(&["user1"], true), &Observed::default());
+    let observed = Observed {
+        matrix: MatrixState::Unreachable {
+            url: "http://127.0.0.1:8008".into(),
+            error: "connection refused".into(),
+        },
+        ..Observed::default()
+    };
+    let (actions, notes) = matrix_actions(&desired(&["user1"], true), &observed);
     assert_eq!(
         addresses(&actions),
         [
@@ -211,12 +218,16 @@ fn when_privai_cannot_list_its_admin_account_is_made_again_and_the_rest_stands_a
 }
 
 #[test]
-fn a_spec_without_a_homeserver_plans_nothing() {
+fn a_spec_without_a_homeserver_or_a_staged_install_plans_nothing() {
     let observed = Observed {
+        matrix: running(Some(vec![account("user2", false)]), TokenState::Unknown),
         matrix_records: records(&[("user2", User, Active)]),
         ..Observed::default()
     };
     assert_eq!(matrix_actions(&Rendered::default(), &observed), (vec![], vec![]));
+    // Not asked: staged.
+    let (actions, notes) = matrix_actions(&desired(&["user1"], true), &Observed::default());
+    assert_eq!((actions, notes), (vec![], vec![]));
 }
 
 #[test]
@@ -228,7 +239,14 @@ fn matrix_actions_come_after_the_homeserver_starts_and_before_the_gateway() {
         unit(ServiceId::Homeserver, "net.privai.homeserver"),
         unit(ServiceId::Gateway, "net.privai.gateway"),
     ];
-    let plan = crate::plan::plan(&rendered, &Observed::default());
+    let observed = Observed {
+        matrix: MatrixState::Unreachable {
+            url: "http://127.0.0.1:8008".into(),
+            error: "connection refused".into(),
+        },
+        ..Observed::default()
+    };
+    let plan = crate::plan::plan(&rendered, &observed);
     let order: Vec<String> = plan.actions.iter().map(|a| a.address()).collect();
     let hs = order.iter().position(|a| a.contains("homeserver")).unwrap();
     let gw = order.iter().position(|a| a.contains("gateway")).unwrap();
