@@ -24,13 +24,17 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The base URL is not a loopback `http://` URL.
-    #[error("`{url}` is not a loopback http:// URL; privai speaks to Synapse's admin API on the homeserver's host only")]
+    #[error(
+        "`{url}` is not a loopback http:// URL; privai speaks to Synapse's admin API on the homeserver's host only"
+    )]
     NotLoopback {
         /// The URL.
         url: String,
     },
     /// Nothing answered.
-    #[error("Synapse does not answer at {url} ({reason}); start the homeserver (`privai apply` starts it) and try again")]
+    #[error(
+        "Synapse does not answer at {url} ({reason}); start the homeserver (`privai apply` starts it) and try again"
+    )]
     Unreachable {
         /// The URL.
         url: String,
@@ -39,7 +43,9 @@ pub enum Error {
     },
     /// Shared-secret registration refused the MAC (403): the secret privai
     /// holds is not the one Synapse reads.
-    #[error("Synapse refused the registration's MAC (403 {errcode}): the registration shared secret privai read is not the one Synapse runs with; restart the homeserver so that it reads the secret file privai wrote")]
+    #[error(
+        "Synapse refused the registration's MAC (403 {errcode}): the registration shared secret privai read is not the one Synapse runs with; restart the homeserver so that it reads the secret file privai wrote"
+    )]
     MacRejected {
         /// Synapse's error code (`M_FORBIDDEN`).
         errcode: String,
@@ -51,13 +57,17 @@ pub enum Error {
         user: String,
     },
     /// A token was refused (401 `M_UNKNOWN_TOKEN` or `M_MISSING_TOKEN`).
-    #[error("Synapse does not know the access token ({errcode}); privai makes a new one on the next `privai apply`")]
+    #[error(
+        "Synapse does not know the access token ({errcode}); privai makes a new one on the next `privai apply`"
+    )]
     UnknownToken {
         /// Synapse's error code.
         errcode: String,
     },
     /// An admin call with the token of an account that is not an admin (403).
-    #[error("the account privai signs in with is not a server admin of the homeserver (403 {errcode}); make it one (`privai apply` registers `privai-admin` as an admin) or remove privai's Matrix records to start afresh")]
+    #[error(
+        "the account privai signs in with is not a server admin of the homeserver (403 {errcode}); make it one (`privai apply` registers `privai-admin` as an admin) or remove privai's Matrix records to start afresh"
+    )]
     NotAdmin {
         /// Synapse's error code.
         errcode: String,
@@ -65,7 +75,9 @@ pub enum Error {
     /// A password login refused (403 `M_FORBIDDEN`): a wrong password, or
     /// a deactivated account (deactivation removes its password; Synapse
     /// 1.163 answers both alike).
-    #[error("Synapse refused the password of `{user}` (403 M_FORBIDDEN): a wrong password, or a deactivated account")]
+    #[error(
+        "Synapse refused the password of `{user}` (403 M_FORBIDDEN): a wrong password, or a deactivated account"
+    )]
     WrongPassword {
         /// The user asked for.
         user: String,
@@ -77,7 +89,9 @@ pub enum Error {
         user: String,
     },
     /// Too many requests (429 `M_LIMIT_EXCEEDED`).
-    #[error("Synapse limits the rate of these calls (429); wait {retry_after_ms} ms and run privai again")]
+    #[error(
+        "Synapse limits the rate of these calls (429); wait {retry_after_ms} ms and run privai again"
+    )]
     RateLimited {
         /// What Synapse asks to wait.
         retry_after_ms: u64,
@@ -133,7 +147,13 @@ struct MatrixError {
 
 /// The MAC of a shared-secret registration, as Synapse checks it:
 /// hex(HMAC-SHA1(secret, nonce NUL user NUL password NUL admin|notadmin)).
-pub fn registration_mac(secret: &str, nonce: &str, user: &str, password: &str, admin: bool) -> String {
+pub fn registration_mac(
+    secret: &str,
+    nonce: &str,
+    user: &str,
+    password: &str,
+    admin: bool,
+) -> String {
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes())
         .expect("HMAC takes a key of any length");
     let admin = if admin { "admin" } else { "notadmin" };
@@ -233,7 +253,10 @@ impl Client {
                     reason: e.to_string(),
                 });
         }
-        Ok(Err((status, serde_json::from_str(&text).unwrap_or_default())))
+        Ok(Err((
+            status,
+            serde_json::from_str(&text).unwrap_or_default(),
+        )))
     }
 
     /// A refusal no caller models on its own.
@@ -242,7 +265,9 @@ impl Client {
             (429, _) => Error::RateLimited {
                 retry_after_ms: e.retry_after_ms.unwrap_or(1000),
             },
-            (401, "M_UNKNOWN_TOKEN" | "M_MISSING_TOKEN") => Error::UnknownToken { errcode: e.errcode },
+            (401, "M_UNKNOWN_TOKEN" | "M_MISSING_TOKEN") => {
+                Error::UnknownToken { errcode: e.errcode }
+            }
             _ => Error::Refused {
                 what: what.to_owned(),
                 status,
@@ -317,9 +342,11 @@ impl Client {
             Some(body),
         )? {
             Ok(body) => session(&body, "POST /_matrix/client/v3/login"),
-            Err((403, e)) if matches!(e.errcode.as_str(), "M_FORBIDDEN" | "M_USER_DEACTIVATED") => Err(Error::WrongPassword {
-                user: user.to_owned(),
-            }),
+            Err((403, e)) if matches!(e.errcode.as_str(), "M_FORBIDDEN" | "M_USER_DEACTIVATED") => {
+                Err(Error::WrongPassword {
+                    user: user.to_owned(),
+                })
+            }
             Err(other) => Err(Self::refused("POST /_matrix/client/v3/login", other)),
         }
     }
@@ -353,12 +380,10 @@ impl Client {
             let body = self
                 .call(reqwest::Method::GET, &path, Some(token), None)?
                 .map_err(|r| Self::admin_refused("GET /_synapse/admin/v2/users", r))?;
-            let users = body["users"]
-                .as_array()
-                .ok_or_else(|| Error::Unreadable {
-                    what: "GET /_synapse/admin/v2/users".into(),
-                    reason: "no users".into(),
-                })?;
+            let users = body["users"].as_array().ok_or_else(|| Error::Unreadable {
+                what: "GET /_synapse/admin/v2/users".into(),
+                reason: "no users".into(),
+            })?;
             for user in users {
                 out.push(account(user, "GET /_synapse/admin/v2/users")?);
             }
@@ -381,7 +406,10 @@ impl Client {
             Err((404, _)) => Err(Error::NotFound {
                 user: user_id.to_owned(),
             }),
-            Err(other) => Err(Self::admin_refused("GET /_synapse/admin/v2/users/USER", other)),
+            Err(other) => Err(Self::admin_refused(
+                "GET /_synapse/admin/v2/users/USER",
+                other,
+            )),
         }
     }
 
@@ -399,7 +427,10 @@ impl Client {
             Err((404, _)) => Err(Error::NotFound {
                 user: user_id.to_owned(),
             }),
-            Err(other) => Err(Self::admin_refused("POST /_synapse/admin/v1/deactivate/USER", other)),
+            Err(other) => Err(Self::admin_refused(
+                "POST /_synapse/admin/v1/deactivate/USER",
+                other,
+            )),
         }
     }
 }
@@ -472,6 +503,9 @@ mod tests {
 
     #[test]
     fn ids_are_encoded_for_a_path() {
-        assert_eq!(encode("@user1:chat.tailnet.home.arpa"), "%40user1%3Achat.tailnet.home.arpa");
+        assert_eq!(
+            encode("@user1:chat.tailnet.home.arpa"),
+            "%40user1%3Achat.tailnet.home.arpa"
+        );
     }
 }

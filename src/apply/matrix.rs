@@ -29,15 +29,24 @@ pub trait AccountDirectory {
         admin: bool,
     ) -> Result<Session, Error>;
     /// Signs `user` in with `password`: a new access token.
-    fn login(&mut self, accounts: &Accounts, user: &str, password: &Secret)
-    -> Result<Session, Error>;
+    fn login(
+        &mut self,
+        accounts: &Accounts,
+        user: &str,
+        password: &Secret,
+    ) -> Result<Session, Error>;
     /// Deactivates `user_id` with privai's admin token `admin`.
-    fn deactivate(&mut self, accounts: &Accounts, admin: &Secret, user_id: &str)
-    -> Result<(), Error>;
+    fn deactivate(
+        &mut self,
+        accounts: &Accounts,
+        admin: &Secret,
+        user_id: &str,
+    ) -> Result<(), Error>;
 }
 
 /// Runs one Matrix action: journals it, then registers, signs in or
 /// deactivates, keeping privai's records (0600) and the AI's token file.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn matrix_step(
     install: &Install,
     state: &StateDir,

@@ -96,7 +96,9 @@ fn show_password(
             "privai holds no password of a Matrix account of `{}` in `{}`: `privai apply` makes the account once the homeserver runs (run it on {}, then try again)",
             device.user,
             install.state_dir().display(),
-            spec.homeserver().map(|(_, h)| h.name.as_str()).unwrap_or_default()
+            spec.homeserver()
+                .map(|(_, h)| h.name.as_str())
+                .unwrap_or_default()
         ),
     }
 }

@@ -163,7 +163,12 @@ fn wanted(accounts: &Accounts) -> Vec<(&str, AccountKind)> {
         (ADMIN_USER, AccountKind::Admin),
         (accounts.ai_user.as_str(), AccountKind::Ai),
     ];
-    out.extend(accounts.users.iter().map(|u| (u.as_str(), AccountKind::User)));
+    out.extend(
+        accounts
+            .users
+            .iter()
+            .map(|u| (u.as_str(), AccountKind::User)),
+    );
     out
 }
 

@@ -35,7 +35,13 @@ fn session(user: &str) -> Session {
 }
 
 impl AccountDirectory for Directory {
-    fn register(&mut self, _: &Accounts, user: &str, password: &Secret, admin: bool) -> Result<Session, Error> {
+    fn register(
+        &mut self,
+        _: &Accounts,
+        user: &str,
+        password: &Secret,
+        admin: bool,
+    ) -> Result<Session, Error> {
         self.calls.push(format!("register {user} admin={admin}"));
         if self.accounts.contains_key(user) {
             return Err(Error::UserInUse { user: user.into() });
@@ -60,14 +66,17 @@ impl AccountDirectory for Directory {
     }
 
     fn deactivate(&mut self, _: &Accounts, admin: &Secret, user_id: &str) -> Result<(), Error> {
-        self.calls.push(format!("deactivate {user_id} as {}", admin.expose()));
+        self.calls
+            .push(format!("deactivate {user_id} as {}", admin.expose()));
         let user = user_id.trim_start_matches('@').split(':').next().unwrap();
         match self.accounts.get_mut(user) {
             Some(a) => {
                 a.1 = true;
                 Ok(())
             }
-            None => Err(Error::NotFound { user: user_id.into() }),
+            None => Err(Error::NotFound {
+                user: user_id.into(),
+            }),
         }
     }
 }
@@ -135,13 +144,19 @@ fn the_password_is_recorded_0600_before_registering_and_the_ais_token_reaches_th
     assert_eq!(user1.password.len(), 64);
     assert!(user1.token.is_none(), "a user's token is theirs, not kept");
     let path = crate::state::matrix::path(f.state.dir());
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let token = f
         .install
         .path("chat", "/etc/privai/secrets/matrix-token")
         .unwrap();
     assert_eq!(std::fs::read_to_string(&token).unwrap(), "token-of-ai");
-    assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&token).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     // The journal names the step, never a secret.
     let journal = std::fs::read_to_string(f.state.journal()).unwrap();
     assert!(journal.contains("create matrix account chat:@ai:chat.tailnet.home.arpa"));
@@ -156,12 +171,19 @@ fn a_run_stopped_after_registering_leaves_an_account_the_next_run_adopts() {
         ..Directory::default()
     };
     assert!(step(&mut f, &create("user1", AccountKind::User), &mut directory).is_err());
-    assert_eq!(recorded(&f).accounts["user1"].status, AccountStatus::Pending);
+    assert_eq!(
+        recorded(&f).accounts["user1"].status,
+        AccountStatus::Pending
+    );
     directory.die_after_register = false;
     step(&mut f, &create("user1", AccountKind::User), &mut directory).unwrap();
     assert_eq!(
         directory.calls,
-        ["register user1 admin=false", "register user1 admin=false", "login user1"]
+        [
+            "register user1 admin=false",
+            "register user1 admin=false",
+            "login user1"
+        ]
     );
     assert_eq!(recorded(&f).accounts["user1"].status, AccountStatus::Active);
 }
@@ -182,7 +204,12 @@ fn an_account_privai_cannot_sign_in_to_is_not_taken_over_nor_recorded() {
 fn deactivating_uses_privais_admin_token_and_forgets_the_password() {
     let mut f = fixture();
     let mut directory = Directory::default();
-    step(&mut f, &create(ADMIN_USER, AccountKind::Admin), &mut directory).unwrap();
+    step(
+        &mut f,
+        &create(ADMIN_USER, AccountKind::Admin),
+        &mut directory,
+    )
+    .unwrap();
     step(&mut f, &create("user2", AccountKind::User), &mut directory).unwrap();
     let deactivate = MatrixAction::DeactivateAccount {
         host: "chat".into(),
@@ -190,11 +217,9 @@ fn deactivating_uses_privais_admin_token_and_forgets_the_password() {
         user_id: format!("@user2:{SERVER}"),
     };
     step(&mut f, &deactivate, &mut directory).unwrap();
-    assert!(
-        directory
-            .calls
-            .contains(&format!("deactivate @user2:{SERVER} as token-of-privai-admin"))
-    );
+    assert!(directory.calls.contains(&format!(
+        "deactivate @user2:{SERVER} as token-of-privai-admin"
+    )));
     assert!(directory.accounts["user2"].1);
     let file = recorded(&f);
     assert_eq!(file.accounts["user2"].status, AccountStatus::Deactivated);

@@ -100,10 +100,18 @@ fn matrix_entry(action: &Action, matrix: &crate::plan::MatrixAction) -> Value {
             host,
             user_id,
             path,
-        } => (host, user_id, json!({ "path": path }), "token_absent_or_refused"),
-        MatrixAction::DeactivateAccount { host, user_id, .. } => {
-            (host, user_id, json!({ "deactivated": true }), "user_not_in_spec")
-        }
+        } => (
+            host,
+            user_id,
+            json!({ "path": path }),
+            "token_absent_or_refused",
+        ),
+        MatrixAction::DeactivateAccount { host, user_id, .. } => (
+            host,
+            user_id,
+            json!({ "deactivated": true }),
+            "user_not_in_spec",
+        ),
     };
     json!({
         "address": action.address(),

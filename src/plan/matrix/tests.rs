@@ -78,7 +78,11 @@ fn before_the_homeserver_answers_every_account_is_made_once_it_has_started() {
 fn accounts_synapse_has_and_privai_made_are_left_alone_a_second_time() {
     let observed = Observed {
         matrix: running(
-            Some(vec![account(ADMIN_USER, false), account("ai", false), account("user1", false)]),
+            Some(vec![
+                account(ADMIN_USER, false),
+                account("ai", false),
+                account("user1", false),
+            ]),
             TokenState::Valid,
         ),
         matrix_records: records(&[
@@ -122,7 +126,12 @@ fn a_user_privai_made_who_left_the_spec_is_deactivated_but_never_an_account_it_d
     // Once deactivated (in Synapse, or on record), nothing more.
     let mut after = observed.clone();
     after.matrix = running(
-        Some(vec![account(ADMIN_USER, false), account("ai", false), account("user1", false), account("user2", true)]),
+        Some(vec![
+            account(ADMIN_USER, false),
+            account("ai", false),
+            account("user1", false),
+            account("user2", true),
+        ]),
         TokenState::Valid,
     );
     assert_eq!(matrix_actions(&desired(&["user1"], true), &after).0, []);
@@ -136,7 +145,11 @@ fn a_user_privai_made_who_left_the_spec_is_deactivated_but_never_an_account_it_d
 fn an_account_privai_recorded_but_may_not_have_registered_is_made_again_to_adopt_it() {
     let observed = Observed {
         matrix: running(
-            Some(vec![account(ADMIN_USER, false), account("ai", false), account("user1", false)]),
+            Some(vec![
+                account(ADMIN_USER, false),
+                account("ai", false),
+                account("user1", false),
+            ]),
             TokenState::Valid,
         ),
         matrix_records: records(&[
@@ -157,7 +170,11 @@ fn an_account_privai_recorded_but_may_not_have_registered_is_made_again_to_adopt
 fn an_existing_account_privai_did_not_make_is_left_to_its_owner_with_a_note() {
     let observed = Observed {
         matrix: running(
-            Some(vec![account(ADMIN_USER, false), account("ai", false), account("user1", false)]),
+            Some(vec![
+                account(ADMIN_USER, false),
+                account("ai", false),
+                account("user1", false),
+            ]),
             TokenState::Valid,
         ),
         matrix_records: records(&[(ADMIN_USER, Admin, Active), ("ai", Ai, Active)]),
@@ -224,7 +241,10 @@ fn a_spec_without_a_homeserver_or_a_staged_install_plans_nothing() {
         matrix_records: records(&[("user2", User, Active)]),
         ..Observed::default()
     };
-    assert_eq!(matrix_actions(&Rendered::default(), &observed), (vec![], vec![]));
+    assert_eq!(
+        matrix_actions(&Rendered::default(), &observed),
+        (vec![], vec![])
+    );
     // Not asked: staged.
     let (actions, notes) = matrix_actions(&desired(&["user1"], true), &Observed::default());
     assert_eq!((actions, notes), (vec![], vec![]));

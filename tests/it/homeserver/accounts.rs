@@ -151,7 +151,9 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     for user in ["privai-admin", "ai", "user1", "user2"] {
         assert!(
-            text.contains(&format!("+ matrix account chat:@{user}:{SERVER_NAME}: done")),
+            text.contains(&format!(
+                "+ matrix account chat:@{user}:{SERVER_NAME}: done"
+            )),
             "{user}: {text}"
         );
     }
@@ -168,7 +170,10 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
             .output()
             .unwrap();
         let files = String::from_utf8_lossy(&found.stdout).into_owned();
-        assert_eq!(files.trim(), state.join("matrix.json").display().to_string());
+        assert_eq!(
+            files.trim(),
+            state.join("matrix.json").display().to_string()
+        );
     }
 
     // The stored passwords sign in; the AI's token file is the AI's.
@@ -192,7 +197,10 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
     // The gateway's compose file mounts that file as the channel's secret.
     let compose =
         std::fs::read_to_string(staged.tree.join("etc/privai/openclaw/compose.yaml")).unwrap();
-    assert!(compose.contains("file: /etc/privai/secrets/matrix-token"), "{compose}");
+    assert!(
+        compose.contains("file: /etc/privai/secrets/matrix-token"),
+        "{compose}"
+    );
 
     // Only `privai enroll DEVICE --show-password` prints a password.
     let enroll = |extra: &[&str]| {
@@ -214,7 +222,10 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
     );
     let told = enroll(&[]);
     let told_text = String::from_utf8_lossy(&told.stdout).into_owned();
-    assert!(told_text.contains(&format!("Matrix ID:   @user1:{SERVER_NAME}")), "{told_text}");
+    assert!(
+        told_text.contains(&format!("Matrix ID:   @user1:{SERVER_NAME}")),
+        "{told_text}"
+    );
     for user in ["privai-admin", "ai", "user1", "user2"] {
         assert!(!told_text.contains(&password(user)));
     }
@@ -264,7 +275,11 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
     // Synapse refuses the login (deactivation removed the password) and
     // lists the account as deactivated.
     let (status, body) = login(&host, "user2", &user2_password);
-    assert_eq!((status, &body["errcode"]), (403, &json!("M_FORBIDDEN")), "{body}");
+    assert_eq!(
+        (status, &body["errcode"]),
+        (403, &json!("M_FORBIDDEN")),
+        "{body}"
+    );
     let admin = records(&staged)["privai-admin"]["token"]
         .as_str()
         .unwrap()
@@ -276,7 +291,11 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
         Some(&admin),
         None,
     );
-    assert_eq!((status, &body["deactivated"]), (200, &json!(true)), "{body}");
+    assert_eq!(
+        (status, &body["deactivated"]),
+        (200, &json!(true)),
+        "{body}"
+    );
     let (status, body) = login(&host, "user1", &password("user1"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(records(&staged)["user2"]["status"], json!("deactivated"));
@@ -298,7 +317,9 @@ fn synapse_refusals_are_typed_errors() {
         let wrong = synapse.register(&Secret::new("not-the-secret"), "user1", &password, false);
         assert!(matches!(wrong, Err(Error::MacRejected { .. })), "{wrong:?}");
         // The right one registers; a second time the ID is taken.
-        let user1 = synapse.register(&secret, "user1", &password, false).unwrap();
+        let user1 = synapse
+            .register(&secret, "user1", &password, false)
+            .unwrap();
         assert_eq!(user1.user_id, format!("@user1:{SERVER_NAME}"));
         let again = synapse.register(&secret, "user1", &password, false);
         assert!(matches!(again, Err(Error::UserInUse { .. })), "{again:?}");
@@ -306,13 +327,20 @@ fn synapse_refusals_are_typed_errors() {
         let bad = synapse.login("user1", &Secret::new("wrong-password-0123"));
         assert!(matches!(bad, Err(Error::WrongPassword { .. })), "{bad:?}");
         let not_admin = synapse.users(&user1.access_token);
-        assert!(matches!(not_admin, Err(Error::NotAdmin { .. })), "{not_admin:?}");
+        assert!(
+            matches!(not_admin, Err(Error::NotAdmin { .. })),
+            "{not_admin:?}"
+        );
         // An admin lists and deactivates; an unknown token is refused.
         let admin = synapse
             .register(&secret, "admin", &Secret::new("admin-password-0123"), true)
             .unwrap();
         let users = synapse.users(&admin.access_token).unwrap();
-        assert!(users.iter().any(|u| u.user_id == user1.user_id && !u.deactivated));
+        assert!(
+            users
+                .iter()
+                .any(|u| u.user_id == user1.user_id && !u.deactivated)
+        );
         assert!(users.iter().any(|u| u.user_id == admin.user_id && u.admin));
         synapse
             .deactivate(&admin.access_token, &user1.user_id)
@@ -321,7 +349,10 @@ fn synapse_refusals_are_typed_errors() {
         let gone = synapse.login("user1", &password);
         assert!(matches!(gone, Err(Error::WrongPassword { .. })), "{gone:?}");
         let unknown = synapse.whoami(&user1.access_token);
-        assert!(matches!(unknown, Err(Error::UnknownToken { .. })), "{unknown:?}");
+        assert!(
+            matches!(unknown, Err(Error::UnknownToken { .. })),
+            "{unknown:?}"
+        );
         assert!(
             synapse
                 .user(&admin.access_token, &user1.user_id)
