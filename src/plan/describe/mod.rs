@@ -26,12 +26,14 @@ use serde::Serialize;
 
 mod files;
 mod headscale;
+mod matrix;
 mod models;
 mod services;
 pub mod state;
 
 pub use state::{
-    FileState, HeadscaleState, HealthState, ModelState, SecretState, ServiceState, State,
+    FileState, HeadscaleState, HealthState, MatrixState, ModelState, SecretState, ServiceState,
+    State,
 };
 
 /// Lines of context around each change in a diff.
@@ -65,6 +67,8 @@ pub enum Object {
     Model,
     /// Headscale's users, keys, nodes or policy.
     Headscale,
+    /// A Matrix account on the homeserver.
+    Matrix,
 }
 
 /// Why a change is planned (`action_reason` in `plan --json`), or, for
@@ -108,6 +112,12 @@ pub enum Reason {
     PolicyDiffers,
     /// Headscale holds no policy (or did not say).
     PolicyAbsent,
+    /// The homeserver has no such account.
+    AccountAbsent,
+    /// The AI has no token on record, or the homeserver refused it.
+    TokenAbsentOrRefused,
+    /// Its user left the spec.
+    UserNotInSpec,
     /// Drift: the file was edited outside privai.
     Edited,
     /// Drift: its mode was changed outside privai.
@@ -256,6 +266,7 @@ pub fn describe_action(plan: &Plan, action: &Action, context: &Context) -> Descr
         Action::Service(a) => services::service(plan, a, context),
         Action::Model(a) => models::model(a),
         Action::Headscale(a) => headscale::control(plan, a),
+        Action::Matrix(a) => matrix::account(a),
     };
     restarts(&mut description, "restarts", action.restarts());
     restarts(&mut description, "reloads", action.reloads());

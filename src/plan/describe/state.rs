@@ -3,6 +3,7 @@
 //! A secret's state never holds its value, only digests.
 
 use crate::plan::headscale::NewUser;
+use crate::plan::matrix::AccountKind;
 use crate::render::secrets::SecretSource;
 use crate::render::units::{Health, Manager, ServiceUnit};
 use crate::render::{ModelSource, Owner};
@@ -23,6 +24,8 @@ pub enum State {
     Model(ModelState),
     /// A Headscale user, key, node or policy.
     Headscale(HeadscaleState),
+    /// A Matrix account or the AI's token; never a password or a token.
+    Matrix(MatrixState),
     /// It exists; nothing more is known (`{}`).
     Present {},
 }
@@ -149,6 +152,28 @@ pub enum HeadscaleState {
         /// Its text, when known.
         #[serde(skip_serializing_if = "Option::is_none")]
         text: Option<String>,
+    },
+}
+
+/// A Matrix account on the homeserver, or where the AI's token goes;
+/// never a password or a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum MatrixState {
+    /// An account to register.
+    Account {
+        /// Whose.
+        kind: AccountKind,
+    },
+    /// The secret file the AI's new token is written to.
+    Token {
+        /// Its install path.
+        path: String,
+    },
+    /// An account to deactivate.
+    Deactivated {
+        /// Always `true`.
+        deactivated: bool,
     },
 }
 
