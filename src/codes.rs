@@ -165,6 +165,12 @@ pub const CLOUD_REASON: &str = "PRV098";
 pub const HOMESERVER_UNREACHABLE: &str = "PRV099";
 /// The Matrix channel on the spec's homeserver has no token to sign in with.
 pub const MATRIX_NO_TOKEN: &str = "PRV100";
+/// A host's `deploy.ssh` is not a plain `[USER@]HOST` SSH destination.
+pub const DEPLOY_TARGET: &str = "PRV106";
+/// A host's `deploy.identity` is not a `file:PATH` reference to a key.
+pub const DEPLOY_IDENTITY: &str = "PRV107";
+/// Two hosts are deployed through the same SSH destination.
+pub const DEPLOY_DUPLICATE: &str = "PRV108";
 
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -413,5 +419,17 @@ pub const ALL: &[(&str, &str)] = &[
     (
         MATRIX_NO_TOKEN,
         "the Matrix channel has no `token` for the AI's account",
+    ),
+    (
+        DEPLOY_TARGET,
+        "a host's `deploy.ssh` is not a plain `[USER@]HOST` SSH destination",
+    ),
+    (
+        DEPLOY_IDENTITY,
+        "a host's `deploy.identity` is not a `file:PATH` reference to a key",
+    ),
+    (
+        DEPLOY_DUPLICATE,
+        "two hosts are deployed through the same SSH destination",
     ),
 ];

@@ -6,6 +6,7 @@
 //! looks up where that value was written.
 
 mod acl;
+mod deploy;
 mod gateway;
 mod hardening;
 mod headscale;
@@ -47,6 +48,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("models", models::check),
     ("sizing", sizing::check),
     ("acl", acl::check),
+    ("deploy", deploy::check),
 ];
 
 /// Runs every pass on a loaded spec and locates each finding in the sources.
