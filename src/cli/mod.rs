@@ -9,6 +9,7 @@ mod diagram;
 mod enroll;
 mod examples;
 mod explain;
+mod fleet;
 mod generations;
 mod init;
 mod lock;

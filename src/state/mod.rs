@@ -111,6 +111,7 @@ impl Install {
         rendered.artifacts.retain(|a| self.includes(&a.host));
         rendered.models.retain(|m| self.includes(&m.host));
         rendered.services.retain(|s| self.includes(&s.host));
+        rendered.secrets.retain(|s| self.includes(&s.host));
         rendered
     }
 }

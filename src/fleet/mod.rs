@@ -1,0 +1,8 @@
+//! More than one machine: `privai plan`/`apply` without `--host` on a spec
+//! whose hosts say how to reach them (`hosts[].deploy`). The order hosts
+//! are applied in ([`order`], pure) and getting privai and the spec onto
+//! each host and running it there ([`remote`]); the command itself is
+//! `cli::fleet`.
+
+pub mod order;
+pub mod remote;
