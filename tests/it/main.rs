@@ -17,6 +17,7 @@ mod container;
 mod corpus;
 mod diagram;
 mod enroll;
+mod fleet;
 mod flake;
 mod fuzz_loaders;
 mod homeserver;
