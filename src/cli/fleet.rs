@@ -438,18 +438,26 @@ pub(super) fn apply(spec_path: &Path, options: &Options) -> anyhow::Result<Exit>
                     }
                     let words = words(ready, "apply", &name, &options, &extra);
                     let mut generation = None;
+                    let mut failed = None;
                     let result = run_on(ready, &words, |line| {
-                        if let Ok(v) = serde_json::from_str::<Value>(line)
-                            && v["event"] == "applied"
-                        {
-                            generation = v["generation"].as_u64();
+                        if let Ok(v) = serde_json::from_str::<Value>(line) {
+                            match v["event"].as_str() {
+                                Some("applied") => generation = v["generation"].as_u64(),
+                                Some("failed") => {
+                                    failed = v["failure"].as_str().map(str::to_owned);
+                                }
+                                _ => {}
+                            }
                         }
                         let _ = send.send(Message::Line(name.clone(), line.to_owned()));
                     });
                     let end = match result {
                         Ok(o) if o.success() => Ended::Applied(generation),
                         Ok(o) if o.status == super::Exit::RolledBack as i32 => {
-                            Ended::RolledBack(last_words(&o))
+                            Ended::RolledBack(match failed {
+                                Some(failure) => format!("{failure}; the host is back where it was"),
+                                None => last_words(&o),
+                            })
                         }
                         Ok(o) => failure(ready, &name, &o),
                         Err(e) => Ended::Failed(format!("cannot run privai: {e}")),

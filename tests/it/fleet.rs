@@ -468,6 +468,11 @@ fn a_failing_health_check_on_the_ollama_host_rolls_it_back_and_skips_the_gateway
     );
     let why = detail(&events, "openclaw-server");
     assert!(why.contains("needs `ollama-server`"), "{why}");
+    let failure = detail(&events, "ollama-server");
+    assert!(
+        failure.contains("health check of ollama-server:ollama"),
+        "{failure}"
+    );
     // The gateway's host was never touched; Ollama's has no generation.
     assert!(!fleet.host("openclaw-server").home.join("stage").exists());
     assert!(!fleet.host("ollama-server").home.join("stage/.privai/generations/1").exists());
