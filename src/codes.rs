@@ -171,6 +171,10 @@ pub const DEPLOY_TARGET: &str = "PRV106";
 pub const DEPLOY_IDENTITY: &str = "PRV107";
 /// Two hosts are deployed through the same SSH destination.
 pub const DEPLOY_DUPLICATE: &str = "PRV108";
+/// The gateway uses Ollama on another host, and no ACL rule lets the gateway's host reach Ollama's port.
+pub const OLLAMA_ACL_UNREACHABLE: &str = "PRV109";
+/// The ACL lets nodes other than the gateway's host reach Ollama on another host.
+pub const OLLAMA_ACL_OPEN: &str = "PRV110";
 
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -431,5 +435,13 @@ pub const ALL: &[(&str, &str)] = &[
     (
         DEPLOY_DUPLICATE,
         "two hosts are deployed through the same SSH destination",
+    ),
+    (
+        OLLAMA_ACL_UNREACHABLE,
+        "the gateway uses Ollama on another host and no ACL rule lets the gateway's host reach it",
+    ),
+    (
+        OLLAMA_ACL_OPEN,
+        "the ACL lets nodes other than the gateway's host reach Ollama on another host",
     ),
 ];

@@ -21,6 +21,7 @@ mod references;
 mod secrets;
 mod services;
 mod sizing;
+mod wiring;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -49,6 +50,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("sizing", sizing::check),
     ("acl", acl::check),
     ("deploy", deploy::check),
+    ("wiring", wiring::check),
 ];
 
 /// Runs every pass on a loaded spec and locates each finding in the sources.

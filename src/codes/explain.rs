@@ -332,6 +332,13 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     (
         DEPLOY_DUPLICATE,
         "Two hosts of the spec have the same `deploy.ssh` (and port). A fleet apply would run privai twice on one machine, each time as a different host of the spec, over one state directory: the second would take the first's generations for its own.\n\nFix: give each host the SSH destination of its own machine. A machine that runs several services is one host with several `roles`.",
+    ),    (
+        OLLAMA_ACL_UNREACHABLE,
+        "The gateway runs on one host and Ollama on another, so the gateway reaches Ollama over the tailnet, at the address of Ollama's host (`ollama.listen`, its `tailnet_ip`). Headscale's ACL denies whatever no rule accepts, so without a rule from the gateway's host to Ollama's port the gateway gets no answer and every message fails.\n\nFix: add exactly the rule the hint names, e.g. `{ src = [\"openclaw-server\"], dst = [\"ollama-server:11434\"], proto = 'tcp }`: the gateway's host to Ollama's port, and nothing else.",
+    ),
+    (
+        OLLAMA_ACL_OPEN,
+        "Ollama has no authentication: whoever reaches its port can run any model, pull new ones and delete them. With the gateway on another host, Ollama listens on its host's tailnet address, so the ACL is all that keeps the other nodes of the tailnet (people's phones and laptops, other servers) away from it. Only the gateway's host needs it.\n\nFix: narrow the rule named so that only the gateway's host reaches Ollama's port (`{ src = [\"openclaw-server\"], dst = [\"ollama-server:11434\"], proto = 'tcp }`); people reach the AI through the gateway.",
     ),
 ];
 

@@ -275,15 +275,32 @@ mod tests {
                 "/home/op/.ssh/id_ed25519",
                 "--",
                 "admin@gpu-box.home.arpa",
-                "sudo -n -- /opt/privai apply 'it'\"'\"'s; rm -rf /' --json",
+                "sudo -n -- /opt/privai apply \"it's; rm -rf /\" --json",
             ]
         );
-        // The remote shell reads back exactly the words given.
+        // A real shell reads back exactly the words given.
         assert_eq!(
-            shlex::split(argv.last().unwrap()).unwrap(),
+            shell_words(argv.last().unwrap()),
             ["sudo", "-n", "--", "/opt/privai", "apply", "it's; rm -rf /", "--json"]
         );
+        let nasty = ["$(touch /tmp/x)", "`id`", "a\\b\"c", "!x", "$HOME", "*", "~"];
+        let argv = destination().argv(&nasty, false).unwrap();
+        assert_eq!(shell_words(argv.last().unwrap()), nasty);
         assert!(!argv.iter().any(|a| a.contains("StrictHostKeyChecking")));
+    }
+
+    /// The words `sh` makes of `command`.
+    fn shell_words(command: &str) -> Vec<String> {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("printf '%s\\0' {command}")])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_terminator('\0')
+            .map(str::to_owned)
+            .collect()
     }
 
     #[test]
@@ -324,7 +341,7 @@ mod tests {
             .script_argv("mkdir -p \"$1\"", &["dir with space"], false)
             .unwrap();
         assert_eq!(
-            shlex::split(argv.last().unwrap()).unwrap(),
+            shell_words(argv.last().unwrap()),
             ["sh", "-c", "mkdir -p \"$1\"", "sh", "dir with space"]
         );
     }
