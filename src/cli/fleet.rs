@@ -48,6 +48,10 @@ pub struct FleetArgs {
     /// `--root DIR --host NAME` there; services are not started.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["root", "host"])]
     pub host_root: Option<PathBuf>,
+    /// Set by a fleet run on each host: who runs it (`USER@MACHINE`), so
+    /// that the state lock names the operator to a second one.
+    #[arg(long, value_name = "WHO", hide = true)]
+    pub fleet_operator: Option<String>,
 }
 
 impl FleetArgs {
@@ -199,8 +203,20 @@ fn words(ready: &Ready, verb: &str, host: &str, options: &Options, extra: &[&str
     if options.prune {
         words.push("--prune".to_owned());
     }
+    words.extend(["--fleet-operator".to_owned(), operator()]);
     words.extend(extra.iter().map(|w| (*w).to_owned()));
     words
+}
+
+/// Who runs this fleet run: `USER@MACHINE` of the operator.
+fn operator() -> String {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|user| !user.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let machine = gethostname::gethostname().to_string_lossy().into_owned();
+    format!("{user}@{machine}")
 }
 
 /// Runs `words` on the host (over SSH, or as a child here), each line of

@@ -205,7 +205,7 @@ impl Fleet {
     }
 
     /// `privai ARGS` on the laptop, as the operator (their home).
-    pub fn privai(&self, args: &[&str]) -> Output {
+    pub fn command(&self, args: &[&str]) -> Command {
         let privai = Command::cargo_bin("privai").unwrap();
         let mut cmd = self.laptop.host.command(privai.get_program());
         cmd.args(args)
@@ -214,7 +214,12 @@ impl Fleet {
             .env("PRIVAI_TEST_SSH_LOG", self.ssh_log())
             .env_remove("PRIVAI_TEST_SERVICES")
             .env_remove("SSH_AUTH_SOCK");
-        cmd.output().unwrap()
+        cmd
+    }
+
+    /// [`Fleet::command`], run to its end.
+    pub fn privai(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// `privai apply` across the fleet, staged on each host, JSON events.
@@ -377,6 +382,23 @@ fn the_split_seed_applies_from_the_laptop_over_openssh_and_again_is_a_no_op() {
         .count();
     assert_eq!(copies, 3, "copied again: {log}");
 
+    // For a person (not a terminal): one line per host event, a summary.
+    let spec = fleet.spec.to_str().unwrap();
+    let human = fleet.privai(&["apply", spec, "--host-root", "stage", "--auto-approve"]);
+    assert_eq!(human.status.code(), Some(0), "{}", show(&human));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("ollama-server: applying\n"), "{text}");
+    assert!(text.contains("ollama-server: applied: no changes\n"), "{text}");
+    let summary = text.split("Fleet summary:\n").nth(1).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        summary.lines().collect::<Vec<_>>(),
+        [
+            "  headscale-server  applied: no changes",
+            "  ollama-server     applied: no changes",
+            "  openclaw-server   applied: no changes",
+        ]
+    );
+
     // The combined plan, grouped by host, has nothing to do.
     let spec = fleet.spec.to_str().unwrap();
     let plan = fleet.privai(&["plan", spec, "--host-root", "stage", "--detailed-exitcode"]);
@@ -476,4 +498,67 @@ fn a_failing_health_check_on_the_ollama_host_rolls_it_back_and_skips_the_gateway
     // The gateway's host was never touched; Ollama's has no generation.
     assert!(!fleet.host("openclaw-server").home.join("stage").exists());
     assert!(!fleet.host("ollama-server").home.join("stage/.privai/generations/1").exists());
+}
+
+#[test]
+fn a_second_operator_is_refused_per_host_with_the_holders_name() {
+    use std::io::BufRead;
+    // Ollama's host runs its health check for real and waits for it: the
+    // first operator's apply holds that host's state lock meanwhile (up to
+    // 30 s, time enough for the second on a loaded machine).
+    let fleet = Fleet::with(|name| HostOptions {
+        env: if name == "ollama-server" {
+            vec![("PRIVAI_TEST_SERVICES".to_owned(), "/dev/null".to_owned())]
+        } else {
+            Vec::new()
+        },
+        ..HostOptions::default()
+    });
+    let spec = fleet.spec.to_str().unwrap();
+    let args = [
+        "apply", spec, "--host-root", "stage", "--auto-approve", "--json", "--health-timeout", "30",
+    ];
+    let mut first = fleet
+        .command(&args)
+        .env("USER", "alice")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(first.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the first apply ended early: {seen:#?}"))
+            .unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap();
+        let waiting = event["event"] == "started"
+            && event["address"] == "service ollama-server:ollama";
+        seen.push(event);
+        if waiting {
+            break;
+        }
+    }
+    let second = fleet.command(&args[..6]).env("USER", "bob").output().unwrap();
+    let events: Vec<Value> = String::from_utf8_lossy(&second.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(second.status.code(), Some(1), "{}", show(&second));
+    assert_eq!(
+        outcomes(&events),
+        pairs(&[
+            ("headscale-server", "applied"),
+            ("ollama-server", "failed"),
+            ("openclaw-server", "skipped"),
+        ])
+    );
+    let why = detail(&events, "ollama-server");
+    assert!(why.contains("another privai holds the state lock"), "{why}");
+    assert!(why.contains("--fleet-operator alice@"), "{why}");
+    for line in lines {
+        line.unwrap();
+    }
+    first.wait().unwrap();
 }
