@@ -209,7 +209,7 @@ fn words(ready: &Ready, verb: &str, host: &str, options: &Options, extra: &[&str
 }
 
 /// Who runs this fleet run: `USER@MACHINE` of the operator.
-fn operator() -> String {
+pub(super) fn operator() -> String {
     let user = ["USER", "LOGNAME"]
         .iter()
         .filter_map(|name| std::env::var(name).ok())

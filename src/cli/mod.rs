@@ -10,6 +10,7 @@ mod enroll;
 mod examples;
 mod explain;
 mod fleet;
+mod fleet_host;
 mod generations;
 mod init;
 mod lock;

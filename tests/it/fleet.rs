@@ -562,3 +562,56 @@ fn a_second_operator_is_refused_per_host_with_the_holders_name() {
     }
     first.wait().unwrap();
 }
+
+#[test]
+fn generations_and_rollback_of_one_host_run_on_that_host_over_ssh() {
+    let fleet = Fleet::start();
+    let (out, _) = fleet.apply(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // A change on Ollama's host only: generation 2 there, none elsewhere.
+    let text = std::fs::read_to_string(&fleet.spec).unwrap();
+    std::fs::write(
+        &fleet.spec,
+        text.replace("listen = \"100.64.0.2\",", "listen = \"100.64.0.2\",\n    max_loaded_models = 2,"),
+    )
+    .unwrap();
+    let (out, events) = fleet.apply(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(detail(&events, "ollama-server"), "generation 2");
+    assert_eq!(detail(&events, "openclaw-server"), "no changes");
+
+    let spec = fleet.spec.to_str().unwrap();
+    let on = |host: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--host", host, "--spec", spec, "--host-root", "stage"]);
+        fleet.privai(&all)
+    };
+    let list = on("ollama-server", &["generations"]);
+    assert_eq!(list.status.code(), Some(0), "{}", show(&list));
+    let text = String::from_utf8_lossy(&list.stdout).into_owned();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[0].starts_with("*    2"), "{text}");
+    assert!(rows[1].starts_with("     1"), "{text}");
+    let other = on("headscale-server", &["generations"]);
+    assert_eq!(String::from_utf8_lossy(&other.stdout).lines().count(), 2, "{}", show(&other));
+
+    // Rolling back is not asked for over SSH: it must be approved here.
+    let refused = on("ollama-server", &["rollback"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", show(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --auto-approve"));
+
+    let back = on("ollama-server", &["rollback", "--auto-approve"]);
+    assert_eq!(back.status.code(), Some(0), "{}", show(&back));
+    let list = on("ollama-server", &["generations"]);
+    let text = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        text.lines().nth(1).is_some_and(|l| l.starts_with("*    3") && l.ends_with("rollback to 1")),
+        "{text}"
+    );
+    // The host is as generation 1 left it: the spec's change is to do again.
+    let plan = fleet.privai(&["plan", spec, "--host-root", "stage", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", show(&plan));
+    // The commands ran there: the laptop has no state.
+    assert!(!fleet.laptop.home.join("stage").exists());
+}
