@@ -49,7 +49,11 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
                 .hint("name the private key file as `file:~/.ssh/id_ed25519` (or a path beside the spec), or leave `identity` out to let the agent and `~/.ssh/config` choose"),
             );
         }
-        let key = (deploy.ssh.to_ascii_lowercase(), deploy.port, host.name.as_str());
+        let key = (
+            deploy.ssh.to_ascii_lowercase(),
+            deploy.port,
+            host.name.as_str(),
+        );
         if let Some((_, _, first)) = seen.iter().find(|(d, p, _)| *d == key.0 && *p == key.1) {
             out.push(
                 Diagnostic::error(
@@ -76,7 +80,10 @@ pub fn destination_problem(destination: &str) -> Result<(), &'static str> {
     if destination.starts_with('-') {
         return Err("starts with `-`, which `ssh` would read as an option");
     }
-    if destination.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if destination
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err("has a space or a control character");
     }
     let (user, host) = match destination.split_once('@') {

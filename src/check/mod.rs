@@ -21,9 +21,9 @@ mod references;
 mod secrets;
 mod services;
 mod sizing;
-mod wiring;
 #[cfg(test)]
 pub(crate) mod testing;
+mod wiring;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::Spec;

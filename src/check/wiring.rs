@@ -122,7 +122,9 @@ mod tests {
     #[test]
     fn exactly_the_gateway_host_reaching_ollama_passes() {
         assert_eq!(
-            wiring(&split(r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#)),
+            wiring(&split(
+                r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#
+            )),
             vec![]
         );
     }
@@ -134,9 +136,10 @@ mod tests {
         ));
         let d = found.iter().find(|d| d.code == "PRV109").expect("PRV109");
         assert!(
-            d.hint.as_deref().unwrap().contains(
-                r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#
-            ),
+            d.hint
+                .as_deref()
+                .unwrap()
+                .contains(r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#),
             "{d:?}"
         );
     }

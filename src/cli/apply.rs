@@ -63,7 +63,9 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         _ => None,
     };
     if saved.is_none()
-        && let Some(spec) = args.fleet.spec_for_fleet(args.spec.as_deref(), &args.target)?
+        && let Some(spec) = args
+            .fleet
+            .spec_for_fleet(args.spec.as_deref(), &args.target)?
     {
         let options = super::fleet::Options {
             adopt: args.adopt,

@@ -129,13 +129,13 @@ impl Ended {
 
 /// The checked spec, its graph and each host's way in; `Err(exit)` after
 /// printing why the spec cannot be used.
-struct Fleet {
-    spec: Spec,
-    graph: Graph,
-    reach: BTreeMap<String, Reach>,
+pub(super) struct Fleet {
+    pub spec: Spec,
+    pub graph: Graph,
+    pub reach: BTreeMap<String, Reach>,
 }
 
-fn fleet(spec_path: &Path, nothing: &str) -> anyhow::Result<Result<Fleet, Exit>> {
+pub(super) fn fleet(spec_path: &Path, nothing: &str) -> anyhow::Result<Result<Fleet, Exit>> {
     let spec = match super::checked_spec(Some(spec_path), nothing)? {
         Ok(spec) => spec,
         Err(exit) => return Ok(Err(exit)),
@@ -147,15 +147,11 @@ fn fleet(spec_path: &Path, nothing: &str) -> anyhow::Result<Result<Fleet, Exit>>
         .iter()
         .map(|h| (h.name.clone(), Reach::of(h, spec_path, home.as_deref())))
         .collect();
-    Ok(Ok(Fleet {
-        spec,
-        graph,
-        reach,
-    }))
+    Ok(Ok(Fleet { spec, graph, reach }))
 }
 
 /// Gets privai and the spec onto every host at once.
-fn ready_all(fleet: &Fleet) -> anyhow::Result<BTreeMap<String, Result<Ready, Refused>>> {
+pub(super) fn ready_all(fleet: &Fleet) -> anyhow::Result<BTreeMap<String, Result<Ready, Refused>>> {
     let binary = Binary::current()
         .map_err(|e| anyhow::anyhow!("cannot read privai's own binary to copy it: {e}"))?;
     let compiled = remote::compiled(&fleet.spec);
@@ -188,8 +184,25 @@ fn ready_all(fleet: &Fleet) -> anyhow::Result<BTreeMap<String, Result<Ready, Ref
     Ok(ready)
 }
 
-/// privai's command line on a host: `VERB SPEC --host NAME [--root DIR] ARGS`.
+/// privai's command line on a host: `VERB SPEC --host NAME [--root DIR]
+/// [--prune] --fleet-operator WHO ARGS`.
 fn words(ready: &Ready, verb: &str, host: &str, options: &Options, extra: &[&str]) -> Vec<String> {
+    let mut words = base_words(ready, verb, host, options.host_root.as_deref());
+    if options.prune {
+        words.push("--prune".to_owned());
+    }
+    words.extend(["--fleet-operator".to_owned(), operator()]);
+    words.extend(extra.iter().map(|w| (*w).to_owned()));
+    words
+}
+
+/// `PROGRAM VERB SPEC --host NAME [--root DIR]` on a host.
+pub(super) fn base_words(
+    ready: &Ready,
+    verb: &str,
+    host: &str,
+    root: Option<&Path>,
+) -> Vec<String> {
     let mut words = vec![
         ready.program.clone(),
         verb.to_owned(),
@@ -197,14 +210,9 @@ fn words(ready: &Ready, verb: &str, host: &str, options: &Options, extra: &[&str
         "--host".to_owned(),
         host.to_owned(),
     ];
-    if let Some(root) = &options.host_root {
+    if let Some(root) = root {
         words.extend(["--root".to_owned(), root.display().to_string()]);
     }
-    if options.prune {
-        words.push("--prune".to_owned());
-    }
-    words.extend(["--fleet-operator".to_owned(), operator()]);
-    words.extend(extra.iter().map(|w| (*w).to_owned()));
     words
 }
 
@@ -221,7 +229,11 @@ pub(super) fn operator() -> String {
 
 /// Runs `words` on the host (over SSH, or as a child here), each line of
 /// its output to `line`.
-fn run_on(ready: &Ready, words: &[String], line: impl FnMut(&str)) -> std::io::Result<RunOutput> {
+pub(super) fn run_on(
+    ready: &Ready,
+    words: &[String],
+    line: impl FnMut(&str),
+) -> std::io::Result<RunOutput> {
     match &ready.reach {
         Reach::Local { .. } => ssh::stream_argv(words, line),
         Reach::Ssh(destination) => {
@@ -248,8 +260,7 @@ fn last_words(output: &RunOutput) -> String {
         .stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .next_back()
+        .rfind(|l| !l.is_empty())
         .unwrap_or("no message");
     format!("exit status {}: {said}", output.status)
 }
@@ -328,7 +339,10 @@ fn plan_hosts(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("no panic")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .collect()
     });
     let mut changes = false;
     let mut failed = false;
@@ -359,7 +373,12 @@ fn plan_hosts(
             Err(ended) => {
                 failed = true;
                 if !options.json {
-                    writeln!(out, "\n── {name} ({how}) ──\n{}: {}", ended.word(), ended.detail())?;
+                    writeln!(
+                        out,
+                        "\n── {name} ({how}) ──\n{}: {}",
+                        ended.word(),
+                        ended.detail()
+                    )?;
                 }
                 json!({ "host": name, "reach": how, "plan": Value::Null, ended.word(): ended.detail() })
             }
@@ -399,7 +418,10 @@ pub(super) fn apply(spec_path: &Path, options: &Options) -> anyhow::Result<Exit>
     if !options.auto_approve {
         let (_, _, failed) = plan_hosts(&fleet, &ready, options, &mut out)?;
         if failed {
-            writeln!(out, "\nSome hosts cannot be planned (above); nothing was changed.")?;
+            writeln!(
+                out,
+                "\nSome hosts cannot be planned (above); nothing was changed."
+            )?;
             out.finish()?;
             return Ok(Exit::Error);
         }
@@ -431,7 +453,7 @@ pub(super) fn apply(spec_path: &Path, options: &Options) -> anyhow::Result<Exit>
     std::thread::scope(|s| -> anyhow::Result<()> {
         let mut running = 0usize;
         loop {
-            while let Some(name) = scheduler.next() {
+            while let Some(name) = scheduler.start_next() {
                 if ended.contains_key(&name) {
                     // Refused before: finished already (never handed out again).
                     continue;
@@ -440,7 +462,12 @@ pub(super) fn apply(spec_path: &Path, options: &Options) -> anyhow::Result<Exit>
                     continue;
                 };
                 running += 1;
-                event(&mut out, options.json, &name, &json!({ "event": "host_started" }))?;
+                event(
+                    &mut out,
+                    options.json,
+                    &name,
+                    &json!({ "event": "host_started" }),
+                )?;
                 let send = send.clone();
                 let options = options.clone();
                 s.spawn(move || {
@@ -471,7 +498,9 @@ pub(super) fn apply(spec_path: &Path, options: &Options) -> anyhow::Result<Exit>
                         Ok(o) if o.success() => Ended::Applied(generation),
                         Ok(o) if o.status == super::Exit::RolledBack as i32 => {
                             Ended::RolledBack(match failed {
-                                Some(failure) => format!("{failure}; the host is back where it was"),
+                                Some(failure) => {
+                                    format!("{failure}; the host is back where it was")
+                                }
                                 None => last_words(&o),
                             })
                         }
@@ -606,7 +635,11 @@ fn summary(
             .filter_map(|h| ended.get(h).map(|e| (h, e)))
             .map(|(h, e)| json!({ "host": h, "outcome": e.word(), "detail": e.detail() }))
             .collect();
-        writeln!(out, "{}", json!({ "event": "fleet_summary", "hosts": hosts }))?;
+        writeln!(
+            out,
+            "{}",
+            json!({ "event": "fleet_summary", "hosts": hosts })
+        )?;
         return Ok(());
     }
     writeln!(out, "\nFleet summary:")?;

@@ -59,15 +59,19 @@ fn remote_host(args: &RemoteArgs, target: &TargetArgs) -> anyhow::Result<Option<
     };
     let this = gethostname::gethostname().to_string_lossy().into_owned();
     let here = this == *name || this.split('.').next() == Some(name.as_str());
-    let destination = match Reach::of(host, &path, std::env::var_os("HOME").map(PathBuf::from).as_deref()) {
+    let destination = match Reach::of(
+        host,
+        &path,
+        std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+    ) {
         Reach::Ssh(destination) if !here => destination,
         _ if args.host_root.is_some() => anyhow::bail!(
             "--host-root is for a host privai reaches over SSH; host `{name}` has no `deploy` (or is this machine): pass --root DIR"
         ),
         _ => return Ok(None),
     };
-    let binary = Binary::current()
-        .map_err(|e| anyhow::anyhow!("cannot read privai's own binary: {e}"))?;
+    let binary =
+        Binary::current().map_err(|e| anyhow::anyhow!("cannot read privai's own binary: {e}"))?;
     let ready = remote::install(name, &destination, &binary, &remote::compiled(&spec))
         .map_err(|refused| anyhow::anyhow!("{}", refused.message))?;
     Ok(Some((name.clone(), ready)))
@@ -75,7 +79,12 @@ fn remote_host(args: &RemoteArgs, target: &TargetArgs) -> anyhow::Result<Option<
 
 /// Runs privai's `words` on the host, its output passed through; the exit
 /// status it ended with.
-fn run_there(name: &str, ready: &Ready, args: &RemoteArgs, words: Vec<String>) -> anyhow::Result<i32> {
+fn run_there(
+    name: &str,
+    ready: &Ready,
+    args: &RemoteArgs,
+    words: Vec<String>,
+) -> anyhow::Result<i32> {
     let mut words = words;
     words.insert(0, ready.program.clone());
     if let Some(root) = &args.host_root {

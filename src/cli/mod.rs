@@ -11,6 +11,7 @@ mod examples;
 mod explain;
 mod fleet;
 mod fleet_host;
+mod fleet_status;
 mod generations;
 mod init;
 mod lock;

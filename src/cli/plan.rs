@@ -205,13 +205,18 @@ pub(super) fn json(plan: &Plan, observed: &Observed, install: &Install) -> serde
 
 /// Runs `privai plan`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
-    if let Some(spec) = args.fleet.spec_for_fleet(args.spec.as_deref(), &args.target)? {
+    if let Some(spec) = args
+        .fleet
+        .spec_for_fleet(args.spec.as_deref(), &args.target)?
+    {
         if args.out.is_some() {
             anyhow::bail!(
                 "a saved plan is of one host; nothing planned. Save each host's with `privai plan --host NAME -o FILE` on it, or plan the fleet without -o"
             );
         }
-        let options = args.fleet.options(args.json, args.prune, args.detailed_exitcode);
+        let options = args
+            .fleet
+            .options(args.json, args.prune, args.detailed_exitcode);
         return super::fleet::plan(&spec, &options);
     }
     let prepared = match prepare(args.spec.as_deref(), &args.target, "nothing planned")? {

@@ -45,10 +45,7 @@ pub fn staged_part(
             names.join(", ")
         );
     }
-    let runs = |role| {
-        spec.service_host(role)
-            .is_some_and(|h| &h.name == host)
-    };
+    let runs = |role| spec.service_host(role).is_some_and(|h| &h.name == host);
     rendered.artifacts.retain(|a| &a.host == host);
     rendered.models.retain(|m| &m.host == host);
     rendered.services.retain(|s| &s.host == host);

@@ -321,7 +321,8 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     (
         MATRIX_NO_TOKEN,
         "OpenClaw's Matrix channel signs in to the spec's homeserver as the AI's account (`@AI_USER:SERVER_NAME`, from `homeserver.ai_user`) with an access token, read from the secret `openclaw.channels.matrix.token` references. Without it the channel cannot start.\n\nFix: once the homeserver runs, create the AI's account with the registration shared secret privai generated (`register_new_matrix_user -u ai -k \"$(sudo cat SECRET_FILE)\" http://127.0.0.1:8008`), log in as it (`POST /_matrix/client/v3/login`), and reference the access token: `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`.",
-    ),    (
+    ),
+    (
         DEPLOY_TARGET,
         "`hosts[].deploy.ssh` is where `privai plan`/`apply` (without `--host`) reach the host: privai runs the system's `ssh` with it as the destination, so your `~/.ssh/config`, agent, jump hosts and `known_hosts` apply. A value that starts with `-` would be read by `ssh` as an option (`-oProxyCommand=…` runs a command on your machine), and spaces or control characters have no place in a destination, so privai refuses them before anything runs.\n\nFix: write `USER@HOST` or `HOST` (a DNS name, an address, or a `Host` alias of `~/.ssh/config`); put anything else (a jump host, a port forward, options) in `~/.ssh/config` under that alias.",
     ),
@@ -332,7 +333,8 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     (
         DEPLOY_DUPLICATE,
         "Two hosts of the spec have the same `deploy.ssh` (and port). A fleet apply would run privai twice on one machine, each time as a different host of the spec, over one state directory: the second would take the first's generations for its own.\n\nFix: give each host the SSH destination of its own machine. A machine that runs several services is one host with several `roles`.",
-    ),    (
+    ),
+    (
         OLLAMA_ACL_UNREACHABLE,
         "The gateway runs on one host and Ollama on another, so the gateway reaches Ollama over the tailnet, at the address of Ollama's host (`ollama.listen`, its `tailnet_ip`). Headscale's ACL denies whatever no rule accepts, so without a rule from the gateway's host to Ollama's port the gateway gets no answer and every message fails.\n\nFix: add exactly the rule the hint names, e.g. `{ src = [\"openclaw-server\"], dst = [\"ollama-server:11434\"], proto = 'tcp }`: the gateway's host to Ollama's port, and nothing else.",
     ),

@@ -43,10 +43,8 @@ impl Graph {
     /// homeserver's. `Err` when hosts need each other.
     pub fn of(spec: &Spec) -> Result<Self, Cycle> {
         let hosts: Vec<String> = spec.hosts.iter().map(|h| h.name.clone()).collect();
-        let mut needs: BTreeMap<String, BTreeMap<String, &'static str>> = hosts
-            .iter()
-            .map(|h| (h.clone(), BTreeMap::new()))
-            .collect();
+        let mut needs: BTreeMap<String, BTreeMap<String, &'static str>> =
+            hosts.iter().map(|h| (h.clone(), BTreeMap::new())).collect();
         let host_of = |role| {
             spec.deploys(role)
                 .then(|| spec.service_host(role))
@@ -104,7 +102,12 @@ impl Graph {
                     .collect();
                 return Err(Cycle(rest));
             }
-            done.extend(self.hosts.iter().filter(|h| wave.contains(h)).map(|h| h.as_str()));
+            done.extend(
+                self.hosts
+                    .iter()
+                    .filter(|h| wave.contains(h))
+                    .map(|h| h.as_str()),
+            );
             waves.push(wave);
         }
         Ok(waves)
@@ -169,7 +172,7 @@ impl Scheduler {
     /// The next host to start, if one may start now: all it needs is
     /// applied and fewer than `parallel` are running. Spec order among
     /// the ready ones.
-    pub fn next(&mut self) -> Option<String> {
+    pub fn start_next(&mut self) -> Option<String> {
         let running = self
             .states
             .values()
@@ -302,42 +305,43 @@ mod tests {
     fn the_scheduler_keeps_to_the_limit_and_follows_the_needs() {
         let graph = Graph::of(&split()).unwrap();
         let mut run = Scheduler::new(graph.clone(), 1);
-        assert_eq!(run.next().as_deref(), Some("hs"));
-        assert_eq!(run.next(), None, "gpu needs hs applied");
+        assert_eq!(run.start_next().as_deref(), Some("hs"));
+        assert_eq!(run.start_next(), None, "gpu needs hs applied");
         run.finish("hs", true);
-        assert_eq!(run.next().as_deref(), Some("gpu"));
-        assert_eq!(run.next(), None, "the limit is 1");
+        assert_eq!(run.start_next().as_deref(), Some("gpu"));
+        assert_eq!(run.start_next(), None, "the limit is 1");
         run.finish("gpu", true);
         // Spec order among the ready ones: gw is listed first.
-        assert_eq!(run.next().as_deref(), Some("gw"));
+        assert_eq!(run.start_next().as_deref(), Some("gw"));
         run.finish("gw", true);
-        assert_eq!(run.next().as_deref(), Some("spare"));
+        assert_eq!(run.start_next().as_deref(), Some("spare"));
         run.finish("spare", true);
         assert!(run.is_done());
 
         let mut wide = Scheduler::new(graph, 4);
-        assert_eq!(wide.next().as_deref(), Some("hs"));
+        assert_eq!(wide.start_next().as_deref(), Some("hs"));
         wide.finish("hs", true);
-        assert_eq!(wide.next().as_deref(), Some("gpu"));
-        assert_eq!(wide.next().as_deref(), Some("spare"), "independent: at once");
-        assert_eq!(wide.next(), None, "gw needs gpu");
+        assert_eq!(wide.start_next().as_deref(), Some("gpu"));
+        assert_eq!(
+            wide.start_next().as_deref(),
+            Some("spare"),
+            "independent: at once"
+        );
+        assert_eq!(wide.start_next(), None, "gw needs gpu");
     }
 
     #[test]
     fn a_failure_skips_what_needs_it_and_nothing_else() {
         let graph = Graph::of(&split()).unwrap();
-        assert_eq!(
-            graph.dependents("gpu"),
-            BTreeSet::from(["gw".to_owned()])
-        );
+        assert_eq!(graph.dependents("gpu"), BTreeSet::from(["gw".to_owned()]));
         let mut run = Scheduler::new(graph, 4);
-        run.next();
+        run.start_next();
         run.finish("hs", true);
-        let (a, b) = (run.next().unwrap(), run.next().unwrap());
+        let (a, b) = (run.start_next().unwrap(), run.start_next().unwrap());
         assert_eq!((a.as_str(), b.as_str()), ("gpu", "spare"));
         assert_eq!(run.finish("gpu", false), vec!["gw".to_owned()]);
         run.finish("spare", true);
-        assert_eq!(run.next(), None);
+        assert_eq!(run.start_next(), None);
         assert!(run.is_done());
         assert_eq!(
             run.state("gw"),
@@ -347,7 +351,7 @@ mod tests {
         );
 
         let mut first = Scheduler::new(Graph::of(&split()).unwrap(), 4);
-        first.next();
+        first.start_next();
         let mut skipped = first.finish("hs", false);
         skipped.sort();
         assert_eq!(skipped, vec!["gpu", "gw", "spare"]);

@@ -166,14 +166,13 @@ pub fn install(
     let copy = format!("{REMOTE_DIR}/{}", binary.remote_name());
     let fail = |output: &RunOutput| Refused {
         unreachable: output.status == ssh::CONNECTION_FAILED,
-        message: format!(
-            "host `{name}`: {}",
-            ssh::failure(destination, output)
-        ),
+        message: format!("host `{name}`: {}", ssh::failure(destination, output)),
     };
     let io_fail = |e: io::Error| Refused {
         unreachable: false,
-        message: format!("host `{name}`: cannot run ssh ({e}); install OpenSSH's client (`ssh`) on this machine"),
+        message: format!(
+            "host `{name}`: cannot run ssh ({e}); install OpenSSH's client (`ssh`) on this machine"
+        ),
     };
     let probe = destination
         .run_argv(
@@ -197,8 +196,8 @@ pub fn install(
         None => {
             let (os, arches) = this_uname();
             let mut words = uname.split_whitespace();
-            let same = words.next() == Some(os)
-                && words.next().is_some_and(|a| arches.contains(&a));
+            let same =
+                words.next() == Some(os) && words.next().is_some_and(|a| arches.contains(&a));
             if !same {
                 return Err(Refused {
                     unreachable: false,
@@ -210,8 +209,13 @@ pub fn install(
                     ),
                 });
             }
-            let sent = upload(destination, Input::File(&binary.path), &binary.remote_name(), "0755")
-                .map_err(io_fail)?;
+            let sent = upload(
+                destination,
+                Input::File(&binary.path),
+                &binary.remote_name(),
+                "0755",
+            )
+            .map_err(io_fail)?;
             if !sent.success() {
                 return Err(fail(&sent));
             }
@@ -243,7 +247,12 @@ pub fn install(
 }
 
 /// Writes `input` to `~/REMOTE_DIR/NAME` on the host, mode `mode`.
-fn upload(destination: &Destination, input: Input<'_>, name: &str, mode: &str) -> io::Result<RunOutput> {
+fn upload(
+    destination: &Destination,
+    input: Input<'_>,
+    name: &str,
+    mode: &str,
+) -> io::Result<RunOutput> {
     destination.run_argv(
         &destination.script_argv(UPLOAD, &[REMOTE_DIR, name, mode], false)?,
         input,

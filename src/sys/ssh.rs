@@ -83,7 +83,12 @@ impl Destination {
 
     /// A shell script run as is on the host (`sh -c SCRIPT ARGS…`), for
     /// the few steps that need a pipeline; `args` reach it as `$1…`, quoted.
-    pub fn script_argv(&self, script: &str, args: &[&str], elevate: bool) -> io::Result<Vec<String>> {
+    pub fn script_argv(
+        &self,
+        script: &str,
+        args: &[&str],
+        elevate: bool,
+    ) -> io::Result<Vec<String>> {
         let mut remote = vec!["sh", "-c", script, "sh"];
         remote.extend(args);
         self.argv(&remote, elevate)
@@ -201,11 +206,8 @@ fn record(argv: &[String]) -> io::Result<()> {
     if let Some(path) = std::env::var_os(TEST_LOG_ENV) {
         let mut line = serde_json::to_string(argv).map_err(io::Error::other)?;
         line.push('\n');
-        let mut file = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        file.write_all(line.as_bytes())?;
+        crate::state::atomic::open_append(std::path::Path::new(&path), Some(0o644))?
+            .write_all(line.as_bytes())?;
     }
     let _ = argv;
     Ok(())
@@ -219,15 +221,16 @@ pub fn failure(destination: &Destination, output: &RunOutput) -> String {
         .stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .next_back()
+        .rfind(|l| !l.is_empty())
         .unwrap_or("no message")
         .to_owned();
     if output.status != CONNECTION_FAILED {
         return format!("exit status {}: {said}", output.status);
     }
     let fix = if output.stderr.contains("Host key verification failed")
-        || output.stderr.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || output
+            .stderr
+            .contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
     {
         format!(
             "its host key is not in your known_hosts (or changed); check the key's fingerprint with the host's owner and log in once with `ssh {}` to record it",
@@ -236,7 +239,8 @@ pub fn failure(destination: &Destination, output: &RunOutput) -> String {
     } else if output.stderr.contains("Permission denied") {
         "the login was refused; check `deploy.ssh`'s user and `deploy.identity`, or add the key to the agent".to_owned()
     } else {
-        "check that the host is up and `deploy.ssh` (and `port`) reach it: `ssh` it yourself".to_owned()
+        "check that the host is up and `deploy.ssh` (and `port`) reach it: `ssh` it yourself"
+            .to_owned()
     };
     format!("ssh {} failed ({said}): {fix}", destination.ssh)
 }
@@ -281,9 +285,25 @@ mod tests {
         // A real shell reads back exactly the words given.
         assert_eq!(
             shell_words(argv.last().unwrap()),
-            ["sudo", "-n", "--", "/opt/privai", "apply", "it's; rm -rf /", "--json"]
+            [
+                "sudo",
+                "-n",
+                "--",
+                "/opt/privai",
+                "apply",
+                "it's; rm -rf /",
+                "--json"
+            ]
         );
-        let nasty = ["$(touch /tmp/x)", "`id`", "a\\b\"c", "!x", "$HOME", "*", "~"];
+        let nasty = [
+            "$(touch /tmp/x)",
+            "`id`",
+            "a\\b\"c",
+            "!x",
+            "$HOME",
+            "*",
+            "~",
+        ];
         let argv = destination().argv(&nasty, false).unwrap();
         assert_eq!(shell_words(argv.last().unwrap()), nasty);
         assert!(!argv.iter().any(|a| a.contains("StrictHostKeyChecking")));
@@ -353,12 +373,18 @@ mod tests {
             &d,
             &RunOutput::exited(255, "Host key verification failed.\n"),
         );
-        assert!(key.contains("log in once with `ssh admin@gpu-box.home.arpa`"), "{key}");
+        assert!(
+            key.contains("log in once with `ssh admin@gpu-box.home.arpa`"),
+            "{key}"
+        );
         let down = failure(
             &d,
             &RunOutput::exited(255, "ssh: connect to host x port 22: Connection refused\n"),
         );
-        assert!(down.contains("Connection refused") && down.contains("is up"), "{down}");
+        assert!(
+            down.contains("Connection refused") && down.contains("is up"),
+            "{down}"
+        );
         let own = failure(&d, &RunOutput::exited(1, "error: the spec is bad\n"));
         assert_eq!(own, "exit status 1: error: the spec is bad");
     }

@@ -35,8 +35,10 @@ pub struct Machine {
 
 /// The test fleet: the laptop and the three hosts, `sshd` on each host.
 pub struct Fleet {
+    /// The namespaces and their `sshd`s, torn down first when the fleet is
+    /// dropped.
+    _net: Net,
     pub dir: tempfile::TempDir,
-    pub net: Net,
     pub laptop: Machine,
     pub hosts: Vec<Machine>,
     pub spec: PathBuf,
@@ -52,7 +54,12 @@ fn required(program: &str, package: &str) -> PathBuf {
 /// Runs `program ARGS` here, panicking with its output when it fails.
 fn run(program: &Path, args: &[&str]) -> Output {
     let out = Command::new(program).args(args).output().unwrap();
-    assert!(out.status.success(), "{}: {}", program.display(), show(&out));
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        program.display(),
+        show(&out)
+    );
     out
 }
 
@@ -100,11 +107,7 @@ impl Fleet {
                     format!("{line}\n")
                 })
                 .collect();
-            std::fs::write(
-                Path::new("/etc/netns").join(&host.ns).join("passwd"),
-                own,
-            )
-            .unwrap();
+            std::fs::write(Path::new("/etc/netns").join(&host.ns).join("passwd"), own).unwrap();
             home
         };
         let laptop = Machine {
@@ -116,7 +119,17 @@ impl Fleet {
         let key = laptop.home.join(".ssh/id_ed25519");
         run(
             &keygen,
-            &["-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f", key.to_str().unwrap()],
+            &[
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "operator",
+                "-f",
+                key.to_str().unwrap(),
+            ],
         );
         let authorized = dir.path().join("authorized_keys");
         std::fs::copy(key.with_extension("pub"), &authorized).unwrap();
@@ -128,7 +141,15 @@ impl Fleet {
             let host_key = dir.path().join(format!("{name}_host_ed25519"));
             run(
                 &keygen,
-                &["-q", "-t", "ed25519", "-N", "", "-f", host_key.to_str().unwrap()],
+                &[
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-f",
+                    host_key.to_str().unwrap(),
+                ],
             );
             let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
             known_hosts.push_str(&format!("{name}.test,{} {public}", host.ip));
@@ -140,8 +161,11 @@ impl Fleet {
                 authorized.display()
             );
             if !options.env.is_empty() {
-                let env: Vec<String> =
-                    options.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let env: Vec<String> = options
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 config.push_str(&format!("SetEnv {}\n", env.join(" ")));
             }
             let config_path = dir.path().join(format!("{name}_sshd_config"));
@@ -151,7 +175,12 @@ impl Fleet {
                 net.spawn(
                     &host,
                     &sshd,
-                    &["-D".into(), "-e".into(), "-f".into(), config_path.display().to_string()],
+                    &[
+                        "-D".into(),
+                        "-e".into(),
+                        "-f".into(),
+                        config_path.display().to_string(),
+                    ],
                     &[],
                     &log,
                 );
@@ -179,15 +208,21 @@ impl Fleet {
         // machines: root logs in (no sudo there), `NAME.test` resolves.
         let text = std::fs::read_to_string(repo("examples/seed-fleet.ncl"))
             .unwrap()
-            .replace("admin@headscale-server.home.arpa", "root@headscale-server.test")
+            .replace(
+                "admin@headscale-server.home.arpa",
+                "root@headscale-server.test",
+            )
             .replace("admin@gpu-box.home.arpa", "root@ollama-server.test")
-            .replace("admin@openclaw-server.home.arpa", "root@openclaw-server.test")
+            .replace(
+                "admin@openclaw-server.home.arpa",
+                "root@openclaw-server.test",
+            )
             .replace("sudo = true", "sudo = false");
         let spec = dir.path().join("privai.ncl");
         std::fs::write(&spec, text).unwrap();
         Self {
+            _net: net,
             dir,
-            net,
             laptop,
             hosts,
             spec,
@@ -264,7 +299,10 @@ pub fn outcomes(events: &[Value]) -> Vec<(String, String)> {
 
 /// The detail of `host`'s outcome in the summary.
 pub fn detail(events: &[Value], host: &str) -> String {
-    let summary = events.iter().find(|e| e["event"] == "fleet_summary").unwrap();
+    let summary = events
+        .iter()
+        .find(|e| e["event"] == "fleet_summary")
+        .unwrap();
     summary["hosts"]
         .as_array()
         .unwrap()
@@ -312,9 +350,9 @@ fn the_split_seed_applies_from_the_laptop_over_openssh_and_again_is_a_no_op() {
     assert!(ollama_done < first_gateway, "{events:#?}");
     // Each host's events came from that host's privai, tagged with it.
     assert!(
-        events
-            .iter()
-            .any(|e| e["event"] == "applied" && e["host"] == "ollama-server" && e["generation"] == 1)
+        events.iter().any(|e| e["event"] == "applied"
+            && e["host"] == "ollama-server"
+            && e["generation"] == 1)
     );
     // Each host has its own part and its own state, and no other host's.
     for machine in &fleet.hosts {
@@ -336,9 +374,11 @@ fn the_split_seed_applies_from_the_laptop_over_openssh_and_again_is_a_no_op() {
         let cache = machine.home.join(".cache/privai/fleet");
         assert!(cache.join("spec.json").is_file());
         assert!(
-            std::fs::read_dir(&cache)
+            std::fs::read_dir(&cache).unwrap().any(|e| e
                 .unwrap()
-                .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("privai-")),
+                .file_name()
+                .to_string_lossy()
+                .starts_with("privai-")),
             "no copy of privai on {}",
             machine.name
         );
@@ -388,8 +428,14 @@ fn the_split_seed_applies_from_the_laptop_over_openssh_and_again_is_a_no_op() {
     assert_eq!(human.status.code(), Some(0), "{}", show(&human));
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("ollama-server: applying\n"), "{text}");
-    assert!(text.contains("ollama-server: applied: no changes\n"), "{text}");
-    let summary = text.split("Fleet summary:\n").nth(1).unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        text.contains("ollama-server: applied: no changes\n"),
+        "{text}"
+    );
+    let summary = text
+        .split("Fleet summary:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(
         summary.lines().collect::<Vec<_>>(),
         [
@@ -405,12 +451,31 @@ fn the_split_seed_applies_from_the_laptop_over_openssh_and_again_is_a_no_op() {
     assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        text.contains("applied in this order: headscale-server, then ollama-server, then openclaw-server"),
+        text.contains(
+            "applied in this order: headscale-server, then ollama-server, then openclaw-server"
+        ),
         "{text}"
     );
     for host in HOSTS {
-        assert!(text.contains(&format!("── {host} (ssh root@{host}.test) ──")), "{text}");
+        assert!(
+            text.contains(&format!("── {host} (ssh root@{host}.test) ──")),
+            "{text}"
+        );
     }
+    // Status: each host's own report, under its name.
+    let status = fleet.privai(&["status", spec, "--host-root", "stage"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    for host in HOSTS {
+        assert!(
+            text.contains(&format!("── {host} (ssh root@{host}.test) ──\n")),
+            "{text}"
+        );
+    }
+    assert!(
+        status.status.code().is_some_and(|c| c < 3),
+        "{}",
+        show(&status)
+    );
 }
 
 #[test]
@@ -432,7 +497,31 @@ fn a_host_that_does_not_answer_is_unreachable_while_the_others_apply() {
     let why = detail(&events, "openclaw-server");
     assert!(why.contains("Connection refused"), "{why}");
     assert!(why.contains("is up"), "{why}");
-    assert!(fleet.host("ollama-server").home.join("stage/.privai").is_dir());
+    assert!(
+        fleet
+            .host("ollama-server")
+            .home
+            .join("stage/.privai")
+            .is_dir()
+    );
+
+    // Status asks each host about itself; the silent one is unknown (3).
+    let spec = fleet.spec.to_str().unwrap();
+    let status = fleet.privai(&["status", spec, "--host-root", "stage", "--json"]);
+    assert_eq!(status.status.code(), Some(3), "{}", show(&status));
+    let report: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let hosts = report["fleet"]["hosts"].as_array().unwrap();
+    let names: Vec<&str> = hosts.iter().map(|h| h["host"].as_str().unwrap()).collect();
+    assert_eq!(names, HOSTS);
+    assert!(hosts[0]["report"].is_object(), "{report:#}");
+    assert!(hosts[1]["report"].is_object(), "{report:#}");
+    assert!(
+        hosts[2]["unknown"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -450,7 +539,10 @@ fn a_host_whose_key_is_not_known_is_refused_not_trusted() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let why = detail(&events, "openclaw-server");
     assert!(why.contains("Host key verification failed"), "{why}");
-    assert!(why.contains("log in once with `ssh root@openclaw-server.test`"), "{why}");
+    assert!(
+        why.contains("log in once with `ssh root@openclaw-server.test`"),
+        "{why}"
+    );
     assert!(!fleet.host("openclaw-server").home.join(".cache").exists());
     // Nothing was added to known_hosts behind the operator's back.
     let after = std::fs::read_to_string(&known).unwrap();
@@ -463,10 +555,7 @@ fn a_failing_health_check_on_the_ollama_host_rolls_it_back_and_skips_the_gateway
         // Ollama's host records its service commands and runs their
         // health checks for real: nothing answers on 100.64.0.2:11434.
         env: if name == "ollama-server" {
-            vec![(
-                "PRIVAI_TEST_SERVICES".to_owned(),
-                "/dev/null".to_owned(),
-            )]
+            vec![("PRIVAI_TEST_SERVICES".to_owned(), "/dev/null".to_owned())]
         } else {
             Vec::new()
         },
@@ -497,7 +586,13 @@ fn a_failing_health_check_on_the_ollama_host_rolls_it_back_and_skips_the_gateway
     );
     // The gateway's host was never touched; Ollama's has no generation.
     assert!(!fleet.host("openclaw-server").home.join("stage").exists());
-    assert!(!fleet.host("ollama-server").home.join("stage/.privai/generations/1").exists());
+    assert!(
+        !fleet
+            .host("ollama-server")
+            .home
+            .join("stage/.privai/generations/1")
+            .exists()
+    );
 }
 
 #[test]
@@ -516,7 +611,14 @@ fn a_second_operator_is_refused_per_host_with_the_holders_name() {
     });
     let spec = fleet.spec.to_str().unwrap();
     let args = [
-        "apply", spec, "--host-root", "stage", "--auto-approve", "--json", "--health-timeout", "30",
+        "apply",
+        spec,
+        "--host-root",
+        "stage",
+        "--auto-approve",
+        "--json",
+        "--health-timeout",
+        "30",
     ];
     let mut first = fleet
         .command(&args)
@@ -533,14 +635,18 @@ fn a_second_operator_is_refused_per_host_with_the_holders_name() {
             .unwrap_or_else(|| panic!("the first apply ended early: {seen:#?}"))
             .unwrap();
         let event: Value = serde_json::from_str(&line).unwrap();
-        let waiting = event["event"] == "started"
-            && event["address"] == "service ollama-server:ollama";
+        let waiting =
+            event["event"] == "started" && event["address"] == "service ollama-server:ollama";
         seen.push(event);
         if waiting {
             break;
         }
     }
-    let second = fleet.command(&args[..6]).env("USER", "bob").output().unwrap();
+    let second = fleet
+        .command(&args[..6])
+        .env("USER", "bob")
+        .output()
+        .unwrap();
     let events: Vec<Value> = String::from_utf8_lossy(&second.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -572,7 +678,10 @@ fn generations_and_rollback_of_one_host_run_on_that_host_over_ssh() {
     let text = std::fs::read_to_string(&fleet.spec).unwrap();
     std::fs::write(
         &fleet.spec,
-        text.replace("listen = \"100.64.0.2\",", "listen = \"100.64.0.2\",\n    max_loaded_models = 2,"),
+        text.replace(
+            "listen = \"100.64.0.2\",",
+            "listen = \"100.64.0.2\",\n    max_loaded_models = 2,",
+        ),
     )
     .unwrap();
     let (out, events) = fleet.apply(&[]);
@@ -594,7 +703,12 @@ fn generations_and_rollback_of_one_host_run_on_that_host_over_ssh() {
     assert!(rows[0].starts_with("*    2"), "{text}");
     assert!(rows[1].starts_with("     1"), "{text}");
     let other = on("headscale-server", &["generations"]);
-    assert_eq!(String::from_utf8_lossy(&other.stdout).lines().count(), 2, "{}", show(&other));
+    assert_eq!(
+        String::from_utf8_lossy(&other.stdout).lines().count(),
+        2,
+        "{}",
+        show(&other)
+    );
 
     // Rolling back is not asked for over SSH: it must be approved here.
     let refused = on("ollama-server", &["rollback"]);
@@ -606,7 +720,9 @@ fn generations_and_rollback_of_one_host_run_on_that_host_over_ssh() {
     let list = on("ollama-server", &["generations"]);
     let text = String::from_utf8_lossy(&list.stdout).into_owned();
     assert!(
-        text.lines().nth(1).is_some_and(|l| l.starts_with("*    3") && l.ends_with("rollback to 1")),
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("*    3") && l.ends_with("rollback to 1")),
         "{text}"
     );
     // The host is as generation 1 left it: the spec's change is to do again.
