@@ -731,3 +731,76 @@ fn generations_and_rollback_of_one_host_run_on_that_host_over_ssh() {
     // The commands ran there: the laptop has no state.
     assert!(!fleet.laptop.home.join("stage").exists());
 }
+
+#[test]
+fn a_host_of_another_platform_is_refused_with_how_to_install_privai_there() {
+    // openclaw-server says it is a Mac (its `uname` is a script first on
+    // its PATH): this Linux privai is not copied there.
+    let fake = tempfile::tempdir().unwrap();
+    let uname = fake.path().join("uname");
+    std::fs::write(&uname, "#!/bin/sh\necho Darwin arm64\n").unwrap();
+    std::fs::set_permissions(
+        &uname,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", fake.path().display());
+    let fleet = Fleet::with(|name| HostOptions {
+        env: if name == "openclaw-server" {
+            vec![("PATH".to_owned(), path.clone())]
+        } else {
+            Vec::new()
+        },
+        ..HostOptions::default()
+    });
+    let (out, events) = fleet.apply(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        outcomes(&events),
+        pairs(&[
+            ("headscale-server", "applied"),
+            ("ollama-server", "applied"),
+            ("openclaw-server", "failed"),
+        ])
+    );
+    let why = detail(&events, "openclaw-server");
+    assert!(why.contains("is a `Darwin arm64` machine"), "{why}");
+    assert!(why.contains("install privai"), "{why}");
+    assert!(!fleet.host("openclaw-server").home.join(".cache").exists());
+}
+
+#[test]
+fn a_host_without_deploy_is_applied_here_with_the_others_over_ssh() {
+    let fleet = Fleet::start();
+    // headscale-server is the operator's own machine: no `deploy`.
+    let text = std::fs::read_to_string(&fleet.spec).unwrap();
+    std::fs::write(
+        &fleet.spec,
+        text.replace(
+            "deploy = { ssh = \"root@headscale-server.test\", sudo = false },",
+            "",
+        ),
+    )
+    .unwrap();
+    let spec = fleet.spec.to_str().unwrap();
+    let plan = fleet.privai(&["plan", spec, "--host-root", "stage", "--json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    let document: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let hosts = document["fleet"]["hosts"].as_array().unwrap();
+    assert_eq!(hosts[0]["reach"], "here");
+    assert_eq!(hosts[1]["reach"], "ssh root@ollama-server.test");
+    for host in hosts {
+        assert_eq!(host["plan"]["format_version"], "1.1", "{document:#}");
+    }
+    assert_eq!(
+        document["fleet"]["order"],
+        serde_json::json!([["headscale-server"], ["ollama-server"], ["openclaw-server"]])
+    );
+    let (out, events) = fleet.apply(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(detail(&events, "headscale-server"), "generation 1");
+    // Staged here, beside the spec; the others on their hosts.
+    assert!(fleet.dir.path().join("stage/headscale-server").is_dir());
+    assert!(!fleet.host("headscale-server").home.join("stage").exists());
+    assert!(fleet.host("openclaw-server").home.join("stage/openclaw-server").is_dir());
+}
