@@ -1,7 +1,9 @@
 //! The wiring between hosts: the gateway on one host, Ollama on another.
 //! The gateway then reaches Ollama over the tailnet, at Ollama's host's
 //! tailnet address (PRV020 and PRV024 hold Ollama to that address), and
-//! the ACL must let exactly the gateway's host through to Ollama's port.
+//! the ACL must let exactly the gateway's host through to Ollama's port:
+//! privai adds that rule when both hosts have a pinned address
+//! ([`crate::fleet::wiring`]).
 //!
 //! - PRV109: the ACL does not let the gateway's host reach Ollama's port:
 //!   the gateway would get no answer.
@@ -52,7 +54,8 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
             )
             .at(SpecPath::root().key("acl").key("rules"))
             .hint(format!(
-                "add exactly this rule to `acl.rules`: {rule}"
+                "pin the `tailnet_ip` of hosts `{}` and `{}`: privai then adds exactly the rule {rule} itself (or add it to `acl.rules` yourself)",
+                gateway.name, ollama.name
             )),
         );
     }
@@ -92,11 +95,15 @@ mod tests {
     use crate::check::testing::findings;
 
     fn split(rules: &str) -> String {
+        split_with(rules, r#", tailnet_ip = "100.64.0.2""#)
+    }
+
+    fn split_with(rules: &str, gpu_ip: &str) -> String {
         format!(
             r#"{{
   hosts = [
     {{ name = "hs", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['headscale], tailnet_ip = "100.64.0.1" }},
-    {{ name = "gpu", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['ollama], tailnet_ip = "100.64.0.2" }},
+    {{ name = "gpu", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['ollama]{gpu_ip} }},
     {{ name = "gw", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['openclaw], tailnet_ip = "100.64.0.3" }},
   ],
   users = [{{ name = "user1" }}],
@@ -122,24 +129,22 @@ mod tests {
     #[test]
     fn exactly_the_gateway_host_reaching_ollama_passes() {
         assert_eq!(
-            wiring(&split(
-                r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#
-            )),
+            wiring(&split(r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#)),
             vec![]
         );
+        // privai adds that rule itself.
+        assert_eq!(wiring(&split("")), vec![]);
     }
 
     #[test]
     fn an_ollama_the_gateway_cannot_reach_by_the_acl_is_an_error() {
-        let found = crate::check::testing::diagnostics(&split(
-            r#"{ src = ["gw"], dst = ["gpu:22"], proto = 'tcp }"#,
-        ));
+        // Without Ollama's host's address, no rule can name it.
+        let found = crate::check::testing::diagnostics(&split_with("", ""));
         let d = found.iter().find(|d| d.code == "PRV109").expect("PRV109");
+        let hint = d.hint.as_deref().unwrap();
         assert!(
-            d.hint
-                .as_deref()
-                .unwrap()
-                .contains(r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#),
+            hint.contains(r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#)
+                && hint.contains("pin the `tailnet_ip`"),
             "{d:?}"
         );
     }
