@@ -129,7 +129,9 @@ mod tests {
     #[test]
     fn exactly_the_gateway_host_reaching_ollama_passes() {
         assert_eq!(
-            wiring(&split(r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#)),
+            wiring(&split(
+                r#"{ src = ["gw"], dst = ["gpu:11434"], proto = 'tcp }"#
+            )),
             vec![]
         );
         // privai adds that rule itself.

@@ -22,8 +22,7 @@ pub fn ollama_rule(spec: &Spec) -> Option<AclRule> {
     }
     let gateway = spec.service_host(Role::Openclaw)?;
     let ollama = spec.service_host(Role::Ollama)?;
-    if gateway.name == ollama.name || gateway.tailnet_ip.is_none() || ollama.tailnet_ip.is_none()
-    {
+    if gateway.name == ollama.name || gateway.tailnet_ip.is_none() || ollama.tailnet_ip.is_none() {
         return None;
     }
     Some(AclRule {

@@ -70,7 +70,14 @@ pub struct HostOptions {
     pub env: Vec<(String, String)>,
     /// Do not start its `sshd` (the host does not answer).
     pub down: bool,
+    /// The operator logs in as `admin` (uid 1500, in this host's own
+    /// passwd and shadow) and privai runs through Debian's `sudo -n` (the
+    /// host's own sudoers: admin, no password).
+    pub sudo: bool,
 }
+
+/// The uid of the `admin` user of a [`HostOptions::sudo`] host.
+const ADMIN_UID: u32 = 1500;
 
 impl Fleet {
     /// The fleet with every host answering.
@@ -91,7 +98,7 @@ impl Fleet {
             net.name(&format!("{name}.test"), host.ip);
         }
         let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
-        let home_of = |host: &Host| {
+        let home_of = |host: &Host, admin: bool| {
             let home = dir.path().join("homes").join(&host.name);
             std::fs::create_dir_all(home.join(".ssh")).unwrap();
             // Root's home is this host's own directory, there only.
@@ -106,13 +113,19 @@ impl Fleet {
                     }
                     format!("{line}\n")
                 })
+                .chain(admin.then(|| {
+                    format!(
+                        "admin:x:{ADMIN_UID}:{ADMIN_UID}::{}:/bin/sh\n",
+                        home.display()
+                    )
+                }))
                 .collect();
             std::fs::write(Path::new("/etc/netns").join(&host.ns).join("passwd"), own).unwrap();
             home
         };
         let laptop = Machine {
             name: "laptop".into(),
-            home: home_of(&laptop_host),
+            home: home_of(&laptop_host, false),
             host: laptop_host,
         };
         // The operator's key, made by the test.
@@ -135,9 +148,33 @@ impl Fleet {
         std::fs::copy(key.with_extension("pub"), &authorized).unwrap();
         std::fs::create_dir_all("/run/sshd").unwrap();
         let mut known_hosts = String::new();
+        let mut sudo_hosts = Vec::new();
         let mut hosts = Vec::new();
         for (name, host) in HOSTS.iter().zip(servers) {
-            let home = home_of(&host);
+            let options = options(name);
+            let home = home_of(&host, options.sudo);
+            if options.sudo {
+                let etc = Path::new("/etc/netns").join(&host.ns);
+                std::fs::write(etc.join("sudoers"), "admin ALL=(ALL:ALL) NOPASSWD: ALL\n").unwrap();
+                std::fs::set_permissions(
+                    etc.join("sudoers"),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o440),
+                )
+                .unwrap();
+                // sudo's PAM account check reads admin's shadow entry.
+                let shadow = std::fs::read_to_string("/etc/shadow").unwrap()
+                    + "admin:*:20000:0:99999:7:::\n";
+                std::fs::write(etc.join("shadow"), shadow).unwrap();
+                std::fs::set_permissions(
+                    etc.join("shadow"),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .unwrap();
+                for dir in [home.clone(), home.join(".ssh")] {
+                    std::os::unix::fs::chown(&dir, Some(ADMIN_UID), Some(ADMIN_UID)).unwrap();
+                }
+                sudo_hosts.push(*name);
+            }
             let host_key = dir.path().join(format!("{name}_host_ed25519"));
             run(
                 &keygen,
@@ -153,7 +190,6 @@ impl Fleet {
             );
             let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
             known_hosts.push_str(&format!("{name}.test,{} {public}", host.ip));
-            let options = options(name);
             let mut config = format!(
                 "ListenAddress {}\nPort 22\nHostKey {}\nAuthorizedKeysFile {}\nPidFile none\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
                 host.ip,
@@ -206,7 +242,7 @@ impl Fleet {
         std::fs::write(laptop.home.join(".ssh/known_hosts"), known_hosts).unwrap();
         // The split seed as the operator would write it for these
         // machines: root logs in (no sudo there), `NAME.test` resolves.
-        let text = std::fs::read_to_string(repo("examples/seed-fleet.ncl"))
+        let mut text = std::fs::read_to_string(repo("examples/seed-fleet.ncl"))
             .unwrap()
             .replace(
                 "admin@headscale-server.home.arpa",
@@ -218,6 +254,12 @@ impl Fleet {
                 "root@openclaw-server.test",
             )
             .replace("sudo = true", "sudo = false");
+        // A sudo host as the example writes it: admin, through sudo.
+        for name in sudo_hosts {
+            let root = format!("ssh = \"root@{name}.test\", sudo = false");
+            assert!(text.contains(&root), "{name}'s deploy is not on one line");
+            text = text.replace(&root, &format!("ssh = \"admin@{name}.test\", sudo = true"));
+        }
         let spec = dir.path().join("privai.ncl");
         std::fs::write(&spec, text).unwrap();
         Self {
@@ -739,11 +781,7 @@ fn a_host_of_another_platform_is_refused_with_how_to_install_privai_there() {
     let fake = tempfile::tempdir().unwrap();
     let uname = fake.path().join("uname");
     std::fs::write(&uname, "#!/bin/sh\necho Darwin arm64\n").unwrap();
-    std::fs::set_permissions(
-        &uname,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    std::fs::set_permissions(&uname, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", fake.path().display());
     let fleet = Fleet::with(|name| HostOptions {
         env: if name == "openclaw-server" {
@@ -802,5 +840,36 @@ fn a_host_without_deploy_is_applied_here_with_the_others_over_ssh() {
     // Staged here, beside the spec; the others on their hosts.
     assert!(fleet.dir.path().join("stage/headscale-server").is_dir());
     assert!(!fleet.host("headscale-server").home.join("stage").exists());
-    assert!(fleet.host("openclaw-server").home.join("stage/openclaw-server").is_dir());
+    assert!(
+        fleet
+            .host("openclaw-server")
+            .home
+            .join("stage/openclaw-server")
+            .is_dir()
+    );
+}
+
+#[test]
+fn a_host_with_sudo_is_applied_by_root_through_sudo_as_the_ssh_user_logs_in() {
+    required("sudo", "sudo");
+    let fleet = Fleet::with(|name| HostOptions {
+        sudo: name == "ollama-server",
+        ..HostOptions::default()
+    });
+    let (out, events) = fleet.apply(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(detail(&events, "ollama-server"), "generation 1");
+    use std::os::unix::fs::MetadataExt;
+    let home = &fleet.host("ollama-server").home;
+    // admin copied privai into their cache; root (through sudo) applied.
+    let cache = std::fs::metadata(home.join(".cache/privai/fleet/spec.json")).unwrap();
+    assert_eq!(cache.uid(), ADMIN_UID);
+    let state = std::fs::metadata(home.join("stage/.privai")).unwrap();
+    assert_eq!(state.uid(), 0);
+    let log = std::fs::read_to_string(fleet.ssh_log()).unwrap();
+    let apply = log
+        .lines()
+        .find(|l| l.contains("admin@ollama-server.test") && l.contains(" apply "))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(apply.contains("sudo -n -- "), "{apply}");
 }
