@@ -276,6 +276,22 @@ fn order_line(graph: &Graph) -> String {
         .join(", then ")
 }
 
+/// For each host that needs others: `GW needs OLLAMA (why), HS (why)`.
+fn needs_lines(graph: &Graph) -> Vec<String> {
+    graph
+        .hosts
+        .iter()
+        .filter(|h| !graph.needs[*h].is_empty())
+        .map(|h| {
+            let needs: Vec<String> = graph.needs[h]
+                .iter()
+                .map(|(other, why)| format!("{other} ({why})"))
+                .collect();
+            format!("{h} needs {}", needs.join(", "))
+        })
+        .collect()
+}
+
 /// `privai plan` across the fleet.
 pub(super) fn plan(spec_path: &Path, options: &Options) -> anyhow::Result<Exit> {
     let fleet = match fleet(spec_path, "nothing planned")? {
@@ -353,6 +369,13 @@ fn plan_hosts(
             "Fleet of {} hosts, applied in this order: {}.",
             fleet.graph.hosts.len(),
             order_line(&fleet.graph)
+        )?;
+        for line in needs_lines(&fleet.graph) {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(
+            out,
+            "A host that fails rolls itself back; the hosts that need it are then skipped."
         )?;
     }
     for name in fleet.graph.waves().unwrap_or_default().concat() {

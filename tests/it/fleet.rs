@@ -498,6 +498,10 @@ fn the_split_seed_applies_from_the_laptop_over_openssh_and_again_is_a_no_op() {
         ),
         "{text}"
     );
+    assert!(
+        text.contains("  openclaw-server needs headscale-server (joins the tailnet through Headscale), ollama-server (the gateway uses its Ollama)\n"),
+        "{text}"
+    );
     for host in HOSTS {
         assert!(
             text.contains(&format!("── {host} (ssh root@{host}.test) ──")),
