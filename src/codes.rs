@@ -167,6 +167,16 @@ pub const HOMESERVER_UNREACHABLE: &str = "PRV099";
 /// (none in the spec, and the gateway is not on the homeserver's host,
 /// where privai makes the AI's).
 pub const MATRIX_NO_TOKEN: &str = "PRV100";
+/// A host's `deploy.ssh` is not a plain `[USER@]HOST` SSH destination.
+pub const DEPLOY_TARGET: &str = "PRV106";
+/// A host's `deploy.identity` is not a `file:PATH` reference to a key.
+pub const DEPLOY_IDENTITY: &str = "PRV107";
+/// Two hosts are deployed through the same SSH destination.
+pub const DEPLOY_DUPLICATE: &str = "PRV108";
+/// The gateway uses Ollama on another host, and no ACL rule lets the gateway's host reach Ollama's port.
+pub const OLLAMA_ACL_UNREACHABLE: &str = "PRV109";
+/// The ACL lets nodes other than the gateway's host reach Ollama on another host.
+pub const OLLAMA_ACL_OPEN: &str = "PRV110";
 
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -415,5 +425,25 @@ pub const ALL: &[(&str, &str)] = &[
     (
         MATRIX_NO_TOKEN,
         "the Matrix channel has no `token` for the AI's account",
+    ),
+    (
+        DEPLOY_TARGET,
+        "a host's `deploy.ssh` is not a plain `[USER@]HOST` SSH destination",
+    ),
+    (
+        DEPLOY_IDENTITY,
+        "a host's `deploy.identity` is not a `file:PATH` reference to a key",
+    ),
+    (
+        DEPLOY_DUPLICATE,
+        "two hosts are deployed through the same SSH destination",
+    ),
+    (
+        OLLAMA_ACL_UNREACHABLE,
+        "the gateway uses Ollama on another host and no ACL rule lets the gateway's host reach it",
+    ),
+    (
+        OLLAMA_ACL_OPEN,
+        "the ACL lets nodes other than the gateway's host reach Ollama on another host",
     ),
 ];

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod codes;
 pub mod diagnostic;
 pub mod diagram;
+pub mod fleet;
 pub mod init;
 pub mod lockfile;
 pub mod model;

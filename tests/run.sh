@@ -41,6 +41,11 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # rotation test moves time on in Headscale's database.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+# The fleet tests run the real OpenSSH (sshd on each host, ssh on the
+# laptop) and sudo on a host whose deploy says `sudo = true`.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)

@@ -6,6 +6,7 @@
 //! looks up where that value was written.
 
 mod acl;
+mod deploy;
 mod gateway;
 mod hardening;
 mod headscale;
@@ -22,6 +23,7 @@ mod services;
 mod sizing;
 #[cfg(test)]
 pub(crate) mod testing;
+mod wiring;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::Spec;
@@ -47,6 +49,8 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("models", models::check),
     ("sizing", sizing::check),
     ("acl", acl::check),
+    ("deploy", deploy::check),
+    ("wiring", wiring::check),
 ];
 
 /// Runs every pass on a loaded spec and locates each finding in the sources.

@@ -48,6 +48,12 @@ pub struct Args {
     /// --auto-approve or a saved plan: there is no one to ask.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
+    /// Across the fleet: how many independent hosts apply at once.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
 }
 
 /// Runs `privai apply`.
@@ -56,6 +62,20 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         Some(path) if path.is_file() => SavedPlan::read(path)?,
         _ => None,
     };
+    if saved.is_none()
+        && let Some(spec) = args
+            .fleet
+            .spec_for_fleet(args.spec.as_deref(), &args.target)?
+    {
+        let options = super::fleet::Options {
+            adopt: args.adopt,
+            health_timeout: args.health_timeout,
+            auto_approve: args.auto_approve,
+            parallel: usize::from(args.parallel),
+            ..args.fleet.options(args.json, args.prune, false)
+        };
+        return super::fleet::apply(&spec, &options);
+    }
     let (spec, target) = match &saved {
         Some(saved) => {
             if args.target.root.is_some() || args.target.host.is_some() {

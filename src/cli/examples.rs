@@ -29,6 +29,11 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         include_str!("../../examples/linux-homelab.ncl"),
     ),
     (
+        "seed-fleet.ncl",
+        "the seed split over three Linux machines, applied from a laptop over SSH",
+        include_str!("../../examples/seed-fleet.ncl"),
+    ),
+    (
         "seed-as-written.ncl",
         "the seed taken literally, mistakes included: `privai check` refuses it",
         include_str!("../../examples/seed-as-written.ncl"),

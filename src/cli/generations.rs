@@ -14,6 +14,8 @@ use std::path::PathBuf;
 pub struct ListArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub remote: super::fleet_host::RemoteArgs,
 }
 
 /// Arguments of `privai rollback`.
@@ -30,6 +32,8 @@ pub struct RollbackArgs {
     /// Seconds each service may take to pass its health check.
     #[arg(long, value_name = "SECS")]
     pub health_timeout: Option<u64>,
+    #[command(flatten)]
+    pub remote: super::fleet_host::RemoteArgs,
 }
 
 /// Arguments of `privai gc`.
@@ -48,6 +52,9 @@ fn store(install: &Install) -> Store {
 
 /// Runs `privai generations`.
 pub fn list(args: &ListArgs) -> anyhow::Result<Exit> {
+    if let Some(exit) = super::fleet_host::generations(&args.remote, &args.target)? {
+        return Ok(exit);
+    }
     let install = target::install_without_spec(&args.target)?;
     let store = store(&install);
     let current = store.current()?;
@@ -89,6 +96,15 @@ pub fn list(args: &ListArgs) -> anyhow::Result<Exit> {
 /// Runs `privai rollback`: installs an earlier generation again, as an
 /// ordinary apply that commits a new generation.
 pub fn rollback(args: &RollbackArgs) -> anyhow::Result<Exit> {
+    if let Some(exit) = super::fleet_host::rollback(
+        &args.remote,
+        &args.target,
+        args.to,
+        args.auto_approve,
+        args.health_timeout,
+    )? {
+        return Ok(exit);
+    }
     let install = target::install_without_spec(&args.target)?;
     // The lock first: while another run holds it, the generations are
     // changing; the refusal names that run.

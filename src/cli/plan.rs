@@ -35,6 +35,8 @@ pub struct Args {
     /// this plan, or refuses if the spec or the system changed since.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 /// A checked spec, rendered for where it is installed.
@@ -72,7 +74,11 @@ pub(super) fn prepare(
     Ok(Ok(Prepared {
         spec: path,
         spec_sha256: sha256_hex(&bytes),
-        desired: install.select(crate::render::render(&model)),
+        desired: target::staged_part(
+            target,
+            &model,
+            install.select(crate::render::render(&model)),
+        )?,
         install,
         model: Some(model),
         notes,
@@ -199,6 +205,20 @@ pub(super) fn json(plan: &Plan, observed: &Observed, install: &Install) -> serde
 
 /// Runs `privai plan`.
 pub fn run(args: &Args) -> anyhow::Result<Exit> {
+    if let Some(spec) = args
+        .fleet
+        .spec_for_fleet(args.spec.as_deref(), &args.target)?
+    {
+        if args.out.is_some() {
+            anyhow::bail!(
+                "a saved plan is of one host; nothing planned. Save each host's with `privai plan --host NAME -o FILE` on it, or plan the fleet without -o"
+            );
+        }
+        let options = args
+            .fleet
+            .options(args.json, args.prune, args.detailed_exitcode);
+        return super::fleet::plan(&spec, &options);
+    }
     let prepared = match prepare(args.spec.as_deref(), &args.target, "nothing planned")? {
         Ok(prepared) => prepared,
         Err(exit) => return Ok(exit),

@@ -21,6 +21,8 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "10",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub watch: Option<u64>,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 /// The exit status of a report.
@@ -48,6 +50,23 @@ pub fn main(args: &Args) -> ExitCode {
 }
 
 fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if let Some(spec) = args
+        .fleet
+        .spec_for_fleet(args.spec.as_deref(), &args.target)?
+    {
+        let root = args.fleet.host_root.as_deref();
+        let Some(seconds) = args.watch else {
+            return Ok(ExitCode::from(super::fleet_status::status(
+                &spec, args.json, root,
+            )?));
+        };
+        loop {
+            if let Err(error) = super::fleet_status::status(&spec, args.json, root) {
+                let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            }
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+        }
+    }
     let Some(seconds) = args.watch else {
         return Ok(match report(args)? {
             Some(level) => exit_code(level),

@@ -19,9 +19,44 @@ pub struct TargetArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Without `--root`: which host of the spec this machine is. Default:
-    /// the host named like this machine (its hostname).
-    #[arg(long, value_name = "NAME", conflicts_with = "root")]
+    /// the host named like this machine (its hostname). With `--root`:
+    /// stage only this host's part (what a fleet apply runs on each host).
+    #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
+}
+
+/// The part of `rendered` that `--root DIR --host NAME` stages: host
+/// NAME's files, secrets, models and services, the gateway's check only
+/// on the gateway's host and Headscale's users and keys only on
+/// Headscale's. Everything without both flags. `Err` for a host the spec
+/// does not have.
+pub fn staged_part(
+    args: &TargetArgs,
+    spec: &Spec,
+    mut rendered: crate::render::Rendered,
+) -> anyhow::Result<crate::render::Rendered> {
+    let (Some(_), Some(host)) = (&args.root, &args.host) else {
+        return Ok(rendered);
+    };
+    if !spec.hosts.iter().any(|h| &h.name == host) {
+        let names: Vec<&str> = spec.hosts.iter().map(|h| h.name.as_str()).collect();
+        anyhow::bail!(
+            "the spec has no host `{host}` (its hosts: {}); pass one of them to --host",
+            names.join(", ")
+        );
+    }
+    let runs = |role| spec.service_host(role).is_some_and(|h| &h.name == host);
+    rendered.artifacts.retain(|a| &a.host == host);
+    rendered.models.retain(|m| &m.host == host);
+    rendered.services.retain(|s| &s.host == host);
+    rendered.secrets.retain(|s| &s.host == host);
+    if !runs(crate::model::Role::Openclaw) {
+        rendered.gateway_models.clear();
+    }
+    if !runs(crate::model::Role::Headscale) {
+        rendered.control = None;
+    }
+    Ok(rendered)
 }
 
 /// Environment variable, for tests only: activate services even under

@@ -322,6 +322,26 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         MATRIX_NO_TOKEN,
         "OpenClaw's Matrix channel signs in to the spec's homeserver as the AI's account (`@AI_USER:SERVER_NAME`, from `homeserver.ai_user`) with an access token. When the gateway runs on the homeserver's host and the channel has no `token`, `privai apply` makes the AI's account (with the registration shared secret) and writes its token where the gateway reads it (`/etc/privai/secrets/matrix-token`). When the gateway runs on another host, privai, which applies one host at a time, cannot hand the token over.\n\nFix: run the gateway on the homeserver's host (`openclaw.host`, `homeserver.host`); or, once `privai apply` has made the AI's account on the homeserver's host, sign it in (`POST /_matrix/client/v3/login` with the password `privai enroll --show-password` prints for it) and reference the token on the gateway's host: `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`.",
     ),
+    (
+        DEPLOY_TARGET,
+        "`hosts[].deploy.ssh` is where `privai plan`/`apply` (without `--host`) reach the host: privai runs the system's `ssh` with it as the destination, so your `~/.ssh/config`, agent, jump hosts and `known_hosts` apply. A value that starts with `-` would be read by `ssh` as an option (`-oProxyCommand=…` runs a command on your machine), and spaces or control characters have no place in a destination, so privai refuses them before anything runs.\n\nFix: write `USER@HOST` or `HOST` (a DNS name, an address, or a `Host` alias of `~/.ssh/config`); put anything else (a jump host, a port forward, options) in `~/.ssh/config` under that alias.",
+    ),
+    (
+        DEPLOY_IDENTITY,
+        "`hosts[].deploy.identity` names the private key `ssh` logs in with (`ssh -i`). Like the spec's other file references it is written `file:PATH`: `~/` is the operator's home, a relative path is beside the spec. privai never reads the key; it hands the path to `ssh`.\n\nFix: write `identity = \"file:~/.ssh/id_ed25519\"`, or leave `identity` out to let the SSH agent and `~/.ssh/config` choose the key.",
+    ),
+    (
+        DEPLOY_DUPLICATE,
+        "Two hosts of the spec have the same `deploy.ssh` (and port). A fleet apply would run privai twice on one machine, each time as a different host of the spec, over one state directory: the second would take the first's generations for its own.\n\nFix: give each host the SSH destination of its own machine. A machine that runs several services is one host with several `roles`.",
+    ),
+    (
+        OLLAMA_ACL_UNREACHABLE,
+        "The gateway runs on one host and Ollama on another, so the gateway reaches Ollama over the tailnet, at the address of Ollama's host (`ollama.listen`, its `tailnet_ip`). Headscale's ACL denies whatever no rule accepts, so without a rule from the gateway's host to Ollama's port the gateway gets no answer and every message fails.\n\nFix: add exactly the rule the hint names, e.g. `{ src = [\"openclaw-server\"], dst = [\"ollama-server:11434\"], proto = 'tcp }`: the gateway's host to Ollama's port, and nothing else.",
+    ),
+    (
+        OLLAMA_ACL_OPEN,
+        "Ollama has no authentication: whoever reaches its port can run any model, pull new ones and delete them. With the gateway on another host, Ollama listens on its host's tailnet address, so the ACL is all that keeps the other nodes of the tailnet (people's phones and laptops, other servers) away from it. Only the gateway's host needs it.\n\nFix: narrow the rule named so that only the gateway's host reaches Ollama's port (`{ src = [\"openclaw-server\"], dst = [\"ollama-server:11434\"], proto = 'tcp }`); people reach the AI through the gateway.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.

@@ -85,6 +85,7 @@ fn host(facts: &MachineFacts) -> Host {
         tailnet_ip: None,
         tags: Vec::new(),
         other_services: Vec::new(),
+        deploy: None,
     }
 }
 

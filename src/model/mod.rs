@@ -111,6 +111,26 @@ pub struct Host {
     /// before the option existed still read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_services: Vec<OtherService>,
+    /// How privai reaches the host over SSH (`privai apply` across the
+    /// fleet); absent: the host is applied where privai runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+}
+
+/// How privai reaches a host over OpenSSH (`hosts[].deploy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// `[USER@]HOST` or an alias of `~/.ssh/config`.
+    pub ssh: String,
+    /// The SSH port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The private key, `file:PATH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Run privai there through `sudo -n`.
+    pub sudo: bool,
 }
 
 /// A service on a host that privai does not manage, declared so that the

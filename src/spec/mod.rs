@@ -156,8 +156,11 @@ pub fn load_with(path: &Path, limits: &Limits) -> Result<LoadedSpec, LoadError> 
     };
     // Read from the JSON in place: no copy of a spec with thousands of values.
     match <Spec as serde::Deserialize>::deserialize(&evaluation.value) {
-        Ok(spec) => Ok(LoadedSpec {
-            spec,
+        Ok(mut spec) => Ok(LoadedSpec {
+            spec: {
+                crate::fleet::wiring::wire(&mut spec);
+                spec
+            },
             json: evaluation.value,
             spans: evaluation.spans,
             sources: evaluation.sources,

@@ -113,6 +113,7 @@ impl Install {
         rendered.models.retain(|m| self.includes(&m.host));
         rendered.services.retain(|s| self.includes(&s.host));
         rendered.matrix = rendered.matrix.filter(|m| self.includes(&m.host));
+        rendered.secrets.retain(|s| self.includes(&s.host));
         rendered
     }
 }

@@ -24,6 +24,7 @@ pub mod container;
 pub mod engine;
 pub mod health;
 pub mod launchctl;
+pub mod ssh;
 pub mod systemctl;
 
 use std::io::{self, Write};

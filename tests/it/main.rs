@@ -18,6 +18,7 @@ mod corpus;
 mod diagram;
 mod enroll;
 mod flake;
+mod fleet;
 mod fuzz_loaders;
 mod homeserver;
 mod init;
