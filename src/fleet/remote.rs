@@ -296,7 +296,10 @@ mod tests {
         .spec;
         let rendered = crate::render::render(&spec);
         assert!(
-            rendered.secrets.iter().any(|s| s.host == "headscale-server")
+            rendered
+                .secrets
+                .iter()
+                .any(|s| s.host == "headscale-server")
                 && rendered.secrets.iter().any(|s| s.host == "openclaw-server"),
             "{:#?}",
             rendered.secrets
