@@ -148,7 +148,9 @@ fn an_unknown_device_filter_lists_the_devices() {
 /// policy was compiled into indexes: on the examples, and on specs made by
 /// `bench/scale.py` (10 and 100 devices, in TOML and in Nickel). The
 /// expected outputs in `tests/fixtures/scale/` were printed by the
-/// evaluator that scanned every rule and node.
+/// evaluator that scanned every rule and node (an example added since, by
+/// the indexed one, which answers every question on every example like
+/// that evaluator: `acl::eval` tests).
 #[test]
 fn acl_json_is_byte_identical_to_the_scanning_evaluators_output() {
     let fixtures = repo("tests/fixtures/scale");
@@ -168,7 +170,7 @@ fn acl_json_is_byte_identical_to_the_scanning_evaluators_output() {
             ));
         }
     }
-    assert_eq!(cases.len(), 8);
+    assert!(cases.len() >= 9, "{} cases", cases.len());
     for (spec, expected) in cases {
         let out = privai()
             .args(["acl", "--json"])

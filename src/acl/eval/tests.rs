@@ -224,8 +224,8 @@ const ALIASES: &[&str] = &[
 ];
 
 const PORTS: &[u16] = &[
-    1, 21, 22, 53, 80, 81, 443, 445, 999, 1000, 1500, 2000, 2001, 3000, 8000, 8100, 9000, 18789,
-    65535,
+    1, 21, 22, 53, 80, 81, 443, 445, 999, 1000, 1500, 2000, 2001, 3000, 8000, 8008, 8100, 9000,
+    11434, 18789, 65535,
 ];
 
 #[test]
@@ -345,4 +345,24 @@ fn the_indexed_policy_answers_like_the_reference_on_a_generated_tailnet() {
     aliases.extend((0..5).map(|g| format!("group:g{g}")));
     let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
     assert_agrees_with_reference(&spec, &aliases, PORTS);
+}
+
+#[test]
+fn the_indexed_policy_answers_like_the_reference_on_every_example() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let mut examples = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let spec = crate::spec::load(&path)
+            .unwrap_or_else(|e| panic!("{}: {:#?}", path.display(), e.diagnostics))
+            .spec;
+        let mut aliases: Vec<String> = ALIASES.iter().map(|a| a.to_string()).collect();
+        aliases.extend(spec.hosts.iter().map(|h| h.name.clone()));
+        aliases.extend(spec.users.iter().map(|u| format!("{}@", u.name)));
+        aliases.extend(spec.groups.keys().map(|g| format!("group:{g}")));
+        let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+        assert_agrees_with_reference(&spec, &aliases, PORTS);
+        examples += 1;
+    }
+    assert!(examples >= 5, "{examples} examples");
 }
