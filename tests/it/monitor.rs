@@ -313,6 +313,15 @@ fn a_real_ollama_out_of_memory_is_alerted_from_its_own_log() {
 /// which `journalctl -u` matches for root's entries); then stops journald
 /// and copies its journal files into `target`.
 fn real_journal(target: &Path, units: &[(&str, &str)]) {
+    let files: Vec<(&str, PathBuf)> = units
+        .iter()
+        .map(|(unit, name)| (*unit, repo(&format!("tests/fixtures/monitor/{name}"))))
+        .collect();
+    real_journal_files(target, &files);
+}
+
+/// [`real_journal`] of the lines of any files.
+pub(crate) fn real_journal_files(target: &Path, units: &[(&str, PathBuf)]) {
     const SCRIPT: &str = r#"
 set -e
 target="$1"; shift
@@ -341,9 +350,8 @@ cp -r /run/log/journal/. "$target"
     std::fs::create_dir_all(target).unwrap();
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "sh", "-c", SCRIPT, "sh"]).arg(target);
-    for (unit, name) in units {
-        cmd.arg(unit)
-            .arg(repo(&format!("tests/fixtures/monitor/{name}")));
+    for (unit, file) in units {
+        cmd.arg(unit).arg(file);
     }
     let out = cmd
         .output()
