@@ -163,6 +163,39 @@ mod tests {
     use crate::monitor::rules::Kind;
 
     #[test]
+    fn the_owners_are_matrix_to_else_the_admins_group_else_every_user() {
+        let owners = |extra: &str| {
+            let loaded = crate::check::testing::load(
+                &format!(
+                    r#"{{
+                      hosts = [{{ name = "box", platform = 'linux, arch = 'x86_64, ram_gb = 16, roles = ['headscale, 'homeserver], tailnet_ip = "100.64.0.1" }}],
+                      headscale.server_url = "https://hs.example.org",
+                      users = [{{ name = "alex" }}, {{ name = "sam" }}, {{ name = "kim" }}],
+                      {extra}
+                    }}"#
+                ),
+                "ncl",
+            );
+            let spec = loaded.spec;
+            spec.monitoring
+                .alerts
+                .matrix_owners(&spec.users, &spec.groups)
+        };
+        assert_eq!(owners(""), ["alex", "sam", "kim"]);
+        assert_eq!(
+            owners(r#"groups = { admins = ["sam", "kim"], family = ["alex"] },"#),
+            ["sam", "kim"]
+        );
+        assert_eq!(
+            owners(
+                r#"groups = { admins = ["sam"] }, monitoring.alerts.matrix_to = ["kim", "alex", "kim"],"#
+            ),
+            ["kim", "alex"]
+        );
+        assert!(owners("monitoring.alerts.matrix_to = [],").is_empty());
+    }
+
+    #[test]
     fn the_message_is_the_alerts_text_and_fix_naming_the_host() {
         let alert = Alert {
             kind: Kind::UnexpectedNode,
