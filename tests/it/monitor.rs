@@ -4,7 +4,8 @@
 //! `tests/fixtures/monitor/` (see its README) placed where the services
 //! write their logs; the Linux homelab's unit run against a real journal
 //! holding those lines; and the logs of a real Ollama made to run out of
-//! memory and of a real OpenClaw gateway refusing tokens and a sender.
+//! memory and of a real OpenClaw gateway refusing tokens and a sender (read
+//! from its file log at `debug`, without `--verbose`).
 
 use crate::apply::{privai, stdout};
 use crate::real::ollama::{Ollama, tiny_gguf_with};
@@ -523,6 +524,24 @@ ws.onclose = () => process.exit(0);
 setTimeout(() => process.exit(0), 10000);
 "#;
 
+/// A line of OpenClaw's file log (`logging.file`: one JSON record a line,
+/// as OpenClaw 2026.9.6 writes it) as its console spells it: the record's
+/// `message`, after `[NAME]` when a subsystem (`{"subsystem":"gateway/ws"}`
+/// in field `0`) logged it.
+fn openclaw_record(raw: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let message = value["message"].as_str()?;
+    let subsystem = value["0"]
+        .as_str()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .and_then(|v| v["subsystem"].as_str().map(str::to_owned));
+    let time = value["time"].as_str()?;
+    Some(match subsystem {
+        Some(s) => format!("{time} [{}] {message}", s.rsplit('/').next().unwrap_or(&s)),
+        None => format!("{time} {message}"),
+    })
+}
+
 #[test]
 fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
     use crate::real::Group;
@@ -540,12 +559,16 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let config = home.join("openclaw.json");
+    let file_log = dir.path().join("logs/openclaw.log");
     std::fs::write(
         &config,
         serde_json::json!({
             "gateway": {"mode": "local", "bind": "loopback", "port": port,
                         "auth": {"mode": "token", "token": "right-token-0123456789abcdef"}},
-            "logging": {"file": dir.path().join("openclaw.log")},
+            // The file log at `debug`: OpenClaw's `logVerbose` writes there
+            // without `--verbose` (src/globals.ts: `shouldLogVerbose()` is
+            // `isVerbose() || isFileLogLevelEnabled("debug")`).
+            "logging": {"level": "debug", "file": file_log},
             "channels": {"telegram": {"enabled": true, "botToken": "123456:FAKE-token-for-a-loopback-test",
                          "apiRoot": format!("http://127.0.0.1:{api}"),
                          "dmPolicy": "allowlist", "allowFrom": ["111111111"]}},
@@ -556,10 +579,10 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
     let log = dir.path().join("gateway.log");
     let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
     path.push(":/usr/bin:/bin");
-    // `--verbose`: OpenClaw writes its refused-sender line only then.
+    // No `--verbose`: the console has no refused-sender line, the file log has.
     let _gateway = Group(
         Command::new(tool("openclaw"))
-            .args(["gateway", "run", "--verbose", "--allow-unconfigured"])
+            .args(["gateway", "run", "--allow-unconfigured"])
             .env("HOME", &home)
             .env("OPENCLAW_STATE_DIR", &home)
             .env("OPENCLAW_CONFIG_PATH", &config)
@@ -572,9 +595,18 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
             .unwrap(),
     );
     // The console's lines, without their ANSI colours.
-    let text = || {
+    let console = || {
         let raw = std::fs::read_to_string(&log).unwrap_or_default();
         rules::strip_ansi(&raw).into_owned()
+    };
+    // The file log's records as the console spells them.
+    let text = || {
+        std::fs::read_to_string(&file_log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(openclaw_record)
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     let wait = |what: &dyn Fn(&str) -> bool, why: &str| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
@@ -593,7 +625,7 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
         );
     };
     wait(
-        &|t| t.contains("[gateway] ready"),
+        &|_| console().contains("[gateway] ready"),
         "the gateway did not start",
     );
     for _ in 0..5 {
@@ -605,12 +637,15 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
     }
     wait(
         &|t| {
-            t.matches("[ws] → close code=1008 cause=unauthorized")
-                .count()
-                >= 5
+            t.matches("[ws] unauthorized ").count() >= 5
                 && t.contains("Blocked unauthorized telegram sender")
         },
-        "no refused token or sender in the gateway's output",
+        "no refused token or sender in the gateway's file log",
+    );
+    assert!(
+        !console().contains("Blocked unauthorized"),
+        "{}",
+        console()
     );
     let entries: Vec<Entry> = text()
         .lines()
