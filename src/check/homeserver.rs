@@ -135,10 +135,7 @@ mod tests {
         assert_eq!(owners(r#"monitoring.alerts.matrix_to = ["alice"],"#), []);
         assert_eq!(
             owners(r#"monitoring.alerts.matrix_to = ["alice", "@bob:example.org"],"#),
-            [(
-                "PRV111",
-                "monitoring.alerts.matrix_to[1]".to_owned()
-            )]
+            [("PRV111", "monitoring.alerts.matrix_to[1]".to_owned())]
         );
         // No homeserver: nobody to send the direct messages.
         let none = findings(

@@ -467,7 +467,11 @@ impl Alerts {
     /// Who gets the alerts as Matrix direct messages: `matrix_to` when set,
     /// else the users of the spec's `admins` group when it has one, else
     /// every spec user. Local parts, in order, each once.
-    pub fn matrix_owners(&self, users: &[User], groups: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    pub fn matrix_owners(
+        &self,
+        users: &[User],
+        groups: &BTreeMap<String, Vec<String>>,
+    ) -> Vec<String> {
         let names: Vec<String> = match (&self.matrix_to, groups.get("admins")) {
             (Some(to), _) => to.clone(),
             (None, Some(admins)) => admins.clone(),

@@ -111,8 +111,11 @@ impl MatrixDm {
                     client.invite(token, &room, owner_id)?;
                     return Ok(room);
                 }
-                // Banned, or a room the AI is no longer in: a new one.
-                Ok(_) | Err(Error::Refused { .. }) => {
+                // Banned, or a room the AI is no longer in (403/404): a new one.
+                Ok(_)
+                | Err(Error::Refused {
+                    status: 403 | 404, ..
+                }) => {
                     self.rooms.remove(owner_id);
                 }
                 Err(e) => return Err(e),
@@ -126,7 +129,13 @@ impl MatrixDm {
     }
 
     /// Sends `text` to every owner with `token`.
-    fn send_all(&mut self, client: &Client, token: &Secret, text: &str, at: SystemTime) -> Result<(), Error> {
+    fn send_all(
+        &mut self,
+        client: &Client,
+        token: &Secret,
+        text: &str,
+        at: SystemTime,
+    ) -> Result<(), Error> {
         let stamp = at
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());

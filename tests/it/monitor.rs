@@ -642,11 +642,7 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
         },
         "no refused token or sender in the gateway's file log",
     );
-    assert!(
-        !console().contains("Blocked unauthorized"),
-        "{}",
-        console()
-    );
+    assert!(!console().contains("Blocked unauthorized"), "{}", console());
     let entries: Vec<Entry> = text()
         .lines()
         .filter_map(|line| {

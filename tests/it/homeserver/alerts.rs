@@ -5,9 +5,11 @@
 //! direct message from the AI's account to the owner the spec names
 //! (`monitoring.alerts.matrix_to`). The owner, signed in with the password
 //! privai recorded, finds the invite, joins and reads the alerts sent by
-//! the AI; a second pass writes into the same room; with Synapse stopped
+//! the AI; a second pass writes into the same room, a third invites the
+//! owner back after they left it (signing in again with the AI's recorded
+//! password once Synapse forgot its token); with Synapse stopped
 //! the direct message fails, the alert log still gets the alert and the
-//! exit status is 1.
+//! exit status is 1. The installed job's unit allows loopback only.
 
 use super::accounts::{apply_on, chat_host, healthy, login, privai_on, records, spec};
 use super::{PORT, SERVER_NAME, client, encode, request, stage, start};
@@ -111,6 +113,19 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     healthy(&host, 18789);
     let out = apply_on(&host, dir.path(), &staged, &spec);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // The installed job may reach Synapse on loopback, and nothing else.
+    let unit = std::fs::read_to_string(
+        staged
+            .tree
+            .join("etc/systemd/system/privai-monitor.service"),
+    )
+    .unwrap();
+    assert_eq!(super::settings(&unit, "IPAddressDeny"), ["any"]);
+    assert_eq!(super::settings(&unit, "IPAddressAllow"), ["localhost"]);
+    assert!(
+        super::settings(&unit, "PrivateNetwork").is_empty(),
+        "{unit}"
+    );
 
     // Headscale's captured lines in the host's journal under the root.
     real_journal_files(
@@ -158,7 +173,9 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["type"] == "m.room.member" && e["state_key"] == json!(format!("@user1:{SERVER_NAME}")))
+        .find(|e| {
+            e["type"] == "m.room.member" && e["state_key"] == json!(format!("@user1:{SERVER_NAME}"))
+        })
         .unwrap_or_else(|| panic!("{invite}"));
     assert_eq!(member["sender"], json!(ai), "{member}");
     assert_eq!(member["content"]["is_direct"], json!(true), "{member}");
@@ -228,6 +245,41 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     let (status, joined) = request(&host, "GET", &client("joined_rooms"), Some(&owner), None);
     assert_eq!((status, &joined["joined_rooms"]), (200, &json!([room])));
 
+    // The owner leaves the room: the next alert invites them back into it.
+    let (status, body) = request(
+        &host,
+        "POST",
+        &client(&format!("rooms/{}/leave", encode(room))),
+        Some(&owner),
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    // And Synapse forgot the AI's recorded token (logged out): the monitor
+    // signs in with the recorded password and records the new token.
+    let (status, body) = request(
+        &host,
+        "POST",
+        &client("logout"),
+        Some(&ai_token),
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    forget_positions(&staged.root);
+    let again = monitor();
+    assert_eq!(again.status.code(), Some(2), "{}", show(&again));
+    let back: Vec<String> = invites(&host, &owner).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(back, [room.clone()]);
+    let new_token = records(&staged)["ai"]["token"].as_str().unwrap().to_owned();
+    assert_ne!(new_token, ai_token);
+    let (status, body) = request(
+        &host,
+        "GET",
+        &client("account/whoami"),
+        Some(&new_token),
+        None,
+    );
+    assert_eq!((status, &body["user_id"]), (200, &json!(ai)), "{body}");
+
     // Synapse stopped: the direct message fails, the alert log has the
     // alerts, the exit status says it (1).
     let killed = std::process::Command::new("kill")
@@ -238,7 +290,10 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], PORT));
     let stopped = std::time::Instant::now();
     while host.connects(addr, Duration::from_millis(200)) {
-        assert!(stopped.elapsed() < Duration::from_secs(60), "Synapse did not stop");
+        assert!(
+            stopped.elapsed() < Duration::from_secs(60),
+            "Synapse did not stop"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     forget_positions(&staged.root);
