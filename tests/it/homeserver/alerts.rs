@@ -268,7 +268,7 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     let again = monitor();
     assert_eq!(again.status.code(), Some(2), "{}", show(&again));
     let back: Vec<String> = invites(&host, &owner).into_iter().map(|(r, _)| r).collect();
-    assert_eq!(back, [room.clone()]);
+    assert_eq!(back, std::slice::from_ref(room));
     let new_token = records(&staged)["ai"]["token"].as_str().unwrap().to_owned();
     assert_ne!(new_token, ai_token);
     let (status, body) = request(
