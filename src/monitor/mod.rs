@@ -7,10 +7,11 @@
 //! into events and the events into alerts under the spec's rules
 //! ([`rules`], pure), adds an alert when privai's TLS certificate is near
 //! its end ([`cert`], pure), and delivers the alerts to every
-//! [`alert::AlertSink`]. What it read up to, the auth failures still inside
+//! [`alert::AlertSink`]: the alert log, the desktop, and a Matrix direct
+//! message to the owners when the spec's homeserver runs here ([`dm`]). What it read up to, the auth failures still inside
 //! their window and when each certificate was last reported are kept in
 //! `monitor.json` in privai's state directory, written atomically, so that
-//! each line raises its alert once.
+//! each line raises its alert once; so is each owner's direct room.
 //!
 //! The installed job (`privai monitor --once`, every
 //! `monitoring.alerts.interval_minutes`) is rendered in
