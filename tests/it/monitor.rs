@@ -483,8 +483,9 @@ fn without_once_the_monitor_passes_again_and_again() {
 }
 
 /// A loopback stand-in of Telegram's Bot API (`channels.telegram.apiRoot`):
-/// answers every method, and hands out one update, a private message from
-/// user 987654321, to the first `getUpdates`.
+/// answers every method, and hands out two updates to the first
+/// `getUpdates`: a private message from user 987654321, and one from user
+/// 111111111 saying [`PRIVATE_TEXT`].
 const FAKE_TELEGRAM: &str = r#"
 import json, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -507,7 +508,7 @@ class H(BaseHTTPRequestHandler):
         if method == "getUpdates":
             if not sent["done"]:
                 sent["done"] = True
-                return self.reply({"ok": True, "result": [{"update_id": 1001, "message": {"message_id": 7, "date": int(time.time()), "chat": {"id": 987654321, "type": "private", "first_name": "Mallory"}, "from": {"id": 987654321, "is_bot": False, "first_name": "Mallory"}, "text": "hello"}}]})
+                return self.reply({"ok": True, "result": [{"update_id": 1001, "message": {"message_id": 7, "date": int(time.time()), "chat": {"id": 987654321, "type": "private", "first_name": "Mallory"}, "from": {"id": 987654321, "is_bot": False, "first_name": "Mallory"}, "text": "hello"}}, {"update_id": 1002, "message": {"message_id": 8, "date": int(time.time()), "chat": {"id": 111111111, "type": "private", "first_name": "Owner"}, "from": {"id": 111111111, "is_bot": False, "first_name": "Owner"}, "text": "my bank pin is 4711"}}]})
             time.sleep(2)
             return self.reply({"ok": True, "result": []})
         return self.reply({"ok": True, "result": True})
@@ -515,6 +516,9 @@ class H(BaseHTTPRequestHandler):
     do_POST = handle_any
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
+
+/// What the allowed sender (111111111) of [`FAKE_TELEGRAM`] writes.
+const PRIVATE_TEXT: &str = "my bank pin is 4711";
 
 /// Connects to the gateway's WebSocket and sends `connect` with a wrong token.
 const WRONG_TOKEN: &str = r#"
@@ -643,6 +647,23 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
         "no refused token or sender in the gateway's file log",
     );
     assert!(!console().contains("Blocked unauthorized"), "{}", console());
+    // The price of `debug`: the file log also holds the first 200
+    // characters of every message an allowed sender writes (OpenClaw's
+    // `telegram inbound: … preview="…"`; by its source, the Matrix plugin's
+    // `matrix inbound: … preview="…"` likewise), which
+    // is why privai's gateway does not log at `debug` (README, Monitoring).
+    // (Its `[raw-update]` record has the text `[redacted]`; the preview
+    // does not.)
+    wait(
+        &|t| {
+            t.lines().any(|l| {
+                l.contains("telegram inbound: chatId=111111111 ")
+                    && l.contains(&format!(" {PRIVATE_TEXT}\""))
+            })
+        },
+        "the allowed sender's message is not in the file log at debug",
+    );
+    assert!(!console().contains(PRIVATE_TEXT), "{}", console());
     let entries: Vec<Entry> = text()
         .lines()
         .filter_map(|line| {
@@ -684,5 +705,73 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
         ),
         "{}",
         alerts[0].summary
+    );
+}
+
+/// Why the gateway's file log cannot go to the container's own output (and
+/// so into the log the monitor reads): OpenClaw 2026.9.6 appends to its
+/// file log only when the path is a regular file, not through a symlink
+/// (`@openclaw/fs-safe`'s `appendRegularFile`), so `/dev/stderr` (and
+/// `/proc/self/fd/2`, a symlink to a pipe in a container) drops every
+/// record.
+#[test]
+fn the_real_openclaw_gateway_drops_a_file_log_pointed_at_its_stderr() {
+    use crate::real::Group;
+    use crate::tools::{free_port, tool};
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("openclaw.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "gateway": {"mode": "local", "bind": "loopback", "port": port,
+                        "auth": {"mode": "token", "token": "right-token-0123456789abcdef"}},
+            "logging": {"level": "debug", "file": "/dev/stderr"},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (out, err) = (dir.path().join("stdout.log"), dir.path().join("stderr.log"));
+    let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
+    path.push(":/usr/bin:/bin");
+    let _gateway = Group(
+        Command::new(tool("openclaw"))
+            .args(["gateway", "run", "--allow-unconfigured"])
+            .env("HOME", &home)
+            .env("OPENCLAW_STATE_DIR", &home)
+            .env("OPENCLAW_CONFIG_PATH", &config)
+            .env("PATH", path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    let both = || {
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        privai::monitor::rules::strip_ansi(&format!("{}{}", read(&out), read(&err))).into_owned()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while std::time::Instant::now() < deadline && !both().contains("[gateway] ready") {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let text = both();
+    assert!(text.contains("[gateway] ready"), "{text}");
+    assert!(
+        text.contains(
+            "[openclaw] log file append failed; records dropped; check that the path is a writable regular file; file=/dev/stderr"
+        ),
+        "{text}"
+    );
+    // Not one JSON record reached the output.
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with('{') && l.contains("\"message\"")),
+        "{text}"
     );
 }
