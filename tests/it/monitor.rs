@@ -775,3 +775,94 @@ fn the_real_openclaw_gateway_drops_a_file_log_pointed_at_its_stderr() {
         "{text}"
     );
 }
+
+/// What a deployment's gateway (`logging.level` unset: `info`) writes when
+/// a stranger messages it under `policy = 'pairing` (the spec's default):
+/// the `telegram pairing request` record (the sender's id and name) goes to
+/// the file log only, not to the console the monitor reads; and at `info`
+/// neither holds what an allowed sender wrote.
+#[test]
+fn the_real_openclaw_gateway_logs_a_pairing_request_at_info_to_its_file_log_only() {
+    use crate::real::Group;
+    use crate::tools::{free_port, tool};
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (api, port) = (free_port(), free_port());
+    let _telegram = crate::real::Process(
+        Command::new("python3")
+            .args(["-c", FAKE_TELEGRAM, &api.to_string()])
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("openclaw.json");
+    let file_log = dir.path().join("logs/openclaw.log");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "gateway": {"mode": "local", "bind": "loopback", "port": port,
+                        "auth": {"mode": "token", "token": "right-token-0123456789abcdef"}},
+            "logging": {"file": file_log},
+            "channels": {"telegram": {"enabled": true, "botToken": "123456:FAKE-token-for-a-loopback-test",
+                         "apiRoot": format!("http://127.0.0.1:{api}"),
+                         "dmPolicy": "pairing", "allowFrom": ["111111111"]}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let log = dir.path().join("gateway.log");
+    let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
+    path.push(":/usr/bin:/bin");
+    let _gateway = Group(
+        Command::new(tool("openclaw"))
+            .args(["gateway", "run", "--allow-unconfigured"])
+            .env("HOME", &home)
+            .env("OPENCLAW_STATE_DIR", &home)
+            .env("OPENCLAW_CONFIG_PATH", &config)
+            .env("PATH", path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let console = || {
+        privai::monitor::rules::strip_ansi(&format!(
+            "{}{}",
+            read(&log),
+            read(&dir.path().join("stderr.log"))
+        ))
+        .into_owned()
+    };
+    let records = || -> Vec<serde_json::Value> {
+        read(&file_log)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let pairing = || {
+        records().into_iter().find(|r| {
+            r["message"] == "telegram pairing request" && r["1"]["senderUserId"] == "987654321"
+        })
+    };
+    // The allowed sender's message reached the gateway once it is
+    // announced at `info` (`Inbound message telegram:111111111 …`).
+    let inbound = || read(&file_log).contains("Inbound message telegram:111111111");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while std::time::Instant::now() < deadline && !(pairing().is_some() && inbound()) {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let record = pairing().unwrap_or_else(|| panic!("{}", read(&file_log)));
+    assert_eq!(record["1"]["firstName"], "Mallory", "{record}");
+    assert!(inbound(), "{}", read(&file_log));
+    assert!(!console().contains("pairing request"), "{}", console());
+    assert!(
+        !read(&file_log).contains(PRIVATE_TEXT),
+        "{}",
+        read(&file_log)
+    );
+    assert!(!console().contains(PRIVATE_TEXT), "{}", console());
+}
