@@ -5,7 +5,10 @@
 //! write their logs; the Linux homelab's unit run against a real journal
 //! holding those lines; and the logs of a real Ollama made to run out of
 //! memory and of a real OpenClaw gateway refusing tokens and a sender (read
-//! from its file log at `debug`, without `--verbose`).
+//! from its file log at `debug`, without `--verbose`), and why a deployment's
+//! gateway does not log that way: at `debug` its file log holds what allowed
+//! senders write, it drops a file log pointed at its stderr, and at `info`
+//! it writes a Telegram pairing request to its file log only.
 
 use crate::apply::{privai, stdout};
 use crate::real::ollama::{Ollama, tiny_gguf_with};
