@@ -177,6 +177,10 @@ pub const DEPLOY_DUPLICATE: &str = "PRV108";
 pub const OLLAMA_ACL_UNREACHABLE: &str = "PRV109";
 /// The ACL lets nodes other than the gateway's host reach Ollama on another host.
 pub const OLLAMA_ACL_OPEN: &str = "PRV110";
+/// `monitoring.alerts.matrix_to` names someone who is not a spec user.
+pub const ALERT_OWNER_UNKNOWN: &str = "PRV111";
+/// `monitoring.alerts.matrix_to` is set but the spec runs no homeserver: no direct message is sent.
+pub const ALERT_DM_NO_HOMESERVER: &str = "PRV112";
 
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -445,5 +449,13 @@ pub const ALL: &[(&str, &str)] = &[
     (
         OLLAMA_ACL_OPEN,
         "the ACL lets nodes other than the gateway's host reach Ollama on another host",
+    ),
+    (
+        ALERT_OWNER_UNKNOWN,
+        "`monitoring.alerts.matrix_to` names someone who is not a spec user",
+    ),
+    (
+        ALERT_DM_NO_HOMESERVER,
+        "`monitoring.alerts.matrix_to` is set but the spec runs no homeserver to send the direct messages",
     ),
 ];

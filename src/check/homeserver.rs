@@ -1,13 +1,53 @@
 //! The private Matrix homeserver: reachable where the spec says (PRV099),
 //! and the gateway's Matrix channel able to sign in to it (PRV100): with
 //! the AI's token privai makes on the homeserver's host, or the spec's.
+//! The alerts' Matrix owners are spec users (PRV111) and have a homeserver
+//! to be written on (PRV112).
 
-use crate::codes::{HOMESERVER_UNREACHABLE, MATRIX_NO_TOKEN};
+use crate::codes::{
+    ALERT_DM_NO_HOMESERVER, ALERT_OWNER_UNKNOWN, HOMESERVER_UNREACHABLE, MATRIX_NO_TOKEN,
+};
 use crate::diagnostic::{Diagnostic, SpecPath};
 use crate::model::Spec;
 
+/// The alerts' Matrix owners: spec users, on a homeserver.
+fn alert_owners(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let Some(to) = &spec.monitoring.alerts.matrix_to else {
+        return;
+    };
+    let at = SpecPath::root()
+        .key("monitoring")
+        .key("alerts")
+        .key("matrix_to");
+    for (index, name) in to.iter().enumerate() {
+        if !spec.users.iter().any(|u| &u.name == name) {
+            out.push(
+                Diagnostic::error(
+                    ALERT_OWNER_UNKNOWN,
+                    format!(
+                        "`{name}` is not a user of the spec: alerts go as Matrix direct messages only to spec users, whose accounts privai makes"
+                    ),
+                )
+                .at(at.clone().index(index))
+                .hint("name a user of `users` (a local part such as \"alice\", not a Matrix ID), or add them to `users`"),
+            );
+        }
+    }
+    if !to.is_empty() && spec.homeserver().is_none() {
+        out.push(
+            Diagnostic::warning(
+                ALERT_DM_NO_HOMESERVER,
+                "`matrix_to` names who gets alerts as Matrix direct messages, but no host has the `'homeserver` role: alerts go to the alert log and the desktop only",
+            )
+            .at(at)
+            .hint("give a host the `'homeserver` role, or remove `monitoring.alerts.matrix_to`"),
+        );
+    }
+}
+
 /// Runs this pass.
 pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    alert_owners(spec, out);
     let Some((homeserver, host)) = spec.homeserver() else {
         return;
     };
@@ -70,6 +110,47 @@ mod tests {
         .into_iter()
         .filter(|(code, _)| *code == "PRV099" || *code == "PRV100")
         .collect()
+    }
+
+    #[test]
+    fn the_alerts_matrix_owners_are_spec_users_on_a_homeserver() {
+        let ip = r#", tailnet_ip = "100.64.0.1""#;
+        let owners = |extra: &str| -> Vec<(&'static str, String)> {
+            findings(&format!(
+                r#"{{
+                  hosts = [{{ name = "srv", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['headscale, 'ollama, 'openclaw, 'homeserver], tailnet_ip = "100.64.0.1" }}],
+                  headscale.server_url = "https://hs.example.org",
+                  ollama.models = [{{ name = "llama3.2:3b", role = 'primary }}],
+                  openclaw.image = "ghcr.io/openclaw/openclaw@sha256:3f4b2c1d8e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
+                  openclaw.model.primary = "llama3.2:3b",
+                  users = [{{ name = "alice" }}],
+                  {extra}
+                }}"#
+            ))
+            .into_iter()
+            .filter(|(code, _)| *code == "PRV111" || *code == "PRV112")
+            .collect()
+        };
+        assert_eq!(ours(ip, ""), []);
+        assert_eq!(owners(r#"monitoring.alerts.matrix_to = ["alice"],"#), []);
+        assert_eq!(
+            owners(r#"monitoring.alerts.matrix_to = ["alice", "@bob:example.org"],"#),
+            [("PRV111", "monitoring.alerts.matrix_to[1]".to_owned())]
+        );
+        // No homeserver: nobody to send the direct messages.
+        let none = findings(
+            r#"{
+              hosts = [{ name = "srv", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['headscale, 'ollama] }],
+              headscale.server_url = "https://hs.example.org",
+              ollama.models = [{ name = "llama3.2:3b", role = 'primary }],
+              users = [{ name = "alice" }],
+              monitoring.alerts.matrix_to = ["alice"],
+            }"#,
+        );
+        assert!(
+            none.contains(&("PRV112", "monitoring.alerts.matrix_to".to_owned())),
+            "{none:?}"
+        );
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! runs); without it privai passes every `monitoring.alerts.interval_minutes`
 //! until stopped.
 //!
-//! Exit status of a pass: 0 nothing to report, 2 alerts raised (each in
-//! `alerts.ndjson` in privai's state directory), 1 something could not be
-//! read or an alert not delivered and no alert was raised.
+//! Exit status of a pass: 0 nothing to report, 2 alerts raised and
+//! delivered (each in `alerts.ndjson` in privai's state directory), 1 an
+//! alert not delivered to one of its sinks (the desktop, the Matrix direct
+//! message; the alert log has it), or a log could not be read and no alert
+//! was raised.
 
 use super::Exit;
 use super::target::{self, TargetArgs};
@@ -69,9 +71,13 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
                 path: std::env::var("PATH").ok(),
                 runner: &mut desktop_runner,
             });
+        let mut matrix = monitor::matrix_sink(&spec, &install, state.rooms.clone());
         let mut sinks: Vec<&mut dyn AlertSink> = vec![&mut log];
         if let Some(desktop) = desktop.as_mut() {
             sinks.push(desktop);
+        }
+        if let Some(matrix) = matrix.as_mut() {
+            sinks.push(matrix);
         }
         let now = std::time::SystemTime::now();
         let mut report = monitor::pass(
@@ -83,6 +89,10 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
             &mut sinks,
             now,
         );
+        drop(sinks);
+        if let Some(matrix) = matrix {
+            state.rooms = matrix.rooms;
+        }
         if let Err(e) = state.save(&state_dir) {
             report.errors.push(format!(
                 "cannot save the monitor's state in `{}`: {e}; the next pass reads these lines again",
@@ -98,9 +108,12 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     }
 }
 
-/// 2 when alerts were raised, else 1 on an error, else 0.
+/// 1 when an alert was not delivered; else 2 when alerts were raised,
+/// else 1 on an error, else 0.
 fn exit_of(report: &Report) -> Exit {
-    if !report.alerts.is_empty() {
+    if report.undelivered > 0 {
+        Exit::Error
+    } else if !report.alerts.is_empty() {
         Exit::Changes
     } else if !report.errors.is_empty() {
         Exit::Error

@@ -342,6 +342,14 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         OLLAMA_ACL_OPEN,
         "Ollama has no authentication: whoever reaches its port can run any model, pull new ones and delete them. With the gateway on another host, Ollama listens on its host's tailnet address, so the ACL is all that keeps the other nodes of the tailnet (people's phones and laptops, other servers) away from it. Only the gateway's host needs it.\n\nFix: narrow the rule named so that only the gateway's host reaches Ollama's port (`{ src = [\"openclaw-server\"], dst = [\"ollama-server:11434\"], proto = 'tcp }`); people reach the AI through the gateway.",
     ),
+    (
+        ALERT_OWNER_UNKNOWN,
+        "When the spec runs a homeserver, `privai monitor` sends each alert as a Matrix direct message from the AI's account to the alerts' owners: `monitoring.alerts.matrix_to` (local parts of spec users), by default the users of the `admins` group, else every user. Only spec users have a Matrix account privai made (`@NAME:SERVER_NAME`); a name that is not one would get no message, and a Matrix ID of another server is never written to.\n\nFix: name users of the spec's `users` (`monitoring.alerts.matrix_to = [\"alice\"]`), or add the person to `users` first.",
+    ),
+    (
+        ALERT_DM_NO_HOMESERVER,
+        "Alerts go to the owner privately: the alert log in privai's state directory, the desktop notification and, when the spec runs its own homeserver (a host with the `'homeserver` role), a Matrix direct message from the AI's account. Without a homeserver there is no one to send that message, and alerts are never sent to a third-party service.\n\nFix: give a host the `'homeserver` role to get alerts as Matrix messages, or remove `monitoring.alerts.matrix_to`.",
+    ),
 ];
 
 /// The long explanation of `code`, if it has one.

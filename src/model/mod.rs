@@ -456,6 +456,35 @@ pub struct Alerts {
     pub certificate_expiry_days: u32,
     /// Show alerts with the desktop's notification command too.
     pub desktop: bool,
+    /// Spec users who get each alert as a Matrix direct message from the
+    /// AI's account when the spec runs a homeserver; unset: the `admins`
+    /// group's users, else every user ([`Alerts::matrix_owners`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_to: Option<Vec<String>>,
+}
+
+impl Alerts {
+    /// Who gets the alerts as Matrix direct messages: `matrix_to` when set,
+    /// else the users of the spec's `admins` group when it has one, else
+    /// every spec user. Local parts, in order, each once.
+    pub fn matrix_owners(
+        &self,
+        users: &[User],
+        groups: &BTreeMap<String, Vec<String>>,
+    ) -> Vec<String> {
+        let names: Vec<String> = match (&self.matrix_to, groups.get("admins")) {
+            (Some(to), _) => to.clone(),
+            (None, Some(admins)) => admins.clone(),
+            (None, None) => users.iter().map(|u| u.name.clone()).collect(),
+        };
+        let mut out: Vec<String> = Vec::new();
+        for name in names {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
 }
 
 /// The repeated-authentication-failure rule.

@@ -4,8 +4,8 @@
 //! line to `alerts.ndjson` in privai's state directory (mode 0600), and
 //! [`Desktop`] shows it with the platform's notification command through
 //! the process [`Runner`] (`osascript` on macOS, `notify-send` on Linux when
-//! installed). A direct message from the AI account on the homeserver is
-//! another sink of the same trait.
+//! installed). [`super::dm::MatrixDm`], a direct message from the AI's
+//! account on the spec's own homeserver, is another sink of the same trait.
 
 use super::rules::Alert;
 use crate::model::Platform;

@@ -7,10 +7,11 @@
 //! into events and the events into alerts under the spec's rules
 //! ([`rules`], pure), adds an alert when privai's TLS certificate is near
 //! its end ([`cert`], pure), and delivers the alerts to every
-//! [`alert::AlertSink`]. What it read up to, the auth failures still inside
+//! [`alert::AlertSink`]: the alert log, the desktop, and a Matrix direct
+//! message to the owners when the spec's homeserver runs here ([`dm`]). What it read up to, the auth failures still inside
 //! their window and when each certificate was last reported are kept in
 //! `monitor.json` in privai's state directory, written atomically, so that
-//! each line raises its alert once.
+//! each line raises its alert once; so is each owner's direct room.
 //!
 //! The installed job (`privai monitor --once`, every
 //! `monitoring.alerts.interval_minutes`) is rendered in
@@ -18,6 +19,7 @@
 
 pub mod alert;
 pub mod cert;
+pub mod dm;
 pub mod read;
 pub mod rules;
 
@@ -50,6 +52,9 @@ pub struct State {
     pub windows: Windows,
     /// Certificate path → when it was last reported (seconds since the epoch).
     pub certificates: BTreeMap<String, u64>,
+    /// Owner's Matrix ID → the direct room the AI's alerts go to ([`dm`]).
+    #[serde(default)]
+    pub rooms: BTreeMap<String, String>,
 }
 
 impl State {
@@ -196,6 +201,8 @@ pub struct Report {
     pub alerts: Vec<Alert>,
     /// What could not be read or delivered (the pass went on).
     pub errors: Vec<String>,
+    /// Deliveries of an alert to a sink that failed (each is in `errors`).
+    pub undelivered: usize,
 }
 
 /// One pass: reads the new lines of `logs`, checks `certificates`, raises
@@ -282,6 +289,7 @@ pub fn pass(
     for alert in &report.alerts {
         for sink in sinks.iter_mut() {
             if let Err(e) = sink.send(alert, now) {
+                report.undelivered += 1;
                 report
                     .errors
                     .push(format!("an alert was not delivered: {e}"));
@@ -289,6 +297,38 @@ pub fn pass(
         }
     }
     report
+}
+
+/// The Matrix direct-message sink of `spec` for this install, when the
+/// spec runs a homeserver on a host this install covers (the monitor
+/// speaks to it on loopback) and the alerts have owners; `rooms`: the
+/// direct rooms the monitor's state remembers.
+pub fn matrix_sink(
+    spec: &Spec,
+    install: &Install,
+    rooms: BTreeMap<String, String>,
+) -> Option<dm::MatrixDm> {
+    let accounts = crate::render::homeserver::accounts(spec)?;
+    if !install.includes(&accounts.host) {
+        return None;
+    }
+    let owners = spec
+        .monitoring
+        .alerts
+        .matrix_owners(&spec.users, &spec.groups);
+    if owners.is_empty() {
+        return None;
+    }
+    Some(dm::MatrixDm::new(
+        accounts,
+        owners,
+        install.state_dir(),
+        match install {
+            Install::Live { host, .. } => Some(host.as_str()),
+            Install::Staged { .. } => None,
+        },
+        rooms,
+    ))
 }
 
 /// The platform privai runs on for the desktop sink: the host's under a

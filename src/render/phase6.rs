@@ -20,7 +20,8 @@
 //!
 //! The log monitor (`privai monitor --once`, see [`crate::monitor`]) runs
 //! every few minutes on each host with a service, as root without
-//! capabilities and without network.
+//! capabilities, reaching loopback only (the homeserver's client API, for
+//! the alerts' direct messages).
 //!
 //! Key rotation is a periodic job on the Headscale host running
 //! `privai rotate-keys`; it runs daily at the configured hour and rotates
@@ -86,7 +87,9 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
 /// the spec the current generation was applied from. It reads the journal
 /// or the services' log files, keeps its cursors and writes its alerts in
 /// privai's state directory (so it runs as root, without capabilities),
-/// and needs no network: alerts stay on the machine.
+/// and reaches loopback only (`network: false`: `IPAddressDeny=any`,
+/// `IPAddressAllow=localhost`): the homeserver's client API on this host,
+/// where alerts go as direct messages; nothing else.
 fn monitor_spec(spec: &Spec, layout: &Layout) -> ServiceSpec {
     let state = format!("{}/state", layout.var_lib());
     let mut readable = vec![layout.etc().to_owned()];

@@ -18,6 +18,8 @@
 
 #[path = "homeserver/accounts.rs"]
 mod accounts;
+#[path = "homeserver/alerts.rs"]
+mod alerts;
 
 use crate::apply::privai;
 use crate::tailnet::net::{Host, Net};
@@ -241,8 +243,9 @@ os.execv(sys.argv[2], sys.argv[2:])
 ";
 
 /// Starts Synapse from `staged` on `host` as the unit would
-/// ([`UNIT_WRAPPER`]) and waits for the unit's health check to pass.
-fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) {
+/// ([`UNIT_WRAPPER`]) and waits for the unit's health check to pass; its
+/// process ID.
+fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) -> u32 {
     let python = installed("synapse", "python");
     let mdwe = if staged.deny_write_execute {
         "yes"
@@ -251,7 +254,7 @@ fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) {
     };
     let mut wrapper = vec!["-c".to_owned(), UNIT_WRAPPER.to_owned(), mdwe.to_owned()];
     wrapper.extend(staged.argv.iter().cloned());
-    net.spawn(host, &python, &wrapper, &[], log);
+    let pid = net.spawn(host, &python, &wrapper, &[], log);
     let versions = format!("http://127.0.0.1:{PORT}/_matrix/client/versions");
     let started = Instant::now();
     loop {
@@ -268,6 +271,7 @@ fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) {
         std::thread::sleep(Duration::from_millis(500));
     }
     eprintln!("Synapse answered after {:?}", started.elapsed());
+    pid
 }
 
 /// Registers `user` (password `USER-password-0123`) through the

@@ -39,6 +39,7 @@ fn rules() -> Alerts {
         ollama_failures: true,
         certificate_expiry_days: 14,
         desktop: true,
+        matrix_to: None,
     }
 }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// The accounts fixture, with Synapse's environment, and `extra` Nickel.
-fn spec(dir: &Path, name: &str, extra: &str) -> PathBuf {
+pub(super) fn spec(dir: &Path, name: &str, extra: &str) -> PathBuf {
     let venv = tools_root().join("synapse");
     let base = importable(dir, &repo("tests/fixtures/homeserver/accounts.ncl"));
     let path = dir.join(name);
@@ -36,7 +36,7 @@ fn spec(dir: &Path, name: &str, extra: &str) -> PathBuf {
 }
 
 /// `privai ARGS` in `host`'s namespace, services recorded.
-fn privai_on(host: &Host, dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
+pub(super) fn privai_on(host: &Host, dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
     let bin = assert_cmd::cargo::cargo_bin("privai");
     host.command(bin)
         .args(args)
@@ -47,7 +47,7 @@ fn privai_on(host: &Host, dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
         .unwrap()
 }
 
-fn apply_on(host: &Host, dir: &Path, staged: &Staged, spec: &Path) -> Output {
+pub(super) fn apply_on(host: &Host, dir: &Path, staged: &Staged, spec: &Path) -> Output {
     privai_on(
         host,
         dir,
@@ -64,7 +64,7 @@ fn apply_on(host: &Host, dir: &Path, staged: &Staged, spec: &Path) -> Output {
 /// Answers 200 to everything on 127.0.0.1:`port` of `host`: the health
 /// endpoints of the services a changed spec restarts (Headscale's and the
 /// gateway's; their commands are only recorded here).
-fn healthy(host: &Host, port: u16) {
+pub(super) fn healthy(host: &Host, port: u16) {
     use std::io::{Read, Write};
     let listener = host.enter(|| std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
     std::thread::spawn(move || {
@@ -81,7 +81,7 @@ fn healthy(host: &Host, port: u16) {
 }
 
 /// The homeserver's host: its own namespace, the tailnet address on loopback.
-fn chat_host(net: &mut Net) -> Host {
+pub(super) fn chat_host(net: &mut Net) -> Host {
     let host = net.add_host(HOST);
     let out = host.run(
         "ip",
@@ -92,7 +92,7 @@ fn chat_host(net: &mut Net) -> Host {
 }
 
 /// The records privai keeps: local part → (status, password).
-fn records(staged: &Staged) -> serde_json::Map<String, Value> {
+pub(super) fn records(staged: &Staged) -> serde_json::Map<String, Value> {
     let path = staged.root.join(".privai/matrix.json");
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
@@ -103,7 +103,7 @@ fn records(staged: &Staged) -> serde_json::Map<String, Value> {
 }
 
 /// Logs `user` in with `password`: (status, body).
-fn login(host: &Host, user: &str, password: &str) -> (u16, Value) {
+pub(super) fn login(host: &Host, user: &str, password: &str) -> (u16, Value) {
     request(
         host,
         "POST",
