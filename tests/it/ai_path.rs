@@ -335,6 +335,19 @@ impl Server {
             .collect()
     }
 
+    /// Restarts the gateway's container (the relay stays), which reads its
+    /// config and secrets again.
+    pub fn restart_gateway(&self) {
+        let out = self.run(&["restart", "-t", "5", &Self::container(GATEWAY_SERVICE)]);
+        assert!(out.success(), "restart: {}{}", out.stdout, out.stderr);
+    }
+
+    /// The gateway container's whole log.
+    pub fn gateway_log(&self) -> String {
+        let out = self.run(&["logs", &Self::container(GATEWAY_SERVICE)]);
+        format!("{}{}", out.stdout, out.stderr)
+    }
+
     /// Runs `node -e SCRIPT` inside the gateway container; its stdout.
     fn node_in_gateway(&self, script: &str) -> String {
         let out = self.run(&[

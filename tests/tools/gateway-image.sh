@@ -7,12 +7,21 @@
 # from what tests/tools/install-openclaw.sh installed: the pinned `openclaw`
 # npm package with its dependency tree, and Node 24 (the PyPI wheel's
 # binary, with the shared libraries it and the packages' native addons
-# load). Its layout is the official image's, as privai's compose file
-# expects it (see /work/shared/reference/openclaw.md §3.1):
+# load), and OpenClaw's Matrix channel plugin `@openclaw/matrix` of the same
+# version (tests/tools/install-openclaw-matrix.sh): the container has no
+# egress, so nothing can be installed at run time. Its layout is the
+# official image's, as privai's compose file expects it (see
+# /work/shared/reference/openclaw.md §3.1):
 #
 #   /usr/local/bin/node                 Node 24 (the compose file's health
 #                                       checks and the relay run `node -e`)
 #   /usr/local/lib/node_modules/        the npm tree: openclaw and its deps
+#   /usr/local/lib/node_modules/@openclaw/matrix
+#                                       the Matrix plugin with its bundled
+#                                       deps, where openclaw.json's
+#                                       plugins.load.paths names it
+#                                       (src/render/openclaw.rs
+#                                       MATRIX_PLUGIN_DIR)
 #   /app -> /usr/local/lib/node_modules/openclaw
 #   /usr/local/bin/openclaw -> /app/openclaw.mjs
 #   /home/node/.openclaw, /home/node/.openclaw/workspace,
@@ -25,7 +34,7 @@
 #   CONTAINERS_CONF=... tests/tools/gateway-image.sh [PODMAN]
 #
 # The image carries the label net.privai.inputs=<sha256 of this script, the
-# Node binary and the npm lock file of the install>; when it exists with the
+# Node binary and the npm lock files of the two installs>; when it exists with the
 # current label nothing is rebuilt. Prints the image's name on its last line.
 # Concurrent runs serialize on a lock file.
 set -eu
@@ -45,8 +54,13 @@ lockfile=$install/package-lock.json
 [ -f "$lockfile" ] || { echo "$lockfile is missing: run tests/tools/install-openclaw.sh" >&2; exit 1; }
 grep -q "\"version\": \"$OPENCLAW_VERSION\"" "$install/node_modules/openclaw/package.json" \
     || { echo "$install does not hold openclaw $OPENCLAW_VERSION: run tests/tools/install-openclaw.sh" >&2; exit 1; }
+matrix=$(tools_root)/openclaw-matrix
+[ -f "$matrix/package-lock.json" ] || { echo "$matrix is missing: run tests/tools/install-openclaw-matrix.sh" >&2; exit 1; }
+matrix=$(readlink -f "$matrix")
+grep -q "\"version\": \"$OPENCLAW_VERSION\"" "$matrix/node_modules/@openclaw/matrix/package.json" \
+    || { echo "$matrix does not hold @openclaw/matrix $OPENCLAW_VERSION: run tests/tools/install-openclaw-matrix.sh" >&2; exit 1; }
 
-inputs=$(cat "$0" "$node" "$lockfile" | sha256sum | cut -c1-16)
+inputs=$(cat "$0" "$node" "$lockfile" "$matrix/package-lock.json" | sha256sum | cut -c1-16)
 
 current() {
     [ "$("$podman" image inspect --format '{{index .Labels "net.privai.inputs"}}' "$IMAGE" 2>/dev/null)" = "$inputs" ]
@@ -97,15 +111,18 @@ copy_libs() {
     done
 }
 copy_libs "$node"
-find "$install/node_modules" -name '*.node' -path '*linux*x64*' ! -path '*musl*' | while read -r addon; do
+find "$install/node_modules" "$matrix/node_modules" -name '*.node' -path '*linux*x64*' ! -path '*musl*' | while read -r addon; do
     copy_libs "$addon"
 done
 
-# The root file system, then the npm tree appended under
-# /usr/local/lib/node_modules (streamed, not copied), owned by root.
+# The root file system, then the npm trees appended under
+# /usr/local/lib/node_modules (streamed, not copied), owned by root:
+# OpenClaw's, then the Matrix plugin's (which bundles its dependencies).
 tar -C "$root" -cf "$work/rootfs.tar" .
 tar -C "$install" -rf "$work/rootfs.tar" --owner=0 --group=0 \
     --transform 's,^node_modules,usr/local/lib/node_modules,' node_modules
+tar -C "$matrix" -rf "$work/rootfs.tar" --owner=0 --group=0 \
+    --transform 's,^node_modules,usr/local/lib/node_modules,' node_modules/@openclaw/matrix
 old=$("$podman" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 "$podman" import --quiet \
     --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" \

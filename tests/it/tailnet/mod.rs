@@ -10,6 +10,7 @@ mod addresses;
 mod ai;
 mod headscale;
 mod keys;
+mod matrix;
 mod monitor;
 pub(crate) mod net;
 mod node;

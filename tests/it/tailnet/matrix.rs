@@ -1,0 +1,563 @@
+//! Issue 18's end-to-end proof: a direct message to the AI on the private
+//! Matrix homeserver, answered by the model, all real, over the tailnet.
+//!
+//! The server's namespace (`openclaw-server`) runs the real Headscale, its
+//! tailscaled, the real Ollama (tiny models of [`crate::ai_path`]), the real
+//! Synapse (1.163.2) started from the `homeserver.yaml` and the unit command
+//! line `privai apply` installed, and the real OpenClaw (2026.9.6) with its
+//! real Matrix plugin (`@openclaw/matrix` 2026.9.6, baked into the image of
+//! `tests/tools/gateway-image.sh`) in the hardened container `privai apply`
+//! starts with podman. The test's own Matrix client talks the client-server
+//! API from the laptop's namespace, to the homeserver at the server's
+//! tailnet address, through the laptop's real TUN. Each step prints a
+//! `step:` line:
+//!
+//! 1. tailnet up: Headscale from the files privai rendered, the server
+//!    joined at its `tailnet_ip`;
+//! 2. apply: the test plays systemd for `privai-homeserver.service` (the
+//!    start apply records), so apply's own health checks pass against the
+//!    real Synapse and then the real gateway;
+//! 3. accounts ([`accounts_until_apply_makes_them`]): `user1`, a stranger
+//!    and the AI account, the AI's access token where the gateway reads it;
+//! 4. devices joined with `privai enroll`'s command and key;
+//! 5. the DM: `user1`, logged in from the laptop over the tailnet, opens a
+//!    direct chat with the AI; the gateway joins it and its answer comes
+//!    back as an event of the AI account in that room, produced by the
+//!    primary model (Ollama's log shows a chat, `/api/ps` shows the
+//!    primary ran, and only it);
+//! 6. the stranger (not in `dm.allowFrom`) writes to the AI and gets no
+//!    answer within a bounded wait; Ollama saw no chat for it;
+//! 7. denied: `privai acl --json` says the guest's phone may not reach the
+//!    homeserver's port, and its connection fails.
+//!
+//! Needs root (namespaces, tailscaled's TUN), podman, and the tools of
+//! `tests/tools/install-{headscale,tailscale,ollama,gguf,openclaw,openclaw-matrix,synapse}.sh`.
+//! Holds [`crate::podman_lock`].
+
+use super::{SERVER_NAME, Setup, Tailnet, proof};
+use crate::ai_path::{
+    self, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
+};
+use crate::homeserver::{self as hs, encode, request};
+use crate::tailnet::net::Host;
+use crate::tools::{CONTAINERS_CONF, show, tools_root};
+use serde_json::{Value, json};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The server host of the spec.
+const SERVER: &str = "openclaw-server";
+/// The server's `tailnet_ip`: the first address Headscale hands out.
+const TAILNET_IP: Ipv4Addr = Ipv4Addr::new(100, 64, 0, 1);
+/// The homeserver's port (the module's default).
+const HS_PORT: u16 = 8008;
+/// The Matrix server name: the server's MagicDNS name (the default).
+const MATRIX_NAME: &str = "openclaw-server.tailnet.home.arpa";
+/// The gateway's port (the seed's), on the server's loopback.
+const GATEWAY_PORT: u16 = 18789;
+/// Ollama's port on the server's loopback (the seed's).
+const OLLAMA_PORT: u16 = 11434;
+/// How long the AI is given to answer `user1` (the tiny model answers in
+/// about 20 s; the gateway loads its Matrix channel first).
+const ANSWER_WITHIN: Duration = Duration::from_secs(300);
+/// How long a stranger waits, at least, for the answer that must not come.
+const STRANGER_WAITS: Duration = Duration::from_secs(45);
+/// How long a device the ACL denies is given to connect (and must not).
+const DENIED_WITHIN: Duration = Duration::from_secs(3);
+/// The trusted device (user1's) and one of a user outside `group:trusted`.
+const TRUSTED: &str = "laptop";
+const GUEST: &str = "guest-phone";
+/// The AI account's local part (the module's default).
+const AI_USER: &str = "ai";
+/// An account of the homeserver that is not in `dm.allowFrom`.
+const STRANGER: &str = "stranger";
+
+/// The seed's tailnet (as in `tailnet::ai`) with the private homeserver on
+/// the server, the only rule letting `group:trusted` reach its port, and
+/// the gateway's Matrix channel: direct messages from `user1` only, the
+/// AI's token from the file `matrix_token`.
+fn spec(image: &str, folders: &str, token: &Path, matrix_token: &Path) -> String {
+    format!(
+        r#"(import "privai/profiles/linux-server.ncl")
+& (import "privai/profiles/hardened.ncl")
+& {{
+  hosts = [{{ name = "{SERVER}", ram_gb = 16, roles = ['headscale, 'ollama, 'openclaw, 'homeserver], tailnet_ip = "{TAILNET_IP}" }}],
+  headscale = {{
+    server_url = "https://{SERVER_NAME}",
+    listen_addr = "0.0.0.0:443",
+    tls = {{ mode = 'self_signed, cert_path = "/etc/privai/tls/headscale.crt", key_path = "/etc/privai/tls/headscale.key" }},
+    prefixes.v4 = "100.64.0.0/10",
+    dns = {{ magic_dns = true, base_domain = "tailnet.home.arpa" }},
+    derp = {{ mode = 'embedded, stun_port = 3478 }},
+    api_key = "env:PRIVAI_TEST_HS_KEY",
+    policy_mode = 'database,
+  }},
+  homeserver = {{ venv = "{venv}" }},
+  users = [{{ name = "user1" }}, {{ name = "user2" }}, {{ name = "guest" }}],
+  groups.trusted = ["user1", "user2"],
+  devices = [
+    {{ name = "{TRUSTED}", user = "user1", kind = 'laptop, os = 'linux }},
+    {{ name = "{GUEST}", user = "guest", kind = 'phone, os = 'android }},
+  ],
+  acl.rules = [
+    {{ src = ["group:trusted"], dst = ["{SERVER}:{HS_PORT}"], proto = 'tcp, comment = "Trusted people reach the homeserver." }},
+  ],
+{ollama}
+{openclaw}
+}}
+"#,
+        venv = tools_root().join("synapse").display(),
+        ollama = ollama_spec(OLLAMA_PORT, ""),
+        openclaw = openclaw_spec(
+            image,
+            GATEWAY_PORT,
+            token,
+            folders,
+            &format!(
+                r#"channels.matrix = {{
+      enabled = true,
+      dm_policy = 'allowlist,
+      allow_from = ["user1"],
+      group_policy = 'disabled,
+      token = "file:{}",
+    }},"#,
+                matrix_token.display()
+            ),
+        ),
+    )
+}
+
+/// Whether `privai acl --json` lets `device` reach the homeserver's port.
+fn acl_allows(matrix: &proof::Matrix, device: &str) -> bool {
+    let row = matrix
+        .sources
+        .iter()
+        .position(|s| s == device)
+        .unwrap_or_else(|| panic!("{device} is not a source of privai acl: {matrix:?}"));
+    let column = matrix
+        .services
+        .iter()
+        .position(|s| s.host == SERVER && s.port == HS_PORT)
+        .unwrap_or_else(|| panic!("the homeserver is not a service of privai acl: {matrix:?}"));
+    matrix.cells[row][column].is_some()
+}
+
+/// Writes `text` to the gateway's secret file `path`: 0600, owned by the
+/// container's user (OpenClaw reads only such a file).
+fn write_secret(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("{text}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
+}
+
+/// Plays systemd for `privai-homeserver.service` while `privai apply`
+/// runs: once apply has recorded the unit's start in `services_log`,
+/// starts Synapse from the files apply installed under `tree` as the unit
+/// says ([`hs::prepare`], [`hs::spawn`]), so that apply's own health check
+/// (`GET 127.0.0.1:8008/_matrix/client/versions`) meets the real Synapse.
+/// Gives up when `applied` is set first.
+fn systemd_for_the_homeserver(
+    server: &Host,
+    services_log: &Path,
+    tree: &Path,
+    dir: &Path,
+    applied: &AtomicBool,
+) -> Option<(hs::Staged, hs::Synapse)> {
+    loop {
+        let log = std::fs::read_to_string(services_log).unwrap_or_default();
+        if log
+            .lines()
+            .any(|l| l.contains("systemctl start") && l.contains("privai-homeserver.service"))
+        {
+            break;
+        }
+        if applied.load(Ordering::SeqCst) {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let staged = hs::prepare(dir, tree);
+    let synapse = hs::spawn(server, &staged, &dir.join("synapse.log"));
+    Some((staged, synapse))
+}
+
+/// The accounts of the homeserver and the AI's access token.
+struct Accounts {
+    ai_token: String,
+}
+
+/// UNTIL `privai apply` MAKES THE MATRIX ACCOUNTS ITSELF (being written):
+/// what apply is to do, done by the test. Registers `user1`, the stranger
+/// and the AI account through Synapse's shared-secret registration (its
+/// own `register_new_matrix_user`, with the registration secret privai
+/// generated), logs the AI in for its access token, writes the token into
+/// the channel's secret file `matrix_token`, which the gateway mounts, and
+/// restarts the gateway's container so that it reads it (apply will write
+/// the token before it starts the gateway). Swapped for apply's accounts,
+/// this function and the placeholder token go.
+fn accounts_until_apply_makes_them(
+    server: &Host,
+    staged: &hs::Staged,
+    matrix_token: &Path,
+    gateway: &Server,
+) -> Accounts {
+    for user in ["user1", STRANGER, AI_USER] {
+        hs::register(server, staged, user);
+    }
+    let (status, body) = request(
+        server,
+        "POST",
+        &format!("http://127.0.0.1:{HS_PORT}/_matrix/client/v3/login"),
+        None,
+        Some(json!({"type": "m.login.password",
+                    "identifier": {"type": "m.id.user", "user": AI_USER},
+                    "password": format!("{AI_USER}-password-0123"),
+                    "initial_device_display_name": "OpenClaw gateway"})),
+    );
+    assert_eq!(status, 200, "the AI's login: {body}");
+    let ai_token = body["access_token"].as_str().unwrap().to_owned();
+    write_secret(matrix_token, &ai_token);
+    gateway.restart_gateway();
+    Accounts { ai_token }
+}
+
+/// The test's Matrix client: one account, logged in, talking the
+/// client-server API from `host`'s namespace to `base`
+/// (`http://ADDRESS:PORT`).
+struct Client<'a> {
+    host: &'a Host,
+    base: String,
+    token: String,
+    user_id: String,
+}
+
+impl<'a> Client<'a> {
+    /// Logs `user` in (password `USER-password-0123`).
+    fn login(host: &'a Host, base: &str, user: &str) -> Self {
+        let (status, body) = request(
+            host,
+            "POST",
+            &format!("{base}/_matrix/client/v3/login"),
+            None,
+            Some(json!({"type": "m.login.password",
+                        "identifier": {"type": "m.id.user", "user": user},
+                        "password": format!("{user}-password-0123")})),
+        );
+        assert_eq!(status, 200, "{user}'s login at {base}: {body}");
+        Self {
+            host,
+            base: base.to_owned(),
+            token: body["access_token"].as_str().unwrap().to_owned(),
+            user_id: body["user_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/_matrix/client/v3/{path}", self.base);
+        let (status, answer) = request(self.host, method, &url, Some(&self.token), body);
+        assert_eq!(status, 200, "{method} {url}: {answer}");
+        answer
+    }
+
+    /// Opens a direct chat with `user` (invited), as Matrix apps do.
+    fn open_dm(&self, user: &str) -> String {
+        let room = self.call(
+            "POST",
+            "createRoom",
+            Some(json!({"is_direct": true, "preset": "trusted_private_chat", "invite": [user]})),
+        );
+        let room = room["room_id"].as_str().unwrap().to_owned();
+        self.call(
+            "PUT",
+            &format!("user/{}/account_data/m.direct", encode(&self.user_id)),
+            Some(json!({ user: [room] })),
+        );
+        room
+    }
+
+    /// The room's members who joined.
+    fn joined(&self, room: &str) -> Vec<String> {
+        let members = self.call("GET", &format!("rooms/{}/joined_members", encode(room)), None);
+        members["joined"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Sends the text `body` to `room`.
+    fn say(&self, room: &str, txn: &str, body: &str) {
+        self.call(
+            "PUT",
+            &format!("rooms/{}/send/m.room.message/{txn}", encode(room)),
+            Some(json!({"msgtype": "m.text", "body": body})),
+        );
+    }
+
+    /// The room's text messages, oldest first: (sender, body).
+    fn messages(&self, room: &str) -> Vec<(String, String)> {
+        let page = self.call(
+            "GET",
+            &format!("rooms/{}/messages?dir=b&limit=100", encode(room)),
+            None,
+        );
+        let mut said: Vec<(String, String)> = page["chunk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "m.room.message")
+            .map(|e| {
+                (
+                    e["sender"].as_str().unwrap_or_default().to_owned(),
+                    e["content"]["body"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        said.reverse();
+        said
+    }
+}
+
+/// Waits up to `within` for `check` to give something, polling each
+/// half second.
+fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if started.elapsed() > within {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_model_answers_while_a_stranger_gets_no_answer_and_a_denied_device_cannot_connect()
+ {
+    let _podman = crate::podman_lock();
+    let podman = crate::tools::podman();
+    let started = Instant::now();
+    let step = |what: String| {
+        println!("step: {what} [{:.1} s]", started.elapsed().as_secs_f64());
+    };
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = conf_dir.path().join("containers.conf");
+    std::fs::write(&conf, CONTAINERS_CONF).unwrap();
+    let (image, _) = ai_path::gateway_image(&podman, &conf);
+
+    // 1. The tailnet: Headscale on the server, which joins first.
+    let side = tempfile::tempdir().unwrap();
+    let (folders, token) = gateway_host_side(side.path());
+    let matrix_token: PathBuf = side.path().join("secrets/matrix-ai-token");
+    // What the gateway mounts until the AI's account exists (step 3).
+    write_secret(&matrix_token, "placeholder-until-the-ai-account-exists");
+    let mut tailnet = Tailnet::start(Setup {
+        host: SERVER,
+        server_name: SERVER_NAME,
+        spec: spec(&image, &folders, &token, &matrix_token),
+        mode: "database",
+        models: &[],
+        standins: false,
+    });
+    let installed = tailnet.root().join(SERVER);
+    link_config(side.path(), &installed);
+    let server = Server::start(
+        side,
+        installed.clone(),
+        &podman,
+        &conf,
+        Some(&tailnet.server.ns),
+        OLLAMA_PORT,
+        GATEWAY_PORT,
+    );
+    server.ollama.create_tiny_chat("tiny", 1);
+    server.ollama.create_tiny_chat("tiny-fallback", 2);
+    tailnet.env = vec![
+        ("PATH", server.path.clone()),
+        ("PRIVAI_TEST_PASS_THROUGH", "podman".into()),
+    ];
+    tailnet.join_server();
+    let server_ip = tailnet.nodes[SERVER].address();
+    assert_eq!(server_ip, TAILNET_IP, "the spec's tailnet_ip");
+    step(format!(
+        "tailnet up: the real Headscale, {SERVER} joined at {server_ip}"
+    ));
+
+    // 2. Apply, the test playing systemd for the homeserver's unit.
+    let spec = tailnet.spec.clone();
+    let synapse_dir = tempfile::tempdir().unwrap();
+    let services_log = tailnet.dir.path().join("services.log");
+    let applied = AtomicBool::new(false);
+    let host = tailnet.server.clone();
+    let (apply, synapse) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            systemd_for_the_homeserver(
+                &host,
+                &services_log,
+                &installed,
+                synapse_dir.path(),
+                &applied,
+            )
+        });
+        let apply = tailnet.privai(
+            "apply",
+            &spec,
+            &["--auto-approve", "--health-timeout", "240"],
+        );
+        applied.store(true, Ordering::SeqCst);
+        (apply, watcher.join().unwrap())
+    });
+    let synapse_log = synapse_dir.path().join("synapse.log");
+    let Some((staged, _synapse)) = synapse else {
+        panic!(
+            "apply did not start privai-homeserver.service:\n{}",
+            show(&apply)
+        )
+    };
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}\n{}\n--- synapse\n{}",
+        show(&apply),
+        server.logs(),
+        std::fs::read_to_string(&synapse_log).unwrap_or_default()
+    );
+    let text = String::from_utf8_lossy(&apply.stdout);
+    for done in [
+        format!("  + service {SERVER}:homeserver: done"),
+        format!("  + service {SERVER}:gateway: done"),
+    ] {
+        assert!(text.contains(&done), "{done:?} not in:\n{text}");
+    }
+    step(format!(
+        "apply: its health checks passed against the real Synapse (started from the config and unit it installed) and the real gateway with the Matrix plugin"
+    ));
+
+    // 3. The accounts, and the AI's token where the gateway reads it.
+    let accounts = accounts_until_apply_makes_them(&tailnet.server, &staged, &matrix_token, &server);
+    let (status, whoami) = request(
+        &tailnet.server,
+        "GET",
+        &format!("http://127.0.0.1:{HS_PORT}/_matrix/client/v3/account/whoami"),
+        Some(&accounts.ai_token),
+        None,
+    );
+    assert_eq!(status, 200, "{whoami}");
+    let ai_id = format!("@{AI_USER}:{MATRIX_NAME}");
+    assert_eq!(whoami["user_id"], json!(ai_id));
+    step(format!(
+        "accounts: user1, {STRANGER} and {ai_id}, its token in the gateway's secret file"
+    ));
+
+    // 4. The devices join as `privai enroll` says.
+    for device in [TRUSTED, GUEST] {
+        tailnet.join(device);
+    }
+    let matrix = proof::acl_matrix(&tailnet);
+    assert!(acl_allows(&matrix, TRUSTED), "{matrix:?}");
+    let homeserver = SocketAddr::from((server_ip, HS_PORT));
+    assert!(
+        proof::connects(&tailnet, TRUSTED, homeserver, true),
+        "{TRUSTED} does not reach {homeserver}"
+    );
+    step(format!("{TRUSTED} (user1) and {GUEST} joined"));
+
+    // 5. user1, on the laptop, over the tailnet: a DM to the AI.
+    let base = format!("http://{homeserver}");
+    let laptop = &tailnet.nodes[TRUSTED].host;
+    let user1 = Client::login(laptop, &base, "user1");
+    assert_eq!(user1.user_id, format!("@user1:{MATRIX_NAME}"));
+    let room = user1.open_dm(&ai_id);
+    let joined = wait_for(ANSWER_WITHIN, || {
+        user1.joined(&room).contains(&ai_id).then_some(())
+    });
+    assert!(
+        joined.is_some(),
+        "the AI did not join {room}\n{}\n--- synapse\n{}",
+        server.gateway_log(),
+        std::fs::read_to_string(&synapse_log).unwrap_or_default()
+    );
+    step(format!("the gateway joined user1's direct chat {room}"));
+    let before = ai_path::chats(&server.ollama);
+    let models = ai_path::loaded(&server.ollama);
+    // `/api/ps` times have a resolution of a second.
+    std::thread::sleep(Duration::from_millis(1100));
+    let question = "What is the capital of France?";
+    let asked = Instant::now();
+    user1.say(&room, "q1", question);
+    let answer = wait_for(ANSWER_WITHIN, || {
+        user1
+            .messages(&room)
+            .into_iter()
+            .find(|(sender, _)| *sender == ai_id)
+    });
+    let took = asked.elapsed();
+    let Some((_, answer)) = answer else {
+        panic!(
+            "no answer from {ai_id} in {room} within {ANSWER_WITHIN:?}\n{}",
+            server.gateway_log()
+        )
+    };
+    assert!(!answer.trim().is_empty());
+    assert!(
+        ai_path::chats(&server.ollama) > before,
+        "Ollama saw no chat"
+    );
+    assert_eq!(
+        ai_path::ran(&models, &ai_path::loaded(&server.ollama)),
+        [PRIMARY]
+    );
+    let said = user1.messages(&room);
+    assert_eq!(said[0], (user1.user_id.clone(), question.to_owned()), "{said:?}");
+    step(format!(
+        "DM from user1 on {TRUSTED} to {ai_id} over the tailnet answered in {:.1} s by {ai_id} in the same room, produced by the real Ollama's {PRIMARY}: {answer:?}",
+        took.as_secs_f64()
+    ));
+
+    // 6. A stranger (an account, not in dm.allowFrom) gets no answer.
+    let stranger = Client::login(laptop, &base, STRANGER);
+    let strangers_room = stranger.open_dm(&ai_id);
+    let chats = ai_path::chats(&server.ollama);
+    stranger.say(&strangers_room, "s1", "Hello, may I use you too?");
+    let waited = STRANGER_WAITS.max(took * 2);
+    let reply = wait_for(waited, || {
+        stranger
+            .messages(&strangers_room)
+            .into_iter()
+            .find(|(sender, _)| *sender == ai_id)
+    });
+    assert_eq!(reply, None, "the AI answered a stranger");
+    assert_eq!(
+        ai_path::chats(&server.ollama),
+        chats,
+        "Ollama ran for the stranger"
+    );
+    step(format!(
+        "{STRANGER} (not in dm.allowFrom): no answer within {:.0} s, no chat in Ollama",
+        waited.as_secs_f64()
+    ));
+
+    // 7. The guest's phone: denied by privai acl, and on the tailnet.
+    assert!(!acl_allows(&matrix, GUEST), "{matrix:?}");
+    let tried = Instant::now();
+    let refused = tailnet.nodes[GUEST]
+        .host
+        .enter(|| TcpStream::connect_timeout(&homeserver, DENIED_WITHIN));
+    let Err(why) = refused else {
+        panic!("{GUEST} connected to {homeserver}, which privai acl denies")
+    };
+    step(format!(
+        "{GUEST} (user guest): privai acl --json denies {SERVER}:{HS_PORT}, and its connection to {homeserver} fails after {:.1} s: {why}",
+        tried.elapsed().as_secs_f64()
+    ));
+    eprintln!(
+        "tailnet matrix path: {:.1} s in all, DM to answer {:.1} s",
+        started.elapsed().as_secs_f64(),
+        took.as_secs_f64()
+    );
+}
