@@ -936,6 +936,13 @@ fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_va
         assert_eq!(matrix["userId"], "@ai:openclaw-server.tailnet.home.arpa");
         assert_eq!(matrix["network"]["dangerouslyAllowPrivateNetwork"], true);
         assert_eq!(matrix["autoJoin"], "always");
+        // The plugin trusted explicitly: without it the real gateway loads
+        // the plugin but starts no Matrix channel ("external plugin
+        // \"matrix\" is installed without explicit trust").
+        assert_eq!(
+            config["plugins"]["entries"],
+            serde_json::json!({"matrix": {"enabled": true}})
+        );
         assert_eq!(
             matrix["dm"],
             serde_json::json!({"policy": "allowlist", "allowFrom": [
@@ -968,12 +975,13 @@ fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_va
     }
 }
 
-/// `json` (a rendered `openclaw.json`) with the Matrix plugin's path, where
-/// the gateway image carries it, moved to where
-/// tests/tools/install-openclaw-matrix.sh put the pinned plugin. OpenClaw
-/// skips the schema of a channel whose plugin path is missing ("uninspected
-/// plugin configuration is preserved"), so a validation without the
-/// plugin would prove nothing.
+/// `json` (a rendered `openclaw.json`, which names no plugin path: the
+/// gateway image carries the plugin installed) with the path where
+/// tests/tools/install-openclaw-matrix.sh put the pinned plugin on this
+/// machine added to `plugins.load.paths`, as the validator's only way to
+/// find it here. OpenClaw skips the schema of a channel whose plugin is
+/// missing ("uninspected plugin configuration is preserved"), so a
+/// validation without the plugin would prove nothing.
 fn with_installed_matrix_plugin(json: &str) -> String {
     let installed =
         crate::tools::tools_root().join("openclaw-matrix/node_modules/@openclaw/matrix");
@@ -984,15 +992,16 @@ fn with_installed_matrix_plugin(json: &str) -> String {
     );
     let mut config: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(
-        config["plugins"]["load"]["paths"],
-        serde_json::json!([openclaw::MATRIX_PLUGIN_DIR])
+        config["plugins"],
+        serde_json::json!({"entries": {openclaw::MATRIX_PLUGIN: {"enabled": true}}}),
+        "the rendered config names no plugin path"
     );
-    config["plugins"]["load"]["paths"] = serde_json::json!([installed]);
+    config["plugins"]["load"] = serde_json::json!({"paths": [installed]});
     serde_json::to_string_pretty(&config).unwrap()
 }
 
 #[test]
-fn the_pinned_matrix_plugin_loads_from_the_path_the_config_names() {
+fn the_pinned_matrix_plugin_loads_and_is_enabled_by_the_config() {
     let spec = seed_on_matrix(privai::model::Platform::Linux);
     let rendered = artifacts(&spec);
     let json = with_installed_matrix_plugin(text(artifact(&rendered, "/openclaw.json")));

@@ -169,9 +169,11 @@ fn systemd_for_the_homeserver(
 ) -> Option<(hs::Staged, hs::Synapse)> {
     loop {
         let log = std::fs::read_to_string(services_log).unwrap_or_default();
+        // One JSON array per recorded command line.
+        let start = ["systemctl", "start", "privai-homeserver.service"];
         if log
             .lines()
-            .any(|l| l.contains("systemctl start") && l.contains("privai-homeserver.service"))
+            .any(|l| serde_json::from_str::<Vec<String>>(l).is_ok_and(|argv| argv == start))
         {
             break;
         }
