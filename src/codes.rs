@@ -163,7 +163,9 @@ pub const CLOUD_CHANNEL: &str = "PRV097";
 pub const CLOUD_REASON: &str = "PRV098";
 /// The homeserver should listen on the tailnet but its host has no pinned address.
 pub const HOMESERVER_UNREACHABLE: &str = "PRV099";
-/// The Matrix channel on the spec's homeserver has no token to sign in with.
+/// The Matrix channel on the spec's homeserver has no token to sign in with
+/// (none in the spec, and the gateway is not on the homeserver's host,
+/// where privai makes the AI's).
 pub const MATRIX_NO_TOKEN: &str = "PRV100";
 
 pub const ALL: &[(&str, &str)] = &[

@@ -171,7 +171,7 @@ pub(super) fn secret_step(
 }
 
 /// A new random token: 32 bytes from the OS, as 64 hex digits.
-fn generate_token() -> anyhow::Result<Vec<u8>> {
+pub(super) fn generate_token() -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")

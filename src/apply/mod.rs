@@ -12,7 +12,8 @@
 //! Each domain of a plan is carried out by its own module, through a narrow
 //! trait of its own: [`files`] (files and secrets, straight to disk),
 //! [`service_manager`] ([`ServiceManager`]), [`models`] ([`ModelStore`]),
-//! [`headscale`] ([`ControlPlane`]). The engine ([`apply`]) is a match over
+//! [`headscale`] ([`ControlPlane`]), [`matrix`] ([`AccountDirectory`]).
+//! The engine ([`apply`]) is a match over
 //! the domains. All I/O of `apply` is in these modules and in
 //! [`crate::state`]; [`system::System`] is the real system, and tests
 //! record what would run.
@@ -21,6 +22,7 @@ pub mod api_key;
 pub mod events;
 pub mod files;
 pub mod headscale;
+pub mod matrix;
 pub mod models;
 pub mod service_manager;
 pub mod system;
@@ -28,6 +30,7 @@ mod undo;
 
 pub use events::{Event, Progress};
 pub use headscale::ControlPlane;
+pub use matrix::AccountDirectory;
 pub use models::ModelStore;
 pub use service_manager::ServiceManager;
 pub use undo::{Recovered, Recovery, recover};
@@ -42,14 +45,14 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::Write;
 
-/// What `apply` needs from the system: a service manager, a model store
-/// and a control plane, each a narrow trait of its domain's module.
-/// [`system::System`] reaches the real ones (launchctl, systemctl or
-/// compose through a [`crate::sys::Runner`], Ollama's and Headscale's
-/// APIs); tests record what would run.
-pub trait Services: ServiceManager + ModelStore + ControlPlane {}
+/// What `apply` needs from the system: a service manager, a model store,
+/// a control plane and an account directory, each a narrow trait of its
+/// domain's module. [`system::System`] reaches the real ones (launchctl,
+/// systemctl or compose through a [`crate::sys::Runner`], Ollama's,
+/// Headscale's and Synapse's APIs); tests record what would run.
+pub trait Services: ServiceManager + ModelStore + ControlPlane + AccountDirectory {}
 
-impl<T: ServiceManager + ModelStore + ControlPlane> Services for T {}
+impl<T: ServiceManager + ModelStore + ControlPlane + AccountDirectory> Services for T {}
 
 /// Options of a run.
 #[derive(Debug, Clone, Default)]
@@ -302,7 +305,9 @@ impl<'a> Run<'a> {
                 self.staged_services += 1;
                 return Ok(Ran::Staged);
             }
-            (Action::Model(_) | Action::Headscale(_), None) => return Ok(Ran::Staged),
+            (Action::Model(_) | Action::Headscale(_) | Action::Matrix(_), None) => {
+                return Ok(Ran::Staged);
+            }
             (Action::Service(service), Some(services)) => service_manager::service_step(
                 step,
                 service,
@@ -325,6 +330,16 @@ impl<'a> Run<'a> {
                 step,
                 change,
                 self.desired,
+                services,
+                &mut self.journal,
+                &mut self.records,
+            )?,
+            (Action::Matrix(change), Some(services)) => matrix::matrix_step(
+                self.install,
+                &self.state,
+                step,
+                change,
+                self.desired.matrix.as_ref(),
                 services,
                 &mut self.journal,
                 &mut self.records,

@@ -258,6 +258,51 @@ impl ControlPlane for System {
     }
 }
 
+impl super::AccountDirectory for System {
+    fn register(
+        &mut self,
+        accounts: &crate::render::homeserver::Accounts,
+        user: &str,
+        password: &crate::secret::Secret,
+        admin: bool,
+    ) -> Result<crate::api::synapse::Session, crate::api::synapse::Error> {
+        use crate::api::synapse::{Client, Error};
+        let client = Client::new(&accounts.local_url)?;
+        // The secret Synapse reads, as privai wrote it.
+        let unreadable = |reason: String| Error::Unreadable {
+            what: format!(
+                "the registration shared secret `{}`",
+                accounts.registration_secret
+            ),
+            reason,
+        };
+        let path = self
+            .install
+            .path(&accounts.host, &accounts.registration_secret)
+            .map_err(|e| unreadable(e.to_string()))?;
+        let secret = std::fs::read_to_string(&path).map_err(|e| unreadable(e.to_string()))?;
+        client.register(&crate::secret::Secret::new(secret), user, password, admin)
+    }
+
+    fn login(
+        &mut self,
+        accounts: &crate::render::homeserver::Accounts,
+        user: &str,
+        password: &crate::secret::Secret,
+    ) -> Result<crate::api::synapse::Session, crate::api::synapse::Error> {
+        crate::api::synapse::Client::new(&accounts.local_url)?.login(user, password)
+    }
+
+    fn deactivate(
+        &mut self,
+        accounts: &crate::render::homeserver::Accounts,
+        admin: &crate::secret::Secret,
+        user_id: &str,
+    ) -> Result<(), crate::api::synapse::Error> {
+        crate::api::synapse::Client::new(&accounts.local_url)?.deactivate(admin, user_id)
+    }
+}
+
 impl System {
     /// After a compose project answers its health check, also checks its
     /// containers with the runtime (`ps`, `inspect`): one running container

@@ -175,6 +175,7 @@ fn system(ollama: &str) -> Rendered {
         secrets: Vec::new(),
         gateway_models: Vec::new(),
         control: None,
+        matrix: None,
     }
 }
 
@@ -497,5 +498,44 @@ fn a_file_or_secret_path_outside_the_root_is_refused_and_nothing_outside_is_writ
             .filter(|(p, _)| !p.starts_with(&root))
             .collect();
         assert_eq!(outside, before_outside);
+    }
+}
+
+impl super::AccountDirectory for Fake {
+    fn register(
+        &mut self,
+        accounts: &crate::render::homeserver::Accounts,
+        user: &str,
+        _: &crate::secret::Secret,
+        admin: bool,
+    ) -> Result<crate::api::synapse::Session, crate::api::synapse::Error> {
+        self.calls.push(format!("register {user} admin={admin}"));
+        Ok(crate::api::synapse::Session {
+            user_id: accounts.user_id(user),
+            access_token: crate::secret::Secret::new(format!("token-of-{user}")),
+        })
+    }
+
+    fn login(
+        &mut self,
+        accounts: &crate::render::homeserver::Accounts,
+        user: &str,
+        _: &crate::secret::Secret,
+    ) -> Result<crate::api::synapse::Session, crate::api::synapse::Error> {
+        self.calls.push(format!("login {user}"));
+        Ok(crate::api::synapse::Session {
+            user_id: accounts.user_id(user),
+            access_token: crate::secret::Secret::new(format!("token-of-{user}")),
+        })
+    }
+
+    fn deactivate(
+        &mut self,
+        _: &crate::render::homeserver::Accounts,
+        _: &crate::secret::Secret,
+        user_id: &str,
+    ) -> Result<(), crate::api::synapse::Error> {
+        self.calls.push(format!("deactivate {user_id}"));
+        Ok(())
     }
 }

@@ -128,9 +128,10 @@ pub(super) fn roll_back(
     })
 }
 
-/// The model and Headscale steps that `records` say were done: a rollback
-/// does not undo them (models are data; a Headscale user is harmless and a
-/// pre-auth key expires), so it reports them instead, one line each, as
+/// The model, Headscale and Matrix steps that `records` say were done: a
+/// rollback does not undo them (models are data; a Headscale user is
+/// harmless and a pre-auth key expires; a Matrix account holds its user's
+/// messages), so it reports them instead, one line each, as
 /// the plan names the action (`create model mac:llama3.2:3b`).
 pub(super) fn not_undone(records: &[Record]) -> Vec<String> {
     let done: std::collections::BTreeSet<usize> = records
@@ -143,7 +144,9 @@ pub(super) fn not_undone(records: &[Record]) -> Vec<String> {
     records
         .iter()
         .filter_map(|r| match r {
-            Record::Model { step, action } | Record::Control { step, action }
+            Record::Model { step, action }
+            | Record::Control { step, action }
+            | Record::Matrix { step, action }
                 if done.contains(step) =>
             {
                 Some(action.clone())

@@ -1,5 +1,6 @@
 //! The private Matrix homeserver: reachable where the spec says (PRV099),
-//! and the gateway's Matrix channel able to sign in to it (PRV100).
+//! and the gateway's Matrix channel able to sign in to it (PRV100): with
+//! the AI's token privai makes on the homeserver's host, or the spec's.
 
 use crate::codes::{HOMESERVER_UNREACHABLE, MATRIX_NO_TOKEN};
 use crate::diagnostic::{Diagnostic, SpecPath};
@@ -34,18 +35,19 @@ pub fn check(spec: &Spec, out: &mut Vec<Diagnostic>) {
         && let Some(matrix) = gateway.channels.matrix.as_ref()
         && matrix.enabled
         && matrix.token.is_none()
+        && crate::render::homeserver::ai_token_file(spec).is_none()
     {
         let server_name = spec.matrix_server_name().unwrap_or_default();
         out.push(
             Diagnostic::warning(
                 MATRIX_NO_TOKEN,
                 format!(
-                    "the Matrix channel has no `token`: the gateway cannot sign in to the homeserver as `@{}:{server_name}`",
-                    homeserver.ai_user
+                    "the Matrix channel has no `token` and the gateway runs on another host than the homeserver (`{}`): privai cannot hand it the token of `@{}:{server_name}` it makes there",
+                    host.name, homeserver.ai_user
                 ),
             )
             .at(SpecPath::root().key("openclaw").key("channels").key("matrix"))
-            .hint("create the AI's account once the homeserver runs (`privai explain PRV100` shows how) and reference its access token: `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`"),
+            .hint("run the gateway on the homeserver's host, or reference the AI's access token on the gateway's host (`privai explain PRV100` shows how): `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`"),
         );
     }
 }
@@ -78,11 +80,27 @@ mod tests {
     }
 
     #[test]
-    fn the_matrix_channel_needs_the_ais_token() {
+    fn the_matrix_channel_needs_the_ais_token_from_privai_on_the_same_host_or_from_the_spec() {
         let ip = r#", tailnet_ip = "100.64.0.1""#;
-        assert_eq!(
-            ours(ip, "openclaw.channels.matrix = {},"),
-            [("PRV100", "openclaw.channels.matrix".to_owned())]
+        // privai makes the AI's account and token beside the gateway.
+        assert_eq!(ours(ip, "openclaw.channels.matrix = {},"), []);
+        // The homeserver on another host: privai cannot hand it over.
+        let apart = findings(
+            r#"{
+              hosts = [
+                { name = "srv", platform = 'linux, arch = 'x86_64, ram_gb = 32, roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = "100.64.0.1" },
+                { name = "chat", platform = 'linux, arch = 'x86_64, ram_gb = 8, roles = ['homeserver], tailnet_ip = "100.64.0.2" },
+              ],
+              headscale.server_url = "https://hs.example.org",
+              ollama.models = [{ name = "llama3.2:3b", role = 'primary }],
+              openclaw.image = "ghcr.io/openclaw/openclaw@sha256:3f4b2c1d8e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
+              openclaw.model.primary = "llama3.2:3b",
+              openclaw.channels.matrix = {},
+            }"#,
+        );
+        assert!(
+            apart.contains(&("PRV100", "openclaw.channels.matrix".to_owned())),
+            "{apart:?}"
         );
         assert_eq!(
             ours(

@@ -31,7 +31,12 @@ pub struct Args {
     /// ever prints it.
     #[arg(long)]
     pub show_key: bool,
-    /// With `--show-key`: where the system is installed.
+    /// Print the password of the device's user's Matrix account on the
+    /// spec's homeserver, which `privai apply` made and keeps (0600) in
+    /// privai's state. Nothing else ever prints it.
+    #[arg(long, conflicts_with = "show_key")]
+    pub show_password: bool,
+    /// With `--show-key` or `--show-password`: where the system is installed.
     #[command(flatten)]
     pub target: super::target::TargetArgs,
 }
@@ -66,6 +71,67 @@ fn show_key(
     }
 }
 
+/// Prints the password of the Matrix account `privai apply` made for
+/// `device`'s user.
+fn show_password(
+    args: &Args,
+    spec: &crate::model::Spec,
+    device: &crate::model::Device,
+) -> anyhow::Result<Exit> {
+    if spec.homeserver().is_none() {
+        anyhow::bail!(
+            "the spec runs no Matrix homeserver, so `{}` has no Matrix account: give a host the 'homeserver role",
+            device.user
+        );
+    }
+    let install = super::target::install_for_spec(&args.target, spec)?;
+    let file = crate::state::matrix::read(&install.state_dir())?;
+    let recorded = file.accounts.get(&device.user).map(|a| a.status);
+    match file.password(&device.user) {
+        Some(password) if recorded == Some(crate::plan::matrix::AccountStatus::Active) => {
+            writeln!(std::io::stdout(), "{}", password.expose())?;
+            Ok(Exit::Ok)
+        }
+        _ => anyhow::bail!(
+            "privai holds no password of a Matrix account of `{}` in `{}`: `privai apply` makes the account once the homeserver runs (run it on {}, then try again)",
+            device.user,
+            install.state_dir().display(),
+            spec.homeserver()
+                .map(|(_, h)| h.name.as_str())
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// How `device`'s user signs in to the spec's homeserver and starts the
+/// conversation with the AI; empty without a homeserver.
+fn matrix_text(spec: &Spec, device: &Device, way: Way) -> anyhow::Result<String> {
+    let Some(accounts) = crate::render::homeserver::accounts(spec) else {
+        return Ok(String::new());
+    };
+    let url = &accounts.public_url;
+    let mut text = format!(
+        "\nChat with the AI on the private Matrix homeserver (once the device is on the tailnet):\n\n  Homeserver:  {url}\n  Matrix ID:   {}\n  Password:    `privai enroll {} --show-password` prints it (on the homeserver's host, where privai keeps it)\n\n",
+        accounts.user_id(&device.user),
+        device.name
+    );
+    if way == Way::App {
+        let qr = qr_terminal(url).context("the homeserver's URL is too long for a QR code")?;
+        text.push_str(
+            "  In a Matrix app (Element X, FluffyChat), choose another homeserver and scan\n  this code, or type the URL above:\n\n",
+        );
+        text.push_str(&qr);
+        text.push('\n');
+    } else {
+        text.push_str("  In a Matrix app or Element Web, sign in on the homeserver above.\n");
+    }
+    text.push_str(&format!(
+        "  Then start a direct chat with the AI: {}\n",
+        accounts.user_id(&accounts.ai_user)
+    ));
+    Ok(text)
+}
+
 /// How a device joins, as `privai build` classifies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Way {
@@ -97,6 +163,9 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     if args.show_key {
         return show_key(args, spec, device);
     }
+    if args.show_password {
+        return show_password(args, spec, device);
+    }
     if args.svg.is_some() && way != Way::App {
         anyhow::bail!(
             "`--svg` writes the QR code a phone or tablet scans; `{}` is a {} and joins with the command `privai enroll {}` prints",
@@ -120,9 +189,11 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         crate::state::atomic::write(file, svg.as_bytes(), 0o644)
             .with_context(|| format!("writing `{}`", file.display()))?;
     }
+    let matrix = matrix_text(spec, device, way)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     out.write_all(text.as_bytes())?;
+    out.write_all(matrix.as_bytes())?;
     if let Some(file) = &args.svg {
         writeln!(out, "\nThe QR code is also in `{}` (SVG).", file.display())?;
     }

@@ -320,7 +320,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         MATRIX_NO_TOKEN,
-        "OpenClaw's Matrix channel signs in to the spec's homeserver as the AI's account (`@AI_USER:SERVER_NAME`, from `homeserver.ai_user`) with an access token, read from the secret `openclaw.channels.matrix.token` references. Without it the channel cannot start.\n\nFix: once the homeserver runs, create the AI's account with the registration shared secret privai generated (`register_new_matrix_user -u ai -k \"$(sudo cat SECRET_FILE)\" http://127.0.0.1:8008`), log in as it (`POST /_matrix/client/v3/login`), and reference the access token: `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`.",
+        "OpenClaw's Matrix channel signs in to the spec's homeserver as the AI's account (`@AI_USER:SERVER_NAME`, from `homeserver.ai_user`) with an access token. When the gateway runs on the homeserver's host and the channel has no `token`, `privai apply` makes the AI's account (with the registration shared secret) and writes its token where the gateway reads it (`/etc/privai/secrets/matrix-token`). When the gateway runs on another host, privai, which applies one host at a time, cannot hand the token over.\n\nFix: run the gateway on the homeserver's host (`openclaw.host`, `homeserver.host`); or, once `privai apply` has made the AI's account on the homeserver's host, sign it in (`POST /_matrix/client/v3/login` with the password `privai enroll --show-password` prints for it) and reference the token on the gateway's host: `openclaw.channels.matrix.token = \"env:MATRIX_AI_TOKEN\"`.",
     ),
 ];
 

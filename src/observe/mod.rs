@@ -11,6 +11,7 @@ pub mod containers;
 pub mod files;
 pub mod headscale;
 pub mod live;
+pub mod matrix;
 pub mod ollama;
 pub mod secrets;
 
@@ -26,6 +27,9 @@ pub fn observe(
 ) -> anyhow::Result<Observed> {
     let mut observed = files::observe(install, desired)?;
     observed.secrets = secrets::observe(install, &desired.secrets)?;
+    if desired.matrix.is_some() {
+        observed.matrix_records = crate::state::matrix::read(&install.state_dir())?.records();
+    }
     Ok(observed)
 }
 
@@ -52,6 +56,9 @@ pub fn observe_all(
         observed.key_records = crate::state::keys::read_records(&install.state_dir())?;
         observed.retired_keys = crate::state::keys::read_retired(&install.state_dir())?;
         observed.now = Some(std::time::SystemTime::now());
+        if let Some(accounts) = &desired.matrix {
+            observed.matrix = matrix::observe(accounts, install)?;
+        }
     }
     observed.lock = lock;
     Ok(observed)
@@ -129,6 +136,10 @@ pub struct Observed {
     /// (its manifest's layers) or a file (its size), by the spec's name;
     /// models whose source did not answer are missing.
     pub model_downloads: BTreeMap<String, u64>,
+    /// The homeserver's accounts ([`matrix`]).
+    pub matrix: matrix::MatrixState,
+    /// The Matrix accounts privai made, by local part (no secrets).
+    pub matrix_records: crate::plan::matrix::Records,
     /// What Ollama's `/api/show` said about each model of the spec it has,
     /// for the memory fit check with Ollama's own facts.
     pub shown_models: Vec<live::ShownModel>,
@@ -176,6 +187,18 @@ impl Observed {
                 "secret {} {} {:?} {:?}\n",
                 key.host, key.path, secret.file, secret.wanted_sha256
             ));
+        }
+        if let matrix::MatrixState::Running { accounts, ai_token } = &self.matrix {
+            for a in accounts.iter().flatten() {
+                text.push_str(&format!(
+                    "matrix {} {} {}\n",
+                    a.user_id, a.admin, a.deactivated
+                ));
+            }
+            text.push_str(&format!("matrix token {ai_token:?}\n"));
+        }
+        for (name, record) in &self.matrix_records {
+            text.push_str(&format!("matrix record {name} {record:?}\n"));
         }
         for (host, containers) in &self.containers {
             match containers {

@@ -13,7 +13,9 @@
 //!    them (host, then path), then deleted (host, then path);
 //! 3. services start or restart in activation order — Headscale before
 //!    clients, Ollama before the gateway ([`ServiceId`]'s order) — each one
-//!    health-checked before the next starts.
+//!    health-checked before the next starts; Headscale's users and keys
+//!    once it is up, models once Ollama is, Matrix accounts once the
+//!    homeserver is (before the gateway, which signs in with the AI's).
 
 use crate::observe::Observed;
 use crate::render::units::ServiceUnit;
@@ -24,6 +26,7 @@ use std::collections::BTreeSet;
 pub use containers::container_actions;
 pub use files::{Drift, FileAction, ManagedFile, TextChange};
 pub use headscale::HeadscaleAction;
+pub use matrix::MatrixAction;
 pub use models::ModelAction;
 pub use secrets::SecretAction;
 pub use services::{ServiceAction, service_actions};
@@ -43,6 +46,8 @@ pub enum Action {
     Model(ModelAction),
     /// Headscale's users, keys, nodes and policy ([`headscale`]).
     Headscale(HeadscaleAction),
+    /// Matrix accounts on the spec's homeserver ([`matrix`]).
+    Matrix(MatrixAction),
 }
 
 /// The kind of an action, as the legend and the summary count it.
@@ -110,12 +115,14 @@ impl Action {
             Self::Service(a) => a.change(),
             Self::Model(a) => a.change(),
             Self::Headscale(a) => a.change(),
+            Self::Matrix(a) => a.change(),
         }
     }
 
     /// A one-line address: `file HOST:PATH`, `service HOST:NAME`,
     /// `model HOST:NAME`, `secret HOST:PATH`, `headscale user HOST:NAME`,
-    /// `pre-auth key HOST:DEVICE`, `node tags HOST:DEVICE`, `acl policy HOST`.
+    /// `pre-auth key HOST:DEVICE`, `node tags HOST:DEVICE`, `acl policy HOST`,
+    /// `matrix account HOST:@NAME:SERVER`, `matrix token HOST:@AI:SERVER`.
     pub fn address(&self) -> String {
         match self {
             Self::File(a) => a.address(),
@@ -123,6 +130,7 @@ impl Action {
             Self::Service(a) => a.address(),
             Self::Model(a) => a.address(),
             Self::Headscale(a) => a.address(),
+            Self::Matrix(a) => a.address(),
         }
     }
 
@@ -244,7 +252,7 @@ impl Plan {
 
 /// Plans the actions that turn `observed` into `desired`, domain by
 /// domain ([`files`], [`secrets`], [`services`], [`containers`],
-/// [`models`], [`headscale`]), in the order of the module docs. Pure.
+/// [`models`], [`headscale`], [`matrix`]), in the order of the module docs. Pure.
 pub fn plan(desired: &Rendered, observed: &Observed) -> Plan {
     plan_with(desired, observed, Options::default())
 }
@@ -303,6 +311,15 @@ pub fn plan_with(desired: &Rendered, observed: &Observed, options: Options) -> P
         .position(|a| a.unit().is_some_and(|u| u.id > ServiceId::Ollama))
         .unwrap_or(starts.len());
     starts.splice(at..at, models.into_iter().map(Action::Model));
+    // Matrix accounts once the homeserver is up, before the gateway starts
+    // (its Matrix channel signs in with the AI's token).
+    let (accounts, matrix_notes) = matrix::matrix_actions(desired, observed);
+    notes.extend(matrix_notes);
+    let at = starts
+        .iter()
+        .position(|a| a.unit().is_some_and(|u| u.id > ServiceId::Homeserver))
+        .unwrap_or(starts.len());
+    starts.splice(at..at, accounts.into_iter().map(Action::Matrix));
     let mut actions: Vec<Action> = stops.into_iter().map(Action::Service).collect();
     actions.extend(files);
     actions.extend(starts);
@@ -313,6 +330,7 @@ pub mod addresses;
 pub mod containers;
 pub mod files;
 pub mod headscale;
+pub mod matrix;
 pub mod models;
 pub mod policy_tests;
 pub mod rotation;

@@ -25,7 +25,7 @@ fn rendered(artifacts: Vec<Artifact>) -> Rendered {
     }
 }
 
-fn unit(id: ServiceId, label: &str) -> ServiceUnit {
+pub(crate) fn unit(id: ServiceId, label: &str) -> ServiceUnit {
     ServiceUnit {
         host: "mac".into(),
         id,

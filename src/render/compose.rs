@@ -377,6 +377,10 @@ pub fn compose_file(spec: &Spec, host: &Host, openclaw: &Openclaw) -> ComposeFil
             );
         }
     }
+    if let Some(path) = super::homeserver::ai_token_file(spec) {
+        // The AI's token privai makes on its own homeserver.
+        secrets.insert(channel_secret("matrix"), SecretFile { file: home(&path) });
+    }
 
     let mut volumes: Vec<String> = openclaw
         .folders

@@ -366,6 +366,74 @@ pub fn service_spec(spec: &Spec, host: &Host) -> ServiceSpec {
     }
 }
 
+/// Local part of the admin account privai registers for itself (with the
+/// shared secret) to list and deactivate accounts; its password and token
+/// stay in privai's state directory (0600).
+pub const ADMIN_USER: &str = "privai-admin";
+
+/// The Matrix accounts `privai apply` keeps on the spec's homeserver (the
+/// Matrix domain, [`crate::plan::matrix`]): one per spec user, one for the
+/// AI, and privai's own admin account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Accounts {
+    /// The homeserver's host.
+    pub host: String,
+    /// The Matrix server name (`@NAME:SERVER_NAME`).
+    pub server_name: String,
+    /// Where privai reaches it, on the host itself: `http://127.0.0.1:PORT`.
+    pub local_url: String,
+    /// Where devices reach it, on the tailnet: `http://SERVER_NAME:PORT`.
+    pub public_url: String,
+    /// Install path of the registration shared secret.
+    pub registration_secret: String,
+    /// Local part of the AI's account.
+    pub ai_user: String,
+    /// Local parts of the spec's users, in the spec's order.
+    pub users: Vec<String>,
+    /// Where privai writes the AI's access token for the gateway's Matrix
+    /// channel ([`ai_token_file`]), if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_token_file: Option<String>,
+}
+
+impl Accounts {
+    /// The Matrix ID of local part `user`.
+    pub fn user_id(&self, user: &str) -> String {
+        format!("@{user}:{}", self.server_name)
+    }
+}
+
+/// The accounts of `spec`'s homeserver, when a host runs one. Pure.
+pub fn accounts(spec: &Spec) -> Option<Accounts> {
+    let (hs, host) = spec.homeserver()?;
+    let layout = Layout::of(host);
+    let server_name = server_name(spec, host);
+    Some(Accounts {
+        host: host.name.clone(),
+        local_url: format!("http://127.0.0.1:{}", hs.port),
+        public_url: public_url(&server_name, hs),
+        server_name,
+        registration_secret: registration_secret_path(&layout),
+        ai_user: hs.ai_user.clone(),
+        users: spec.users.iter().map(|u| u.name.clone()).collect(),
+        ai_token_file: ai_token_file(spec),
+    })
+}
+
+/// Where privai writes the AI's access token for the gateway's Matrix
+/// channel: `{secrets_dir}/matrix-token` on the gateway's host, when the
+/// channel is enabled without a `token` of the spec's and the gateway runs
+/// on the homeserver's host (privai makes the AI's account there and signs
+/// it in). A `token` in the spec is used as it is.
+pub fn ai_token_file(spec: &Spec) -> Option<String> {
+    let gateway = spec.gateway()?;
+    let matrix = gateway.channels.matrix.as_ref()?;
+    let (_, hs_host) = spec.homeserver()?;
+    let gateway_host = spec.service_host(crate::model::Role::Openclaw)?;
+    (matrix.enabled && matrix.token.is_none() && gateway_host.name == hs_host.name)
+        .then(|| format!("{}/matrix-token", Layout::of(hs_host).secrets_dir()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,6 +258,9 @@ pub struct Rendered {
     pub gateway_models: Vec<String>,
     /// Users, keys and tags privai sets through Headscale's API.
     pub control: Option<control::Control>,
+    /// The Matrix accounts privai keeps on the spec's homeserver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<homeserver::Accounts>,
 }
 
 /// Where the file installed at `path` on `host` lands in a staging tree
@@ -337,6 +340,7 @@ pub fn render(spec: &Spec) -> Rendered {
         models,
         control,
         services,
+        matrix: homeserver::accounts(spec),
         secrets: secrets::secrets(spec),
         gateway_models: spec
             .gateway()

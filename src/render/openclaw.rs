@@ -95,7 +95,10 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
     );
     let mut channels = Map::new();
     for (id, channel) in openclaw.channels.iter() {
-        let mut value = channel_value(id, channel, &mut providers);
+        // The AI's token privai makes on its own homeserver counts as one.
+        let token = channel.token.is_some()
+            || (id == "matrix" && super::homeserver::ai_token_file(spec).is_some());
+        let mut value = channel_value(id, channel, token, &mut providers);
         if id == "matrix" {
             matrix_value(spec, host, openclaw, &mut value);
         }
@@ -276,7 +279,12 @@ fn ollama_provider(spec: &Spec, host: &Host, openclaw: &Openclaw, models: &[&str
 }
 
 /// `channels.<id>`: who may talk, and the token as a mounted file.
-fn channel_value(id: &str, channel: &Channel, providers: &mut Map<String, Value>) -> Value {
+fn channel_value(
+    id: &str,
+    channel: &Channel,
+    token: bool,
+    providers: &mut Map<String, Value>,
+) -> Value {
     let dm_policy = match channel.dm_policy {
         ChannelPolicy::Pairing => "pairing",
         ChannelPolicy::Allowlist => "allowlist",
@@ -305,7 +313,7 @@ fn channel_value(id: &str, channel: &Channel, providers: &mut Map<String, Value>
     {
         map.insert("account".into(), json!(account));
     }
-    if channel.token.is_some() {
+    if token {
         let secret = compose::channel_secret(id);
         let key = match id {
             "telegram" => Some("tokenFile"),

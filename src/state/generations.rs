@@ -248,6 +248,8 @@ impl Store {
             gateway_models: Vec::new(),
             // Users and keys live in Headscale, not in a generation.
             control: None,
+            // So do Matrix accounts, in Synapse: a rollback leaves them.
+            matrix: None,
         })
     }
 

@@ -101,6 +101,13 @@ pub enum Record {
         /// The action, as the plan names it (`create pre-auth key mac:laptop`).
         action: String,
     },
+    /// A Matrix account step is about to run (accounts: never undone).
+    Matrix {
+        /// The step's index in the plan.
+        step: usize,
+        /// The action, as the plan names it (`create matrix account chat:@ai:chat`).
+        action: String,
+    },
     /// Headscale's policy is about to be set through the API; undoing
     /// sets `previous` again.
     Policy {

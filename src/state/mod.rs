@@ -18,6 +18,7 @@ pub mod generations;
 pub mod journal;
 pub mod keys;
 pub mod lock;
+pub mod matrix;
 pub mod pulled;
 pub mod saved_plan;
 pub mod trust;
@@ -111,6 +112,7 @@ impl Install {
         rendered.artifacts.retain(|a| self.includes(&a.host));
         rendered.models.retain(|m| self.includes(&m.host));
         rendered.services.retain(|s| self.includes(&s.host));
+        rendered.matrix = rendered.matrix.filter(|m| self.includes(&m.host));
         rendered
     }
 }

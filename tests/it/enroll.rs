@@ -269,3 +269,24 @@ fn without_the_api_key_the_steps_make_the_key_by_hand_with_the_devices_flags() {
         "{out}"
     );
 }
+
+#[test]
+fn with_a_homeserver_the_person_also_learns_how_to_sign_in_to_it_and_reach_the_ai() {
+    let out = stdout_of(&["enroll", "phone", "tests/fixtures/homeserver/home.ncl"]);
+    let matrix = out
+        .split_once("\nChat with the AI on the private Matrix homeserver")
+        .map(|(_, m)| m)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(matrix.contains("\n  Homeserver:  http://chat.tailnet.home.arpa:8008\n"));
+    assert!(matrix.contains("\n  Matrix ID:   @user1:chat.tailnet.home.arpa\n"));
+    assert!(matrix.contains("`privai enroll phone --show-password` prints it"));
+    assert!(matrix.contains("start a direct chat with the AI: @ai:chat.tailnet.home.arpa\n"));
+    // A phone gets a QR code of the homeserver's URL, drawn as the
+    // Headscale one is (full blocks of the quiet zone).
+    let url = "http://chat.tailnet.home.arpa:8008";
+    let modules = qrcode::QrCode::new(url.as_bytes()).unwrap().width() + 8;
+    assert!(
+        matrix.contains(&format!("\n{}\n", "█".repeat(modules))),
+        "{matrix}"
+    );
+}

@@ -16,6 +16,9 @@
 //! port answers only on the addresses the config names; and a second
 //! apply changes nothing.
 
+#[path = "homeserver/accounts.rs"]
+mod accounts;
+
 use crate::apply::privai;
 use crate::tailnet::net::{Host, Net};
 use crate::tools::{installed, repo, show, tools_root};

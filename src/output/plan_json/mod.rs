@@ -85,6 +85,50 @@ fn control_entry(action: &Action, host: &str, name: &str, detail: Value) -> Valu
     })
 }
 
+/// The `resource_changes` entry of a Matrix action (`type` `matrix`; no
+/// secret: passwords and tokens never enter a plan).
+fn matrix_entry(action: &Action, matrix: &crate::plan::MatrixAction) -> Value {
+    use crate::plan::MatrixAction;
+    let (host, name, detail, reason) = match matrix {
+        MatrixAction::CreateAccount {
+            host,
+            user_id,
+            kind,
+            ..
+        } => (host, user_id, json!({ "kind": kind }), "account_absent"),
+        MatrixAction::SetAiToken {
+            host,
+            user_id,
+            path,
+        } => (
+            host,
+            user_id,
+            json!({ "path": path }),
+            "token_absent_or_refused",
+        ),
+        MatrixAction::DeactivateAccount { host, user_id, .. } => (
+            host,
+            user_id,
+            json!({ "deactivated": true }),
+            "user_not_in_spec",
+        ),
+    };
+    json!({
+        "address": action.address(),
+        "type": "matrix",
+        "host": host,
+        "name": name,
+        "change": {
+            "actions": [action.change().name()],
+            "before": null,
+            "after": detail,
+            "before_sensitive": false,
+            "after_sensitive": false,
+        },
+        "action_reason": reason,
+    })
+}
+
 /// One `resource_changes` entry.
 fn change(plan: &Plan, action: &Action) -> Value {
     let actions = [action.change().name()];
@@ -247,6 +291,7 @@ fn change(plan: &Plan, action: &Action) -> Value {
                 "action_reason": if old_sha256.is_some() { "policy_differs" } else { "policy_absent" },
             })
         }
+        Action::Matrix(matrix) => matrix_entry(action, matrix),
         Action::Model(ModelAction::Remove { host, name }) => json!({
             "address": action.address(),
             "type": "model",

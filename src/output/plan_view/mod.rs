@@ -325,6 +325,9 @@ fn block(out: &mut String, plan: &Plan, action: &Action, notes: &ViewNotes) {
             "  {symbol} {} (pulled by privai, no longer in the spec)",
             action.address()
         );
+    } else if let Action::Matrix(matrix) = action {
+        // The Matrix domain: one line, what it is and what it does.
+        let _ = writeln!(out, "  {symbol} {} ({})", action.address(), matrix.detail());
     }
 }
 
