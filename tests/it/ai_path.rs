@@ -196,6 +196,14 @@ pub(crate) fn openclaw_spec(
     )
 }
 
+/// Where the server of [`Server::start`] runs: the network namespace
+/// `name` (an `ip netns` name) and, for podman, the mount namespace
+/// `mount` (a `/proc/PID/ns/mnt`; this process's when `None`).
+pub(crate) struct Netns {
+    pub name: String,
+    pub mount: Option<PathBuf>,
+}
+
 /// The server: its Ollama, the gateway's host side (folders, token), a
 /// `podman` wrapper for privai's `PATH`. Tears the gateway's compose
 /// project down when dropped.
@@ -220,23 +228,31 @@ impl Server {
     }
 
     /// The server whose files are in `dir` (see [`gateway_host_side`]),
-    /// installed at `installed` (`ROOT/HOST`); with `netns` (an `ip netns`
-    /// name), its Ollama and podman run in that network namespace. Ollama
-    /// serves on `127.0.0.1:ollama_port`; the gateway is published on
-    /// `port`.
+    /// installed at `installed` (`ROOT/HOST`); with `netns`, its Ollama
+    /// runs in that network namespace, and podman too, in its mount
+    /// namespace. Ollama serves on `127.0.0.1:ollama_port`; the gateway is
+    /// published on `port`.
     pub fn start(
         dir: tempfile::TempDir,
         installed: PathBuf,
         podman: &Path,
         conf: &Path,
-        netns: Option<&str>,
+        netns: Option<&Netns>,
         ollama_port: u16,
         port: u16,
     ) -> Self {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let (wrapper, path) =
-            crate::tools::podman_wrapper(dir.path(), podman, conf, &home, 300, netns);
+        let (wrapper, path) = crate::tools::podman_wrapper(
+            dir.path(),
+            podman,
+            conf,
+            &home,
+            300,
+            netns.map(|n| n.name.as_str()),
+            netns.and_then(|n| n.mount.as_deref()),
+        );
+        let netns = netns.map(|n| n.name.as_str());
         let server = Self {
             ollama: Ollama::start_at(netns, ollama_port),
             runtime: wrapper.to_str().unwrap().to_owned(),
@@ -333,13 +349,6 @@ impl Server {
                 format!("--- {service}:\n{}{}", out.stdout, out.stderr)
             })
             .collect()
-    }
-
-    /// Restarts the gateway's container (the relay stays), which reads its
-    /// config and secrets again.
-    pub fn restart_gateway(&self) {
-        let out = self.run(&["restart", "-t", "5", &Self::container(GATEWAY_SERVICE)]);
-        assert!(out.success(), "restart: {}{}", out.stdout, out.stderr);
     }
 
     /// The gateway container's whole log.

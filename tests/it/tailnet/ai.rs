@@ -33,7 +33,7 @@
 
 use super::{SERVER_NAME, Setup, Tailnet, proof};
 use crate::ai_path::{
-    self, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
+    self, PRIMARY, Netns, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
 };
 use crate::tools::{CONTAINERS_CONF, show};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -148,7 +148,10 @@ fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_a
         installed,
         &podman,
         &conf,
-        Some(&tailnet.server.ns),
+        Some(&Netns {
+            name: tailnet.server.ns.clone(),
+            mount: None,
+        }),
         OLLAMA_PORT,
         GATEWAY_PORT,
     );

@@ -17,18 +17,27 @@
 //! 2. apply: the test plays systemd for `privai-homeserver.service` (the
 //!    start apply records), so apply's own health checks pass against the
 //!    real Synapse and then the real gateway;
-//! 3. accounts ([`accounts_until_apply_makes_them`]): `user1`, a stranger
-//!    and the AI account, the AI's access token where the gateway reads it;
+//! 3. accounts: apply made them itself (privai's admin, the AI and one per
+//!    spec user) and wrote the AI's access token where the gateway reads
+//!    it (owned by the container's user) before it started the gateway; a
+//!    second apply changes nothing;
 //! 4. devices joined with `privai enroll`'s command and key;
-//! 5. the DM: `user1`, logged in from the laptop over the tailnet, opens a
+//! 5. the DM: `user1`, signed in from the laptop over the tailnet with the
+//!    password `privai enroll laptop --show-password` prints, opens a
 //!    direct chat with the AI; the gateway joins it and its answer comes
 //!    back as an event of the AI account in that room, produced by the
 //!    primary model (Ollama's log shows a chat, `/api/ps` shows the
 //!    primary ran, and only it);
-//! 6. the stranger (not in `dm.allowFrom`) writes to the AI and gets no
-//!    answer within a bounded wait; Ollama saw no chat for it;
+//! 6. `user2`, who has an account but is not in `dm.allowFrom`, writes to
+//!    the AI and gets no answer within a bounded wait; Ollama saw no chat
+//!    for it;
 //! 7. denied: `privai acl --json` says the guest's phone may not reach the
 //!    homeserver's port, and its connection fails.
+//!
+//! The gateway's compose file mounts the AI's token from
+//! `/etc/privai/secrets/matrix-token`, which apply (with `--root`) wrote
+//! under the root: podman runs in a mount namespace of the test
+//! ([`EtcOverlay`]) whose `/etc/privai` is the root's.
 //!
 //! Needs root (namespaces, tailscaled's TUN), podman, and the tools of
 //! `tests/tools/install-{headscale,tailscale,ollama,gguf,openclaw,openclaw-matrix,synapse}.sh`.
@@ -36,14 +45,13 @@
 
 use super::{SERVER_NAME, Setup, Tailnet, proof};
 use crate::ai_path::{
-    self, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
+    self, Netns, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
 };
 use crate::homeserver::{self as hs, encode, request};
 use crate::tailnet::net::Host;
 use crate::tools::{CONTAINERS_CONF, show, tools_root};
 use serde_json::{Value, json};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -72,14 +80,16 @@ const TRUSTED: &str = "laptop";
 const GUEST: &str = "guest-phone";
 /// The AI account's local part (the module's default).
 const AI_USER: &str = "ai";
-/// An account of the homeserver that is not in `dm.allowFrom`.
-const STRANGER: &str = "stranger";
+/// A spec user with an account on the homeserver, not in `dm.allowFrom`,
+/// and their device (never joined: only their password is asked of it).
+const STRANGER: &str = "user2";
+const STRANGERS_DEVICE: &str = "tablet";
 
 /// The seed's tailnet (as in `tailnet::ai`) with the private homeserver on
 /// the server, the only rule letting `group:trusted` reach its port, and
-/// the gateway's Matrix channel: direct messages from `user1` only, the
-/// AI's token from the file `matrix_token`.
-fn spec(image: &str, folders: &str, token: &Path, matrix_token: &Path) -> String {
+/// the gateway's Matrix channel: direct messages from `user1` only, no
+/// `token` (privai makes the AI's account and hands the gateway its token).
+fn spec(image: &str, folders: &str, token: &Path) -> String {
     format!(
         r#"(import "privai/profiles/linux-server.ncl")
 & (import "privai/profiles/hardened.ncl")
@@ -96,10 +106,11 @@ fn spec(image: &str, folders: &str, token: &Path, matrix_token: &Path) -> String
     policy_mode = 'database,
   }},
   homeserver = {{ venv = "{venv}" }},
-  users = [{{ name = "user1" }}, {{ name = "user2" }}, {{ name = "guest" }}],
-  groups.trusted = ["user1", "user2"],
+  users = [{{ name = "user1" }}, {{ name = "{STRANGER}" }}, {{ name = "guest" }}],
+  groups.trusted = ["user1", "{STRANGER}"],
   devices = [
     {{ name = "{TRUSTED}", user = "user1", kind = 'laptop, os = 'linux }},
+    {{ name = "{STRANGERS_DEVICE}", user = "{STRANGER}", kind = 'tablet, os = 'android }},
     {{ name = "{GUEST}", user = "guest", kind = 'phone, os = 'android }},
   ],
   acl.rules = [
@@ -116,18 +127,86 @@ fn spec(image: &str, folders: &str, token: &Path, matrix_token: &Path) -> String
             GATEWAY_PORT,
             token,
             folders,
-            &format!(
-                r#"channels.matrix = {{
+            r#"channels.matrix = {
       enabled = true,
       dm_policy = 'allowlist,
       allow_from = ["user1"],
       group_policy = 'disabled,
-      token = "file:{}",
-    }},"#,
-                matrix_token.display()
-            ),
+    },"#,
         ),
     )
+}
+
+/// A mount namespace for podman whose `/etc` is the machine's with
+/// `/etc/privai` the install root's (an overlay, in that namespace only),
+/// so that the host paths of the gateway's compose file (its secrets under
+/// `/etc/privai/secrets`) are those apply wrote under `--root`. Held by a
+/// `sleep` in it; the namespace goes when that is killed (on drop), and
+/// with it the overlay.
+struct EtcOverlay {
+    holder: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl EtcOverlay {
+    fn new(installed: &Path) -> Self {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let (upper, work) = (dir.path().join("upper"), dir.path().join("work"));
+        std::fs::create_dir_all(&upper).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        let privai = installed.join("etc/privai");
+        std::fs::create_dir_all(&privai).unwrap();
+        std::os::unix::fs::symlink(&privai, upper.join("privai")).unwrap();
+        let mut holder = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "slave", "sh", "-euc"])
+            .arg(
+                "mount -t overlay privai-etc -o \"lowerdir=/etc,upperdir=$1,workdir=$2\" /etc; \
+                 echo ready; exec sleep infinity",
+            )
+            .args(["sh".as_ref(), upper.as_os_str(), work.as_os_str()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare runs (util-linux)");
+        let mut line = String::new();
+        std::io::BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the overlay of /etc was not mounted");
+        Self { holder, _dir: dir }
+    }
+
+    /// The namespace, for `nsenter --mount=`.
+    fn mount_ns(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/mnt", self.holder.id()))
+    }
+}
+
+impl Drop for EtcOverlay {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// The password of `device`'s user's Matrix account, as `privai enroll
+/// DEVICE --show-password` prints it on the server.
+fn password_of(tailnet: &Tailnet, device: &str) -> String {
+    let root = tailnet.root();
+    let out = super::privai_on(
+        &tailnet.server,
+        &[
+            "enroll".as_ref(),
+            device.as_ref(),
+            tailnet.spec.as_os_str(),
+            "--show-password".as_ref(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Whether `privai acl --json` lets `device` reach the homeserver's port.
@@ -143,15 +222,6 @@ fn acl_allows(matrix: &proof::Matrix, device: &str) -> bool {
         .position(|s| s.host == SERVER && s.port == HS_PORT)
         .unwrap_or_else(|| panic!("the homeserver is not a service of privai acl: {matrix:?}"));
     matrix.cells[row][column].is_some()
-}
-
-/// Writes `text` to the gateway's secret file `path`: 0600, owned by the
-/// container's user (OpenClaw reads only such a file).
-fn write_secret(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, format!("{text}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
 }
 
 /// Plays systemd for `privai-homeserver.service` while `privai apply`
@@ -187,46 +257,6 @@ fn systemd_for_the_homeserver(
     Some((staged, synapse))
 }
 
-/// The accounts of the homeserver and the AI's access token.
-struct Accounts {
-    ai_token: String,
-}
-
-/// UNTIL `privai apply` MAKES THE MATRIX ACCOUNTS ITSELF (being written):
-/// what apply is to do, done by the test. Registers `user1`, the stranger
-/// and the AI account through Synapse's shared-secret registration (its
-/// own `register_new_matrix_user`, with the registration secret privai
-/// generated), logs the AI in for its access token, writes the token into
-/// the channel's secret file `matrix_token`, which the gateway mounts, and
-/// restarts the gateway's container so that it reads it (apply will write
-/// the token before it starts the gateway). Swapped for apply's accounts,
-/// this function and the placeholder token go.
-fn accounts_until_apply_makes_them(
-    server: &Host,
-    staged: &hs::Staged,
-    matrix_token: &Path,
-    gateway: &Server,
-) -> Accounts {
-    for user in ["user1", STRANGER, AI_USER] {
-        hs::register(server, staged, user);
-    }
-    let (status, body) = request(
-        server,
-        "POST",
-        &format!("http://127.0.0.1:{HS_PORT}/_matrix/client/v3/login"),
-        None,
-        Some(json!({"type": "m.login.password",
-                    "identifier": {"type": "m.id.user", "user": AI_USER},
-                    "password": format!("{AI_USER}-password-0123"),
-                    "initial_device_display_name": "OpenClaw gateway"})),
-    );
-    assert_eq!(status, 200, "the AI's login: {body}");
-    let ai_token = body["access_token"].as_str().unwrap().to_owned();
-    write_secret(matrix_token, &ai_token);
-    gateway.restart_gateway();
-    Accounts { ai_token }
-}
-
 /// The test's Matrix client: one account, logged in, talking the
 /// client-server API from `host`'s namespace to `base`
 /// (`http://ADDRESS:PORT`).
@@ -238,8 +268,8 @@ struct Client<'a> {
 }
 
 impl<'a> Client<'a> {
-    /// Logs `user` in (password `USER-password-0123`).
-    fn login(host: &'a Host, base: &str, user: &str) -> Self {
+    /// Logs `user` in with `password`.
+    fn login(host: &'a Host, base: &str, user: &str, password: &str) -> Self {
         let (status, body) = request(
             host,
             "POST",
@@ -247,7 +277,7 @@ impl<'a> Client<'a> {
             None,
             Some(json!({"type": "m.login.password",
                         "identifier": {"type": "m.id.user", "user": user},
-                        "password": format!("{user}-password-0123")})),
+                        "password": password})),
         );
         assert_eq!(status, 200, "{user}'s login at {base}: {body}");
         Self {
@@ -355,25 +385,28 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
     // 1. The tailnet: Headscale on the server, which joins first.
     let side = tempfile::tempdir().unwrap();
     let (folders, token) = gateway_host_side(side.path());
-    let matrix_token: PathBuf = side.path().join("secrets/matrix-ai-token");
-    // What the gateway mounts until the AI's account exists (step 3).
-    write_secret(&matrix_token, "placeholder-until-the-ai-account-exists");
     let mut tailnet = Tailnet::start(Setup {
         host: SERVER,
         server_name: SERVER_NAME,
-        spec: spec(&image, &folders, &token, &matrix_token),
+        spec: spec(&image, &folders, &token),
         mode: "database",
         models: &[],
         standins: false,
     });
     let installed = tailnet.root().join(SERVER);
     link_config(side.path(), &installed);
+    // Declared before the server, so dropped after it: the gateway's
+    // containers go while podman's namespace is still there.
+    let etc = EtcOverlay::new(&installed);
     let server = Server::start(
         side,
         installed.clone(),
         &podman,
         &conf,
-        Some(&tailnet.server.ns),
+        Some(&Netns {
+            name: tailnet.server.ns.clone(),
+            mount: Some(etc.mount_ns()),
+        }),
         OLLAMA_PORT,
         GATEWAY_PORT,
     );
@@ -415,7 +448,7 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         (apply, watcher.join().unwrap())
     });
     let synapse_log = synapse_dir.path().join("synapse.log");
-    let Some((staged, _synapse)) = synapse else {
+    let Some((_staged, _synapse)) = synapse else {
         panic!(
             "apply did not start privai-homeserver.service:\n{}",
             show(&apply)
@@ -429,31 +462,58 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         server.logs(),
         std::fs::read_to_string(&synapse_log).unwrap_or_default()
     );
-    let text = String::from_utf8_lossy(&apply.stdout);
-    for done in [
-        format!("  + service {SERVER}:homeserver: done"),
-        format!("  + service {SERVER}:gateway: done"),
-    ] {
-        assert!(text.contains(&done), "{done:?} not in:\n{text}");
+    let text = String::from_utf8_lossy(&apply.stdout).into_owned();
+    let ai_id = format!("@{AI_USER}:{MATRIX_NAME}");
+    let mut done: Vec<String> = ["privai-admin", AI_USER, "user1", STRANGER, "guest"]
+        .iter()
+        .map(|user| format!("  + matrix account {SERVER}:@{user}:{MATRIX_NAME}: done"))
+        .collect();
+    done.push(format!("  + service {SERVER}:homeserver: done"));
+    done.push(format!("  + service {SERVER}:gateway: done"));
+    for done in &done {
+        assert!(text.contains(done), "{done:?} not in:\n{text}");
     }
-    step(format!(
-        "apply: its health checks passed against the real Synapse (started from the config and unit it installed) and the real gateway with the Matrix plugin"
-    ));
+    // The accounts were made before the gateway started.
+    let made = text.find(&done[1]).unwrap();
+    assert!(made < text.find(&done[6]).unwrap(), "{text}");
+    step(
+        "apply: the real Synapse (started from the config and unit it installed) healthy, \
+         the Matrix accounts made, then the real gateway with the Matrix plugin healthy"
+            .to_owned(),
+    );
 
-    // 3. The accounts, and the AI's token where the gateway reads it.
-    let accounts = accounts_until_apply_makes_them(&tailnet.server, &staged, &matrix_token, &server);
+    // 3. The AI's token, where the gateway reads it, is the AI's; a second
+    // apply changes nothing.
+    let token_file = installed.join("etc/privai/secrets/matrix-token");
+    let meta = std::fs::metadata(&token_file).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o777),
+            (1000, 1000, 0o600),
+            "the container's user reads the AI's token"
+        );
+    }
+    let ai_token = std::fs::read_to_string(&token_file).unwrap();
     let (status, whoami) = request(
         &tailnet.server,
         "GET",
         &format!("http://127.0.0.1:{HS_PORT}/_matrix/client/v3/account/whoami"),
-        Some(&accounts.ai_token),
+        Some(ai_token.trim()),
         None,
     );
     assert_eq!(status, 200, "{whoami}");
-    let ai_id = format!("@{AI_USER}:{MATRIX_NAME}");
     assert_eq!(whoami["user_id"], json!(ai_id));
+    let again = tailnet.privai("apply", &spec, &["--auto-approve"]);
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("No changes."),
+        "{}",
+        show(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap(), ai_token);
     step(format!(
-        "accounts: user1, {STRANGER} and {ai_id}, its token in the gateway's secret file"
+        "accounts: {ai_id}'s token in the gateway's secret file (1000:1000, 0600); a second apply: No changes."
     ));
 
     // 4. The devices join as `privai enroll` says.
@@ -472,7 +532,7 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
     // 5. user1, on the laptop, over the tailnet: a DM to the AI.
     let base = format!("http://{homeserver}");
     let laptop = &tailnet.nodes[TRUSTED].host;
-    let user1 = Client::login(laptop, &base, "user1");
+    let user1 = Client::login(laptop, &base, "user1", &password_of(&tailnet, TRUSTED));
     assert_eq!(user1.user_id, format!("@user1:{MATRIX_NAME}"));
     let room = user1.open_dm(&ai_id);
     let joined = wait_for(ANSWER_WITHIN, || {
@@ -522,7 +582,13 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
     ));
 
     // 6. A stranger (an account, not in dm.allowFrom) gets no answer.
-    let stranger = Client::login(laptop, &base, STRANGER);
+    // Through the laptop: their own device is not on the tailnet.
+    let stranger = Client::login(
+        laptop,
+        &base,
+        STRANGER,
+        &password_of(&tailnet, STRANGERS_DEVICE),
+    );
     let strangers_room = stranger.open_dm(&ai_id);
     let chats = ai_path::chats(&server.ollama);
     stranger.say(&strangers_room, "s1", "Hello, may I use you too?");
@@ -540,7 +606,7 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         "Ollama ran for the stranger"
     );
     step(format!(
-        "{STRANGER} (not in dm.allowFrom): no answer within {:.0} s, no chat in Ollama",
+        "{STRANGER} (an account, not in dm.allowFrom): no answer within {:.0} s, no chat in Ollama",
         waited.as_secs_f64()
     ));
 
