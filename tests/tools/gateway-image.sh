@@ -149,6 +149,8 @@ ls "$seed"/npm/projects/openclaw-matrix-*/node_modules/@openclaw/matrix/package.
 [ -f "$seed/state/openclaw.sqlite" ]
 # Only the plugin and its record: no journal key, no scratch files.
 rm -rf "$seed/tmp" "$seed/config-journal-fingerprint.key" "$seed"/state/openclaw.sqlite-*
+# OpenClaw made it 0700/0600 for root; the gateway (uid 1000) reads it.
+chmod -R a+rX "$seed"
 mkdir -p "$root/usr/local/lib/privai"
 cp "$start" "$root/usr/local/lib/privai/gateway-start.mjs"
 

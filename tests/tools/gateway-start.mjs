@@ -16,7 +16,8 @@ import path from "node:path";
 const SEED = "/usr/local/lib/openclaw-seed/state/openclaw.sqlite";
 const state = process.env.OPENCLAW_STATE_DIR || path.join(process.env.HOME || "/home/node", ".openclaw");
 const database = path.join(state, "state", "openclaw.sqlite");
-if (existsSync(SEED) && !existsSync(database)) {
+// The image always carries the seed: a failure to read it is loud.
+if (!existsSync(database)) {
   mkdirSync(path.dirname(database), { recursive: true, mode: 0o700 });
   copyFileSync(SEED, database);
   chmodSync(database, 0o600);
