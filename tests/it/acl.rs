@@ -168,7 +168,7 @@ fn acl_json_is_byte_identical_to_the_scanning_evaluators_output() {
             ));
         }
     }
-    assert_eq!(cases.len(), 8);
+    assert_eq!(cases.len(), 9);
     for (spec, expected) in cases {
         let out = privai()
             .args(["acl", "--json"])

@@ -67,11 +67,17 @@ fn validate(json: &str) -> Output {
         .unwrap()
 }
 
+/// Runs `openclaw config validate` on `example`'s config, with the pinned
+/// Matrix plugin when the config enables it (see
+/// [`with_installed_matrix_plugin`]).
 fn assert_valid(example: &str) {
     let spec = load(example);
     let rendered = artifacts(&spec);
-    let json = text(artifact(&rendered, "/openclaw.json"));
-    let output = validate(json);
+    let mut json = text(artifact(&rendered, "/openclaw.json")).to_owned();
+    if json.contains("\"matrix\"") {
+        json = with_installed_matrix_plugin(&json);
+    }
+    let output = validate(&json);
     assert!(
         output.status.success(),
         "openclaw rejects the {example} config:\n{}\n{}\n{json}",
@@ -83,6 +89,11 @@ fn assert_valid(example: &str) {
 #[test]
 fn openclaw_validates_the_seed_config() {
     assert_valid("examples/seed-home.ncl");
+}
+
+#[test]
+fn openclaw_validates_the_seed_on_telegram_config() {
+    assert_valid("examples/seed-telegram.ncl");
 }
 
 #[test]
@@ -605,9 +616,10 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     let cleanup = podman_project(dir.path(), "seed");
     let home = cleanup.home.clone();
 
-    // The seed, published on loopback (its tailnet address does not exist
+    // The seed on Telegram (three secrets: the gateway token, Telegram's,
+    // the AI's Matrix token), published on loopback (its tailnet address does not exist
     // here) on a free port, with the stand-in image; nothing else changes.
-    let mut spec = load("examples/seed-home.ncl");
+    let mut spec = load("examples/seed-telegram.ncl");
     let port = free_port();
     spec.openclaw.bind = "127.0.0.1".into();
     spec.openclaw.port = port;
@@ -632,7 +644,7 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     std::fs::write(&config, text(artifact(&rendered, "/openclaw.json"))).unwrap();
     let secrets = home.join(".config/privai/secrets");
     std::fs::create_dir_all(&secrets).unwrap();
-    for name in ["openclaw-gateway-token", "telegram-token"] {
+    for name in ["openclaw-gateway-token", "telegram-token", "matrix-token"] {
         let file = secrets.join(name);
         std::fs::write(&file, "test-token\n").unwrap();
         std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
@@ -689,6 +701,7 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     for (name, file) in [
         ("openclaw_gateway_token", "openclaw-gateway-token"),
         ("telegram_token", "telegram-token"),
+        ("matrix_token", "matrix-token"),
     ] {
         expected.insert(format!(
             "bind {} /run/secrets/{name} false",
