@@ -72,11 +72,11 @@ impl Standin {
 }
 
 /// Nickel fields that take the private homeserver out of the seed (its
-/// role and its Matrix channel), for the tests whose services are
+/// role; its Matrix channel off), for the tests whose services are
 /// stand-ins: no Synapse answers apply's health check or makes accounts
 /// there (the homeserver's own tests, `homeserver` and `tailnet::matrix`,
 /// run the real one). Its ACL rule stays (a PRV077 warning).
-pub const SEED_WITHOUT_HOMESERVER: &str = "  hosts | force = [{ name = \"openclaw-server\", roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = \"100.64.0.1\" }],\n  openclaw.channels | force = {},\n";
+pub const SEED_WITHOUT_HOMESERVER: &str = "  hosts | force = [{ name = \"openclaw-server\", roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = \"100.64.0.1\" }],\n  openclaw.channels.matrix.enabled | force = false,\n";
 
 /// An install of the seed under a temporary root, with its own ports so
 /// that health checks reach the stand-ins.
