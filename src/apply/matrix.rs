@@ -174,7 +174,9 @@ fn write_token(
     path: &str,
     token: &Secret,
 ) -> Result<(), String> {
-    let file = install.path(&accounts.host, path).map_err(|e| e.to_string())?;
+    let file = install
+        .path(&accounts.host, path)
+        .map_err(|e| e.to_string())?;
     let owner = match accounts.ai_token_owner.as_deref() {
         Some(owner) => Some(
             owner

@@ -895,10 +895,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn secrets_are_written_0600_and_never_appear_in_output_journal_state_or_generations() {
     let seed = Seed::new();
-    let spec = seed.spec(
-        "s.ncl",
-TELEGRAM,
-    );
+    let spec = seed.spec("s.ncl", TELEGRAM);
     let root = seed.root();
     let first = "tg-FIRST-secret-4242";
     let second = "tg-SECOND-secret-9393";

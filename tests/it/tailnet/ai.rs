@@ -33,7 +33,7 @@
 
 use super::{SERVER_NAME, Setup, Tailnet, proof};
 use crate::ai_path::{
-    self, PRIMARY, Netns, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
+    self, Netns, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
 };
 use crate::tools::{CONTAINERS_CONF, show};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};

@@ -313,7 +313,11 @@ impl<'a> Client<'a> {
 
     /// The room's members who joined.
     fn joined(&self, room: &str) -> Vec<String> {
-        let members = self.call("GET", &format!("rooms/{}/joined_members", encode(room)), None);
+        let members = self.call(
+            "GET",
+            &format!("rooms/{}/joined_members", encode(room)),
+            None,
+        );
         members["joined"]
             .as_object()
             .map(|m| m.keys().cloned().collect())
@@ -575,7 +579,11 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         [PRIMARY]
     );
     let said = user1.messages(&room);
-    assert_eq!(said[0], (user1.user_id.clone(), question.to_owned()), "{said:?}");
+    assert_eq!(
+        said[0],
+        (user1.user_id.clone(), question.to_owned()),
+        "{said:?}"
+    );
     step(format!(
         "DM from user1 on {TRUSTED} to {ai_id} over the tailnet answered in {:.1} s by {ai_id} in the same room, produced by the real Ollama's {PRIMARY}: {answer:?}",
         took.as_secs_f64()
