@@ -43,41 +43,27 @@
 //! `tests/tools/install-{headscale,tailscale,ollama,gguf,openclaw,openclaw-matrix,synapse}.sh`.
 //! Holds [`crate::podman_lock`].
 
-use super::{SERVER_NAME, Setup, Tailnet, proof};
-use crate::ai_path::{
-    self, Netns, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
-};
+use super::ai::{GUEST, SERVER, TRUSTED, acl_allows, ai_server, denied, server_spec};
+use super::{Tailnet, proof};
+use crate::ai_path::{self, PRIMARY};
 use crate::homeserver::{self as hs, encode, request};
 use crate::tailnet::net::Host;
-use crate::tools::{CONTAINERS_CONF, show, tools_root};
+use crate::tools::{show, tools_root};
 use serde_json::{Value, json};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// The server host of the spec.
-const SERVER: &str = "openclaw-server";
-/// The server's `tailnet_ip`: the first address Headscale hands out.
-const TAILNET_IP: Ipv4Addr = Ipv4Addr::new(100, 64, 0, 1);
 /// The homeserver's port (the module's default).
 const HS_PORT: u16 = 8008;
 /// The Matrix server name: the server's MagicDNS name (the default).
 const MATRIX_NAME: &str = "openclaw-server.tailnet.home.arpa";
-/// The gateway's port (the seed's), on the server's loopback.
-const GATEWAY_PORT: u16 = 18789;
-/// Ollama's port on the server's loopback (the seed's).
-const OLLAMA_PORT: u16 = 11434;
 /// How long the AI is given to answer `user1` (the tiny model answers in
 /// about 20 s; the gateway loads its Matrix channel first).
 const ANSWER_WITHIN: Duration = Duration::from_secs(300);
 /// How long a stranger waits, at least, for the answer that must not come.
 const STRANGER_WAITS: Duration = Duration::from_secs(45);
-/// How long a device the ACL denies is given to connect (and must not).
-const DENIED_WITHIN: Duration = Duration::from_secs(3);
-/// The trusted device (user1's) and one of a user outside `group:trusted`.
-const TRUSTED: &str = "laptop";
-const GUEST: &str = "guest-phone";
 /// The AI account's local part (the module's default).
 const AI_USER: &str = "ai";
 /// A spec user with an account on the homeserver, not in `dm.allowFrom`,
@@ -85,27 +71,15 @@ const AI_USER: &str = "ai";
 const STRANGER: &str = "user2";
 const STRANGERS_DEVICE: &str = "tablet";
 
-/// The seed's tailnet (as in `tailnet::ai`) with the private homeserver on
-/// the server, the only rule letting `group:trusted` reach its port, and
-/// the gateway's Matrix channel: direct messages from `user1` only, no
+/// The tailnet of `tailnet::ai` with the private homeserver on the server,
+/// the only rule letting `group:trusted` (`user1`'s laptop) reach its port,
+/// and the gateway's Matrix channel: direct messages from `user1` only, no
 /// `token` (privai makes the AI's account and hands the gateway its token).
-fn spec(image: &str, folders: &str, token: &Path) -> String {
-    format!(
-        r#"(import "privai/profiles/linux-server.ncl")
-& (import "privai/profiles/hardened.ncl")
-& {{
-  hosts = [{{ name = "{SERVER}", ram_gb = 16, roles = ['headscale, 'ollama, 'openclaw, 'homeserver], tailnet_ip = "{TAILNET_IP}" }}],
-  headscale = {{
-    server_url = "https://{SERVER_NAME}",
-    listen_addr = "0.0.0.0:443",
-    tls = {{ mode = 'self_signed, cert_path = "/etc/privai/tls/headscale.crt", key_path = "/etc/privai/tls/headscale.key" }},
-    prefixes.v4 = "100.64.0.0/10",
-    dns = {{ magic_dns = true, base_domain = "tailnet.home.arpa" }},
-    derp = {{ mode = 'embedded, stun_port = 3478 }},
-    api_key = "env:PRIVAI_TEST_HS_KEY",
-    policy_mode = 'database,
-  }},
-  homeserver = {{ venv = "{venv}" }},
+fn spec(gateway: (&str, &str, &Path)) -> String {
+    server_spec(
+        "'headscale, 'ollama, 'openclaw, 'homeserver",
+        &format!(
+            r#"  homeserver = {{ venv = "{venv}" }},
   users = [{{ name = "user1" }}, {{ name = "{STRANGER}" }}, {{ name = "guest" }}],
   groups.trusted = ["user1", "{STRANGER}"],
   devices = [
@@ -115,25 +89,16 @@ fn spec(image: &str, folders: &str, token: &Path) -> String {
   ],
   acl.rules = [
     {{ src = ["group:trusted"], dst = ["{SERVER}:{HS_PORT}"], proto = 'tcp, comment = "Trusted people reach the homeserver." }},
-  ],
-{ollama}
-{openclaw}
-}}
-"#,
-        venv = tools_root().join("synapse").display(),
-        ollama = ollama_spec(OLLAMA_PORT, ""),
-        openclaw = openclaw_spec(
-            image,
-            GATEWAY_PORT,
-            token,
-            folders,
-            r#"channels.matrix = {
+  ],"#,
+            venv = tools_root().join("synapse").display(),
+        ),
+        gateway,
+        r#"channels.matrix = {
       enabled = true,
       dm_policy = 'allowlist,
       allow_from = ["user1"],
       group_policy = 'disabled,
     },"#,
-        ),
     )
 }
 
@@ -207,21 +172,6 @@ fn password_of(tailnet: &Tailnet, device: &str) -> String {
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// Whether `privai acl --json` lets `device` reach the homeserver's port.
-fn acl_allows(matrix: &proof::Matrix, device: &str) -> bool {
-    let row = matrix
-        .sources
-        .iter()
-        .position(|s| s == device)
-        .unwrap_or_else(|| panic!("{device} is not a source of privai acl: {matrix:?}"));
-    let column = matrix
-        .services
-        .iter()
-        .position(|s| s.host == SERVER && s.port == HS_PORT)
-        .unwrap_or_else(|| panic!("the homeserver is not a service of privai acl: {matrix:?}"));
-    matrix.cells[row][column].is_some()
 }
 
 /// Plays systemd for `privai-homeserver.service` while `privai apply`
@@ -381,48 +331,17 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
     let step = |what: String| {
         println!("step: {what} [{:.1} s]", started.elapsed().as_secs_f64());
     };
-    let conf_dir = tempfile::tempdir().unwrap();
-    let conf = conf_dir.path().join("containers.conf");
-    std::fs::write(&conf, CONTAINERS_CONF).unwrap();
-    let (image, _) = ai_path::gateway_image(&podman, &conf);
-
-    // 1. The tailnet: Headscale on the server, which joins first.
-    let side = tempfile::tempdir().unwrap();
-    let (folders, token) = gateway_host_side(side.path());
-    let mut tailnet = Tailnet::start(Setup {
-        host: SERVER,
-        server_name: SERVER_NAME,
-        spec: spec(&image, &folders, &token),
-        mode: "database",
-        models: &[],
-        standins: false,
+    // 1. The tailnet: Headscale on the server, which joins first; podman
+    // in a mount namespace whose /etc/privai is the install root's.
+    let mut etc = None;
+    let (mut tailnet, server) = ai_server(&podman, spec, |installed| {
+        let overlay = EtcOverlay::new(installed);
+        let ns = overlay.mount_ns();
+        etc = Some(overlay);
+        Some(ns)
     });
     let installed = tailnet.root().join(SERVER);
-    link_config(side.path(), &installed);
-    // Declared before the server, so dropped after it: the gateway's
-    // containers go while podman's namespace is still there.
-    let etc = EtcOverlay::new(&installed);
-    let server = Server::start(
-        side,
-        installed.clone(),
-        &podman,
-        &conf,
-        Some(&Netns {
-            name: tailnet.server.ns.clone(),
-            mount: Some(etc.mount_ns()),
-        }),
-        OLLAMA_PORT,
-        GATEWAY_PORT,
-    );
-    server.ollama.create_tiny_chat("tiny", 1);
-    server.ollama.create_tiny_chat("tiny-fallback", 2);
-    tailnet.env = vec![
-        ("PATH", server.path.clone()),
-        ("PRIVAI_TEST_PASS_THROUGH", "podman".into()),
-    ];
-    tailnet.join_server();
     let server_ip = tailnet.nodes[SERVER].address();
-    assert_eq!(server_ip, TAILNET_IP, "the spec's tailnet_ip");
     step(format!(
         "tailnet up: the real Headscale, {SERVER} joined at {server_ip}"
     ));
@@ -525,7 +444,7 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         tailnet.join(device);
     }
     let matrix = proof::acl_matrix(&tailnet);
-    assert!(acl_allows(&matrix, TRUSTED), "{matrix:?}");
+    assert!(acl_allows(&matrix, TRUSTED, HS_PORT), "{matrix:?}");
     let homeserver = SocketAddr::from((server_ip, HS_PORT));
     assert!(
         proof::connects(&tailnet, TRUSTED, homeserver, true),
@@ -619,17 +538,10 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
     ));
 
     // 7. The guest's phone: denied by privai acl, and on the tailnet.
-    assert!(!acl_allows(&matrix, GUEST), "{matrix:?}");
-    let tried = Instant::now();
-    let refused = tailnet.nodes[GUEST]
-        .host
-        .enter(|| TcpStream::connect_timeout(&homeserver, DENIED_WITHIN));
-    let Err(why) = refused else {
-        panic!("{GUEST} connected to {homeserver}, which privai acl denies")
-    };
+    let (tried, why) = denied(&tailnet, &matrix, GUEST, homeserver);
     step(format!(
         "{GUEST} (user guest): privai acl --json denies {SERVER}:{HS_PORT}, and its connection to {homeserver} fails after {:.1} s: {why}",
-        tried.elapsed().as_secs_f64()
+        tried.as_secs_f64()
     ));
     eprintln!(
         "tailnet matrix path: {:.1} s in all, DM to answer {:.1} s",
