@@ -497,6 +497,17 @@ pub(crate) fn ran(before: &[(String, String)], after: &[(String, String)]) -> Ve
         .collect()
 }
 
+/// Asserts that Ollama saw a chat since it had `chats_before` and that,
+/// of the models it had loaded as `loaded_before`, only the primary ran.
+pub(crate) fn assert_the_primary_answered(
+    ollama: &Ollama,
+    chats_before: usize,
+    loaded_before: &[(String, String)],
+) {
+    assert!(chats(ollama) > chats_before, "Ollama saw no chat");
+    assert_eq!(ran(loaded_before, &loaded(ollama)), [PRIMARY]);
+}
+
 /// Ollama's models: name → (digest, size).
 fn tags(ollama: &Ollama) -> Vec<(String, String, u64)> {
     let tags = ollama.get("/api/tags");

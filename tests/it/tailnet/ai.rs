@@ -275,14 +275,7 @@ fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_a
     let asked = Instant::now();
     let answer = laptop.enter(|| server.answer_at(gateway, "What is the capital of France?"));
     let took = asked.elapsed();
-    assert!(
-        ai_path::chats(&server.ollama) > before,
-        "Ollama saw no chat"
-    );
-    assert_eq!(
-        ai_path::ran(&models, &ai_path::loaded(&server.ollama)),
-        [PRIMARY]
-    );
+    ai_path::assert_the_primary_answered(&server.ollama, before, &models);
     step(format!(
         "question from {TRUSTED} (user2, trusted) to {gateway} over the tailnet answered in {:.1} s by the real Ollama's {PRIMARY}: {answer:?}",
         took.as_secs_f64()

@@ -489,14 +489,7 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         )
     };
     assert!(!answer.trim().is_empty());
-    assert!(
-        ai_path::chats(&server.ollama) > before,
-        "Ollama saw no chat"
-    );
-    assert_eq!(
-        ai_path::ran(&models, &ai_path::loaded(&server.ollama)),
-        [PRIMARY]
-    );
+    ai_path::assert_the_primary_answered(&server.ollama, before, &models);
     let said = user1.messages(&room);
     assert_eq!(
         said[0],
