@@ -28,9 +28,9 @@
 //!    back as an event of the AI account in that room, produced by the
 //!    primary model (Ollama's log shows a chat, `/api/ps` shows the
 //!    primary ran, and only it);
-//! 6. `user2`, who has an account but is not in `dm.allowFrom`, writes to
-//!    the AI and gets no answer within a bounded wait; Ollama saw no chat
-//!    for it;
+//! 6. `user2`, who has an account but is not in `dm.allowFrom`, opens a
+//!    direct chat the AI joins, writes to it and gets no answer within a
+//!    bounded wait; Ollama saw no chat for it;
 //! 7. denied: `privai acl --json` says the guest's phone may not reach the
 //!    homeserver's port, and its connection fails.
 //!
@@ -510,6 +510,14 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         &password_of(&tailnet, STRANGERS_DEVICE),
     );
     let strangers_room = stranger.open_dm(&ai_id);
+    // The AI joins (autoJoin): what keeps it silent is the allowlist.
+    let joined = wait_for(ANSWER_WITHIN, || {
+        stranger
+            .joined(&strangers_room)
+            .contains(&ai_id)
+            .then_some(())
+    });
+    assert!(joined.is_some(), "the AI did not join {strangers_room}");
     let chats = ai_path::chats(&server.ollama);
     stranger.say(&strangers_room, "s1", "Hello, may I use you too?");
     let waited = STRANGER_WAITS.max(took * 2);
@@ -526,7 +534,7 @@ fn user1_writes_to_the_ai_on_the_private_homeserver_over_the_tailnet_and_the_mod
         "Ollama ran for the stranger"
     );
     step(format!(
-        "{STRANGER} (an account, not in dm.allowFrom): no answer within {:.0} s, no chat in Ollama",
+        "{STRANGER} (an account, not in dm.allowFrom; the AI joined the chat): no answer within {:.0} s, no chat in Ollama",
         waited.as_secs_f64()
     ));
 
