@@ -19,11 +19,6 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         include_str!("../../examples/seed-home.ncl"),
     ),
     (
-        "seed-telegram.ncl",
-        "the seed chatting through Telegram too, acknowledged (next to seed-home.ncl, which it imports)",
-        include_str!("../../examples/seed-telegram.ncl"),
-    ),
-    (
         "minimal.toml",
         "the smallest useful spec: one Mac running Ollama with one model",
         include_str!("../../examples/minimal.toml"),
@@ -37,6 +32,11 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "seed-as-written.ncl",
         "the seed taken literally, mistakes included: `privai check` refuses it",
         include_str!("../../examples/seed-as-written.ncl"),
+    ),
+    (
+        "seed-telegram.ncl",
+        "the seed chatting through Telegram too, acknowledged (next to seed-home.ncl, which it imports)",
+        include_str!("../../examples/seed-telegram.ncl"),
     ),
 ];
 
