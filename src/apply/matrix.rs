@@ -128,7 +128,7 @@ fn run(
             if *kind == AccountKind::Ai
                 && let Some(path) = &accounts.ai_token_file
             {
-                write_token(install, &accounts.host, path, &session.access_token)?;
+                write_token(install, accounts, path, &session.access_token)?;
             }
             Ok(())
         }
@@ -144,7 +144,7 @@ fn run(
                 entry.token = Some(session.access_token.expose().to_owned());
             }
             matrix::write(state, &file).map_err(io)?;
-            write_token(install, &accounts.host, path, &session.access_token)
+            write_token(install, accounts, path, &session.access_token)
         }
         MatrixAction::DeactivateAccount { user, user_id, .. } => {
             let admin = file.token(ADMIN_USER).ok_or_else(|| {
@@ -164,11 +164,39 @@ fn run(
     }
 }
 
-/// Writes the AI's token (0600) where the gateway's Matrix channel reads it.
-fn write_token(install: &Install, host: &str, path: &str, token: &Secret) -> Result<(), String> {
-    let file = install.path(host, path).map_err(|e| e.to_string())?;
+/// Writes the AI's token (0600) where the gateway's Matrix channel reads it,
+/// owned by the gateway container's user (`uid:gid`): the secret mount
+/// keeps the host file's owner, and the container's user reads only its
+/// own files.
+fn write_token(
+    install: &Install,
+    accounts: &Accounts,
+    path: &str,
+    token: &Secret,
+) -> Result<(), String> {
+    let file = install
+        .path(&accounts.host, path)
+        .map_err(|e| e.to_string())?;
+    let owner = match accounts.ai_token_owner.as_deref() {
+        Some(owner) => Some(
+            owner
+                .split_once(':')
+                .and_then(|(uid, gid)| Some((uid.parse().ok()?, gid.parse().ok()?)))
+                .ok_or_else(|| format!("openclaw.container.user `{owner}` is not `uid:gid` (numbers, e.g. `1000:1000`)"))?,
+        ),
+        None => None,
+    };
     atomic::write(&file, token.expose().as_bytes(), 0o600)
-        .map_err(|e| format!("writing the AI's Matrix token: {e}"))
+        .map_err(|e| format!("writing the AI's Matrix token: {e}"))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&file, Some(uid), Some(gid)).map_err(|e| {
+            format!(
+                "giving the AI's Matrix token `{}` to the gateway's user {uid}:{gid}: {e}",
+                file.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

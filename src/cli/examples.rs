@@ -38,6 +38,11 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "the seed taken literally, mistakes included: `privai check` refuses it",
         include_str!("../../examples/seed-as-written.ncl"),
     ),
+    (
+        "seed-telegram.ncl",
+        "the seed chatting through Telegram too, acknowledged (next to seed-home.ncl, which it imports)",
+        include_str!("../../examples/seed-telegram.ncl"),
+    ),
 ];
 
 /// Runs `privai examples`.

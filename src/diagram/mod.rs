@@ -315,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn the_seed_shows_two_people_three_devices_and_one_host_with_three_services() {
+    fn the_seed_shows_two_people_three_devices_and_one_host_with_four_services() {
         let diagram = Diagram::of(&seed());
         let people: Vec<_> = diagram.users.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(people, ["user1", "user2"]);
@@ -334,7 +334,12 @@ mod tests {
             .collect();
         assert_eq!(
             services,
-            [("headscale", 443), ("ollama", 11434), ("gateway", 18789)]
+            [
+                ("headscale", 443),
+                ("ollama", 11434),
+                ("homeserver", 8008),
+                ("gateway", 18789)
+            ]
         );
         assert_eq!(
             diagram.hosts[0].services[1].listen,
@@ -354,18 +359,28 @@ mod tests {
         assert_eq!(
             edges,
             [
-                ("phone", 18789, 0),
-                ("laptop", 18789, 0),
-                ("desktop", 18789, 0)
+                ("phone", 8008, 0),
+                ("phone", 18789, 1),
+                ("laptop", 8008, 0),
+                ("laptop", 18789, 1),
+                ("desktop", 8008, 0),
+                ("desktop", 18789, 1)
             ]
         );
         assert_eq!(
             diagram.legend(&spec),
-            [LegendRule {
-                index: 0,
-                text: "Trusted people talk to the AI gateway.".to_owned(),
-                drawn: true
-            }]
+            [
+                LegendRule {
+                    index: 0,
+                    text: "Trusted people chat on the private Matrix homeserver.".to_owned(),
+                    drawn: true
+                },
+                LegendRule {
+                    index: 1,
+                    text: "Trusted people talk to the AI gateway.".to_owned(),
+                    drawn: true
+                }
+            ]
         );
         assert_eq!(diagram.local_edges.len(), 1);
     }

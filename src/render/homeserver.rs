@@ -394,6 +394,10 @@ pub struct Accounts {
     /// channel ([`ai_token_file`]), if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_token_file: Option<String>,
+    /// Who owns that file: the gateway container's user (`uid:gid`,
+    /// `openclaw.container.user`), who reads it through the secret mount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_token_owner: Option<String>,
 }
 
 impl Accounts {
@@ -417,6 +421,9 @@ pub fn accounts(spec: &Spec) -> Option<Accounts> {
         ai_user: hs.ai_user.clone(),
         users: spec.users.iter().map(|u| u.name.clone()).collect(),
         ai_token_file: ai_token_file(spec),
+        ai_token_owner: ai_token_file(spec)
+            .and(spec.gateway())
+            .map(|gateway| gateway.container.user.clone()),
     })
 }
 

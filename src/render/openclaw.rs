@@ -29,11 +29,16 @@ use serde_json::{Map, Value, json};
 const OLLAMA_TIMEOUT_SECONDS: u32 = 300;
 /// Where the workspace is when the spec mounts none.
 const DEFAULT_WORKSPACE: &str = "/home/node/.openclaw/workspace";
-/// Where the gateway image carries OpenClaw's Matrix channel plugin
-/// (`@openclaw/matrix`, the version of OpenClaw), beside OpenClaw in the
-/// image's npm tree: the container has no egress, so the plugin cannot be
-/// installed at run time; `plugins.load.paths` loads it from there.
-pub const MATRIX_PLUGIN_DIR: &str = "/usr/local/lib/node_modules/@openclaw/matrix";
+/// OpenClaw's Matrix channel plugin, `@openclaw/matrix` (the version of
+/// OpenClaw), comes with the gateway image, installed there by OpenClaw
+/// itself (`openclaw plugins install`, which records it in OpenClaw's state
+/// database): the container has no egress, so it cannot be installed at run
+/// time, and OpenClaw 2026.9.6 gives a plugin loaded from a path
+/// (`plugins.load.paths`) no trusted features, which the Matrix channel
+/// needs (its keyed state store). The config names no path: it trusts the
+/// installed plugin (`plugins.entries.matrix.enabled`). See the README's
+/// "The gateway image" for how such an image is built.
+pub const MATRIX_PLUGIN: &str = "matrix";
 
 /// Renders `openclaw.json` and the compose file of the gateway on `host`.
 pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
@@ -141,7 +146,10 @@ fn config_value(spec: &Spec, host: &Host, openclaw: &Openclaw) -> Value {
         "update": {"checkOnStart": false, "auto": {"enabled": false}},
     });
     if openclaw.channels.matrix.as_ref().is_some_and(|m| m.enabled) {
-        config["plugins"] = json!({"load": {"paths": [MATRIX_PLUGIN_DIR]}});
+        // Installed in the image, and trusted explicitly: OpenClaw starts no
+        // channel of an external plugin without `entries.ID.enabled`
+        // ("installed without explicit trust"), whatever `channels` says.
+        config["plugins"] = json!({"entries": {MATRIX_PLUGIN: {"enabled": true}}});
     }
     config
 }

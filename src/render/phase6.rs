@@ -51,14 +51,17 @@ pub fn render(spec: &Spec, host: &Host, out: &mut Vec<Artifact>) {
             .any(runs);
 
     if spec.monitoring.log_rotation.enabled {
-        // (log file, written by root): Headscale is a LaunchDaemon, the
-        // others are the operator's LaunchAgents.
+        // (log file, written by root): Headscale and the homeserver are
+        // LaunchDaemons, the others are the operator's LaunchAgents.
         let mut logs = Vec::new();
         let mut add = |name: &str, root: bool| {
             logs.extend(service::log_file(&layout, name).map(|log| (log, root)));
         };
         if runs(Role::Headscale) {
             add("headscale", true);
+        }
+        if runs(Role::Homeserver) {
+            add(super::homeserver::SERVICE, true);
         }
         if runs(Role::Ollama) {
             add("ollama", false);

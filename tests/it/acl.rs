@@ -12,7 +12,7 @@ fn privai() -> Command {
 }
 
 #[test]
-fn the_seed_matrix_lets_every_device_reach_the_gateway_and_nothing_else() {
+fn the_seed_matrix_lets_every_device_reach_the_homeserver_and_the_gateway_and_nothing_else() {
     let out = privai()
         .args(["acl", "--json", "examples/seed-home.ncl"])
         .current_dir(repo(""))
@@ -36,12 +36,14 @@ fn the_seed_matrix_lets_every_device_reach_the_gateway_and_nothing_else() {
         [
             "openclaw-server:443",
             "openclaw-server:11434",
+            "openclaw-server:8008",
             "openclaw-server:18789"
         ]
     );
-    // Every device: Headscale's port and Ollama's denied, the gateway by rule 0.
+    // Every device: Headscale's port and Ollama's denied, the homeserver by
+    // rule 0, the gateway by rule 1.
     for row in m["cells"].as_array().unwrap() {
-        assert_eq!(row, &serde_json::json!([null, null, 0]));
+        assert_eq!(row, &serde_json::json!([null, null, 0, 1]));
     }
 }
 

@@ -196,6 +196,14 @@ pub(crate) fn openclaw_spec(
     )
 }
 
+/// Where the server of [`Server::start`] runs: the network namespace
+/// `name` (an `ip netns` name) and, for podman, the mount namespace
+/// `mount` (a `/proc/PID/ns/mnt`; this process's when `None`).
+pub(crate) struct Netns {
+    pub name: String,
+    pub mount: Option<PathBuf>,
+}
+
 /// The server: its Ollama, the gateway's host side (folders, token), a
 /// `podman` wrapper for privai's `PATH`. Tears the gateway's compose
 /// project down when dropped.
@@ -220,23 +228,31 @@ impl Server {
     }
 
     /// The server whose files are in `dir` (see [`gateway_host_side`]),
-    /// installed at `installed` (`ROOT/HOST`); with `netns` (an `ip netns`
-    /// name), its Ollama and podman run in that network namespace. Ollama
-    /// serves on `127.0.0.1:ollama_port`; the gateway is published on
-    /// `port`.
+    /// installed at `installed` (`ROOT/HOST`); with `netns`, its Ollama
+    /// runs in that network namespace, and podman too, in its mount
+    /// namespace. Ollama serves on `127.0.0.1:ollama_port`; the gateway is
+    /// published on `port`.
     pub fn start(
         dir: tempfile::TempDir,
         installed: PathBuf,
         podman: &Path,
         conf: &Path,
-        netns: Option<&str>,
+        netns: Option<&Netns>,
         ollama_port: u16,
         port: u16,
     ) -> Self {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let (wrapper, path) =
-            crate::tools::podman_wrapper(dir.path(), podman, conf, &home, 300, netns);
+        let (wrapper, path) = crate::tools::podman_wrapper(
+            dir.path(),
+            podman,
+            conf,
+            &home,
+            300,
+            netns.map(|n| n.name.as_str()),
+            netns.and_then(|n| n.mount.as_deref()),
+        );
+        let netns = netns.map(|n| n.name.as_str());
         let server = Self {
             ollama: Ollama::start_at(netns, ollama_port),
             runtime: wrapper.to_str().unwrap().to_owned(),
@@ -333,6 +349,12 @@ impl Server {
                 format!("--- {service}:\n{}{}", out.stdout, out.stderr)
             })
             .collect()
+    }
+
+    /// The gateway container's whole log.
+    pub fn gateway_log(&self) -> String {
+        let out = self.run(&["logs", &Self::container(GATEWAY_SERVICE)]);
+        format!("{}{}", out.stdout, out.stderr)
     }
 
     /// Runs `node -e SCRIPT` inside the gateway container; its stdout.
@@ -473,6 +495,17 @@ pub(crate) fn ran(before: &[(String, String)], after: &[(String, String)]) -> Ve
         .filter(|model| !before.contains(model))
         .map(|(name, _)| name.clone())
         .collect()
+}
+
+/// Asserts that Ollama saw a chat since it had `chats_before` and that,
+/// of the models it had loaded as `loaded_before`, only the primary ran.
+pub(crate) fn assert_the_primary_answered(
+    ollama: &Ollama,
+    chats_before: usize,
+    loaded_before: &[(String, String)],
+) {
+    assert!(chats(ollama) > chats_before, "Ollama saw no chat");
+    assert_eq!(ran(loaded_before, &loaded(ollama)), [PRIMARY]);
 }
 
 /// Ollama's models: name → (digest, size).

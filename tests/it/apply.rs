@@ -71,10 +71,21 @@ impl Standin {
     }
 }
 
+/// Nickel fields that take the private homeserver out of the seed (its
+/// role; its Matrix channel off), for the tests whose services are
+/// stand-ins: no Synapse answers apply's health check or makes accounts
+/// there (the homeserver's own tests, `homeserver` and `tailnet::matrix`,
+/// run the real one). Its ACL rule stays (a PRV077 warning).
+pub const SEED_WITHOUT_HOMESERVER: &str = "  hosts | force = [{ name = \"openclaw-server\", roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = \"100.64.0.1\" }],\n  openclaw.channels.matrix.enabled | force = false,\n";
+
 /// An install of the seed under a temporary root, with its own ports so
 /// that health checks reach the stand-ins.
 /// The API key of the Headscale stand-in.
 pub const HEADSCALE_KEY: &str = "hskey-api-test01234567-0123456789abcdef";
+
+/// Nickel fields: the seed's gateway on Telegram (as
+/// `examples/seed-telegram.ncl`), its token from `PRIVAI_TEST_TG_TOKEN`.
+pub const TELEGRAM: &str = "  openclaw.channels.telegram = { dm_policy = 'allowlist, allow_from = [\"tg:123456789\"], group_policy = 'disabled, token = \"env:PRIVAI_TEST_TG_TOKEN\", cloud_reason = \"A test of the token's secret.\" },";
 
 pub struct Seed {
     pub dir: tempfile::TempDir,
@@ -127,8 +138,13 @@ impl Seed {
     /// proxy, so its API is plain HTTP on loopback; its API key from the
     /// environment; the gateway bound to loopback, where its stand-in
     /// answers apply's health check), plus `extra` fields.
+    /// The seed's homeserver is left out ([`SEED_WITHOUT_HOMESERVER`]).
     pub fn spec(&self, name: &str, extra: &str) -> PathBuf {
-        self.spec_on(&repo("examples/seed-home.ncl"), name, extra)
+        self.spec_on(
+            &repo("examples/seed-home.ncl"),
+            name,
+            &format!("{SEED_WITHOUT_HOMESERVER}{extra}"),
+        )
     }
 
     /// [`Seed::spec`] on the spec at `base` instead of the seed's.
@@ -879,10 +895,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn secrets_are_written_0600_and_never_appear_in_output_journal_state_or_generations() {
     let seed = Seed::new();
-    let spec = seed.spec(
-        "s.ncl",
-        "  openclaw.channels.telegram.token | force = \"env:PRIVAI_TEST_TG_TOKEN\",",
-    );
+    let spec = seed.spec("s.ncl", TELEGRAM);
     let root = seed.root();
     let first = "tg-FIRST-secret-4242";
     let second = "tg-SECOND-secret-9393";

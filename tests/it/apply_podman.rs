@@ -109,7 +109,7 @@ impl Homelab {
         std::fs::create_dir_all(&home).unwrap();
 
         let (wrapper, path) =
-            crate::tools::podman_wrapper(dir.path(), podman, &conf, &home, 120, None);
+            crate::tools::podman_wrapper(dir.path(), podman, &conf, &home, 120, None, None);
 
         let registry = ["qwen2.5:14b", "llama3.1:8b", "nomic-embed-text"]
             .iter()

@@ -382,6 +382,20 @@ fn examples_lists_and_prints_the_bundled_specs_which_check_cleanly() {
         .current_dir(dir.path())
         .assert()
         .success();
+    // The Telegram variant, printed next to the seed it imports.
+    std::fs::write(dir.path().join("seed-home.ncl"), &printed.stdout).unwrap();
+    let telegram = privai()
+        .args(["examples", "seed-telegram"])
+        .output()
+        .unwrap();
+    assert!(telegram.status.success());
+    std::fs::write(dir.path().join("privai.ncl"), &telegram.stdout).unwrap();
+    privai()
+        .arg("check")
+        .current_dir(dir.path())
+        .assert()
+        .success()
+        .stdout("privai.ncl: no problems found\n");
     privai()
         .args(["examples", "nosuch"])
         .assert()

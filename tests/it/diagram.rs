@@ -79,19 +79,22 @@ fn the_seed_s_svg_names_every_person_device_service_and_open_rule() {
         "Headscale :443",
         "Ollama :11434",
         "OpenClaw gateway :18789",
+        "homeserver :8008",
         "127.0.0.1:11434 (loopback)",
-        "acl.rules[0]: Trusted people talk to the AI gateway.",
+        "acl.rules[0]: Trusted people chat on the private Matrix homeserver.",
+        "acl.rules[1]: Trusted people talk to the AI gateway.",
     ] {
         assert!(svg.contains(text), "{text} missing");
     }
-    // One edge per device, each to the gateway.
-    assert_eq!(svg.matches("</title></path>").count(), 3);
+    // Two edges per device: to the homeserver and to the gateway.
+    assert_eq!(svg.matches("</title></path>").count(), 6);
     assert_eq!(
         svg.matches("stroke-dasharray").count(),
         1,
         "the gateway to Ollama"
     );
-    assert_eq!(svg.matches(":18789 (acl.rules[0])</title>").count(), 3);
+    assert_eq!(svg.matches(":8008 (acl.rules[0])</title>").count(), 3);
+    assert_eq!(svg.matches(":18789 (acl.rules[1])</title>").count(), 3);
 }
 
 #[test]
@@ -119,7 +122,7 @@ fn the_seed_s_dot_is_read_by_graphviz() {
     );
     let (_, _, inked) = read_png(&dir.path().join("seed.png"));
     assert!(inked > 0.01, "inked share {inked}");
-    assert_eq!(String::from_utf8(text).unwrap().matches(" -> ").count(), 4);
+    assert_eq!(String::from_utf8(text).unwrap().matches(" -> ").count(), 7);
 }
 
 #[test]

@@ -57,6 +57,15 @@ Login server: https://headscale.home.arpa
 
 `privai build` renders steps 3 and 4 as a script: /usr/local/etc/privai/enroll/laptop.sh on openclaw-server.
 Copy it to laptop and run `sudo sh laptop.sh /var/root/laptop.key` there instead.
+
+Chat with the AI on the private Matrix homeserver (once the device is on the tailnet):
+
+  Homeserver:  http://openclaw-server.tailnet.home.arpa:8008
+  Matrix ID:   @user2:openclaw-server.tailnet.home.arpa
+  Password:    `privai enroll laptop --show-password` prints it (on the homeserver's host, where privai keeps it)
+
+  In a Matrix app or Element Web, sign in on the homeserver above.
+  Then start a direct chat with the AI: @ai:openclaw-server.tailnet.home.arpa
 "
     );
     assert!(!looks_like_a_key(&out));
@@ -121,11 +130,29 @@ The login server as a QR code:
     assert_eq!(qr.len(), 37_usize.div_ceil(2));
     assert!(qr.iter().all(|l| l.chars().count() == 37));
     assert!(qr[0].chars().all(|c| c == '█'));
+    // Then how to chat on the seed's homeserver, with a QR code of its URL.
+    let (steps, url_qr, chat) = split_qr(&after);
     assert_eq!(
-        after,
+        steps,
         "
 `privai build` renders these steps into /usr/local/etc/privai/enroll/phone.txt and the QR code into
-/usr/local/etc/privai/enroll/phone-login-server.svg on openclaw-server."
+/usr/local/etc/privai/enroll/phone-login-server.svg on openclaw-server.
+
+Chat with the AI on the private Matrix homeserver (once the device is on the tailnet):
+
+  Homeserver:  http://openclaw-server.tailnet.home.arpa:8008
+  Matrix ID:   @user1:openclaw-server.tailnet.home.arpa
+  Password:    `privai enroll phone --show-password` prints it (on the homeserver's host, where privai keeps it)
+
+  In a Matrix app (Element X, FluffyChat), choose another homeserver and scan
+  this code, or type the URL above:
+"
+    );
+    assert!(url_qr.len() > 10, "{url_qr:?}");
+    assert_eq!(
+        chat,
+        "
+  Then start a direct chat with the AI: @ai:openclaw-server.tailnet.home.arpa"
     );
 }
 

@@ -18,8 +18,6 @@
 
 #[path = "homeserver/accounts.rs"]
 mod accounts;
-#[path = "homeserver/alerts.rs"]
-mod alerts;
 
 use crate::apply::privai;
 use crate::tailnet::net::{Host, Net};
@@ -94,7 +92,7 @@ fn adapt(value: &mut serde_yaml_ng::Value, tree: &Path, credentials: &[(String, 
 }
 
 /// A blocking HTTP client for requests made from `host`'s namespace.
-fn request(
+pub(crate) fn request(
     host: &Host,
     method: &str,
     url: &str,
@@ -131,7 +129,7 @@ fn client(path: &str) -> String {
 }
 
 /// Percent-encodes a room id or user id for a URL path.
-fn encode(id: &str) -> String {
+pub(crate) fn encode(id: &str) -> String {
     id.replace('!', "%21")
         .replace(':', "%3A")
         .replace('@', "%40")
@@ -140,12 +138,12 @@ fn encode(id: &str) -> String {
 /// An install of the fixture staged by `privai apply --root`, with what
 /// the unit does for Synapse done by hand: the state directory made, the
 /// config's paths moved under the tree, the command line pointing at it.
-struct Staged {
+pub(crate) struct Staged {
     root: PathBuf,
     tree: PathBuf,
     spec: PathBuf,
     secret_file: PathBuf,
-    secret: String,
+    pub secret: String,
     state: PathBuf,
     argv: Vec<String>,
     /// The unit's `MemoryDenyWriteExecute=yes`.
@@ -155,7 +153,6 @@ struct Staged {
 
 /// Applies `spec` under `dir/root` and prepares Synapse's start.
 fn stage(dir: &Path, spec: PathBuf) -> Staged {
-    let python = installed("synapse", "python");
     let root = dir.join("root");
     let out = privai(
         [
@@ -169,6 +166,19 @@ fn stage(dir: &Path, spec: PathBuf) -> Staged {
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let tree = root.join(HOST);
+    let mut staged = prepare(dir, &tree);
+    staged.root = root;
+    staged.spec = spec;
+    staged.apply_stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    staged
+}
+
+/// Prepares Synapse's start, in `dir`, from the files `privai apply`
+/// installed in the staging tree `tree` (`ROOT/HOST`) as the unit
+/// `privai-homeserver.service` there says.
+pub(crate) fn prepare(dir: &Path, tree: &Path) -> Staged {
+    let python = installed("synapse", "python");
+    let tree = tree.to_path_buf();
     let unit = std::fs::read_to_string(staged(
         &tree,
         "/etc/systemd/system/privai-homeserver.service",
@@ -216,15 +226,15 @@ fn stage(dir: &Path, spec: PathBuf) -> Staged {
     std::fs::write(&adapted, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
     argv[config_at] = adapted.display().to_string();
     Staged {
-        root,
+        root: PathBuf::new(),
         tree,
-        spec,
+        spec: PathBuf::new(),
         secret_file,
         secret,
         state,
         argv,
         deny_write_execute,
-        apply_stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        apply_stdout: String::new(),
     }
 }
 
@@ -242,19 +252,53 @@ os.umask(0o077)
 os.execv(sys.argv[2], sys.argv[2:])
 ";
 
+/// Synapse running in a namespace of the test; killed when dropped.
+pub(crate) struct Synapse(std::process::Child);
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts Synapse from `staged` on `host` as the unit would
-/// ([`UNIT_WRAPPER`]) and waits for the unit's health check to pass; its
-/// process ID.
-fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) -> u32 {
+/// ([`UNIT_WRAPPER`]), its output appended to `log`, without waiting.
+pub(crate) fn spawn(host: &Host, staged: &Staged, log: &Path) -> Synapse {
     let python = installed("synapse", "python");
     let mdwe = if staged.deny_write_execute {
         "yes"
     } else {
         "no"
     };
-    let mut wrapper = vec!["-c".to_owned(), UNIT_WRAPPER.to_owned(), mdwe.to_owned()];
-    wrapper.extend(staged.argv.iter().cloned());
-    let pid = net.spawn(host, &python, &wrapper, &[], log);
+    let file = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let child = host
+        .command(&python)
+        .args(["-c", UNIT_WRAPPER, mdwe])
+        .args(&staged.argv)
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting Synapse: {e}"));
+    Synapse(child)
+}
+
+/// Starts Synapse from `staged` on `host` as the unit would
+/// ([`UNIT_WRAPPER`]) and waits for the unit's health check to pass.
+fn start(host: &Host, staged: &Staged, log: &Path) -> Synapse {
+    let synapse = spawn(host, staged, log);
+    wait_until_up(host, log);
+    synapse
+}
+
+/// Waits until Synapse answers the unit's health check on `host`'s
+/// loopback (its log `log` in the failure message).
+pub(crate) fn wait_until_up(host: &Host, log: &Path) {
     let versions = format!("http://127.0.0.1:{PORT}/_matrix/client/versions");
     let started = Instant::now();
     loop {
@@ -271,12 +315,11 @@ fn start(net: &mut Net, host: &Host, staged: &Staged, log: &Path) -> u32 {
         std::thread::sleep(Duration::from_millis(500));
     }
     eprintln!("Synapse answered after {:?}", started.elapsed());
-    pid
 }
 
 /// Registers `user` (password `USER-password-0123`) through the
 /// shared-secret registration API with Synapse's own client.
-fn register(host: &Host, staged: &Staged, user: &str) {
+pub(crate) fn register(host: &Host, staged: &Staged, user: &str) {
     let register = installed("synapse", "register_new_matrix_user");
     let out = host.run(
         &register,
@@ -322,7 +365,7 @@ fn synapse_runs_from_the_applied_config_closed_unfederated_and_on_its_addresses_
         &["addr", "add", &format!("{TAILNET_IP}/32"), "dev", "lo"],
     );
     assert!(out.status.success(), "{}", show(&out));
-    start(&mut net, &host, &staged, &dir.path().join("synapse.log"));
+    let _synapse = start(&host, &staged, &dir.path().join("synapse.log"));
 
     // The signing key Synapse made on its first start: Synapse's format,
     // 0600 under the unit's umask.
@@ -634,7 +677,7 @@ fn synapse_keeps_its_data_in_postgresql_with_the_password_file_the_spec_names() 
 
     let mut net = Net::new();
     let host = net.add_host(HOST);
-    start(&mut net, &host, &staged, &dir.path().join("synapse.log"));
+    let _synapse = start(&host, &staged, &dir.path().join("synapse.log"));
     register(&host, &staged, "user1");
 
     // The account is a row of PostgreSQL's `users`, and no sqlite file was

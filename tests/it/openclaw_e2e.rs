@@ -13,7 +13,7 @@
 //!    and Headscale. The spec is the seed with Headscale, Ollama and the
 //!    gateway on the stand-ins' and free ports, the gateway token a `file:`
 //!    in the test's directory (privai generates it), and no messaging
-//!    channel (Telegram would reach out to the internet).
+//!    channel nor homeserver (`tailnet::matrix` runs the Matrix path).
 //! 2. `privai apply SPEC --root ROOT --auto-approve` with
 //!    `PRIVAI_TEST_SERVICES`: service-manager commands are recorded, health
 //!    checks and model pulls are real. The test plays the service manager
@@ -318,6 +318,7 @@ fn the_real_gateway_runs_the_applied_config_with_the_specs_models() {
   openclaw.bind | force = \"127.0.0.1\",
   openclaw.gateway_token | force = \"file:{token}\",
   openclaw.channels | force = {{}},
+  hosts | force = [{{ name = \"openclaw-server\", roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = \"100.64.0.1\" }}],
 }}
 ",
             seed = crate::tools::importable(dir.path(), &repo("examples/seed-home.ncl")),

@@ -510,12 +510,18 @@ fn seed_policy_names_its_hosts_groups_and_tests() {
     assert_eq!(policy["hosts"]["openclaw-server"], "100.64.0.1");
     assert_eq!(policy["hosts"]["ollama-server"], "100.64.0.1");
     let acls = policy["acls"].as_array().expect("acls");
-    assert_eq!(acls.len(), 1);
+    assert_eq!(acls.len(), 2);
     assert_eq!(acls[0]["src"], serde_json::json!(["group:trusted"]));
-    assert_eq!(acls[0]["dst"], serde_json::json!(["openclaw-server:18789"]));
-    assert_eq!(acls[0]["proto"], "tcp");
+    assert_eq!(acls[0]["dst"], serde_json::json!(["openclaw-server:8008"]));
     assert_eq!(
         acls[0]["#comment"],
+        "Trusted people chat on the private Matrix homeserver."
+    );
+    assert_eq!(acls[1]["src"], serde_json::json!(["group:trusted"]));
+    assert_eq!(acls[1]["dst"], serde_json::json!(["openclaw-server:18789"]));
+    assert_eq!(acls[1]["proto"], "tcp");
+    assert_eq!(
+        acls[1]["#comment"],
         "Trusted people talk to the AI gateway."
     );
     let tests = policy["tests"].as_array().expect("the seed's tests");

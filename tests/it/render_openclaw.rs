@@ -67,11 +67,17 @@ fn validate(json: &str) -> Output {
         .unwrap()
 }
 
+/// Runs `openclaw config validate` on `example`'s config, with the pinned
+/// Matrix plugin when the config enables it (see
+/// [`with_installed_matrix_plugin`]).
 fn assert_valid(example: &str) {
     let spec = load(example);
     let rendered = artifacts(&spec);
-    let json = text(artifact(&rendered, "/openclaw.json"));
-    let output = validate(json);
+    let mut json = text(artifact(&rendered, "/openclaw.json")).to_owned();
+    if json.contains("\"matrix\"") {
+        json = with_installed_matrix_plugin(&json);
+    }
+    let output = validate(&json);
     assert!(
         output.status.success(),
         "openclaw rejects the {example} config:\n{}\n{}\n{json}",
@@ -83,6 +89,11 @@ fn assert_valid(example: &str) {
 #[test]
 fn openclaw_validates_the_seed_config() {
     assert_valid("examples/seed-home.ncl");
+}
+
+#[test]
+fn openclaw_validates_the_seed_on_telegram_config() {
+    assert_valid("examples/seed-telegram.ncl");
 }
 
 #[test]
@@ -605,9 +616,10 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     let cleanup = podman_project(dir.path(), "seed");
     let home = cleanup.home.clone();
 
-    // The seed, published on loopback (its tailnet address does not exist
+    // The seed on Telegram (three secrets: the gateway token, Telegram's,
+    // the AI's Matrix token), published on loopback (its tailnet address does not exist
     // here) on a free port, with the stand-in image; nothing else changes.
-    let mut spec = load("examples/seed-home.ncl");
+    let mut spec = load("examples/seed-telegram.ncl");
     let port = free_port();
     spec.openclaw.bind = "127.0.0.1".into();
     spec.openclaw.port = port;
@@ -632,7 +644,7 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     std::fs::write(&config, text(artifact(&rendered, "/openclaw.json"))).unwrap();
     let secrets = home.join(".config/privai/secrets");
     std::fs::create_dir_all(&secrets).unwrap();
-    for name in ["openclaw-gateway-token", "telegram-token"] {
+    for name in ["openclaw-gateway-token", "telegram-token", "matrix-token"] {
         let file = secrets.join(name);
         std::fs::write(&file, "test-token\n").unwrap();
         std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
@@ -689,6 +701,7 @@ fn the_seed_compose_file_runs_hardened_under_podman() {
     for (name, file) in [
         ("openclaw_gateway_token", "openclaw-gateway-token"),
         ("telegram_token", "telegram-token"),
+        ("matrix_token", "matrix-token"),
     ] {
         expected.insert(format!(
             "bind {} /run/secrets/{name} false",
@@ -936,6 +949,13 @@ fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_va
         assert_eq!(matrix["userId"], "@ai:openclaw-server.tailnet.home.arpa");
         assert_eq!(matrix["network"]["dangerouslyAllowPrivateNetwork"], true);
         assert_eq!(matrix["autoJoin"], "always");
+        // The plugin trusted explicitly: without it the real gateway loads
+        // the plugin but starts no Matrix channel ("external plugin
+        // \"matrix\" is installed without explicit trust").
+        assert_eq!(
+            config["plugins"]["entries"],
+            serde_json::json!({"matrix": {"enabled": true}})
+        );
         assert_eq!(
             matrix["dm"],
             serde_json::json!({"policy": "allowlist", "allowFrom": [
@@ -968,12 +988,13 @@ fn the_matrix_channel_points_at_the_homeserver_through_the_relay_and_openclaw_va
     }
 }
 
-/// `json` (a rendered `openclaw.json`) with the Matrix plugin's path, where
-/// the gateway image carries it, moved to where
-/// tests/tools/install-openclaw-matrix.sh put the pinned plugin. OpenClaw
-/// skips the schema of a channel whose plugin path is missing ("uninspected
-/// plugin configuration is preserved"), so a validation without the
-/// plugin would prove nothing.
+/// `json` (a rendered `openclaw.json`, which names no plugin path: the
+/// gateway image carries the plugin installed) with the path where
+/// tests/tools/install-openclaw-matrix.sh put the pinned plugin on this
+/// machine added to `plugins.load.paths`, as the validator's only way to
+/// find it here. OpenClaw skips the schema of a channel whose plugin is
+/// missing ("uninspected plugin configuration is preserved"), so a
+/// validation without the plugin would prove nothing.
 fn with_installed_matrix_plugin(json: &str) -> String {
     let installed =
         crate::tools::tools_root().join("openclaw-matrix/node_modules/@openclaw/matrix");
@@ -984,15 +1005,16 @@ fn with_installed_matrix_plugin(json: &str) -> String {
     );
     let mut config: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(
-        config["plugins"]["load"]["paths"],
-        serde_json::json!([openclaw::MATRIX_PLUGIN_DIR])
+        config["plugins"],
+        serde_json::json!({"entries": {openclaw::MATRIX_PLUGIN: {"enabled": true}}}),
+        "the rendered config names no plugin path"
     );
-    config["plugins"]["load"]["paths"] = serde_json::json!([installed]);
+    config["plugins"]["load"] = serde_json::json!({"paths": [installed]});
     serde_json::to_string_pretty(&config).unwrap()
 }
 
 #[test]
-fn the_pinned_matrix_plugin_loads_from_the_path_the_config_names() {
+fn the_pinned_matrix_plugin_loads_and_is_enabled_by_the_config() {
     let spec = seed_on_matrix(privai::model::Platform::Linux);
     let rendered = artifacts(&spec);
     let json = with_installed_matrix_plugin(text(artifact(&rendered, "/openclaw.json")));

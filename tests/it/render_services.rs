@@ -351,6 +351,15 @@ fn the_seeds_logs_rotate_with_newsyslog() {
                 "CN"
             ],
             vec![
+                "/usr/local/var/log/privai/homeserver.log",
+                "root:wheel",
+                "640",
+                "7",
+                "10240",
+                "*",
+                "CN"
+            ],
+            vec![
                 "/usr/local/var/log/privai/ollama.log",
                 "640",
                 "7",

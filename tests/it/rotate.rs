@@ -408,7 +408,7 @@ fn an_api_key_kept_in_a_file_is_replaced_once_old_and_the_old_one_expired_after_
         &crate::tools::repo("examples/seed-home.ncl"),
         "a.ncl",
         &format!("file:{}", key_file.display()),
-        DEVICES,
+        &format!("{}{DEVICES}", crate::apply::SEED_WITHOUT_HOMESERVER),
     );
     let first = seed.apply(&spec, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", show(&first));

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const TG: &str = "  openclaw.channels.telegram.token | force = \"env:PRIVAI_TEST_TG_TOKEN\",";
+const TG: &str = crate::apply::TELEGRAM;
 
 /// The change the tests make (`apply.rs`'s bigger change: an update
 /// restarting Ollama, a deletion, a creation; 6 steps).

@@ -31,7 +31,11 @@ fn status(seed: &Seed, spec: &Path, args: &[&str]) -> Output {
 pub fn seed_spec(seed: &Seed, extra: &str) -> std::path::PathBuf {
     let base = seed.dir.path().join("seed-home.ncl");
     std::fs::copy(repo("examples/seed-home.ncl"), &base).unwrap();
-    seed.spec_on(&base, "privai.ncl", extra)
+    seed.spec_on(
+        &base,
+        "privai.ncl",
+        &format!("{}{extra}", crate::apply::SEED_WITHOUT_HOMESERVER),
+    )
 }
 
 /// The seed applied, with both models present and the gateway healthy.

@@ -128,10 +128,10 @@ pub fn show(output: &Output) -> String {
 /// `compose` subcommand run by the pinned podman-compose (whose podman is
 /// the wrapper again) with `HOME` at `home` and cut after `timeout_secs`.
 /// With `netns` (an `ip netns` name), podman runs in that network namespace
-/// wherever the wrapper is called from, and in this process's mount
-/// namespace: `ip netns exec` mounts a `/sys` of its own, without the
-/// cgroup mounts runc needs. Returns the wrapper and the `PATH` that finds
-/// it first.
+/// wherever the wrapper is called from, and in the mount namespace
+/// `mount_ns` (a `/proc/PID/ns/mnt`), this process's by default: `ip netns
+/// exec` mounts a `/sys` of its own, without the cgroup mounts runc needs.
+/// Returns the wrapper and the `PATH` that finds it first.
 pub fn podman_wrapper(
     dir: &Path,
     podman: &Path,
@@ -139,6 +139,7 @@ pub fn podman_wrapper(
     home: &Path,
     timeout_secs: u32,
     netns: Option<&str>,
+    mount_ns: Option<&Path>,
 ) -> (PathBuf, std::ffi::OsString) {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("bin");
@@ -146,8 +147,11 @@ pub fn podman_wrapper(
     let wrapper = bin.join("podman");
     let enter = match netns {
         Some(ns) => format!(
-            "nsenter --mount=/proc/{}/ns/mnt --net=/run/netns/{ns} --wd=\"$PWD\" ",
-            std::process::id()
+            "nsenter --mount={} --net=/run/netns/{ns} --wd=\"$PWD\" ",
+            mount_ns.map_or_else(
+                || format!("/proc/{}/ns/mnt", std::process::id()),
+                |m| m.display().to_string()
+            )
         ),
         None => String::new(),
     };

@@ -3,7 +3,9 @@
 # version as the pinned OpenClaw (tests/tools/install-openclaw.sh, whose
 # Node 24 and npm it uses), into the tools cache (see lib.sh):
 #   $PRIVAI_TOOLS/openclaw-matrix/node_modules/@openclaw/matrix
-# The tests load it with `plugins.load.paths`, as the gateway image will.
+# The render tests load it with `plugins.load.paths`; tests/tools/gateway-image.sh
+# installs it into the gateway image with `openclaw plugins install`, offline,
+# from the npm cache this install fills.
 #
 # Installed with --ignore-scripts: the only install script is that of the
 # native end-to-end-encryption library (@matrix-org/matrix-sdk-crypto-nodejs),

@@ -15,6 +15,7 @@ fn accounts() -> Accounts {
         ai_user: "ai".into(),
         users: vec!["user1".into()],
         ai_token_file: Some("/etc/privai/secrets/matrix-token".into()),
+        ai_token_owner: Some("1000:1000".into()),
     }
 }
 
@@ -157,6 +158,10 @@ fn the_password_is_recorded_0600_before_registering_and_the_ais_token_reaches_th
         std::fs::metadata(&token).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // The gateway container's user reads it (the tests run as root).
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&token).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
     // The journal names the step, never a secret.
     let journal = std::fs::read_to_string(f.state.journal()).unwrap();
     assert!(journal.contains("create matrix account chat:@ai:chat.tailnet.home.arpa"));

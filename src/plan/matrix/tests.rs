@@ -15,6 +15,7 @@ fn desired(users: &[&str], token_file: bool) -> Rendered {
             ai_user: "ai".into(),
             users: users.iter().map(|u| u.to_string()).collect(),
             ai_token_file: token_file.then(|| "/etc/privai/secrets/matrix-token".into()),
+            ai_token_owner: token_file.then(|| "1000:1000".into()),
         }),
         ..Rendered::default()
     }

@@ -130,7 +130,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
 
     let mut net = Net::new();
     let host = chat_host(&mut net);
-    start(&mut net, &host, &staged, &dir.path().join("synapse.log"));
+    let _synapse = start(&host, &staged, &dir.path().join("synapse.log"));
     // Never dropped: stopping it from outside the namespace would wait on
     // a listener it cannot reach.
     let _ollama = std::mem::ManuallyDrop::new(host.enter(|| {
@@ -307,7 +307,7 @@ fn synapse_refusals_are_typed_errors() {
     let staged = stage(dir.path(), super::spec(dir.path(), ""));
     let mut net = Net::new();
     let host = chat_host(&mut net);
-    start(&mut net, &host, &staged, &dir.path().join("synapse.log"));
+    let _synapse = start(&host, &staged, &dir.path().join("synapse.log"));
     let secret = Secret::new(staged.secret.trim());
     let password = Secret::new("user1-password-0123");
     let url = format!("http://127.0.0.1:{PORT}");

@@ -98,7 +98,7 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     let staged = stage(dir.path(), spec.clone());
     let mut net = crate::tailnet::net::Net::new();
     let host = chat_host(&mut net);
-    let synapse = start(&mut net, &host, &staged, &dir.path().join("synapse.log"));
+    let synapse = start(&host, &staged, &dir.path().join("synapse.log"));
     // Never dropped: stopping it from outside the namespace would wait on
     // a listener it cannot reach.
     let _ollama = std::mem::ManuallyDrop::new(host.enter(|| {
@@ -282,11 +282,7 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
 
     // Synapse stopped: the direct message fails, the alert log has the
     // alerts, the exit status says it (1).
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &synapse.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    drop(synapse);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], PORT));
     let stopped = std::time::Instant::now();
     while host.connects(addr, Duration::from_millis(200)) {

@@ -33,38 +33,42 @@
 
 use super::{SERVER_NAME, Setup, Tailnet, proof};
 use crate::ai_path::{
-    self, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
+    self, Netns, PRIMARY, Server, gateway_host_side, link_config, ollama_spec, openclaw_spec,
 };
 use crate::tools::{CONTAINERS_CONF, show};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The server host of the spec.
-const SERVER: &str = "openclaw-server";
+pub(super) const SERVER: &str = "openclaw-server";
 /// The server's `tailnet_ip`: the first address Headscale hands out.
-const TAILNET_IP: Ipv4Addr = Ipv4Addr::new(100, 64, 0, 1);
+pub(super) const TAILNET_IP: Ipv4Addr = Ipv4Addr::new(100, 64, 0, 1);
 /// The gateway's port (the seed's).
-const GATEWAY_PORT: u16 = 18789;
+pub(super) const GATEWAY_PORT: u16 = 18789;
 /// Ollama's port on the server's loopback (the seed's).
-const OLLAMA_PORT: u16 = 11434;
+pub(super) const OLLAMA_PORT: u16 = 11434;
 /// How long a device the ACL denies is given to connect (and must not).
-const DENIED_WITHIN: Duration = Duration::from_secs(3);
+pub(super) const DENIED_WITHIN: Duration = Duration::from_secs(3);
 /// A trusted device, and one of a user outside `group:trusted`.
-const TRUSTED: &str = "laptop";
-const GUEST: &str = "guest-phone";
+pub(super) const TRUSTED: &str = "laptop";
+pub(super) const GUEST: &str = "guest-phone";
 
 /// The seed's tailnet (Headscale with self-signed TLS, embedded DERP,
-/// MagicDNS; `group:trusted` reaches the gateway and nothing else) on a
-/// hardened Linux server, its policy in Headscale's database, with a guest
-/// outside the group; Ollama and the gateway of [`crate::ai_path`], the
-/// gateway bound to the server's tailnet address.
-fn spec(image: &str, folders: &str, token: &Path) -> String {
+/// MagicDNS) on a hardened Linux server [`SERVER`] with `roles`, its policy
+/// in Headscale's database; `people` (users, groups, devices, ACL), Ollama
+/// and the gateway of [`crate::ai_path`] with `more` gateway fields.
+pub(super) fn server_spec(
+    roles: &str,
+    people: &str,
+    (image, folders, token): (&str, &str, &Path),
+    more: &str,
+) -> String {
     format!(
         r#"(import "privai/profiles/linux-server.ncl")
 & (import "privai/profiles/hardened.ncl")
 & {{
-  hosts = [{{ name = "{SERVER}", ram_gb = 16, roles = ['headscale, 'ollama, 'openclaw], tailnet_ip = "{TAILNET_IP}" }}],
+  hosts = [{{ name = "{SERVER}", ram_gb = 16, roles = [{roles}], tailnet_ip = "{TAILNET_IP}" }}],
   headscale = {{
     server_url = "https://{SERVER_NAME}",
     listen_addr = "0.0.0.0:443",
@@ -75,7 +79,24 @@ fn spec(image: &str, folders: &str, token: &Path) -> String {
     api_key = "env:PRIVAI_TEST_HS_KEY",
     policy_mode = 'database,
   }},
-  users = [{{ name = "user1" }}, {{ name = "user2" }}, {{ name = "guest" }}],
+{people}
+{ollama}
+{openclaw}
+}}
+"#,
+        ollama = ollama_spec(OLLAMA_PORT, ""),
+        openclaw = openclaw_spec(image, GATEWAY_PORT, token, folders, more),
+    )
+}
+
+/// [`server_spec`] with the gateway alone: `group:trusted` reaches it and
+/// nothing else, a guest is outside the group, and the gateway is bound to
+/// the server's tailnet address.
+fn spec(gateway: (&str, &str, &Path)) -> String {
+    server_spec(
+        "'headscale, 'ollama, 'openclaw",
+        &format!(
+            r#"  users = [{{ name = "user1" }}, {{ name = "user2" }}, {{ name = "guest" }}],
   groups.trusted = ["user1", "user2"],
   devices = [
     {{ name = "{TRUSTED}", user = "user2", kind = 'laptop, os = 'linux }},
@@ -83,24 +104,15 @@ fn spec(image: &str, folders: &str, token: &Path) -> String {
   ],
   acl.rules = [
     {{ src = ["group:trusted"], dst = ["{SERVER}:{GATEWAY_PORT}"], proto = 'tcp, comment = "Trusted people talk to the AI gateway." }},
-  ],
-{ollama}
-{openclaw}
-}}
-"#,
-        ollama = ollama_spec(OLLAMA_PORT, ""),
-        openclaw = openclaw_spec(
-            image,
-            GATEWAY_PORT,
-            token,
-            folders,
-            &format!("bind = \"{TAILNET_IP}\","),
+  ],"#
         ),
+        gateway,
+        &format!("bind = \"{TAILNET_IP}\","),
     )
 }
 
-/// Whether `privai acl --json` lets `device` reach the gateway's port.
-fn acl_allows(matrix: &proof::Matrix, device: &str) -> bool {
+/// Whether `privai acl --json` lets `device` reach `port` of [`SERVER`].
+pub(super) fn acl_allows(matrix: &proof::Matrix, device: &str, port: u16) -> bool {
     let row = matrix
         .sources
         .iter()
@@ -109,46 +121,69 @@ fn acl_allows(matrix: &proof::Matrix, device: &str) -> bool {
     let column = matrix
         .services
         .iter()
-        .position(|s| s.host == SERVER && s.port == GATEWAY_PORT)
-        .unwrap_or_else(|| panic!("the gateway is not a service of privai acl: {matrix:?}"));
+        .position(|s| s.host == SERVER && s.port == port)
+        .unwrap_or_else(|| panic!("port {port} is not a service of privai acl: {matrix:?}"));
     matrix.cells[row][column].is_some()
 }
 
-#[test]
-fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_answers_while_a_device_the_acl_denies_cannot_connect()
- {
-    let _podman = crate::podman_lock();
-    let podman = crate::tools::podman();
-    let started = Instant::now();
-    let step = |what: String| {
-        println!("step: {what} [{:.1} s]", started.elapsed().as_secs_f64());
+/// `device`, which `privai acl --json` must deny `to`'s port, tries to
+/// connect to `to` over the tailnet, and must fail: how long it tried and
+/// why it failed.
+pub(super) fn denied(
+    tailnet: &Tailnet,
+    matrix: &proof::Matrix,
+    device: &str,
+    to: SocketAddr,
+) -> (Duration, std::io::Error) {
+    assert!(!acl_allows(matrix, device, to.port()), "{matrix:?}");
+    let tried = Instant::now();
+    let refused = tailnet.nodes[device]
+        .host
+        .enter(|| TcpStream::connect_timeout(&to, DENIED_WITHIN));
+    let Err(why) = refused else {
+        panic!("{device} connected to {to}, which privai acl denies")
     };
-    let conf_dir = tempfile::tempdir().unwrap();
-    let conf = conf_dir.path().join("containers.conf");
-    std::fs::write(&conf, CONTAINERS_CONF).unwrap();
-    let (image, _) = ai_path::gateway_image(&podman, &conf);
+    (tried.elapsed(), why)
+}
 
-    // 1. The tailnet: Headscale on the server, which joins first.
+/// The AI server of the tailnet tests: the real gateway image built (with
+/// `podman`); the tailnet of the spec `spec((image, folders,
+/// token))` gives, Headscale started; the server's Ollama with the tiny
+/// primary and fallback, and podman in the server's network namespace and
+/// in the mount namespace `mount(installed)` gives (`installed`: where
+/// apply installs the server's files), which privai runs for real; the
+/// server joined at [`TAILNET_IP`]. Bind the two in this order: the server
+/// is dropped first, its containers going while its namespace is there.
+pub(super) fn ai_server(
+    podman: &Path,
+    spec: impl FnOnce((&str, &str, &Path)) -> String,
+    mount: impl FnOnce(&Path) -> Option<PathBuf>,
+) -> (Tailnet, Server) {
     let side = tempfile::tempdir().unwrap();
+    let conf = side.path().join("containers.conf");
+    std::fs::write(&conf, CONTAINERS_CONF).unwrap();
+    let (image, _) = ai_path::gateway_image(podman, &conf);
     let (folders, token) = gateway_host_side(side.path());
     let mut tailnet = Tailnet::start(Setup {
         host: SERVER,
         server_name: SERVER_NAME,
-        spec: spec(&image, &folders, &token),
+        spec: spec((&image, &folders, &token)),
         mode: "database",
         models: &[],
         standins: false,
     });
     let installed = tailnet.root().join(SERVER);
     link_config(side.path(), &installed);
-    // Declared after the tailnet, so dropped before it: the gateway's
-    // containers go while the server's namespace is still there.
-    let mut server = Server::start(
+    let mount = mount(&installed);
+    let server = Server::start(
         side,
         installed,
-        &podman,
+        podman,
         &conf,
-        Some(&tailnet.server.ns),
+        Some(&Netns {
+            name: tailnet.server.ns.clone(),
+            mount,
+        }),
         OLLAMA_PORT,
         GATEWAY_PORT,
     );
@@ -161,6 +196,21 @@ fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_a
     tailnet.join_server();
     let server_ip = tailnet.nodes[SERVER].address();
     assert_eq!(server_ip, TAILNET_IP, "the spec's tailnet_ip");
+    (tailnet, server)
+}
+
+#[test]
+fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_answers_while_a_device_the_acl_denies_cannot_connect()
+ {
+    let _podman = crate::podman_lock();
+    let podman = crate::tools::podman();
+    let started = Instant::now();
+    let step = |what: String| {
+        println!("step: {what} [{:.1} s]", started.elapsed().as_secs_f64());
+    };
+    // 1. The tailnet: Headscale on the server, which joins first.
+    let (mut tailnet, mut server) = ai_server(&podman, spec, |_| None);
+    let server_ip = TAILNET_IP;
     step(format!(
         "tailnet up: the real Headscale, {SERVER} joined at {server_ip}"
     ));
@@ -209,7 +259,7 @@ fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_a
 
     // 4. The trusted laptop asks through its TUN, over WireGuard.
     let matrix = proof::acl_matrix(&tailnet);
-    assert!(acl_allows(&matrix, TRUSTED), "{matrix:?}");
+    assert!(acl_allows(&matrix, TRUSTED, GATEWAY_PORT), "{matrix:?}");
     assert!(
         proof::connects(&tailnet, TRUSTED, gateway, true),
         "{TRUSTED} does not reach {gateway}\n{}",
@@ -225,31 +275,17 @@ fn a_trusted_device_asks_the_real_gateway_over_the_tailnet_and_the_real_ollama_a
     let asked = Instant::now();
     let answer = laptop.enter(|| server.answer_at(gateway, "What is the capital of France?"));
     let took = asked.elapsed();
-    assert!(
-        ai_path::chats(&server.ollama) > before,
-        "Ollama saw no chat"
-    );
-    assert_eq!(
-        ai_path::ran(&models, &ai_path::loaded(&server.ollama)),
-        [PRIMARY]
-    );
+    ai_path::assert_the_primary_answered(&server.ollama, before, &models);
     step(format!(
         "question from {TRUSTED} (user2, trusted) to {gateway} over the tailnet answered in {:.1} s by the real Ollama's {PRIMARY}: {answer:?}",
         took.as_secs_f64()
     ));
 
     // 5. The guest's phone: denied by privai acl, and on the tailnet.
-    assert!(!acl_allows(&matrix, GUEST), "{matrix:?}");
-    let tried = Instant::now();
-    let refused = tailnet.nodes[GUEST]
-        .host
-        .enter(|| TcpStream::connect_timeout(&gateway, DENIED_WITHIN));
-    let Err(why) = refused else {
-        panic!("{GUEST} connected to {gateway}, which privai acl denies")
-    };
+    let (tried, why) = denied(&tailnet, &matrix, GUEST, gateway);
     step(format!(
         "{GUEST} (user guest): privai acl --json denies {SERVER}:{GATEWAY_PORT}, and its connection to {gateway} fails after {:.1} s: {why}",
-        tried.elapsed().as_secs_f64()
+        tried.as_secs_f64()
     ));
 
     // 6. Ollama stopped under the real gateway: status names it.

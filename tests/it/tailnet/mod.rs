@@ -10,6 +10,7 @@ mod addresses;
 mod ai;
 mod headscale;
 mod keys;
+mod matrix;
 mod monitor;
 pub(crate) mod net;
 mod node;
@@ -70,12 +71,13 @@ fn seed_spec(mode: &str, devices: &[&str]) -> String {
   headscale.policy_mode | force = '{mode},
   openclaw.bind | force = \"127.0.0.1\",
   devices | force = [{}],
-{}}}
+{}{}}}
 ",
         // Copied next to the spec where it is written (imports stay in the
         // spec's directory).
         "seed-home.ncl",
         kept.join(", "),
+        crate::apply::SEED_WITHOUT_HOMESERVER,
         if devices.contains(&"nas") {
             "  acl.tag_owners = { storage = [\"group:trusted\"] },\n"
         } else {

@@ -26,9 +26,10 @@ fn spec(key_file: &Path) -> String {
     {{ name = \"laptop\", user = \"user2\", kind = 'laptop, os = 'macos }},
     {{ name = \"desktop\", user = \"user1\", kind = 'desktop, os = 'linux, reusable = true }},
   ],
-}}
+{}}}
 ",
-        key_file.display()
+        key_file.display(),
+        crate::apply::SEED_WITHOUT_HOMESERVER,
     )
 }
 
