@@ -32,7 +32,10 @@ impl Staged {
         .unwrap();
         std::fs::write(
             dir.path().join("spec.ncl"),
-            format!("(import \"seed-home.ncl\") & {{\n{extra}\n}}\n"),
+            format!(
+                "(import \"seed-home.ncl\") & {{\n{}{extra}\n}}\n",
+                crate::apply::SEED_WITHOUT_HOMESERVER
+            ),
         )
         .unwrap();
         let staged = Self { dir };

@@ -10,7 +10,7 @@
 # load), and OpenClaw's Matrix channel plugin `@openclaw/matrix` of the same
 # version, installed as OpenClaw installs plugins: `openclaw plugins install
 # @openclaw/matrix@VERSION`, from the npm cache tests/tools/
-# install-openclaw-matrix.sh filled (offline), run at build time with the
+# install-openclaw-matrix.sh filled in the tools cache (offline), run at build time with the
 # paths of the image (in a private mount namespace). The container has no
 # egress, so nothing can be installed at run time. Its layout is the
 # official image's, as privai's compose file expects it (see
@@ -133,7 +133,8 @@ echo '{}' > "$work/seed-config.json"
 wheel=$(dirname "$(dirname "$node")")
 printf '#!/bin/sh\nexec "%s" "%s/lib/node_modules/npm/bin/npm-cli.js" "$@"\n' "$node" "$wheel" > "$work/npm"
 chmod 755 "$work/npm"
-npm_cache=${npm_config_cache:-$HOME/.npm}
+npm_cache=$(tools_root)/openclaw-matrix/npm-cache
+[ -d "$npm_cache" ] || { echo "$npm_cache is missing: run tests/tools/install-openclaw-matrix.sh" >&2; exit 1; }
 unshare -m sh -eu -c '
     mount -t tmpfs tmpfs /usr/local/lib
     mkdir /usr/local/lib/node_modules /usr/local/lib/openclaw-seed

@@ -5,7 +5,9 @@
 #   $PRIVAI_TOOLS/openclaw-matrix/node_modules/@openclaw/matrix
 # The render tests load it with `plugins.load.paths`; tests/tools/gateway-image.sh
 # installs it into the gateway image with `openclaw plugins install`, offline,
-# from the npm cache this install fills.
+# from the npm cache this install fills beside it, in the tools cache
+# ($PRIVAI_TOOLS/openclaw-matrix/npm-cache), so the image builds from the
+# tools cache alone (a machine whose ~/.npm was wiped still builds it).
 #
 # Installed with --ignore-scripts: the only install script is that of the
 # native end-to-end-encryption library (@matrix-org/matrix-sdk-crypto-nodejs),
@@ -14,7 +16,8 @@
 set -eu
 VERSION=2026.9.6
 . "$(dirname -- "$0")/lib.sh"
-name=openclaw-matrix-$VERSION
+# The layout's revision: r2 keeps its npm cache beside it.
+name=openclaw-matrix-$VERSION-r2
 lock_tool "$name"
 dir=$(tools_root)/$name
 if installed "$name"; then finish openclaw-matrix "$name"; echo "@openclaw/matrix $VERSION already installed in $dir"; exit 0; fi
@@ -28,7 +31,7 @@ mkdir -p "$dir"
 cd "$dir"
 echo '{"name":"privai-test-openclaw-matrix","private":true}' > package.json
 "$wheel/bin/node" "$wheel/lib/node_modules/npm/bin/npm-cli.js" install --no-audit --no-fund \
-    --save-exact --ignore-scripts --omit=peer "@openclaw/matrix@$VERSION"
+    --cache "$dir/npm-cache" --save-exact --ignore-scripts --omit=peer "@openclaw/matrix@$VERSION"
 grep -q "\"version\": \"$VERSION\"" node_modules/@openclaw/matrix/package.json
 finish openclaw-matrix "$name"
 echo "@openclaw/matrix $VERSION installed in $dir"
