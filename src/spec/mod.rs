@@ -13,6 +13,7 @@ pub mod limits;
 mod nickel;
 mod shape;
 pub mod spans;
+mod stdlib;
 mod suggest;
 
 pub use suggest::closest;
@@ -23,6 +24,7 @@ use crate::model::Spec;
 use crate::sources::Sources;
 use budget::Stopped;
 pub use limits::Limits;
+pub use nickel::leave_to_exit;
 use spans::SpanMap;
 use std::path::{Path, PathBuf};
 
@@ -135,7 +137,7 @@ pub fn load_with(path: &Path, limits: &Limits) -> Result<LoadedSpec, LoadError> 
     };
     let (work_spec, work_display, work_limits) = (spec.clone(), display.clone(), limits.clone());
     let evaluated = budget::run(limits, move || {
-        let mut cache = nickel_lang_core::cache::CacheHub::new();
+        let mut cache = stdlib::new_cache();
         let read = imports::read_all(&work_spec, &work_display, &work_limits, &mut cache).map_err(
             |r| nickel::Failure {
                 diagnostics: vec![r.diagnostic],
