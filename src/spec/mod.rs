@@ -14,6 +14,7 @@ mod nickel;
 mod shape;
 pub mod spans;
 mod stdlib;
+mod stdprune;
 mod suggest;
 
 pub use suggest::closest;

@@ -9,29 +9,50 @@ use std::sync::Arc;
 /// (see [`stdlib_without_docs`]).
 pub fn new_cache() -> CacheHub {
     let mut cache = CacheHub::new();
+    set_std(&mut cache, stdlib_without_docs());
+    cache
+}
+
+/// Replaces the text of `std` in `cache`, before Nickel parses it.
+fn set_std(cache: &mut CacheHub, text: Arc<str>) {
     if let Some((_, id)) = cache
         .sources
         .stdlib_modules()
         .find(|(module, _)| *module == StdlibModule::Std)
     {
-        cache.sources.files.update(id, stdlib_without_docs());
+        cache.sources.files.update(id, text);
     }
-    cache
+}
+
+/// Cuts `std` in `cache` (made by [`new_cache`], not yet evaluated) to the
+/// entries `sources` (the text of every other Nickel source the evaluation
+/// reads) can reach; see [`super::stdprune`]. Returns whether it did (when
+/// the sources may reach anything, `std` stays whole).
+pub fn cut_std<'a>(cache: &mut CacheHub, sources: impl IntoIterator<Item = &'a str>) -> bool {
+    match super::stdprune::std_for(sources) {
+        Some(text) => {
+            set_std(cache, Arc::from(text));
+            true
+        }
+        None => false,
+    }
 }
 
 /// Nickel's `std` module with the text of each `| doc m%"…"%` annotation
 /// replaced by spaces (its line breaks kept), so every other byte, line and
 /// column stays where it was.
 ///
-/// Nickel parses the whole standard library for every evaluation; 100 KB of
+/// Nickel parses the whole standard library for every evaluation; 75 KB of
 /// its 170 KB are documentation, which evaluation never reads (only
-/// `nickel doc` and the language server do), and parsing it was a fifth of
-/// the CPU time of checking the seed spec.
+/// `nickel doc` and the language server do).
 pub fn stdlib_without_docs() -> Arc<str> {
-    static STRIPPED: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-    STRIPPED
-        .get_or_init(|| Arc::from(blank_docs(StdlibModule::Std.content())))
-        .clone()
+    Arc::from(blanked_std())
+}
+
+/// The text of [`stdlib_without_docs`], made once.
+pub fn blanked_std() -> &'static str {
+    static BLANKED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BLANKED.get_or_init(|| blank_docs(StdlibModule::Std.content()))
 }
 
 /// `text` with each `| doc m%"…"%` annotation (or `m%%"…"%%`, and so on)
