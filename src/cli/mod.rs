@@ -145,11 +145,6 @@ pub fn main() -> ExitCode {
         max_time: cli.max_eval_time,
         allow_import: cli.allow_import.clone(),
     });
-    if matches!(cli.command, Command::Check(_)) {
-        // `check` evaluates the spec once, checks it and exits (the others
-        // go on to work that reuses the memory freed).
-        crate::spec::leave_to_exit();
-    }
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Check(args) => check::run(&args),

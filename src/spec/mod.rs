@@ -25,7 +25,6 @@ use crate::model::Spec;
 use crate::sources::Sources;
 use budget::Stopped;
 pub use limits::Limits;
-pub use nickel::leave_to_exit;
 use spans::SpanMap;
 use std::path::{Path, PathBuf};
 

@@ -24,7 +24,6 @@ use nickel_lang_core::position::{PosTable, RawSpan, TermPos};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The result of evaluating a spec: its JSON export and where each value came from.
 #[derive(Debug)]
@@ -44,19 +43,6 @@ pub struct Failure {
     pub diagnostics: Vec<Diagnostic>,
     /// The sources the diagnostics point into.
     pub sources: Sources,
-}
-
-/// Whether a successful evaluation leaves its Nickel values to the end of
-/// the process (see [`leave_to_exit`]).
-static LEAVE_TO_EXIT: AtomicBool = AtomicBool::new(false);
-
-/// For commands that evaluate one spec and exit: a successful evaluation's
-/// Nickel state (the standard library, the modules and every value, parsed
-/// and evaluated) is not freed piece by piece but left to the end of the
-/// process. Freeing it was 3 % of the CPU time of checking the seed spec.
-/// Long-running processes (and tests) do not call this.
-pub fn leave_to_exit() {
-    LEAVE_TO_EXIT.store(true, Ordering::Relaxed);
 }
 
 /// What an entry point evaluates.
@@ -123,11 +109,6 @@ pub fn evaluate(
         evaluation.spans.prefer(spans);
         for source in sources.iter() {
             evaluation.sources.add(source.clone());
-        }
-        if LEAVE_TO_EXIT.load(Ordering::Relaxed) {
-            // The process ends soon: the system takes the memory back at
-            // once, freeing each of Nickel's values costs more.
-            std::mem::forget(session);
         }
         return Ok(evaluation);
     }
