@@ -16,7 +16,7 @@
 //! never less.
 
 use nickel_lang_core::stdlib::StdlibModule;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// One entry of `std`: a field of the top-level record, or of one of its
@@ -40,6 +40,8 @@ struct Entry {
 struct Outline {
     text: &'static str,
     entries: Vec<Entry>,
+    /// The entries of each name.
+    by_name: HashMap<String, Vec<usize>>,
 }
 
 fn outline() -> &'static Outline {
@@ -102,7 +104,15 @@ fn build_outline(text: &'static str) -> Outline {
             inner = Some(entries.len() - 1);
         }
     }
-    Outline { text, entries }
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        by_name.entry(e.name.clone()).or_default().push(i);
+    }
+    Outline {
+        text,
+        entries,
+        by_name,
+    }
 }
 
 fn is_ident_char(b: u8) -> bool {
@@ -127,15 +137,19 @@ struct Whole;
 
 impl Outline {
     fn top(&self, name: &str) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|e| e.module.is_none() && e.name == name)
+        self.find(name, None)
     }
 
     fn inner(&self, module: usize, name: &str) -> Option<usize> {
-        self.entries
+        self.find(name, Some(module))
+    }
+
+    fn find(&self, name: &str, module: Option<usize>) -> Option<usize> {
+        let candidates = self.by_name.get(name)?;
+        candidates
             .iter()
-            .position(|e| e.module == Some(module) && e.name == name)
+            .copied()
+            .find(|i| self.entries[*i].module == module)
     }
 
     /// The entries `text` names. `within`: the module whose entry `text`
