@@ -200,3 +200,24 @@ fn a_cut_std_names_nothing_it_blanked() {
     cache.load_stdlib().expect("parses");
     assert!(cache.typecheck_stdlib().is_err());
 }
+
+#[test]
+fn every_entry_of_std_cut_alone_names_nothing_blanked() {
+    // Each entry named on its own: what it keeps typechecks (see above).
+    use crate::spec::stdlib::{cut_std, new_cache};
+    let outline = outline();
+    let mut failed = Vec::new();
+    for e in &outline.entries {
+        let name = match e.module {
+            Some(m) => format!("std.{}.{}", outline.entries[m].name, e.name),
+            None => format!("std.{}", e.name),
+        };
+        let mut cache = new_cache();
+        assert!(cut_std(&mut cache, [name.as_str()]), "{name}");
+        cache.load_stdlib().expect("parses");
+        if cache.typecheck_stdlib().is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "{failed:?}");
+}
