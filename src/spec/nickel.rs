@@ -84,6 +84,18 @@ pub fn evaluate(
     read: &[ReadSource],
     cache: CacheHub,
 ) -> Result<Evaluation, Failure> {
+    let mut cache = cache;
+    // Parse only the standard library this evaluation can reach; a failure
+    // is evaluated again below with the whole library, for its diagnostics.
+    let entry = entry_point(path, &Target::Both);
+    let nickel_sources = read.iter().filter(|s| s.format == InputFormat::Nickel);
+    super::stdlib::cut_std(
+        &mut cache,
+        nickel_sources
+            .map(|s| s.text.as_str())
+            .chain(bundle::FILES.iter().map(|(_, text)| *text))
+            .chain(std::iter::once(entry.as_str())),
+    );
     let mut session = Session::with_cache(path, display_name, cache);
     // One evaluation gives both the checked spec and the spec as written
     // (which shares every value already evaluated): contracts rebuild some
@@ -238,7 +250,7 @@ struct Session {
 
 impl Session {
     fn new(path: &Path, display_name: &str, read: &[ReadSource]) -> Self {
-        let mut cache = CacheHub::new();
+        let mut cache = super::stdlib::new_cache();
         for source in read {
             cache.sources.add_string(
                 SourcePath::Path(source.path.clone(), source.format),

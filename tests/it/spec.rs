@@ -275,3 +275,24 @@ fn a_homeserver_name_with_a_scheme_is_refused_with_the_form_it_needs() {
         assert_eq!(spec.homeserver.server_name.as_deref(), Some(good));
     }
 }
+
+#[test]
+fn a_spec_using_any_part_of_nickels_std_loads_as_written() {
+    // privai hands Nickel only the part of `std` a spec names; one naming a
+    // function the modules never use, and one using `std` as a value (which
+    // keeps it whole), give the same model as the spec written plainly.
+    let plain = std::fs::read_to_string(repo("tests/fixtures/equivalence/home.ncl")).unwrap();
+    let expected = load_ok(&repo("tests/fixtures/equivalence/home.ncl")).spec;
+    for name in [
+        r#"std.string.lowercase (std.array.first (std.string.split "," "SERVER,x"))"#,
+        r#"(let s = std in s.string.lowercase "SERVER")"#,
+        r#"std.string.lowercase (std.record.get "n" { n = "SERVER" })"#,
+    ] {
+        let text = plain.replacen(r#"name = "server","#, &format!("name = {name},"), 1);
+        assert_ne!(text, plain);
+        match load_text(&text, "ncl") {
+            Ok(loaded) => assert_eq!(loaded.spec, expected, "{name}"),
+            Err(e) => panic!("{name}: {:#?}", e.diagnostics),
+        }
+    }
+}

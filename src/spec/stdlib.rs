@@ -1,0 +1,230 @@
+//! Nickel's standard library as privai hands it to Nickel: its
+//! documentation blanked, every other byte where it was.
+
+use nickel_lang_core::cache::CacheHub;
+use nickel_lang_core::stdlib::StdlibModule;
+use std::sync::Arc;
+
+/// A Nickel cache whose standard library has its documentation blanked
+/// (see [`stdlib_without_docs`]).
+pub fn new_cache() -> CacheHub {
+    let mut cache = CacheHub::new();
+    set_std(&mut cache, stdlib_without_docs());
+    cache
+}
+
+/// Replaces the text of `std` in `cache`, before Nickel parses it.
+fn set_std(cache: &mut CacheHub, text: Arc<str>) {
+    if let Some((_, id)) = cache
+        .sources
+        .stdlib_modules()
+        .find(|(module, _)| *module == StdlibModule::Std)
+    {
+        cache.sources.files.update(id, text);
+    }
+}
+
+/// Cuts `std` in `cache` (made by [`new_cache`], not yet evaluated) to the
+/// entries `sources` (the text of every other Nickel source the evaluation
+/// reads) can reach; see [`super::stdprune`]. Returns whether it did (when
+/// the sources may reach anything, `std` stays whole).
+pub fn cut_std<'a>(cache: &mut CacheHub, sources: impl IntoIterator<Item = &'a str>) -> bool {
+    match super::stdprune::std_for(sources) {
+        Some(text) => {
+            set_std(cache, Arc::from(text));
+            true
+        }
+        None => false,
+    }
+}
+
+/// Nickel's `std` module with the text of each `| doc m%"…"%` annotation
+/// replaced by spaces (its line breaks kept), so every other byte, line and
+/// column stays where it was.
+///
+/// Nickel parses the whole standard library for every evaluation; 75 KB of
+/// its 170 KB are documentation, which evaluation never reads (only
+/// `nickel doc` and the language server do).
+pub fn stdlib_without_docs() -> Arc<str> {
+    Arc::from(blanked_std())
+}
+
+/// The text of [`stdlib_without_docs`], made once.
+pub fn blanked_std() -> &'static str {
+    static BLANKED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BLANKED.get_or_init(|| blank_docs(StdlibModule::Std.content()))
+}
+
+/// `text` with each `| doc m%"…"%` annotation (or `m%%"…"%%`, and so on)
+/// blanked (see [`stdlib_without_docs`]). A string ends at `"` and as many
+/// `%` as opened it, not followed by `{` (that would be an interpolation).
+fn blank_docs(text: &str) -> String {
+    const OPEN: &str = "| doc m";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let percents = after.bytes().take_while(|b| *b == b'%').count();
+        if percents == 0 || after.as_bytes().get(percents) != Some(&b'"') {
+            out.push_str(&rest[..start + OPEN.len()]);
+            rest = after;
+            continue;
+        }
+        let close = format!("\"{}", "%".repeat(percents));
+        let body = start + OPEN.len() + percents + 1;
+        let mut from = body;
+        let end = loop {
+            let Some(at) = rest[from..].find(&close) else {
+                break None;
+            };
+            let end = from + at + close.len();
+            if rest.as_bytes().get(end) != Some(&b'{') {
+                break Some(end);
+            }
+            from = end;
+        };
+        let Some(end) = end else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        // One space per byte: the offsets after it stay the same.
+        for byte in rest[start..end].bytes() {
+            out.push(if byte == b'\n' { '\n' } else { ' ' });
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nickel_lang_core::cache::SourcePath;
+    use nickel_lang_core::error::{Error, IntoDiagnostics, NullReporter};
+    use nickel_lang_core::eval::cache::CacheImpl;
+    use nickel_lang_core::eval::{VirtualMachine, VmContext};
+
+    #[test]
+    fn stdlib_docs_are_blanked_and_nothing_else_moves() {
+        let original = StdlibModule::Std.content();
+        let blanked = stdlib_without_docs();
+        assert_eq!(original.len(), blanked.len());
+        assert!(!blanked.contains("| doc m%"));
+        let (mut changed, mut kept) = (0, 0);
+        for (a, b) in original.bytes().zip(blanked.bytes()) {
+            if a == b {
+                kept += 1;
+            } else {
+                // Only documentation bytes change, each to a space; line breaks stay.
+                assert_eq!(b, b' ');
+                assert_ne!(a, b'\n');
+                changed += 1;
+            }
+        }
+        assert!(changed > 70_000, "{changed} bytes blanked");
+        assert!(kept > 90_000, "{kept} bytes kept");
+    }
+
+    #[test]
+    fn blanking_keeps_code_between_and_after_docs() {
+        let text = "{\n  f\n    | doc m%\"\n      Two é\n      lines\n    \"%\n    = 1,\n  g | doc m%\"x\"% = 2,\n}";
+        let blanked = blank_docs(text);
+        assert_eq!(blanked.len(), text.len());
+        assert_eq!(blanked.lines().count(), text.lines().count());
+        assert!(blanked.contains("= 1,") && blanked.contains("  g ") && blanked.contains(" = 2,"));
+        assert!(!blanked.contains("doc") && !blanked.contains("lines"));
+    }
+
+    #[test]
+    fn blanking_reads_longer_delimiters_and_interpolations() {
+        // `m%%"…"%%` may hold `"%`; `"%{` opens an interpolation, not the end.
+        let text = "{ f | doc m%%\"alpha \"% beta\"%% = 1, g | doc m%\"gamma \"%{xi}\" delta\"% = 2, h | doc m = 3 }";
+        let blanked = blank_docs(text);
+        assert_eq!(blanked.len(), text.len());
+        assert!(!blanked.contains("doc m%"));
+        for word in ["alpha", "beta", "gamma", "xi", "delta"] {
+            assert!(!blanked.contains(word), "{word} left in {blanked}");
+        }
+        assert!(blanked.contains("f ") && blanked.contains(" = 1, g "));
+        assert!(blanked.contains(" = 2, h | doc m = 3 }"));
+    }
+
+    #[test]
+    fn the_blanked_stdlib_evaluates_like_nickels_own() {
+        // The whole of `std` (every field, forced) and a few functions.
+        let program = r#"{
+  fields = std.record.fields std,
+  string = std.record.fields std.string,
+  joined = std.string.join "," ["a", "b"],
+  mapped = std.array.map (fun x => x + 1) [1, 2],
+  merged = std.record.map (fun _k v => v * 2) { a = 1 },
+  tag = "a" | std.enum.TagOrString | [| 'a, 'b |],
+  positive = 3 | std.number.PosNat,
+}"#;
+        let run = |mut cache: CacheHub| {
+            let main = cache.sources.add_string(
+                SourcePath::Generated("stdlib test".into()),
+                program.to_owned(),
+            );
+            let mut ctx: VmContext<CacheHub, CacheImpl> =
+                VmContext::new(cache, std::io::sink(), NullReporter {});
+            let prepared = ctx.prepare_eval_only(main).expect("prepared");
+            let value = VirtualMachine::new(&mut ctx)
+                .eval_full_for_export(prepared)
+                .expect("evaluated");
+            serde_json::to_value(&value).expect("exported")
+        };
+        let ours = run(new_cache());
+        assert_eq!(ours, run(CacheHub::new()));
+        assert!(ours["fields"].as_array().is_some_and(|f| f.len() > 20));
+    }
+
+    #[test]
+    fn errors_inside_the_blanked_stdlib_are_reported_at_the_same_places() {
+        // A contract of `std` that fails, and a failure raised in `std`'s code.
+        let programs = [
+            "{ port | std.number.PosNat = -1 }",
+            "{ tag = 1 | std.enum.TagOrString }",
+            "{ item = std.array.at 5 [1, 2] }",
+            "{ joined = std.string.join \",\" [1] }",
+        ];
+        let diagnose = |mut cache: CacheHub, program: &str| {
+            let main = cache.sources.add_string(
+                SourcePath::Generated("stdlib test".into()),
+                program.to_owned(),
+            );
+            let std_id = cache
+                .sources
+                .stdlib_modules()
+                .find(|(module, _)| *module == StdlibModule::Std)
+                .map(|(_, id)| id);
+            let mut ctx: VmContext<CacheHub, CacheImpl> =
+                VmContext::new(cache, std::io::sink(), NullReporter {});
+            let error: Error = match ctx.prepare_eval_only(main) {
+                Err(error) => error,
+                Ok(prepared) => VirtualMachine::new(&mut ctx)
+                    .eval_full_for_export(prepared)
+                    .expect_err("a failure")
+                    .into(),
+            };
+            let mut files = ctx.import_resolver.sources.files().clone();
+            let rendered = error.into_diagnostics(&mut files);
+            let in_std = rendered
+                .iter()
+                .flat_map(|d| &d.labels)
+                .any(|label| Some(label.file_id) == std_id);
+            (format!("{rendered:?}"), in_std)
+        };
+        let mut in_std = Vec::new();
+        for program in programs {
+            let (ours, ours_in_std) = diagnose(new_cache(), program);
+            let (theirs, _) = diagnose(CacheHub::new(), program);
+            assert_eq!(ours, theirs, "{program}");
+            assert!(ours.contains("Label"), "{program}: {ours}");
+            in_std.push(ours_in_std);
+        }
+        // The failures raised in `std`'s code point into `std`.
+        assert_eq!(in_std, [false, false, true, true]);
+    }
+}
