@@ -145,6 +145,9 @@ pub(super) fn secret_step(
     journal.append(&record)?;
     save(pre_image)?;
     atomic::replace(&path, &value, 0o600)?;
+    if let Some(owner) = &secret.owner {
+        give_to_container_user(&path, owner)?;
+    }
     if let Some(owner) = install.operator()
         && secret.path.starts_with("~/")
     {
@@ -168,6 +171,25 @@ pub(super) fn secret_step(
         records.push(record);
     }
     Ok(records)
+}
+
+/// Gives the secret file `path` to the container's user `owner`
+/// (`uid:gid`, numbers), who reads it through its secret mount.
+pub(super) fn give_to_container_user(path: &Path, owner: &str) -> anyhow::Result<()> {
+    let (uid, gid) = owner
+        .split_once(':')
+        .and_then(|(uid, gid)| Some((uid.parse().ok()?, gid.parse().ok()?)))
+        .with_context(|| {
+            format!(
+                "openclaw.container.user `{owner}` is not `uid:gid` (numbers, e.g. `1000:1000`)"
+            )
+        })?;
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).with_context(|| {
+        format!(
+            "giving `{}` to the gateway container's user {uid}:{gid} (apply runs as root on Linux)",
+            path.display()
+        )
+    })
 }
 
 /// A new random token: 32 bytes from the OS, as 64 hex digits.

@@ -177,24 +177,10 @@ fn write_token(
     let file = install
         .path(&accounts.host, path)
         .map_err(|e| e.to_string())?;
-    let owner = match accounts.ai_token_owner.as_deref() {
-        Some(owner) => Some(
-            owner
-                .split_once(':')
-                .and_then(|(uid, gid)| Some((uid.parse().ok()?, gid.parse().ok()?)))
-                .ok_or_else(|| format!("openclaw.container.user `{owner}` is not `uid:gid` (numbers, e.g. `1000:1000`)"))?,
-        ),
-        None => None,
-    };
     atomic::write(&file, token.expose().as_bytes(), 0o600)
         .map_err(|e| format!("writing the AI's Matrix token: {e}"))?;
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(&file, Some(uid), Some(gid)).map_err(|e| {
-            format!(
-                "giving the AI's Matrix token `{}` to the gateway's user {uid}:{gid}: {e}",
-                file.display()
-            )
-        })?;
+    if let Some(owner) = accounts.ai_token_owner.as_deref() {
+        super::files::give_to_container_user(&file, owner).map_err(|e| format!("{e:#}"))?;
     }
     Ok(())
 }

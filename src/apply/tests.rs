@@ -462,6 +462,7 @@ fn a_file_or_secret_path_outside_the_root_is_refused_and_nothing_outside_is_writ
         name: "openclaw.gateway_token".into(),
         source: SecretSource::Generate,
         restarts: vec![ServiceId::Gateway],
+        owner: None,
     });
     for desired in [file, secret] {
         let before = tree_of(scene.path());

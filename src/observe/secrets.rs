@@ -91,6 +91,7 @@ mod tests {
             name: "openclaw.gateway_token".into(),
             source: SecretSource::Env { var: UNSET.into() },
             restarts: Vec::new(),
+            owner: None,
         }
     }
 

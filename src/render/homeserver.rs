@@ -395,7 +395,8 @@ pub struct Accounts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_token_file: Option<String>,
     /// Who owns that file: the gateway container's user (`uid:gid`,
-    /// `openclaw.container.user`), who reads it through the secret mount.
+    /// `openclaw.container.user`), who reads it through the secret mount,
+    /// on Linux ([`super::secrets::container_reader`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_token_owner: Option<String>,
 }
@@ -422,8 +423,7 @@ pub fn accounts(spec: &Spec) -> Option<Accounts> {
         users: spec.users.iter().map(|u| u.name.clone()).collect(),
         ai_token_file: ai_token_file(spec),
         ai_token_owner: ai_token_file(spec)
-            .and(spec.gateway())
-            .map(|gateway| gateway.container.user.clone()),
+            .and_then(|_| super::secrets::container_reader(spec, host)),
     })
 }
 

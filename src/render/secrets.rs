@@ -50,6 +50,13 @@ pub struct SecretFile {
     pub source: SecretSource,
     /// Services to restart when it changes.
     pub restarts: Vec<ServiceId>,
+    /// Who owns it (`uid:gid`) when that is not whoever runs privai: the
+    /// gateway container's user (`openclaw.container.user`) for the
+    /// gateway's secrets on Linux, where the container reads them through
+    /// a bind mount that keeps the file's owner and its mode 0600. `None`
+    /// on macOS, where Docker Desktop shares files whatever their owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// The secret files of `spec`, by host and path.
@@ -79,6 +86,7 @@ fn headscale_tls(spec: &Spec) -> Option<SecretFile> {
             names: vec![name],
         },
         restarts: vec![ServiceId::Headscale],
+        owner: None,
     })
 }
 
@@ -105,7 +113,16 @@ fn homeserver(spec: &Spec) -> Option<SecretFile> {
         name: "homeserver.registration_shared_secret".to_owned(),
         source: SecretSource::Generate,
         restarts: vec![ServiceId::Homeserver],
+        owner: None,
     })
+}
+
+/// Who must own a secret file on `host` that the gateway's container reads
+/// through its secret mount: its user on Linux; `None` on macOS (Docker
+/// Desktop shares files whatever their owner) or without a gateway.
+pub fn container_reader(spec: &Spec, host: &crate::model::Host) -> Option<String> {
+    let gateway = spec.gateway()?;
+    (host.platform != crate::model::Platform::Darwin).then(|| gateway.container.user.clone())
 }
 
 /// The gateway's token and channel tokens.
@@ -114,6 +131,7 @@ fn gateway(spec: &Spec, out: &mut Vec<SecretFile>) {
         return;
     };
     let layout = Layout::of(host);
+    let owner = container_reader(spec, host);
     let mut add = |name: String, reference: &SecretRef, file: String, generate: bool| {
         let (path, source) = match reference.form() {
             Form::File { path } if generate => (path.clone(), SecretSource::Generate),
@@ -129,6 +147,7 @@ fn gateway(spec: &Spec, out: &mut Vec<SecretFile>) {
             name,
             source,
             restarts: vec![ServiceId::Gateway],
+            owner: owner.clone(),
         });
     };
     add(
@@ -151,7 +170,41 @@ fn gateway(spec: &Spec, out: &mut Vec<SecretFile>) {
 
 #[cfg(test)]
 mod tests {
-    use super::url_host;
+    use super::{secrets, url_host};
+
+    fn example(name: &str) -> crate::model::Spec {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
+        crate::spec::load(&path)
+            .unwrap_or_else(|e| panic!("{name}: {:#?}", e.diagnostics))
+            .spec
+    }
+
+    #[test]
+    fn on_linux_the_gateways_secrets_belong_to_its_containers_user_and_nothing_else_does() {
+        let spec = example("linux-homelab.ncl");
+        let all = secrets(&spec);
+        let token = all
+            .iter()
+            .find(|s| s.name == "openclaw.gateway_token")
+            .expect("the gateway token is written by apply");
+        assert_eq!(token.owner.as_deref(), Some("1000:1000"));
+        for other in all.iter().filter(|s| !s.name.starts_with("openclaw.")) {
+            assert_eq!(other.owner, None, "{}", other.name);
+        }
+    }
+
+    #[test]
+    fn on_macos_no_secret_changes_owner() {
+        let spec = example("seed-home.ncl");
+        let all = secrets(&spec);
+        assert!(all.iter().any(|s| s.name == "openclaw.gateway_token"));
+        assert!(all.iter().all(|s| s.owner.is_none()), "{all:#?}");
+        let accounts =
+            crate::render::homeserver::accounts(&spec).expect("the seed has a homeserver");
+        assert_eq!(accounts.ai_token_owner, None);
+    }
 
     #[test]
     fn the_certificate_names_the_host_of_the_server_url() {

@@ -98,6 +98,7 @@ pub(crate) fn every_action() -> Plan {
                         var: "TELEGRAM_TOKEN".into(),
                     },
                     restarts: vec![ServiceId::Gateway],
+                    owner: None,
                 },
                 old_sha256: Some(hash('9')),
                 new_sha256: Some(hash('a')),
