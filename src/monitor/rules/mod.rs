@@ -157,7 +157,7 @@ pub fn field(line: &str, key: &str) -> Option<String> {
 }
 
 /// `text` cut to [`QUOTE`] characters, control characters replaced.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(QUOTE)
