@@ -123,8 +123,14 @@ mod tests {
         assert_eq!(
             joined_messages(&body),
             [
-                Message { room: "!a:s".into(), sender: "@x:s".into() },
-                Message { room: "!b:s".into(), sender: "@y:s".into() },
+                Message {
+                    room: "!a:s".into(),
+                    sender: "@x:s".into()
+                },
+                Message {
+                    room: "!b:s".into(),
+                    sender: "@y:s".into()
+                },
             ]
         );
     }
@@ -132,7 +138,10 @@ mod tests {
     #[test]
     fn the_filter_keeps_the_timelines_messages_only() {
         let filter: Value = serde_json::from_str(&filter()).unwrap();
-        assert_eq!(filter["room"]["timeline"]["types"], json!(["m.room.message"]));
+        assert_eq!(
+            filter["room"]["timeline"]["types"],
+            json!(["m.room.message"])
+        );
         assert_eq!(filter["room"]["state"]["types"], json!([]));
         assert_eq!(filter["presence"]["types"], json!([]));
     }

@@ -11,13 +11,12 @@
 //! `user1`'s messages raise none; `user2`'s answer in that alert room
 //! raises none; a pass with nothing new raises nothing.
 
-use super::accounts::{apply_on, chat_host, healthy, login, privai_on, records, spec};
-use super::{SERVER_NAME, client, encode, request, stage, start};
-use crate::standin::ollama::{Config, Model, Standin};
+use super::accounts::{apply_on, login, records, running, spec};
+use super::alerts::{alert_log, monitor_once};
+use super::{SERVER_NAME, client, encode, request, stage};
 use crate::tailnet::net::Host;
 use crate::tools::show;
 use serde_json::{Value, json};
-use std::path::Path;
 
 /// Sends `text` to `room` as `token`'s user.
 fn say(host: &Host, token: &str, room: &str, text: &str) {
@@ -63,15 +62,6 @@ fn join(host: &Host, token: &str, room: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// The alert log's lines.
-fn alert_log(root: &Path) -> Vec<Value> {
-    std::fs::read_to_string(root.join(".privai/alerts.ndjson"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,29 +72,16 @@ fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
            openclaw.channels.matrix = { dm_policy = 'allowlist, allow_from = ["user1"] },"#,
     );
     let staged = stage(dir.path(), spec.clone());
-    let mut net = crate::tailnet::net::Net::new();
-    let host = chat_host(&mut net);
-    let _synapse = start(&host, &staged, &dir.path().join("synapse.log"));
-    // Never dropped: stopping it from outside the namespace would wait on
-    // a listener it cannot reach.
-    let _ollama = std::mem::ManuallyDrop::new(host.enter(|| {
-        Standin::start(Config {
-            port: 11434,
-            registry: vec![Model::new("llama3.2:3b", 1000)],
-            local: vec!["llama3.2:3b".into()],
-            ..Config::default()
-        })
-    }));
-    healthy(&host, 8080);
-    healthy(&host, 18789);
-    let out = apply_on(&host, dir.path(), &staged, &spec);
+    let running = running(dir.path(), &staged);
+    let host = &running.host;
+    let out = apply_on(host, dir.path(), &staged, &spec);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 
     let recorded = records(&staged);
     let secret = |user: &str, field: &str| recorded[user][field].as_str().unwrap().to_owned();
     let ai_token = secret("ai", "token");
     let token = |user: &str| {
-        let (status, session) = login(&host, user, &secret(user, "password"));
+        let (status, session) = login(host, user, &secret(user, "password"));
         assert_eq!(status, 200, "{session}");
         session["access_token"].as_str().unwrap().to_owned()
     };
@@ -112,20 +89,15 @@ fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
     let stranger_id = format!("@user2:{SERVER_NAME}");
 
     // Written before the monitor's first pass: history, no alert.
-    let theirs = direct_room_with_the_ai(&host, &stranger, &ai_token);
-    say(&host, &stranger, &theirs, "an old message, before the monitor");
+    let theirs = direct_room_with_the_ai(host, &stranger, &ai_token);
+    say(
+        host,
+        &stranger,
+        &theirs,
+        "an old message, before the monitor",
+    );
     let monitor = || {
-        let out = privai_on(
-            &host,
-            dir.path(),
-            &[
-                "monitor".as_ref(),
-                "--once".as_ref(),
-                spec.as_os_str(),
-                "--root".as_ref(),
-                staged.root.as_os_str(),
-            ],
-        );
+        let out = monitor_once(host, dir.path(), &spec, &staged);
         (out.status.code(), show(&out))
     };
     let (code, shown) = monitor();
@@ -139,10 +111,10 @@ fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
 
     // After it: two messages from user2, one from user1 (allowed).
     const TEXT: &str = "the secret plan of user2, 4711";
-    say(&host, &stranger, &theirs, TEXT);
-    say(&host, &stranger, &theirs, "and another");
-    let ours = direct_room_with_the_ai(&host, &allowed, &ai_token);
-    say(&host, &allowed, &ours, "hello from user1");
+    say(host, &stranger, &theirs, TEXT);
+    say(host, &stranger, &theirs, "and another");
+    let ours = direct_room_with_the_ai(host, &allowed, &ai_token);
+    say(host, &allowed, &ours, "hello from user1");
     let (code, shown) = monitor();
     assert_eq!(code, Some(2), "{shown}");
     let logged = alert_log(&staged.root);
@@ -150,7 +122,9 @@ fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
     assert_eq!(logged[0]["kind"], json!("refused-sender"), "{logged:?}");
     let summary = logged[0]["summary"].as_str().unwrap();
     assert!(
-        summary.contains(&format!("`{stranger_id}` wrote 2 messages to the AI in 1 room")),
+        summary.contains(&format!(
+            "`{stranger_id}` wrote 2 messages to the AI in 1 room"
+        )),
         "{summary}"
     );
     assert!(!summary.contains("user1"), "{summary}");
@@ -160,7 +134,10 @@ fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
         shown.clone(),
         state().to_string(),
     ] {
-        assert!(!written.contains("4711") && !written.contains("another"), "{written}");
+        assert!(
+            !written.contains("4711") && !written.contains("another"),
+            "{written}"
+        );
     }
 
     // The alert reached user2 in a room of its own; their answer there,
@@ -171,8 +148,8 @@ fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
         .unwrap_or_else(|| panic!("{}", state()))
         .to_owned();
     assert_ne!(alert_room, theirs);
-    join(&host, &stranger, &alert_room);
-    say(&host, &stranger, &alert_room, "thanks, I know");
+    join(host, &stranger, &alert_room);
+    say(host, &stranger, &alert_room, "thanks, I know");
     let (code, shown) = monitor();
     assert_eq!(code, Some(0), "{shown}");
     let (code, shown) = monitor();
@@ -180,16 +157,15 @@ fn a_sender_outside_the_matrix_allowlist_raises_one_alert_without_their_text() {
     assert_eq!(alert_log(&staged.root).len(), 1);
 
     // user2 writes to the AI again: one more alert.
-    say(&host, &stranger, &theirs, "still here");
+    say(host, &stranger, &theirs, "still here");
     let (code, shown) = monitor();
     assert_eq!(code, Some(2), "{shown}");
     let logged = alert_log(&staged.root);
     assert_eq!(logged.len(), 2, "{logged:?}");
     assert!(
-        logged[1]["summary"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("`{stranger_id}` wrote 1 message to the AI in 1 room")),
+        logged[1]["summary"].as_str().unwrap().contains(&format!(
+            "`{stranger_id}` wrote 1 message to the AI in 1 room"
+        )),
         "{logged:?}"
     );
 }
