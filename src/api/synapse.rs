@@ -3,7 +3,7 @@
 //! (`/_synapse/admin/v1/register`, a nonce and an HMAC-SHA1 of the
 //! request), the user list and one user (`/_synapse/admin/v2/users`),
 //! deactivation (`/_synapse/admin/v1/deactivate`), password login and
-//! `whoami`; direct messages ([`direct`]). It decides nothing: [`crate::plan::matrix`] decides,
+//! `whoami`; direct messages ([`direct`]) and who wrote to an account ([`sync`]). It decides nothing: [`crate::plan::matrix`] decides,
 //! [`crate::apply::matrix`] calls.
 //!
 //! Only loopback is spoken to (`http://127.0.0.1:PORT`, where the
@@ -11,6 +11,7 @@
 //! never cross a network. No proxy, no redirects, a timeout on every call.
 
 pub mod direct;
+pub mod sync;
 
 use crate::observe::matrix::Account;
 use crate::secret::Secret;

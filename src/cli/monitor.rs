@@ -56,6 +56,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
     let engine = gateway_engine(&spec, &install, &mut runner);
     let logs = monitor::logs(&spec, &install, engine.as_deref());
     let certificates = monitor::certificates(&spec, &install);
+    let senders = monitor::senders::watch(&spec, &install);
     let state_dir = install.state_dir();
     let interval = std::time::Duration::from_secs(
         u64::from(spec.monitoring.alerts.interval_minutes.max(1)) * 60,
@@ -83,6 +84,7 @@ pub fn run(args: &Args) -> anyhow::Result<Exit> {
         let mut report = monitor::pass(
             &spec,
             &logs,
+            senders.as_ref(),
             &certificates,
             &mut state,
             &mut runner,

@@ -19,7 +19,7 @@ use crate::api::synapse::{Client, Error};
 use crate::render::homeserver::Accounts;
 use crate::secret::Secret;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// The name of the direct room the AI makes with an owner.
@@ -51,6 +51,33 @@ pub fn text(host: Option<&str>, alert: &Alert) -> String {
     )
 }
 
+/// The AI's access token: the one recorded in privai's state directory
+/// `state` (unless `fresh`: Synapse forgot it), else a new one from the
+/// recorded password, then recorded.
+pub fn ai_token(
+    client: &Client,
+    accounts: &Accounts,
+    state: &Path,
+    fresh: bool,
+) -> Result<Secret, String> {
+    use crate::state::matrix;
+    let ai = &accounts.ai_user;
+    let io = |e: std::io::Error| format!("reading privai's Matrix records: {e}");
+    let mut file = matrix::read(state).map_err(io)?;
+    if let Some(token) = file.token(ai).filter(|_| !fresh) {
+        return Ok(token);
+    }
+    let password = file.password(ai).ok_or_else(|| {
+        format!("privai has no record of the AI's Matrix account `{ai}`; run `privai apply` with the homeserver running, which makes it")
+    })?;
+    let session = client.login(ai, &password).map_err(|e| e.to_string())?;
+    if let Some(entry) = file.accounts.get_mut(ai) {
+        entry.token = Some(session.access_token.expose().to_owned());
+        matrix::write(state, &file).map_err(io)?;
+    }
+    Ok(session.access_token)
+}
+
 impl MatrixDm {
     /// A sink for `owners` on the homeserver of `accounts`; `rooms`: the
     /// rooms the monitor's state remembers.
@@ -72,31 +99,12 @@ impl MatrixDm {
         }
     }
 
-    /// The AI's token: the one in use, else the recorded one, else a new
-    /// one from the recorded password (then recorded).
+    /// The AI's token: the one in use, else [`ai_token`].
     fn token(&mut self, client: &Client, fresh: bool) -> Result<Secret, String> {
-        use crate::state::matrix;
         if !fresh && let Some(token) = &self.token {
             return Ok(token.clone());
         }
-        let ai = &self.accounts.ai_user;
-        let io = |e: std::io::Error| format!("reading privai's Matrix records: {e}");
-        let mut file = matrix::read(&self.state).map_err(io)?;
-        let recorded = file.token(ai).filter(|_| !fresh);
-        let token = match recorded {
-            Some(token) => token,
-            None => {
-                let password = file.password(ai).ok_or_else(|| {
-                    format!("privai has no record of the AI's Matrix account `{ai}`; run `privai apply` with the homeserver running, which makes it")
-                })?;
-                let session = client.login(ai, &password).map_err(|e| e.to_string())?;
-                if let Some(entry) = file.accounts.get_mut(ai) {
-                    entry.token = Some(session.access_token.expose().to_owned());
-                    matrix::write(&self.state, &file).map_err(io)?;
-                }
-                session.access_token
-            }
-        };
+        let token = ai_token(client, &self.accounts, &self.state, fresh)?;
         self.token = Some(token.clone());
         Ok(token)
     }

@@ -8,10 +8,15 @@
 //! ([`rules`], pure), adds an alert when privai's TLS certificate is near
 //! its end ([`cert`], pure), and delivers the alerts to every
 //! [`alert::AlertSink`]: the alert log, the desktop, and a Matrix direct
-//! message to the owners when the spec's homeserver runs here ([`dm`]). What it read up to, the auth failures still inside
+//! message to the owners when the spec's homeserver runs here ([`dm`]).
+//! There, it also asks the homeserver who wrote to the AI and alerts on
+//! the senders the gateway's Matrix channel refuses ([`senders`]: the
+//! gateway logs them only beside its users' messages). What it read up
+//! to, the auth failures still inside
 //! their window and when each certificate was last reported are kept in
 //! `monitor.json` in privai's state directory, written atomically, so that
-//! each line raises its alert once; so is each owner's direct room.
+//! each line raises its alert once; so are each owner's direct room and
+//! where the homeserver's stream of the AI's messages was left.
 //!
 //! The installed job (`privai monitor --once`, every
 //! `monitoring.alerts.interval_minutes`) is rendered in
@@ -22,6 +27,7 @@ pub mod cert;
 pub mod dm;
 pub mod read;
 pub mod rules;
+pub mod senders;
 
 use crate::model::{Host, Platform, Role, Spec, TlsMode};
 use crate::render::paths::Layout;
@@ -55,6 +61,11 @@ pub struct State {
     /// Owner's Matrix ID → the direct room the AI's alerts go to ([`dm`]).
     #[serde(default)]
     pub rooms: BTreeMap<String, String>,
+    /// Where the refused-sender rule on privai's homeserver left Synapse's
+    /// stream of the AI's messages (its `next_batch`, [`senders`]); `None`
+    /// when the rule has not run yet or was off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_since: Option<String>,
 }
 
 impl State {
@@ -205,12 +216,16 @@ pub struct Report {
     pub undelivered: usize,
 }
 
-/// One pass: reads the new lines of `logs`, checks `certificates`, raises
-/// the alerts of `spec`'s rules, delivers them to `sinks`, and updates
-/// `state`. Reading goes through `runner`; `now` is the time of the pass.
+/// One pass: reads the new lines of `logs`, asks the homeserver who wrote
+/// to the AI when `senders` watches it ([`senders::watch`]), checks
+/// `certificates`, raises the alerts of `spec`'s rules, delivers them to
+/// `sinks`, and updates `state`. Reading goes through `runner`; `now` is
+/// the time of the pass.
+#[allow(clippy::too_many_arguments)]
 pub fn pass(
     spec: &Spec,
     logs: &[Log],
+    senders: Option<&senders::Watch>,
     certificates: &[(String, PathBuf)],
     state: &mut State,
     runner: &mut dyn Runner,
@@ -250,6 +265,21 @@ pub fn pass(
     }
     let expected = Expected::of(spec);
     report.alerts = rules::alerts(rules, &expected, &entries, &mut state.windows);
+    match senders {
+        Some(watch) => {
+            // The alert rooms: only the AI and their owner are in them.
+            let skip = state.rooms.values().cloned().collect();
+            match watch.pass(state.matrix_since.as_deref(), &skip) {
+                Ok((alerts, next)) => {
+                    report.alerts.extend(alerts);
+                    state.matrix_since = Some(next);
+                }
+                Err(e) => report.errors.push(e),
+            }
+        }
+        // Turned on again later, the rule starts from then.
+        None => state.matrix_since = None,
+    }
     for (name, path) in certificates {
         let pem = match std::fs::read_to_string(path) {
             Ok(pem) => pem,

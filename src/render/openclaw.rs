@@ -363,12 +363,22 @@ fn matrix_value(spec: &Spec, host: &Host, openclaw: &Openclaw, value: &mut Value
         .and_then(Value::as_array_mut)
     {
         for entry in allow.iter_mut() {
-            if let Some(name) = entry.as_str()
-                && spec.users.iter().any(|u| u.name == name)
-            {
-                *entry = json!(format!("@{name}:{server_name}"));
+            if let Some(sender) = entry.as_str() {
+                *entry = json!(matrix_sender(spec, &server_name, sender));
             }
         }
+    }
+}
+
+/// An `allow_from` entry of the Matrix channel as the gateway gets it: a
+/// spec user's name becomes their Matrix ID on `server_name`, anything
+/// else stays as written. The monitor's refused-sender rule on privai's
+/// homeserver ([`crate::monitor::senders`]) reads the allowlist so too.
+pub fn matrix_sender(spec: &Spec, server_name: &str, entry: &str) -> String {
+    if spec.users.iter().any(|u| u.name == entry) {
+        format!("@{entry}:{server_name}")
+    } else {
+        entry.to_owned()
     }
 }
 

@@ -18,6 +18,10 @@
 
 #[path = "homeserver/accounts.rs"]
 mod accounts;
+#[path = "homeserver/alerts.rs"]
+mod alerts;
+#[path = "homeserver/refused.rs"]
+mod refused;
 
 use crate::apply::privai;
 use crate::tailnet::net::{Host, Net};

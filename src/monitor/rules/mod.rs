@@ -21,6 +21,9 @@
 //!   (…)"`; a runner that died logs `msg="llama runner process no longer
 //!   running" … string="signal: killed"`.
 //!
+//! The Matrix channel's refused senders are not read from a log but from
+//! privai's homeserver ([`super::senders`]), under the same alert kind.
+//!
 //! Log lines are untrusted (a node picks its own name): nothing here runs
 //! or interprets them, and what an alert quotes is cut to a short length.
 
@@ -157,7 +160,7 @@ pub fn field(line: &str, key: &str) -> Option<String> {
 }
 
 /// `text` cut to [`QUOTE`] characters, control characters replaced.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(QUOTE)

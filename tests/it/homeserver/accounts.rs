@@ -8,7 +8,7 @@
 //! namespace with services recorded (they are not started again: Synapse
 //! runs already), Ollama a stand-in there.
 
-use super::{HOST, PORT, SERVER_NAME, Staged, TAILNET_IP, client, request, stage, start};
+use super::{HOST, PORT, SERVER_NAME, Staged, Synapse, TAILNET_IP, client, request, stage, start};
 use crate::standin::ollama::{Config, Model, Standin};
 use crate::tailnet::net::{Host, Net};
 use crate::tools::{importable, repo, show, tools_root};
@@ -91,6 +91,41 @@ pub(super) fn chat_host(net: &mut Net) -> Host {
     host
 }
 
+/// A running homeserver for a test: Synapse started from the staged
+/// install in the chat host's namespace, beside a stand-in Ollama and the
+/// health endpoints of the services a changed spec restarts.
+pub(super) struct Running {
+    /// Synapse; killed when dropped.
+    pub(super) synapse: Synapse,
+    /// The chat host.
+    pub(super) host: Host,
+    _net: Net,
+}
+
+/// Starts [`Running`] for `staged`, Synapse's output in `dir`.
+pub(super) fn running(dir: &Path, staged: &Staged) -> Running {
+    let mut net = Net::new();
+    let host = chat_host(&mut net);
+    let synapse = start(&host, staged, &dir.join("synapse.log"));
+    // Never dropped: stopping it from outside the namespace would wait on
+    // a listener it cannot reach.
+    let _ollama = std::mem::ManuallyDrop::new(host.enter(|| {
+        Standin::start(Config {
+            port: 11434,
+            registry: vec![Model::new("llama3.2:3b", 1000)],
+            local: vec!["llama3.2:3b".into()],
+            ..Config::default()
+        })
+    }));
+    healthy(&host, 8080);
+    healthy(&host, 18789);
+    Running {
+        synapse,
+        host,
+        _net: net,
+    }
+}
+
 /// The records privai keeps: local part → (status, password).
 pub(super) fn records(staged: &Staged) -> serde_json::Map<String, Value> {
     let path = staged.root.join(".privai/matrix.json");
@@ -128,25 +163,11 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
     );
     assert!(!staged.root.join(".privai/matrix.json").exists());
 
-    let mut net = Net::new();
-    let host = chat_host(&mut net);
-    let _synapse = start(&host, &staged, &dir.path().join("synapse.log"));
-    // Never dropped: stopping it from outside the namespace would wait on
-    // a listener it cannot reach.
-    let _ollama = std::mem::ManuallyDrop::new(host.enter(|| {
-        Standin::start(Config {
-            port: 11434,
-            registry: vec![Model::new("llama3.2:3b", 1000)],
-            local: vec!["llama3.2:3b".into()],
-            ..Config::default()
-        })
-    }));
-
-    healthy(&host, 8080);
-    healthy(&host, 18789);
+    let running = running(dir.path(), &staged);
+    let host = &running.host;
 
     // The first apply with Synapse running makes every account.
-    let out = apply_on(&host, dir.path(), &staged, &both);
+    let out = apply_on(host, dir.path(), &staged, &both);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     for user in ["privai-admin", "ai", "user1", "user2"] {
@@ -178,7 +199,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
 
     // The stored passwords sign in; the AI's token file is the AI's.
     for user in ["user1", "user2", "ai"] {
-        let (status, body) = login(&host, user, &password(user));
+        let (status, body) = login(host, user, &password(user));
         assert_eq!(status, 200, "{user}: {body}");
         assert_eq!(body["user_id"], json!(format!("@{user}:{SERVER_NAME}")));
     }
@@ -188,7 +209,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
         0o600
     );
     let token = std::fs::read_to_string(&token_file).unwrap();
-    let (status, body) = request(&host, "GET", &client("account/whoami"), Some(&token), None);
+    let (status, body) = request(host, "GET", &client("account/whoami"), Some(&token), None);
     assert_eq!(
         (status, &body["user_id"]),
         (200, &json!(format!("@ai:{SERVER_NAME}"))),
@@ -231,7 +252,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
     }
 
     // Again: nothing to do.
-    let again = apply_on(&host, dir.path(), &staged, &both);
+    let again = apply_on(host, dir.path(), &staged, &both);
     assert_eq!(again.status.code(), Some(0), "{}", show(&again));
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("No changes."),
@@ -247,7 +268,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
         r#"users | force = [{ name = "user1" }],"#,
     );
     let plan = privai_on(
-        &host,
+        host,
         dir.path(),
         &[
             "plan".as_ref(),
@@ -264,7 +285,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
         "{}",
         show(&plan)
     );
-    let out = apply_on(&host, dir.path(), &staged, &one);
+    let out = apply_on(host, dir.path(), &staged, &one);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout)
@@ -274,7 +295,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
     );
     // Synapse refuses the login (deactivation removed the password) and
     // lists the account as deactivated.
-    let (status, body) = login(&host, "user2", &user2_password);
+    let (status, body) = login(host, "user2", &user2_password);
     assert_eq!(
         (status, &body["errcode"]),
         (403, &json!("M_FORBIDDEN")),
@@ -285,7 +306,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
         .unwrap()
         .to_owned();
     let (status, body) = request(
-        &host,
+        host,
         "GET",
         &format!("http://127.0.0.1:{PORT}/_synapse/admin/v2/users/%40user2%3A{SERVER_NAME}"),
         Some(&admin),
@@ -296,7 +317,7 @@ fn privai_apply_makes_the_accounts_keeps_them_and_deactivates_a_user_who_left_th
         (200, &json!(true)),
         "{body}"
     );
-    let (status, body) = login(&host, "user1", &password("user1"));
+    let (status, body) = login(host, "user1", &password("user1"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(records(&staged)["user2"]["status"], json!("deactivated"));
 }

@@ -11,10 +11,9 @@
 //! the direct message fails, the alert log still gets the alert and the
 //! exit status is 1. The installed job's unit allows loopback only.
 
-use super::accounts::{apply_on, chat_host, healthy, login, privai_on, records, spec};
-use super::{PORT, SERVER_NAME, client, encode, request, stage, start};
+use super::accounts::{apply_on, login, privai_on, records, running, spec};
+use super::{PORT, SERVER_NAME, client, encode, request, stage};
 use crate::monitor::real_journal_files;
-use crate::standin::ollama::{Config, Model, Standin};
 use crate::tailnet::net::Host;
 use crate::tools::{repo, show};
 use serde_json::{Value, json};
@@ -22,12 +21,32 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The alert log's lines.
-fn alert_log(root: &Path) -> Vec<Value> {
+pub(super) fn alert_log(root: &Path) -> Vec<Value> {
     std::fs::read_to_string(root.join(".privai/alerts.ndjson"))
         .unwrap_or_default()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// `privai monitor --once SPEC --root ROOT` in `host`'s namespace.
+pub(super) fn monitor_once(
+    host: &Host,
+    dir: &Path,
+    spec: &Path,
+    staged: &super::Staged,
+) -> std::process::Output {
+    privai_on(
+        host,
+        dir,
+        &[
+            "monitor".as_ref(),
+            "--once".as_ref(),
+            spec.as_os_str(),
+            "--root".as_ref(),
+            staged.root.as_os_str(),
+        ],
+    )
 }
 
 /// Forgets where the monitor read up to (keeping its rooms): the next pass
@@ -96,22 +115,9 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
         r#"monitoring.alerts.matrix_to = ["user1"], monitoring.alerts.desktop = false,"#,
     );
     let staged = stage(dir.path(), spec.clone());
-    let mut net = crate::tailnet::net::Net::new();
-    let host = chat_host(&mut net);
-    let synapse = start(&host, &staged, &dir.path().join("synapse.log"));
-    // Never dropped: stopping it from outside the namespace would wait on
-    // a listener it cannot reach.
-    let _ollama = std::mem::ManuallyDrop::new(host.enter(|| {
-        Standin::start(Config {
-            port: 11434,
-            registry: vec![Model::new("llama3.2:3b", 1000)],
-            local: vec!["llama3.2:3b".into()],
-            ..Config::default()
-        })
-    }));
-    healthy(&host, 8080);
-    healthy(&host, 18789);
-    let out = apply_on(&host, dir.path(), &staged, &spec);
+    let running = running(dir.path(), &staged);
+    let host = &running.host;
+    let out = apply_on(host, dir.path(), &staged, &spec);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     // The installed job may reach Synapse on loopback, and nothing else.
     let unit = std::fs::read_to_string(
@@ -135,19 +141,7 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
             repo("tests/fixtures/monitor/headscale.log"),
         )],
     );
-    let monitor = || {
-        privai_on(
-            &host,
-            dir.path(),
-            &[
-                "monitor".as_ref(),
-                "--once".as_ref(),
-                spec.as_os_str(),
-                "--root".as_ref(),
-                staged.root.as_os_str(),
-            ],
-        )
-    };
+    let monitor = || monitor_once(host, dir.path(), &spec, &staged);
     let first = monitor();
     assert_eq!(first.status.code(), Some(2), "{}", show(&first));
     let logged = alert_log(&staged.root);
@@ -162,10 +156,10 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
             .unwrap_or_default()
             .to_owned()
     };
-    let (status, session) = login(&host, "user1", &secret("user1", "password"));
+    let (status, session) = login(host, "user1", &secret("user1", "password"));
     assert_eq!(status, 200, "{session}");
     let owner = session["access_token"].as_str().unwrap().to_owned();
-    let invited = invites(&host, &owner);
+    let invited = invites(host, &owner);
     assert_eq!(invited.len(), 1, "{invited:?}");
     let (room, invite) = &invited[0];
     let ai = format!("@ai:{SERVER_NAME}");
@@ -182,7 +176,7 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     // The AI marked it direct in its m.direct account data.
     let ai_token = secret("ai", "token");
     let (status, direct) = request(
-        &host,
+        host,
         "GET",
         &client(&format!("user/{}/account_data/m.direct", encode(&ai))),
         Some(&ai_token),
@@ -195,18 +189,18 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
         "{direct}"
     );
     // user2 is no owner: nothing for them.
-    let (_, other) = login(&host, "user2", &secret("user2", "password"));
-    assert!(invites(&host, other["access_token"].as_str().unwrap()).is_empty());
+    let (_, other) = login(host, "user2", &secret("user2", "password"));
+    assert!(invites(host, other["access_token"].as_str().unwrap()).is_empty());
 
     let (status, body) = request(
-        &host,
+        host,
         "POST",
         &client(&format!("join/{}", encode(room))),
         Some(&owner),
         Some(json!({})),
     );
     assert_eq!(status, 200, "{body}");
-    let read = messages(&host, &owner, room);
+    let read = messages(host, &owner, room);
     assert_eq!(read.len(), logged.len(), "{read:?}");
     for ((sender, text), alert) in read.iter().zip(&logged) {
         assert_eq!(sender, &ai);
@@ -236,18 +230,18 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     let second = monitor();
     assert_eq!(second.status.code(), Some(2), "{}", show(&second));
     assert_eq!(
-        messages(&host, &owner, room).len(),
+        messages(host, &owner, room).len(),
         2 * logged.len(),
         "{}",
         show(&second)
     );
-    assert!(invites(&host, &owner).is_empty());
-    let (status, joined) = request(&host, "GET", &client("joined_rooms"), Some(&owner), None);
+    assert!(invites(host, &owner).is_empty());
+    let (status, joined) = request(host, "GET", &client("joined_rooms"), Some(&owner), None);
     assert_eq!((status, &joined["joined_rooms"]), (200, &json!([room])));
 
     // The owner leaves the room: the next alert invites them back into it.
     let (status, body) = request(
-        &host,
+        host,
         "POST",
         &client(&format!("rooms/{}/leave", encode(room))),
         Some(&owner),
@@ -257,7 +251,7 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     // And Synapse forgot the AI's recorded token (logged out): the monitor
     // signs in with the recorded password and records the new token.
     let (status, body) = request(
-        &host,
+        host,
         "POST",
         &client("logout"),
         Some(&ai_token),
@@ -267,12 +261,12 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
     forget_positions(&staged.root);
     let again = monitor();
     assert_eq!(again.status.code(), Some(2), "{}", show(&again));
-    let back: Vec<String> = invites(&host, &owner).into_iter().map(|(r, _)| r).collect();
+    let back: Vec<String> = invites(host, &owner).into_iter().map(|(r, _)| r).collect();
     assert_eq!(back, std::slice::from_ref(room));
     let new_token = records(&staged)["ai"]["token"].as_str().unwrap().to_owned();
     assert_ne!(new_token, ai_token);
     let (status, body) = request(
-        &host,
+        host,
         "GET",
         &client("account/whoami"),
         Some(&new_token),
@@ -282,7 +276,7 @@ fn alerts_reach_the_owner_as_a_direct_message_from_the_ai_in_one_room() {
 
     // Synapse stopped: the direct message fails, the alert log has the
     // alerts, the exit status says it (1).
-    drop(synapse);
+    drop(running.synapse);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], PORT));
     let stopped = std::time::Instant::now();
     while host.connects(addr, Duration::from_millis(200)) {
