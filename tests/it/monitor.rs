@@ -12,7 +12,7 @@
 
 use crate::apply::{privai, stdout};
 use crate::real::ollama::{Ollama, tiny_gguf_with};
-use crate::tools::{repo, show};
+use crate::tools::{repo, show, tool};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -534,6 +534,29 @@ ws.onclose = () => process.exit(0);
 setTimeout(() => process.exit(0), 10000);
 "#;
 
+/// The real OpenClaw gateway (`openclaw gateway run`) with its state in
+/// `home` and its config `config`, its output in `stdout` and `stderr`;
+/// its process group is killed when the result is dropped.
+fn real_gateway(home: &Path, config: &Path, stdout: &Path, stderr: &Path) -> crate::real::Group {
+    use std::os::unix::process::CommandExt;
+    let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
+    path.push(":/usr/bin:/bin");
+    crate::real::Group(
+        Command::new(tool("openclaw"))
+            .args(["gateway", "run", "--allow-unconfigured"])
+            .env("HOME", home)
+            .env("OPENCLAW_STATE_DIR", home)
+            .env("OPENCLAW_CONFIG_PATH", config)
+            .env("PATH", path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(stdout).unwrap())
+            .stderr(std::fs::File::create(stderr).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// A line of OpenClaw's file log (`logging.file`: one JSON record a line,
 /// as OpenClaw 2026.9.6 writes it) as its console spells it: the record's
 /// `message`, after `[NAME]` when a subsystem (`{"subsystem":"gateway/ws"}`
@@ -554,10 +577,8 @@ fn openclaw_record(raw: &str) -> Option<String> {
 
 #[test]
 fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
-    use crate::real::Group;
-    use crate::tools::{free_port, tool};
+    use crate::tools::free_port;
     use privai::monitor::rules::{self, Entry, Event, Expected, Service, Windows};
-    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let (api, port) = (free_port(), free_port());
     let _telegram = crate::real::Process(
@@ -587,23 +608,8 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
     )
     .unwrap();
     let log = dir.path().join("gateway.log");
-    let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
-    path.push(":/usr/bin:/bin");
     // No `--verbose`: the console has no refused-sender line, the file log has.
-    let _gateway = Group(
-        Command::new(tool("openclaw"))
-            .args(["gateway", "run", "--allow-unconfigured"])
-            .env("HOME", &home)
-            .env("OPENCLAW_STATE_DIR", &home)
-            .env("OPENCLAW_CONFIG_PATH", &config)
-            .env("PATH", path)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
-            .process_group(0)
-            .spawn()
-            .unwrap(),
-    );
+    let _gateway = real_gateway(&home, &config, &log, &dir.path().join("stderr.log"));
     // The console's lines, without their ANSI colours.
     let console = || {
         let raw = std::fs::read_to_string(&log).unwrap_or_default();
@@ -722,9 +728,7 @@ fn the_real_openclaw_gateways_refused_tokens_and_refused_sender_raise_alerts() {
 /// record.
 #[test]
 fn the_real_openclaw_gateway_drops_a_file_log_pointed_at_its_stderr() {
-    use crate::real::Group;
-    use crate::tools::{free_port, tool};
-    use std::os::unix::process::CommandExt;
+    use crate::tools::free_port;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let home = dir.path().join("home");
@@ -741,22 +745,7 @@ fn the_real_openclaw_gateway_drops_a_file_log_pointed_at_its_stderr() {
     )
     .unwrap();
     let (out, err) = (dir.path().join("stdout.log"), dir.path().join("stderr.log"));
-    let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
-    path.push(":/usr/bin:/bin");
-    let _gateway = Group(
-        Command::new(tool("openclaw"))
-            .args(["gateway", "run", "--allow-unconfigured"])
-            .env("HOME", &home)
-            .env("OPENCLAW_STATE_DIR", &home)
-            .env("OPENCLAW_CONFIG_PATH", &config)
-            .env("PATH", path)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .process_group(0)
-            .spawn()
-            .unwrap(),
-    );
+    let _gateway = real_gateway(&home, &config, &out, &err);
     let both = || {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         privai::monitor::rules::strip_ansi(&format!("{}{}", read(&out), read(&err))).into_owned()
@@ -789,9 +778,7 @@ fn the_real_openclaw_gateway_drops_a_file_log_pointed_at_its_stderr() {
 /// neither holds what an allowed sender wrote.
 #[test]
 fn the_real_openclaw_gateway_logs_a_pairing_request_at_info_to_its_file_log_only() {
-    use crate::real::Group;
-    use crate::tools::{free_port, tool};
-    use std::os::unix::process::CommandExt;
+    use crate::tools::free_port;
     let dir = tempfile::tempdir().unwrap();
     let (api, port) = (free_port(), free_port());
     let _telegram = crate::real::Process(
@@ -818,22 +805,7 @@ fn the_real_openclaw_gateway_logs_a_pairing_request_at_info_to_its_file_log_only
     )
     .unwrap();
     let log = dir.path().join("gateway.log");
-    let mut path = tool("node").parent().unwrap().as_os_str().to_owned();
-    path.push(":/usr/bin:/bin");
-    let _gateway = Group(
-        Command::new(tool("openclaw"))
-            .args(["gateway", "run", "--allow-unconfigured"])
-            .env("HOME", &home)
-            .env("OPENCLAW_STATE_DIR", &home)
-            .env("OPENCLAW_CONFIG_PATH", &config)
-            .env("PATH", path)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
-            .process_group(0)
-            .spawn()
-            .unwrap(),
-    );
+    let _gateway = real_gateway(&home, &config, &log, &dir.path().join("stderr.log"));
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     let console = || {
         privai::monitor::rules::strip_ansi(&format!(
