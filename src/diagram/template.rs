@@ -135,14 +135,7 @@ fn format(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Erro
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("the default delimiters are valid"),
-    );
+    env.set_syntax(crate::render::template::syntax());
     env.set_auto_escape_callback(|_| AutoEscape::Custom("diagram".into()));
     env.set_formatter(format);
     // Nothing may print a value unescaped.

@@ -201,17 +201,22 @@ fn filter(
     }
 }
 
+/// The syntax of privai's templates: the default delimiters, a block tag's
+/// line leaves no blank line or indentation behind, and the file's last
+/// newline is kept (each template reads like the file it produces).
+pub fn syntax() -> minijinja::syntax::SyntaxConfig {
+    minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .expect("the default delimiters are valid")
+}
+
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("the default delimiters are valid"),
-    );
+    env.set_syntax(syntax());
     env.set_auto_escape_callback(|name| {
         Kind::of(name).map_or(AutoEscape::Custom("unknown".into()), Kind::auto_escape)
     });
