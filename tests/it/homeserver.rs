@@ -42,9 +42,17 @@ const SERVER_NAME: &str = "chat.tailnet.home.arpa";
 /// The fixture with Synapse's Python environment where the tests installed
 /// it.
 fn spec(dir: &Path, extra: &str) -> PathBuf {
+    fixture_spec(dir, "home.ncl", "spec.ncl", extra)
+}
+
+/// `dir/name`: the fixture `tests/fixtures/homeserver/FIXTURE` with
+/// Synapse's Python environment where the tests installed it, and `extra`
+/// Nickel.
+pub(crate) fn fixture_spec(dir: &Path, fixture: &str, name: &str, extra: &str) -> PathBuf {
     let venv = tools_root().join("synapse");
-    let base = crate::tools::importable(dir, &repo("tests/fixtures/homeserver/home.ncl"));
-    let path = dir.join("spec.ncl");
+    let base =
+        crate::tools::importable(dir, &repo(&format!("tests/fixtures/homeserver/{fixture}")));
+    let path = dir.join(name);
     std::fs::write(
         &path,
         format!(

@@ -11,7 +11,7 @@
 use super::{HOST, PORT, SERVER_NAME, Staged, Synapse, TAILNET_IP, client, request, stage, start};
 use crate::standin::ollama::{Config, Model, Standin};
 use crate::tailnet::net::{Host, Net};
-use crate::tools::{importable, repo, show, tools_root};
+use crate::tools::show;
 use privai::api::synapse::{Client, Error};
 use privai::secret::Secret;
 use serde_json::{Value, json};
@@ -21,18 +21,7 @@ use std::process::Output;
 
 /// The accounts fixture, with Synapse's environment, and `extra` Nickel.
 pub(super) fn spec(dir: &Path, name: &str, extra: &str) -> PathBuf {
-    let venv = tools_root().join("synapse");
-    let base = importable(dir, &repo("tests/fixtures/homeserver/accounts.ncl"));
-    let path = dir.join(name);
-    std::fs::write(
-        &path,
-        format!(
-            "(import \"{base}\") & {{ homeserver.venv = \"{}\", {extra} }}\n",
-            venv.display()
-        ),
-    )
-    .unwrap();
-    path
+    super::fixture_spec(dir, "accounts.ncl", name, extra)
 }
 
 /// `privai ARGS` in `host`'s namespace, services recorded.
