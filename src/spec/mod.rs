@@ -13,6 +13,8 @@ pub mod limits;
 mod nickel;
 mod shape;
 pub mod spans;
+#[rustfmt::skip]
+mod std_outline;
 mod stdlib;
 mod stdprune;
 mod suggest;
@@ -137,7 +139,8 @@ pub fn load_with(path: &Path, limits: &Limits) -> Result<LoadedSpec, LoadError> 
     };
     let (work_spec, work_display, work_limits) = (spec.clone(), display.clone(), limits.clone());
     let evaluated = budget::run(limits, move || {
-        let mut cache = stdlib::new_cache();
+        // `std` is set by the evaluation: cut to what the sources reach.
+        let mut cache = nickel_lang_core::cache::CacheHub::new();
         let read = imports::read_all(&work_spec, &work_display, &work_limits, &mut cache).map_err(
             |r| nickel::Failure {
                 diagnostics: vec![r.diagnostic],

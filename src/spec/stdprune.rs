@@ -3,7 +3,8 @@
 //! Nickel parses and compiles the whole standard library for every
 //! evaluation, and a check uses a few dozen of its 170 functions. Every entry
 //! (`std.array.map`, `std.is_record`, …) no source names is blanked to spaces,
-//! so the rest keeps its bytes, lines and columns.
+//! and so is the documentation of those kept, so the rest keeps its bytes,
+//! lines and columns.
 //!
 //! What an evaluation can reach is found from the text of every Nickel
 //! source it evaluates: each `std.X` or `std.X.Y`, and from each entry kept,
@@ -14,6 +15,12 @@
 //! `std`, so a value computed from the cut library is the one computed from
 //! the whole. The scan reads comments and strings as code: it may keep more,
 //! never less.
+//!
+//! Where `std`'s entries and documentation are, and what each entry names,
+//! depend only on the pinned nickel-lang-core: they are read from
+//! [`super::std_outline`], made from Nickel's file by this module's tests
+//! (which fail when it no longer matches), so a check does not work them
+//! out again each time.
 
 use nickel_lang_core::stdlib::StdlibModule;
 use std::collections::{HashMap, HashSet};
@@ -21,97 +28,103 @@ use std::sync::OnceLock;
 
 /// One entry of `std`: a field of the top-level record, or of one of its
 /// modules (`array`, `string`, …).
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 struct Entry {
-    name: String,
+    name: &'static str,
     /// The module it belongs to (an index into `Outline::entries`).
     module: Option<usize>,
     /// Whether it is a module: a record literal of entries.
     is_module: bool,
-    /// Its bytes in the documentation-blanked `std`, up to the next entry.
+    /// Its bytes in `std`, up to the next entry.
     start: usize,
     end: usize,
+    /// The entries its text names (`None`: it reaches into `std` in a way
+    /// the scan cannot follow). A module's own entries are not listed.
+    names: Option<Vec<usize>>,
 }
 
-/// The entries of the documentation-blanked `std`, found from its layout
-/// (a top-level entry starts a line indented by 2, a module's entry a line
-/// indented by 4; a test checks this outline against the file Nickel ships).
+/// The entries of `std` and where its documentation is.
 #[derive(Debug)]
 struct Outline {
+    /// Nickel's `std`, as it ships.
     text: &'static str,
+    /// The byte ranges of each `| doc m%"…"%` annotation.
+    docs: Vec<(usize, usize)>,
     entries: Vec<Entry>,
+    /// The entries the `internals` module names.
+    internals: Vec<usize>,
     /// The entries of each name.
-    by_name: HashMap<String, Vec<usize>>,
+    by_name: HashMap<&'static str, Vec<usize>>,
 }
 
-fn outline() -> &'static Outline {
-    static OUTLINE: OnceLock<Outline> = OnceLock::new();
-    OUTLINE.get_or_init(|| {
-        let text: &'static str = super::stdlib::blanked_std();
-        build_outline(text)
-    })
+/// The outline of the `std` linked in, from [`super::std_outline`]; `None`
+/// if that was made from another text (a nickel-lang-core other than the
+/// pinned one): then nothing is cut or blanked.
+fn outline() -> Option<&'static Outline> {
+    static OUTLINE: OnceLock<Option<Outline>> = OnceLock::new();
+    OUTLINE
+        .get_or_init(|| {
+            use super::std_outline as stored;
+            let text = StdlibModule::Std.content();
+            if text.len() != stored::LEN {
+                return None;
+            }
+            let index = |i: u16| usize::from(i);
+            let entries = stored::ENTRIES
+                .iter()
+                .map(|&(name, module, is_module, start, end, names)| Entry {
+                    name,
+                    module: (module != stored::NO_MODULE).then(|| index(module)),
+                    is_module,
+                    start: start as usize,
+                    end: end as usize,
+                    names: names.map(|n| n.iter().copied().map(index).collect()),
+                })
+                .collect();
+            let docs = stored::DOCS
+                .iter()
+                .map(|&(start, end)| (start as usize, end as usize))
+                .collect();
+            let internals = stored::INTERNALS.iter().copied().map(index).collect();
+            let outline = Outline::new(text, docs, entries, internals);
+            outline.fits(text).then_some(outline)
+        })
+        .as_ref()
 }
 
-fn build_outline(text: &'static str) -> Outline {
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut module: Option<usize> = None;
-    let mut top: Option<usize> = None;
-    let mut inner: Option<usize> = None;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        let trimmed = line.trim_end();
-        let close = |entries: &mut Vec<Entry>, at: &mut Option<usize>| {
-            if let Some(i) = at.take() {
-                entries[i].end = start;
-            }
-        };
-        if let Some(rest) = trimmed.strip_prefix("  ")
-            && starts_ident(rest)
-        {
-            close(&mut entries, &mut inner);
-            close(&mut entries, &mut top);
-            let name = ident_at(rest);
-            let is_module = rest[name.len()..].trim() == "= {";
-            entries.push(Entry {
-                name: name.to_owned(),
-                module: None,
-                is_module,
-                start,
-                end: text.len(),
-            });
-            top = Some(entries.len() - 1);
-            module = is_module.then_some(entries.len() - 1);
-        } else if trimmed == "  }," || trimmed == "}" {
-            close(&mut entries, &mut inner);
-            if trimmed == "}" {
-                close(&mut entries, &mut top);
-            }
-            module = None;
-        } else if let Some(m) = module
-            && let Some(rest) = trimmed.strip_prefix("    ")
-            && starts_ident(rest)
-        {
-            close(&mut entries, &mut inner);
-            entries.push(Entry {
-                name: ident_at(rest).to_owned(),
-                module: Some(m),
-                is_module: false,
-                start,
-                end: text.len(),
-            });
-            inner = Some(entries.len() - 1);
+impl Outline {
+    /// Whether `text` has each entry's name and each documentation where
+    /// this outline says.
+    fn fits(&self, text: &str) -> bool {
+        let entries = self.entries.iter().all(|e| {
+            let indent = if e.module.is_some() { 4 } else { 2 };
+            text.get(e.start + indent..e.end)
+                .is_some_and(|t| ident_at(t) == e.name)
+        });
+        let docs = self.docs.iter().all(|&(start, end)| {
+            text.get(start..end)
+                .is_some_and(|t| t.starts_with("| doc m%") && t.ends_with('%'))
+        });
+        entries && docs
+    }
+
+    fn new(
+        text: &'static str,
+        docs: Vec<(usize, usize)>,
+        entries: Vec<Entry>,
+        internals: Vec<usize>,
+    ) -> Self {
+        let mut by_name: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_name.entry(e.name).or_default().push(i);
         }
-    }
-    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        by_name.entry(e.name.clone()).or_default().push(i);
-    }
-    Outline {
-        text,
-        entries,
-        by_name,
+        Outline {
+            text,
+            docs,
+            entries,
+            internals,
+            by_name,
+        }
     }
 }
 
@@ -129,6 +142,13 @@ fn starts_ident(text: &str) -> bool {
 fn ident_at(text: &str) -> &str {
     let len = text.bytes().take_while(|b| is_ident_char(*b)).count();
     &text[..len]
+}
+
+/// The identifier after a `.` at `at` in `text`, if any.
+fn field_at(text: &str, at: usize) -> Option<&str> {
+    (text.as_bytes().get(at) == Some(&b'.'))
+        .then(|| ident_at(&text[at + 1..]))
+        .filter(|f| starts_ident(f))
 }
 
 /// `std` reaches outside what a static scan can follow.
@@ -152,92 +172,25 @@ impl Outline {
             .find(|i| self.entries[*i].module == module)
     }
 
-    /// The entries `text` names. `within`: the module whose entry `text`
-    /// is (or `Some(None)` for a top-level entry), whose siblings it names
-    /// by their bare names; `None` for a source outside `std`.
-    fn named(
-        &self,
-        text: &str,
-        within: Option<Option<usize>>,
-        out: &mut Vec<usize>,
-    ) -> Result<(), Whole> {
+    /// The entry named by the `std` that ends at `after` in `text`:
+    /// `std.X` or `std.X.Y`.
+    fn std_access(&self, text: &str, after: usize) -> Result<usize, Whole> {
+        let x = field_at(text, after).ok_or(Whole)?;
+        let top = self.top(x).ok_or(Whole)?;
+        match field_at(text, after + 1 + x.len()) {
+            Some(y) if self.entries[top].is_module => self.inner(top, y).ok_or(Whole),
+            _ => Ok(top),
+        }
+    }
+
+    /// The entries a source outside `std` names: each identifier `std`,
+    /// which must be followed by a field of it.
+    fn named_outside(&self, text: &str, out: &mut Vec<usize>) -> Result<(), Whole> {
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            // A primitive operation, `%array/length%`: no name of `std`.
-            if b == b'%' {
-                let len = bytes[i + 1..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'/')
-                    .count();
-                if len > 0 && bytes.get(i + 1 + len) == Some(&b'%') {
-                    i += len + 2;
-                    continue;
-                }
-            }
-            // A comment line of `std` itself (the sources outside are read whole).
-            if b == b'#'
-                && within.is_some()
-                && text[..i]
-                    .rsplit('\n')
-                    .next()
-                    .is_some_and(|l| l.trim().is_empty())
-            {
-                i += text[i..].find('\n').unwrap_or(text.len() - i);
-                continue;
-            }
-            let boundary = i == 0 || !is_ident_char(bytes[i - 1]);
-            if !(boundary && (b.is_ascii_alphabetic() || b == b'_')) {
-                i += 1;
-                continue;
-            }
-            let name = ident_at(&text[i..]);
-            let after = i + name.len();
-            i = after;
-            // The identifier after a `.` right after `at`, if any.
-            let field = |at: usize| -> Option<&str> {
-                (bytes.get(at) == Some(&b'.'))
-                    .then(|| ident_at(&text[at + 1..]))
-                    .filter(|f| starts_ident(f))
-            };
-            if name == "std" {
-                let Some(x) = field(after) else {
-                    return Err(Whole);
-                };
-                let top = self.top(x).ok_or(Whole)?;
-                let y = field(after + 1 + x.len());
-                match y {
-                    Some(y) if self.entries[top].is_module => {
-                        out.push(self.inner(top, y).ok_or(Whole)?)
-                    }
-                    _ => out.push(top),
-                }
-                continue;
-            }
-            let Some(module) = within else { continue };
-            // A module named with one of its entries, e.g. `array.map`.
-            if let Some(top) = self.top(name)
-                && self.entries[top].is_module
-                && let Some(y) = field(after)
-                && let Some(entry) = self.inner(top, y)
-            {
-                out.push(entry);
-                continue;
-            }
-            // A bare name: a sibling, or an entry of the top-level record.
-            if let Some(m) = module
-                && let Some(entry) = self.inner(m, name)
-            {
-                out.push(entry);
-            }
-            // A bare module name in `std` is a local variable (`fun array =>`):
-            // `std` never hands one of its modules on as a value (a test
-            // typechecks a cut `std`, which finds any such name unbound).
-            if let Some(top) = self.top(name)
-                && !self.entries[top].is_module
-            {
-                out.push(top);
+        for at in memchr::memmem::find_iter(bytes, b"std") {
+            let boundary = at == 0 || !is_ident_char(bytes[at - 1]);
+            if boundary && ident_at(&text[at..]) == "std" {
+                out.push(self.std_access(text, at + 3)?);
             }
         }
         Ok(())
@@ -248,9 +201,9 @@ impl Outline {
         &self,
         sources: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashSet<usize>, Whole> {
-        let mut work = Vec::new();
+        let mut work = self.internals.clone();
         for text in sources {
-            self.named(text, None, &mut work)?;
+            self.named_outside(text, &mut work)?;
         }
         let mut kept = HashSet::new();
         while let Some(entry) = work.pop() {
@@ -265,35 +218,35 @@ impl Outline {
                 );
                 continue;
             }
-            let text = &self.text[e.start..e.end];
-            self.named(text, Some(e.module), &mut work)?;
+            work.extend(e.names.as_ref().ok_or(Whole)?);
         }
         Ok(kept)
     }
 
-    /// The documentation-blanked `std` with every entry not `kept` blanked.
+    /// `std` with its documentation and every entry not `kept` blanked.
     fn cut(&self, kept: &HashSet<usize>) -> String {
         let mut bytes = self.text.as_bytes().to_vec();
         let mut blank = |start: usize, end: usize| {
-            for b in &mut bytes[start..end] {
-                if *b != b'\n' {
-                    *b = b' ';
-                }
+            let range = &mut bytes[start..end];
+            let mut from = 0;
+            while let Some(at) = memchr::memchr(b'\n', &range[from..]) {
+                range[from..from + at].fill(b' ');
+                from += at + 1;
             }
+            range[from..].fill(b' ');
         };
+        for &(start, end) in &self.docs {
+            blank(start, end);
+        }
         for (i, e) in self.entries.iter().enumerate() {
-            let module_used = e.is_module
-                && (kept.contains(&i)
-                    || self
+            let used = kept.contains(&i)
+                || (e.is_module
+                    && self
                         .entries
                         .iter()
                         .enumerate()
                         .any(|(j, inner)| inner.module == Some(i) && kept.contains(&j)));
-            if e.is_module {
-                if !module_used {
-                    blank(e.start, e.end);
-                }
-            } else if !kept.contains(&i) {
+            if !used {
                 blank(e.start, e.end);
             }
         }
@@ -301,19 +254,35 @@ impl Outline {
         // whole run of them; the UTF-8 text stays valid.
         String::from_utf8(bytes).unwrap_or_else(|_| self.text.to_owned())
     }
+
+    /// `std` with its documentation blanked and every entry kept.
+    fn whole(&self) -> String {
+        self.cut(&(0..self.entries.len()).collect())
+    }
 }
 
 /// `std` cut to what `sources` (the text of every Nickel source evaluated
 /// besides the standard library) can reach, or `None` when they may reach
-/// anything (see the module's documentation).
+/// anything (see the module's documentation) or the outline is not this
+/// `std`'s.
 pub fn std_for<'a>(sources: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let outline = outline();
-    let internals = StdlibModule::Internals.content();
-    let kept = outline
-        .reached(std::iter::once(internals).chain(sources))
-        .ok()?;
+    let outline = outline()?;
+    let kept = outline.reached(sources).ok()?;
     Some(outline.cut(&kept))
 }
+
+/// The whole `std` with its documentation blanked (as it ships if the
+/// outline is not this `std`'s).
+pub fn std_without_docs() -> String {
+    match outline() {
+        Some(outline) => outline.whole(),
+        None => StdlibModule::Std.content().to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[path = "stdprune_outline.rs"]
+mod made;
 
 #[cfg(test)]
 #[path = "stdprune_tests.rs"]
