@@ -166,14 +166,16 @@ fn the_real_headscales_due_pre_auth_keys_and_api_key_are_replaced_and_a_run_kill
             .unwrap()
             .as_secs()
     };
-    let prefix = |key: &str| key.split('-').nth(2).unwrap_or_default().to_owned();
+    // `hskey-api-PREFIX-SECRET` is listed as `hskey-api-PREFIX-***`; the
+    // 12 characters of PREFIX may hold a `-`.
+    let listed = |key: &str| format!("{}-***", &key[.."hskey-api-".len() + 12]);
     let expires = |key: &str| {
         api_keys
             .as_array()
             .unwrap()
             .iter()
-            .find(|k| k["prefix"].as_str().is_some_and(|p| p.contains(&prefix(key))))
-            .unwrap_or_else(|| panic!("{} not listed: {api_keys:#}", prefix(key)))["expiration"]
+            .find(|k| k["prefix"].as_str() == Some(listed(key).as_str()))
+            .unwrap_or_else(|| panic!("{} not listed: {api_keys:#}", listed(key)))["expiration"]
             ["seconds"]
             .as_u64()
             .unwrap_or(u64::MAX)
