@@ -51,7 +51,7 @@ use crate::tools::{CONTAINERS_CONF, free_port, repo, show};
 use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
 use privai::render::units::GATEWAY_PROJECT;
 use privai::sys::container;
-use privai::sys::{Runner, SystemRunner, command_line, compose};
+use privai::sys::{Runner, SystemRunner, command_line};
 use serde_json::Value;
 use std::ffi::{OsStr, OsString};
 use std::net::SocketAddr;
@@ -93,19 +93,7 @@ pub(crate) fn gateway_image(podman: &Path, conf: &Path) -> (String, String) {
         .last()
         .unwrap()
         .to_owned();
-    let inspect = SystemRunner
-        .run(&[
-            podman.to_str().unwrap().to_owned(),
-            "image".into(),
-            "inspect".into(),
-            "--format".into(),
-            "{{.Id}} {{.Digest}}".into(),
-            name.clone(),
-        ])
-        .unwrap();
-    assert!(inspect.success(), "{name}: {}", inspect.stderr);
-    let (id, digest) = inspect.stdout.trim().split_once(' ').unwrap();
-    (format!("{name}@{digest}"), id.to_owned())
+    crate::tools::pinned_image(podman, &name)
 }
 
 /// The gateway's host side in `dir`: its folders but the config folder
@@ -428,32 +416,7 @@ impl Server {
 
     /// `down`, then whatever is left of the project.
     fn remove(&self) {
-        let file = self.compose_file();
-        if file.exists() {
-            let _ = SystemRunner.run(&compose::down(
-                &self.runtime,
-                GATEWAY_PROJECT,
-                file.to_str().unwrap(),
-            ));
-        }
-        let ids = self.run(
-            &container::list(&self.runtime, GATEWAY_PROJECT)[1..]
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        );
-        for id in container::parse_ids(&ids.stdout) {
-            let _ = self.run(&["rm", "-f", "-t", "0", &id]);
-        }
-        for network in ["internal", "edge"] {
-            let _ = self.run(&[
-                "network",
-                "rm",
-                "-f",
-                &format!("{GATEWAY_PROJECT}_{network}"),
-            ]);
-        }
-        let _ = self.run(&["pod", "rm", "-f", &format!("pod_{GATEWAY_PROJECT}")]);
+        crate::tools::remove_compose_project(&self.runtime, GATEWAY_PROJECT, &self.compose_file());
     }
 }
 

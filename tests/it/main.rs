@@ -11,15 +11,15 @@ mod api_ollama;
 mod apply;
 mod apply_headscale;
 mod apply_json;
-mod apply_podman;
 mod cli;
-mod container;
 mod corpus;
 mod diagram;
 mod enroll;
 mod flake;
 mod fleet;
 mod fuzz_loaders;
+mod gateway_apply;
+mod gateway_container;
 mod homeserver;
 mod init;
 mod layout;
@@ -49,6 +49,12 @@ mod standin;
 
 /// Held by every test that runs podman: podman 4.3 races when several
 /// compose projects create networks and pods at once.
+///
+/// A test waiting for it holds one of the test threads, and the test
+/// harness starts tests in the order of their names; so `ai_path`, the
+/// longest (over 2 minutes), comes first, and the other podman tests sit in
+/// modules (`gateway_*`, `render_openclaw`, `tailnet`) that the harness
+/// reaches only minutes of other tests later, when it is done.
 pub static PODMAN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// [`PODMAN`] and the machine-wide lock beside it.

@@ -79,6 +79,48 @@ pub fn podman() -> PathBuf {
     })
 }
 
+/// The local image `name` of `runtime` (podman or a wrapper of it): its
+/// reference pinned by digest (`name@sha256:…`) and its id.
+pub fn pinned_image(runtime: &Path, name: &str) -> (String, String) {
+    use privai::sys::{Runner, SystemRunner};
+    let argv = [
+        runtime.to_str().unwrap(),
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}} {{.Digest}}",
+        name,
+    ]
+    .map(str::to_owned);
+    let out = SystemRunner.run(&argv).unwrap();
+    assert!(out.success(), "{name}: {}", out.stderr);
+    let (id, digest) = out.stdout.trim().split_once(' ').unwrap();
+    assert!(digest.starts_with("sha256:"), "{name}: {}", out.stdout);
+    (format!("{name}@{digest}"), id.to_owned())
+}
+
+/// Removes compose project `project` of `runtime` (podman or a wrapper of
+/// it) and whatever is left of it: `down` with `file` when it exists, then
+/// its containers (by label), its networks and its pod. Cleanup: failures
+/// are ignored.
+pub fn remove_compose_project(runtime: &str, project: &str, file: &Path) {
+    use privai::sys::{Runner, SystemRunner, compose, container};
+    let run = |argv: &[String]| SystemRunner.run(argv).ok();
+    if file.exists() {
+        run(&compose::down(runtime, project, &file.to_string_lossy()));
+    }
+    let ids = run(&container::list(runtime, project)).map(|out| out.stdout);
+    for id in container::parse_ids(ids.as_deref().unwrap_or_default()) {
+        run(&[runtime, "rm", "-f", "-t", "0", &id].map(str::to_owned));
+    }
+    for network in ["internal", "edge"] {
+        let network = format!("{project}_{network}");
+        run(&[runtime, "network", "rm", "-f", &network].map(str::to_owned));
+    }
+    let pod = format!("pod_{project}");
+    run(&[runtime, "pod", "rm", "-f", &pod].map(str::to_owned));
+}
+
 /// Builds (once per run, idempotently across runs) the stand-in images.
 pub fn standin_images(podman: &Path, conf: &Path) {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();

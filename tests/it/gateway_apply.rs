@@ -33,7 +33,7 @@ use privai::observe::containers::ContainerState;
 use privai::render::compose::{GATEWAY_SERVICE, RELAY_SERVICE};
 use privai::render::units::GATEWAY_PROJECT;
 use privai::sys::container;
-use privai::sys::{Runner, SystemRunner, command_line, compose};
+use privai::sys::{Runner, SystemRunner, command_line};
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
@@ -117,23 +117,8 @@ impl Homelab {
             .map(|(name, size)| Model::new(name, size))
             .collect();
         let image = |name: &str| {
-            let out = SystemRunner
-                .run(&[
-                    wrapper.to_str().unwrap().to_owned(),
-                    "image".into(),
-                    "inspect".into(),
-                    "--format".into(),
-                    "{{.Id}} {{.Digest}}".into(),
-                    name.to_owned(),
-                ])
-                .unwrap();
-            assert!(out.success(), "{name}: {}", out.stderr);
-            let (id, digest) = out.stdout.trim().split_once(' ').unwrap();
-            assert!(digest.starts_with("sha256:"), "{name}: {}", out.stdout);
-            Image {
-                reference: format!("{name}@{digest}"),
-                id: id.to_owned(),
-            }
+            let (reference, id) = crate::tools::pinned_image(&wrapper, name);
+            Image { reference, id }
         };
         let homelab = Self {
             ok: image(OK_IMAGE),
@@ -331,41 +316,7 @@ impl Homelab {
     /// `down` (with the installed compose file, if any), then whatever is
     /// left of the project: containers by label, networks, pod.
     fn remove(&self) {
-        let file = self.compose_file();
-        if file.exists() {
-            let _ = self.run(&compose::down(
-                &self.runtime,
-                GATEWAY_PROJECT,
-                file.to_str().unwrap(),
-            ));
-        }
-        let ids = self.run(&container::list(&self.runtime, GATEWAY_PROJECT));
-        for id in container::parse_ids(&ids.stdout) {
-            let _ = self.run(&[
-                self.runtime.clone(),
-                "rm".into(),
-                "-f".into(),
-                "-t".into(),
-                "0".into(),
-                id,
-            ]);
-        }
-        for network in ["internal", "edge"] {
-            let _ = self.run(&[
-                self.runtime.clone(),
-                "network".into(),
-                "rm".into(),
-                "-f".into(),
-                format!("{GATEWAY_PROJECT}_{network}"),
-            ]);
-        }
-        let _ = self.run(&[
-            self.runtime.clone(),
-            "pod".into(),
-            "rm".into(),
-            "-f".into(),
-            format!("pod_{GATEWAY_PROJECT}"),
-        ]);
+        crate::tools::remove_compose_project(&self.runtime, GATEWAY_PROJECT, &self.compose_file());
     }
 }
 
@@ -543,7 +494,7 @@ fn a_changed_memory_limit_replaces_the_gateway_a_failing_one_is_rolled_back_and_
     );
 
     eprintln!(
-        "apply_podman: first apply {first_took:?}, memory change {second_took:?}, \
+        "gateway_apply: first apply {first_took:?}, memory change {second_took:?}, \
          failing image {third_took:?}, stopped gateway {fourth_took:?}, total {:?}",
         started.elapsed()
     );

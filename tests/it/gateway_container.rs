@@ -220,37 +220,7 @@ impl Project {
     /// `down`, then whatever is left of the project (containers, networks,
     /// pod), by label and name.
     fn remove(&self) {
-        let file = self.file.to_str().unwrap();
-        if self.file.exists() {
-            let _ = self.run(&compose::down(&self.runtime, &self.project, file));
-        }
-        let ids = self.run(&container::list(&self.runtime, &self.project));
-        for id in container::parse_ids(&ids.stdout) {
-            let _ = self.run(&[
-                self.runtime.clone(),
-                "rm".into(),
-                "-f".into(),
-                "-t".into(),
-                "0".into(),
-                id,
-            ]);
-        }
-        for network in ["internal", "edge"] {
-            let _ = self.run(&[
-                self.runtime.clone(),
-                "network".into(),
-                "rm".into(),
-                "-f".into(),
-                format!("{}_{network}", self.project),
-            ]);
-        }
-        let _ = self.run(&[
-            self.runtime.clone(),
-            "pod".into(),
-            "rm".into(),
-            "-f".into(),
-            format!("pod_{}", self.project),
-        ]);
+        crate::tools::remove_compose_project(&self.runtime, &self.project, &self.file);
     }
 }
 
