@@ -84,35 +84,11 @@ pub fn evaluate(
     read: &[ReadSource],
     cache: CacheHub,
 ) -> Result<Evaluation, Failure> {
-    let mut cache = cache;
-    // Parse only the standard library this evaluation can reach; a failure
-    // is evaluated again below with the whole library, for its diagnostics.
-    let entry = entry_point(path, &Target::Both);
-    let nickel_sources = read.iter().filter(|s| s.format == InputFormat::Nickel);
-    super::stdlib::cut_std(
-        &mut cache,
-        nickel_sources
-            .map(|s| s.text.as_str())
-            .chain(bundle::FILES.iter().map(|(_, text)| *text))
-            .chain(std::iter::once(entry.as_str())),
-    );
-    let mut session = Session::with_cache(path, display_name, cache);
-    // One evaluation gives both the checked spec and the spec as written
-    // (which shares every value already evaluated): contracts rebuild some
-    // values (enum tags from TOML strings, merged defaults), losing where
-    // the user wrote them; the spec before contracts still knows.
-    if let Ok(both) = session.run(&Target::Both)
-        && let (Some(checked), Some(raw)) = (field(&both, "checked"), field(&both, "raw"))
-    {
-        let (spans, sources) = session.spans(raw, None);
-        let mut evaluation = session.export(checked, Some(&spans));
-        evaluation.spans.prefer(spans);
-        for source in sources.iter() {
-            evaluation.sources.add(source.clone());
-        }
+    if let Some(evaluation) = evaluate_on_cut_std(path, display_name, read, cache) {
         return Ok(evaluation);
     }
-    // Something failed: evaluate again step by step, for the diagnostics.
+    // Something failed: evaluate again step by step, with the whole
+    // standard library, for the diagnostics.
     let mut session = Session::new(path, display_name, read);
     match session.run(&Target::Checked) {
         Ok(value) => {
@@ -140,6 +116,40 @@ pub fn evaluate(
             Err(session.failure(error, located.as_ref()))
         }
     }
+}
+
+/// The spec evaluated once, with only the part of the standard library its
+/// sources can reach (see [`super::stdprune`]): the checked spec and the
+/// places values were written, or `None` if anything failed.
+fn evaluate_on_cut_std(
+    path: &Path,
+    display_name: &str,
+    read: &[ReadSource],
+    mut cache: CacheHub,
+) -> Option<Evaluation> {
+    let entry = entry_point(path, &Target::Both);
+    let nickel_sources = read.iter().filter(|s| s.format == InputFormat::Nickel);
+    super::stdlib::cut_std(
+        &mut cache,
+        nickel_sources
+            .map(|s| s.text.as_str())
+            .chain(bundle::FILES.iter().map(|(_, text)| *text))
+            .chain(std::iter::once(entry.as_str())),
+    );
+    let mut session = Session::with_cache(path, display_name, cache);
+    // One evaluation gives both the checked spec and the spec as written
+    // (which shares every value already evaluated): contracts rebuild some
+    // values (enum tags from TOML strings, merged defaults), losing where
+    // the user wrote them; the spec before contracts still knows.
+    let both = session.run(&Target::Both).ok()?;
+    let (checked, raw) = (field(&both, "checked")?, field(&both, "raw")?);
+    let (spans, sources) = session.spans(raw, None);
+    let mut evaluation = session.export(checked, Some(&spans));
+    evaluation.spans.prefer(spans);
+    for source in sources.iter() {
+        evaluation.sources.add(source.clone());
+    }
+    Some(evaluation)
 }
 
 /// Walks an evaluated value and records where each value and key was
@@ -743,4 +753,35 @@ fn nickel_string(text: &str) -> String {
         .replace('"', "\\\"")
         .replace('%', "\\%");
     format!("\"{escaped}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_evaluates_on_the_cut_std_the_first_time() {
+        // A cut that left out something a spec needs would still give the
+        // right answer (evaluation runs again with the whole `std`), only
+        // slower: every example takes the fast path.
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut evaluated = 0;
+        for entry in std::fs::read_dir(&examples).unwrap() {
+            let path = nickel_lang_core::cache::normalize_path(entry.unwrap().path()).unwrap();
+            let name = path.display().to_string();
+            let mut cache = CacheHub::new();
+            let read = super::super::imports::read_all(
+                &path,
+                &name,
+                &super::super::Limits::default(),
+                &mut cache,
+            )
+            .unwrap_or_else(|r| panic!("{name}: {:?}", r.diagnostic));
+            let evaluation = evaluate_on_cut_std(&path, &name, &read, cache);
+            let spec = evaluation.unwrap_or_else(|| panic!("{name} needed the whole std"));
+            assert!(spec.value["hosts"].is_array(), "{name}");
+            evaluated += 1;
+        }
+        assert!(evaluated >= 6, "{evaluated} examples");
+    }
 }
