@@ -56,6 +56,26 @@ pub fn stdlib_without_docs() -> Arc<str> {
         .clone()
 }
 
+/// `program` evaluated with the standard library of `cache`, exported as
+/// JSON (tests of the blanked and the cut `std`).
+#[cfg(test)]
+pub fn export(mut cache: CacheHub, program: &str) -> serde_json::Value {
+    use nickel_lang_core::cache::SourcePath;
+    use nickel_lang_core::error::NullReporter;
+    use nickel_lang_core::eval::cache::CacheImpl;
+    use nickel_lang_core::eval::{VirtualMachine, VmContext};
+    let main = cache
+        .sources
+        .add_string(SourcePath::Generated("std test".into()), program.to_owned());
+    let mut ctx: VmContext<CacheHub, CacheImpl> =
+        VmContext::new(cache, std::io::sink(), NullReporter {});
+    let prepared = ctx.prepare_eval_only(main).expect("prepared");
+    let value = VirtualMachine::new(&mut ctx)
+        .eval_full_for_export(prepared)
+        .expect("evaluated");
+    serde_json::to_value(&value).expect("exported")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,19 +96,7 @@ mod tests {
   tag = "a" | std.enum.TagOrString | [| 'a, 'b |],
   positive = 3 | std.number.PosNat,
 }"#;
-        let run = |mut cache: CacheHub| {
-            let main = cache.sources.add_string(
-                SourcePath::Generated("stdlib test".into()),
-                program.to_owned(),
-            );
-            let mut ctx: VmContext<CacheHub, CacheImpl> =
-                VmContext::new(cache, std::io::sink(), NullReporter {});
-            let prepared = ctx.prepare_eval_only(main).expect("prepared");
-            let value = VirtualMachine::new(&mut ctx)
-                .eval_full_for_export(prepared)
-                .expect("evaluated");
-            serde_json::to_value(&value).expect("exported")
-        };
+        let run = |cache: CacheHub| export(cache, program);
         let ours = run(new_cache());
         assert_eq!(ours, run(CacheHub::new()));
         assert!(ours["fields"].as_array().is_some_and(|f| f.len() > 20));

@@ -205,11 +205,8 @@ fn the_cut_std_keeps_every_byte_it_keeps_where_it_was() {
 
 #[test]
 fn the_cut_std_evaluates_like_the_whole_one() {
-    use crate::spec::stdlib::{cut_std, new_cache};
-    use nickel_lang_core::cache::{CacheHub, SourcePath};
-    use nickel_lang_core::error::NullReporter;
-    use nickel_lang_core::eval::cache::CacheImpl;
-    use nickel_lang_core::eval::{VirtualMachine, VmContext};
+    use crate::spec::stdlib::{cut_std, export, new_cache};
+    use nickel_lang_core::cache::CacheHub;
     let programs = [
         "{ a = std.string.join \",\" [\"x\", \"y\"], b = std.array.map (fun x => x + 1) [1, 2] }",
         "{ c = std.array.sort (fun a b => if a < b then 'Lesser else if a == b then 'Equal else 'Greater) [3, 1, 2] }",
@@ -218,24 +215,12 @@ fn the_cut_std_evaluates_like_the_whole_one() {
         "{ i = { x = 1 } | { x | Number }, j = [1] | Array Number, k = { y = 1 } & { y | default = 2 } }",
         "{ l = 3 | std.contract.from_validator (fun v => if v > 0 then 'Ok else 'Error {}) }",
     ];
-    let run = |mut cache: CacheHub, program: &str| {
-        let main = cache
-            .sources
-            .add_string(SourcePath::Generated("cut test".into()), program.to_owned());
-        let mut ctx: VmContext<CacheHub, CacheImpl> =
-            VmContext::new(cache, std::io::sink(), NullReporter {});
-        let prepared = ctx.prepare_eval_only(main).expect("prepared");
-        let value = VirtualMachine::new(&mut ctx)
-            .eval_full_for_export(prepared)
-            .expect("evaluated");
-        serde_json::to_value(&value).expect("exported")
-    };
     for program in programs {
         let mut cache = new_cache();
         assert!(cut_std(&mut cache, [program]), "{program}");
         assert_eq!(
-            run(cache, program),
-            run(CacheHub::new(), program),
+            export(cache, program),
+            export(CacheHub::new(), program),
             "{program}"
         );
     }
